@@ -1,0 +1,1 @@
+"""Shuttle fleet dispatch (dial-a-ride) around an OR-Tools routing core."""

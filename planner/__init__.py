@@ -1,0 +1,1 @@
+"""Multimodal trip planner: GTFS timetable, OpenStreetMap street graphs and the searches on them."""

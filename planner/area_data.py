@@ -1,0 +1,159 @@
+"""Build, cache and load everything an area needs: timetable, street graphs, stop links.
+
+:func:`load_area_data` is the one entry point: it loads compiled arrays from
+the cache when their key matches (milliseconds), and otherwise builds them from
+the GTFS and OSM files, reporting progress, and writes them for next time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maas.area import Area
+from maas.cache import cache_dir, cache_key
+from planner import streets as streets_mod
+from planner import timetable as timetable_mod
+from planner.gtfs_feed import load_feed
+from planner.streets import MODES, EdgeSnapper, StreetGraph, build_mode_graph, compile_street_graph, read_osm_highways
+from planner.timetable import Timetable, compile_timetable
+
+Progress = Callable[[str], None]
+LINKS_FORMAT_VERSION = 1
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class OsmStats:
+    highway_ways: int
+    trimmed_references: int
+    ways_dropped: int
+
+
+@dataclass(frozen=True)
+class StopLinks:
+    """Each GTFS stop's link to the walk graph (edge -1 when not linked)."""
+
+    edge: np.ndarray  # int32[S]
+    fraction: np.ndarray  # float32[S]
+    distance_m: np.ndarray  # float32[S]; inf when not linked
+    inside_extract: np.ndarray  # bool[S]: the stop lies inside the area's bbox
+
+    @property
+    def linked(self) -> np.ndarray:
+        return self.edge >= 0
+
+
+@dataclass(frozen=True)
+class AreaData:
+    area: Area
+    timetable: Timetable
+    streets: dict[str, StreetGraph]
+    stop_links: StopLinks
+    osm_stats: OsmStats
+    from_cache: bool
+    seconds: float
+
+    def snapper(self, mode: str = "walk") -> EdgeSnapper:
+        return EdgeSnapper(self.streets[mode])
+
+
+def _street_params(area: Area) -> dict[str, Any]:
+    s = area.streets
+    return {"walk": s.walk_speed_mps, "bike": s.bike_speed_mps, "drive_default": s.drive_default_kmh}
+
+
+def link_stops(timetable: Timetable, walk: StreetGraph, area: Area) -> StopLinks:
+    """Snap every stop inside the area's bbox to the walk graph within ``stop_link_max_m``."""
+    inside = np.array([area.contains(lo, la) for lo, la in zip(timetable.stop_lon, timetable.stop_lat, strict=True)],
+                      dtype=bool)
+    n = timetable.n_stops
+    edge = np.full(n, -1, dtype=np.int32)
+    fraction = np.zeros(n, dtype=np.float32)
+    distance = np.full(n, np.inf, dtype=np.float32)
+    idx = np.flatnonzero(inside)
+    if len(idx):
+        snaps = EdgeSnapper(walk).snap(timetable.stop_lon[idx], timetable.stop_lat[idx])
+        for i, s in zip(idx, snaps, strict=True):
+            distance[i] = s.distance_m
+            if s.distance_m <= area.streets.stop_link_max_m:
+                edge[i] = s.edge
+                fraction[i] = s.fraction
+    return StopLinks(edge, fraction, distance, inside)
+
+
+def load_area_data(area: Area, *, service_date: dt.date | None = None, cache: str | Path | None = None,
+                   rebuild: bool = False, progress: Progress | None = None) -> AreaData:
+    """Timetable, street graphs and stop links for ``area``, from the cache or freshly built."""
+    say = progress or _quiet
+    started = time.perf_counter()
+    date = service_date or area.service_date
+    root = cache_dir(cache) / area.name
+    root.mkdir(parents=True, exist_ok=True)
+    say(f"hashing inputs ({area.gtfs_file.name}, {area.osm_file.name})")
+    tt_key = cache_key("timetable", timetable_mod.FORMAT_VERSION, [area.gtfs_file], {"date": date.isoformat()})
+    st_key = cache_key("streets", streets_mod.FORMAT_VERSION, [area.osm_file], _street_params(area))
+    link_key = cache_key("links", LINKS_FORMAT_VERSION, [], {"tt": tt_key, "st": st_key,
+                                                              "bbox": area.bbox, "max": area.streets.stop_link_max_m})
+    tt_path = root / f"timetable-{date.isoformat()}-{tt_key}.npz"
+    st_paths = {m: root / f"streets-{m}-{st_key}.npz" for m in MODES}
+    osm_meta = root / f"streets-{st_key}.json"
+    link_path = root / f"stop-links-{link_key}.npz"
+    from_cache = True
+
+    if tt_path.exists() and not rebuild:
+        timetable = Timetable.load(tt_path)
+    else:
+        from_cache = False
+        t0 = time.perf_counter()
+        say(f"reading and validating GTFS {area.gtfs_file}")
+        feed = load_feed(area.gtfs_file)
+        say(f"compiling timetable for {date.isoformat()}")
+        timetable = compile_timetable(feed, date)
+        timetable.save(tt_path)
+        say(f"timetable: {timetable.n_trips} trips in {timetable.n_patterns} patterns "
+            f"({time.perf_counter() - t0:.1f} s)")
+
+    if all(p.exists() for p in st_paths.values()) and osm_meta.exists() and not rebuild:
+        graphs = {m: StreetGraph.load(p) for m, p in st_paths.items()}
+        osm_stats = OsmStats(**json.loads(osm_meta.read_text()))
+    else:
+        from_cache = False
+        t0 = time.perf_counter()
+        say(f"reading OpenStreetMap {area.osm_file}")
+        osm = read_osm_highways(area.osm_file)
+        osm_stats = OsmStats(osm.highway_ways, osm.trimmed_references, osm.ways_dropped)
+        speeds = {"walk": area.streets.walk_speed_mps, "bike": area.streets.bike_speed_mps, "drive": None}
+        graphs = {}
+        for i, mode in enumerate(MODES, 1):
+            say(f"building {mode} graph ({i}/{len(MODES)})")
+            graph = build_mode_graph(osm, mode, speed_mps=speeds[mode],
+                                     drive_default_kmh=area.streets.drive_default_kmh)
+            graphs[mode] = compile_street_graph(graph, mode)
+            graphs[mode].save(st_paths[mode])
+            say(f"{mode}: {graphs[mode].n_nodes} nodes, {graphs[mode].n_edges} edges")
+        osm_meta.write_text(json.dumps(asdict(osm_stats)))
+        say(f"street graphs built ({time.perf_counter() - t0:.1f} s)")
+
+    if link_path.exists() and not rebuild:
+        with np.load(link_path) as data:
+            links = StopLinks(data["edge"], data["fraction"], data["distance_m"], data["inside_extract"])
+    else:
+        from_cache = False
+        say("linking stops to the walk graph")
+        links = link_stops(timetable, graphs["walk"], area)
+        tmp = link_path.with_suffix(".tmp.npz")
+        np.savez(tmp, edge=links.edge, fraction=links.fraction, distance_m=links.distance_m,
+                 inside_extract=links.inside_extract)
+        tmp.replace(link_path)
+    return AreaData(area, timetable, graphs, links, osm_stats, from_cache, time.perf_counter() - started)

@@ -1,0 +1,341 @@
+"""Read and validate a GTFS feed (zip or directory) and resolve its service days.
+
+Validation runs first on the raw text of every table (all columns as strings),
+so that a malformed value is reported with its file, row and field instead of
+failing inside a typed CSV parse, and so that *every* problem is reported at
+once. Only a feed that passes is then read with gtfs-kit, whose typed tables
+the timetable compiler uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from maas.errors import DataNotFoundError, FeedProblem, FeedValidationError, NoServiceError
+
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "stops": ("stop_id", "stop_lat", "stop_lon"),
+    "routes": ("route_id", "route_type"),
+    "trips": ("route_id", "service_id", "trip_id"),
+    "stop_times": ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"),
+    "calendar": ("service_id", "monday", "tuesday", "wednesday", "thursday", "friday",
+                 "saturday", "sunday", "start_date", "end_date"),
+    "calendar_dates": ("service_id", "date", "exception_type"),
+    "frequencies": ("trip_id", "start_time", "end_time", "headway_secs"),
+    "transfers": ("from_stop_id", "to_stop_id", "transfer_type"),
+}
+REQUIRED_FILES = ("stops", "routes", "trips", "stop_times")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_TIME_PATTERN = r"^\d{1,3}:[0-5]\d:[0-5]\d$"
+
+
+def parse_gtfs_times(values: pd.Series) -> np.ndarray:
+    """GTFS ``H:MM:SS`` strings to seconds since noon-minus-12h; empty or malformed -> -1.
+
+    Times past 24:00:00 stay past 86,400 s, as GTFS means them.
+    """
+    text = values.astype("string").str.strip()
+    ok = text.str.match(_TIME_PATTERN).fillna(False).to_numpy(dtype=bool)
+    out = np.full(len(text), -1, dtype=np.int64)
+    if ok.any():
+        parts = text[ok].str.split(":", expand=True).astype(np.int64).to_numpy()
+        out[ok] = parts[:, 0] * 3600 + parts[:, 1] * 60 + parts[:, 2]
+    return out
+
+
+def format_gtfs_time(seconds: int) -> str:
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(int(seconds))
+    return f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _read_raw_tables(path: Path) -> dict[str, pd.DataFrame]:
+    """Every ``*.txt`` table of the feed, all values as strings (empty -> NA)."""
+
+    def read(buffer: io.BufferedIOBase | Path) -> pd.DataFrame:
+        df = pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=[""],
+                         encoding="utf-8-sig", skipinitialspace=True)
+        df.columns = [str(c).strip() for c in df.columns]
+        return df
+
+    tables: dict[str, pd.DataFrame] = {}
+    if path.is_dir():
+        for file in sorted(path.glob("*.txt")):
+            tables[file.stem] = read(file)
+    else:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    name = Path(info.filename).name
+                    if name.endswith(".txt") and not info.is_dir():
+                        with archive.open(info) as handle:
+                            tables[name[:-4]] = read(handle)  # type: ignore[arg-type]
+        except zipfile.BadZipFile as exc:
+            raise FeedValidationError(str(path), [FeedProblem(path.name, None, f"not a zip file ({exc})")]) from exc
+    return tables
+
+
+def _rows(df: pd.DataFrame, mask: np.ndarray | pd.Series) -> tuple[int, ...]:
+    # The header is line 1 of the file, so DataFrame row i is line i + 2.
+    return tuple(int(i) + 2 for i in df.index[np.asarray(mask, dtype=bool)])
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[FeedProblem] = []
+
+    def add(self, file: str, field: str | None, message: str, rows: Iterable[int] = ()) -> None:
+        self.problems.append(FeedProblem(f"{file}.txt", field, message, tuple(rows)))
+
+    def check(self, df: pd.DataFrame, table: str, field: str, mask: np.ndarray | pd.Series,
+              message: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.add(table, field, message, _rows(df, mask))
+
+
+def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
+    """All problems found in the raw tables; an empty list means the feed is usable."""
+    c = _Collector()
+    for name in REQUIRED_FILES:
+        if name not in tables:
+            c.add(name, None, "required file is missing")
+    if "calendar" not in tables and "calendar_dates" not in tables:
+        c.add("calendar", None, "neither calendar.txt nor calendar_dates.txt is present")
+    usable: dict[str, pd.DataFrame] = {}
+    for name, required in REQUIRED_COLUMNS.items():
+        if name not in tables:
+            continue
+        df = tables[name]
+        missing = [col for col in required if col not in df.columns]
+        for col in missing:
+            c.add(name, col, "required column is missing")
+        if not missing:
+            usable[name] = df
+        for col in required:
+            if col in df.columns:
+                empty = df[col].isna()
+                if name == "stops" and col in ("stop_lat", "stop_lon") and "location_type" in df:
+                    # Generic nodes and boarding areas (types 3, 4) may lack coordinates.
+                    empty &= ~df["location_type"].isin(["3", "4"])
+                c.check(df, name, col, empty, "required value is empty")
+
+    def ids(table: str, col: str) -> pd.Series | None:
+        return usable[table][col] if table in usable else None
+
+    def unique(table: str, cols: list[str]) -> None:
+        if table in usable:
+            df = usable[table]
+            c.check(df, table, ",".join(cols), df.duplicated(cols, keep="first"),
+                    f"duplicate {'/'.join(cols)}")
+
+    unique("stops", ["stop_id"])
+    unique("routes", ["route_id"])
+    unique("trips", ["trip_id"])
+    unique("stop_times", ["trip_id", "stop_sequence"])
+
+    def references(table: str, col: str, target: pd.Series | None, target_name: str) -> None:
+        if table in usable and target is not None:
+            df = usable[table]
+            bad = df[col].notna() & ~df[col].isin(set(target.dropna()))
+            c.check(df, table, col, bad, f"refers to a {col} not in {target_name}")
+
+    references("trips", "route_id", ids("routes", "route_id"), "routes.txt")
+    references("stop_times", "trip_id", ids("trips", "trip_id"), "trips.txt")
+    references("stop_times", "stop_id", ids("stops", "stop_id"), "stops.txt")
+    references("frequencies", "trip_id", ids("trips", "trip_id"), "trips.txt")
+    for col in ("from_stop_id", "to_stop_id"):
+        references("transfers", col, ids("stops", "stop_id"), "stops.txt")
+    if "trips" in usable and ("calendar" in usable or "calendar_dates" in usable):
+        services = pd.concat([usable[t]["service_id"] for t in ("calendar", "calendar_dates") if t in usable])
+        references("trips", "service_id", services, "calendar.txt or calendar_dates.txt")
+
+    def numeric(table: str, col: str, low: float, high: float) -> None:
+        if table not in usable or col not in usable[table].columns:
+            return
+        df = usable[table]
+        values = pd.to_numeric(df[col], errors="coerce")
+        present = df[col].notna()
+        bad = present & (values.isna() | (values < low) | (values > high))
+        c.check(df, table, col, bad, f"must be a number in [{low}, {high}]")
+
+    numeric("stops", "stop_lat", -90, 90)
+    numeric("stops", "stop_lon", -180, 180)
+    numeric("stops", "location_type", 0, 4)
+    numeric("routes", "route_type", 0, 1702)
+    numeric("stop_times", "stop_sequence", 0, 2**31 - 1)
+    for col in ("pickup_type", "drop_off_type"):
+        numeric("stop_times", col, 0, 3)
+    numeric("frequencies", "headway_secs", 1, 7 * 86400)
+    numeric("frequencies", "exact_times", 0, 1)
+    numeric("transfers", "transfer_type", 0, 5)
+    numeric("transfers", "min_transfer_time", 0, 86400)
+    numeric("calendar_dates", "exception_type", 1, 2)
+    for day in WEEKDAYS:
+        numeric("calendar", day, 0, 1)
+    for table, cols in (("calendar", ("start_date", "end_date")), ("calendar_dates", ("date",))):
+        if table in usable:
+            df = usable[table]
+            for col in cols:
+                parsed = pd.to_datetime(df[col], format="%Y%m%d", errors="coerce")
+                c.check(df, table, col, df[col].notna() & parsed.isna(), "not a date in YYYYMMDD form")
+
+    if "frequencies" in usable:
+        freq = usable["frequencies"]
+        start = parse_gtfs_times(freq["start_time"])
+        end = parse_gtfs_times(freq["end_time"])
+        c.check(freq, "frequencies", "start_time", freq["start_time"].notna() & (start < 0), "unparsable time (expected H:MM:SS)")
+        c.check(freq, "frequencies", "end_time", freq["end_time"].notna() & (end < 0), "unparsable time (expected H:MM:SS)")
+        c.check(freq, "frequencies", "end_time", (start >= 0) & (end >= 0) & (end <= start), "end_time is not after start_time")
+
+    if "stop_times" in usable:
+        _validate_stop_times(usable["stop_times"], c)
+    return c.problems
+
+
+def _validate_stop_times(st: pd.DataFrame, c: _Collector) -> None:
+    arrival = parse_gtfs_times(st["arrival_time"])
+    departure = parse_gtfs_times(st["departure_time"])
+    for col, seconds in (("arrival_time", arrival), ("departure_time", departure)):
+        c.check(st, "stop_times", col, st[col].notna() & (seconds < 0), "unparsable time (expected H:MM:SS)")
+    sequence = pd.to_numeric(st["stop_sequence"], errors="coerce")
+    order = np.lexsort((sequence.fillna(-1).to_numpy(), st["trip_id"].fillna("").to_numpy()))
+    trip = st["trip_id"].fillna("").to_numpy()[order]
+    arr = arrival[order]
+    dep = departure[order]
+    # GTFS lets intermediate stops leave times empty (to be interpolated), not the first or last.
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = trip[1:] != trip[:-1]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = trip[:-1] != trip[1:]
+    ends = first | last
+    missing = np.zeros(len(st), dtype=bool)
+    missing[order] = ends & ((arr < 0) & (dep < 0))
+    empty_both = st["arrival_time"].isna().to_numpy() & st["departure_time"].isna().to_numpy()
+    c.check(st, "stop_times", "arrival_time", missing & empty_both,
+            "first and last stop of a trip need a time")
+    # Decreasing times: arrival after departure at one stop, or a later stop earlier than the
+    # last known time before it in the same trip.
+    arr_f = np.where(arr >= 0, arr, dep)
+    dep_f = np.where(dep >= 0, dep, arr)
+    bad_here = np.zeros(len(st), dtype=bool)
+    bad_here[order] = (arr_f >= 0) & (dep_f >= 0) & (dep_f < arr_f)
+    c.check(st, "stop_times", "departure_time", bad_here, "departure before arrival at the same stop")
+    known = np.where(dep_f >= 0, dep_f, -1)
+    # running max of known times within a trip
+    group = np.cumsum(first)
+    running = pd.Series(known).groupby(group).cummax().to_numpy()
+    prev_max = np.full(len(order), -1)
+    prev_max[1:] = np.where(first[1:], -1, running[:-1])
+    decreasing = np.zeros(len(st), dtype=bool)
+    decreasing[order] = (arr_f >= 0) & (arr_f < prev_max)
+    c.check(st, "stop_times", "arrival_time", decreasing,
+            "time is earlier than at a previous stop of the same trip")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCalendar:
+    """Which service_ids run on which dates (calendar.txt and calendar_dates.txt combined)."""
+
+    dates_by_service: dict[str, frozenset[dt.date]]
+
+    @classmethod
+    def from_tables(cls, calendar: pd.DataFrame | None, calendar_dates: pd.DataFrame | None) -> ServiceCalendar:
+        dates: dict[str, set[dt.date]] = {}
+        if calendar is not None and len(calendar):
+            for row in calendar.itertuples(index=False):
+                start = _as_date(row.start_date)
+                end = _as_date(row.end_date)
+                flags = [int(getattr(row, d)) for d in WEEKDAYS]
+                days = dates.setdefault(str(row.service_id), set())
+                day = start
+                while day <= end:
+                    if flags[day.weekday()]:
+                        days.add(day)
+                    day += dt.timedelta(days=1)
+        if calendar_dates is not None and len(calendar_dates):
+            for row in calendar_dates.itertuples(index=False):
+                days = dates.setdefault(str(row.service_id), set())
+                day = _as_date(row.date)
+                if int(row.exception_type) == 1:
+                    days.add(day)
+                else:
+                    days.discard(day)
+        return cls({sid: frozenset(d) for sid, d in dates.items()})
+
+    def active_services(self, date: dt.date) -> frozenset[str]:
+        return frozenset(s for s, d in self.dates_by_service.items() if date in d)
+
+    def service_dates(self) -> list[dt.date]:
+        return sorted(set().union(*self.dates_by_service.values())) if self.dates_by_service else []
+
+
+def _as_date(value: object) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+
+def describe_dates(dates: list[dt.date], limit: int = 20) -> str:
+    if not dates:
+        return "none"
+    shown = ", ".join(d.isoformat() for d in dates[:limit])
+    return shown + (f" … ({len(dates)} dates, {dates[0]} to {dates[-1]})" if len(dates) > limit else "")
+
+
+@dataclass(frozen=True)
+class GtfsFeed:
+    """A validated feed: gtfs-kit's typed tables plus its service calendar."""
+
+    source: Path
+    feed: object  # gtfs_kit.Feed
+    calendar: ServiceCalendar
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        value = getattr(self.feed, name, None)
+        return value if isinstance(value, pd.DataFrame) else None
+
+    def require_service(self, date: dt.date) -> frozenset[str]:
+        services = self.calendar.active_services(date)
+        trips = self.table("trips")
+        if services and trips is not None and trips["service_id"].isin(services).any():
+            return services
+        dates = self.calendar.service_dates()
+        raise NoServiceError(str(self.source), [FeedProblem(
+            "calendar.txt", None,
+            f"no trips run on {date.isoformat()}; dates with service: {describe_dates(dates)}")])
+
+
+def _read_with_gtfs_kit(path: Path) -> object:
+    import gtfs_kit
+    import gtfs_kit.constants
+
+    # gtfs-kit (<= 13.0) reads headway_secs as Int16, which overflows on real feeds (HSL has
+    # headways up to 71,760 s); widen it before reading. Our validation already bounded it.
+    frequency_types = gtfs_kit.constants.DTYPES.get("frequencies", {})
+    if frequency_types.get("headway_secs") in ("Int16", "int16", "Int8"):
+        frequency_types["headway_secs"] = "Int32"
+    return gtfs_kit.read_feed(path, dist_units="km")
+
+
+def load_feed(path: str | Path) -> GtfsFeed:
+    """Validate and read a GTFS feed; raises :class:`FeedValidationError` listing every problem."""
+    source = Path(path)
+    if not source.exists():
+        raise DataNotFoundError(f"GTFS feed {source} does not exist")
+    tables = _read_raw_tables(source)
+    problems = validate_tables(tables)
+    if problems:
+        raise FeedValidationError(str(source), problems)
+    feed = _read_with_gtfs_kit(source)
+    calendar = ServiceCalendar.from_tables(getattr(feed, "calendar", None), getattr(feed, "calendar_dates", None))
+    return GtfsFeed(source=source, feed=feed, calendar=calendar)

@@ -1,0 +1,423 @@
+"""Compile a validated GTFS feed for one service day into flat numpy arrays.
+
+The layout follows what RAPTOR needs (and nigiri/MOTIS do): stops, routes,
+patterns and trips are integer indices; a pattern is a maximal set of trips of
+one route that visit the same stops with the same pickup/drop-off rules and
+never overtake one another, so within a pattern trips are sorted and
+"the earliest trip I can catch at stop j" is a scan or binary search.
+
+Times are integer seconds since noon-minus-12h of the service day; times past
+24:00 stay past 86,400, and trips of the previous service day that run past
+midnight are included with their times shifted by -86,400.
+
+Array layout (P patterns, T trips, S stops):
+
+* ``pattern_stop_start[P+1]`` slices ``pattern_stops`` / ``pattern_can_board`` /
+  ``pattern_can_alight`` (the stops of pattern p in order);
+* ``pattern_trip_start[P+1]`` slices the trip arrays (the trips of p, by departure);
+* ``pattern_time_start[P]`` is where pattern p's times begin in ``arrivals`` /
+  ``departures``: trip k of p at its stop j is at ``pattern_time_start[p] + k * n_stops(p) + j``;
+* ``stop_pattern_start[S+1]`` slices ``stop_patterns`` (the patterns serving a stop).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner.gtfs_feed import GtfsFeed, format_gtfs_time, parse_gtfs_times
+
+DAY = 86_400
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TimetableStats:
+    """Facts about a compilation, for ``maas info`` and the closing checks."""
+
+    trips_in_feed: int
+    trips_active: int
+    frequency_templates: int
+    frequency_rows: int
+    trips_after_expansion: int
+    trips_from_previous_day: int
+    patterns: int
+    patterns_split_for_overtaking: int
+    routes_active: int
+    stop_times: int
+
+
+@dataclass(frozen=True)
+class Timetable:
+    """One service day of a GTFS feed as flat arrays (see the module docstring)."""
+
+    service_date: dt.date
+    # stops
+    stop_ids: np.ndarray
+    stop_names: np.ndarray
+    stop_lat: np.ndarray
+    stop_lon: np.ndarray
+    stop_parent: np.ndarray  # index of parent station or -1
+    stop_location_type: np.ndarray
+    # routes
+    route_ids: np.ndarray
+    route_short_names: np.ndarray
+    route_long_names: np.ndarray
+    route_types: np.ndarray
+    # patterns
+    pattern_route: np.ndarray
+    pattern_stop_start: np.ndarray
+    pattern_stops: np.ndarray
+    pattern_can_board: np.ndarray
+    pattern_can_alight: np.ndarray
+    pattern_trip_start: np.ndarray
+    pattern_time_start: np.ndarray
+    # trips
+    trip_ids: np.ndarray  # unique per compiled trip (expanded ones carry their start time)
+    trip_source_ids: np.ndarray  # the trip_id in trips.txt
+    trip_shape_ids: np.ndarray
+    trip_headsigns: np.ndarray
+    trip_from_frequency: np.ndarray
+    arrivals: np.ndarray
+    departures: np.ndarray
+    # stop -> patterns
+    stop_pattern_start: np.ndarray
+    stop_patterns: np.ndarray
+    # transfers.txt
+    transfer_from: np.ndarray
+    transfer_to: np.ndarray
+    transfer_type: np.ndarray
+    transfer_min_time: np.ndarray  # -1 where not given
+    stats: TimetableStats
+
+    @property
+    def n_stops(self) -> int:
+        return len(self.stop_ids)
+
+    @property
+    def n_patterns(self) -> int:
+        return len(self.pattern_route)
+
+    @property
+    def n_trips(self) -> int:
+        return len(self.trip_ids)
+
+    def stop_index(self, stop_id: str) -> int:
+        hits = np.flatnonzero(self.stop_ids == stop_id)
+        if not len(hits):
+            raise KeyError(f"unknown stop_id {stop_id!r}")
+        return int(hits[0])
+
+    def pattern_stop_list(self, pattern: int) -> np.ndarray:
+        return self.pattern_stops[self.pattern_stop_start[pattern]:self.pattern_stop_start[pattern + 1]]
+
+    def trip_times(self, pattern: int) -> tuple[np.ndarray, np.ndarray]:
+        """(arrivals, departures) of pattern p as (n_trips, n_stops) views."""
+        n_stops = self.pattern_stop_start[pattern + 1] - self.pattern_stop_start[pattern]
+        n_trips = self.pattern_trip_start[pattern + 1] - self.pattern_trip_start[pattern]
+        start = self.pattern_time_start[pattern]
+        end = start + n_trips * n_stops
+        shape = (int(n_trips), int(n_stops))
+        return self.arrivals[start:end].reshape(shape), self.departures[start:end].reshape(shape)
+
+    def departures_from(self, stop_id: str) -> np.ndarray:
+        """Sorted departure times of every trip that can be boarded at ``stop_id``."""
+        stop = self.stop_index(stop_id)
+        times = []
+        for p in self.stop_patterns[self.stop_pattern_start[stop]:self.stop_pattern_start[stop + 1]]:
+            stops = self.pattern_stop_list(p)
+            board = self.pattern_can_board[self.pattern_stop_start[p]:self.pattern_stop_start[p + 1]]
+            _, dep = self.trip_times(p)
+            for j in np.flatnonzero((stops == stop) & board):
+                times.append(dep[:, j])
+        return np.sort(np.concatenate(times)) if times else np.empty(0, dtype=np.int32)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        arrays: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                arrays[f.name] = value
+        arrays["service_date"] = np.array(self.service_date.isoformat())
+        arrays["stats"] = np.array([getattr(self.stats, f.name) for f in fields(TimetableStats)])
+        arrays["format_version"] = np.array(FORMAT_VERSION)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Timetable:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["format_version"]) != FORMAT_VERSION:
+                raise ValueError(f"{path}: timetable format {int(data['format_version'])}, expected {FORMAT_VERSION}")
+            values: dict[str, Any] = {}
+            for f in fields(cls):
+                if f.name == "service_date":
+                    values[f.name] = dt.date.fromisoformat(str(data["service_date"]))
+                elif f.name == "stats":
+                    values[f.name] = TimetableStats(*(int(v) for v in data["stats"]))
+                else:
+                    values[f.name] = data[f.name]
+        return cls(**values)
+
+
+def _strings(series: pd.Series) -> np.ndarray:
+    return series.astype("string").fillna("").to_numpy(dtype=str)
+
+
+def _interpolate_missing(times: np.ndarray, trip_start: np.ndarray) -> np.ndarray:
+    """Fill -1 entries of each trip linearly between its known neighbours (by stop position)."""
+    if not (times < 0).any():
+        return times
+    out = times.astype(np.float64)
+    for a, b in zip(trip_start[:-1], trip_start[1:], strict=True):
+        seg = out[a:b]
+        known = seg >= 0
+        if not known.all():
+            idx = np.arange(b - a)
+            seg[~known] = np.interp(idx[~known], idx[known], seg[known])
+    return np.round(out).astype(np.int64)
+
+
+def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
+    """Compile ``gtfs`` for ``service_date``; raises NoServiceError listing the dates with service."""
+    active_today = gtfs.require_service(service_date)
+    active_yesterday = gtfs.calendar.active_services(service_date - dt.timedelta(days=1))
+    stops = gtfs.table("stops")
+    routes = gtfs.table("routes")
+    trips = gtfs.table("trips")
+    stop_times = gtfs.table("stop_times")
+    frequencies = gtfs.table("frequencies")
+    transfers = gtfs.table("transfers")
+    assert stops is not None and routes is not None and trips is not None and stop_times is not None
+
+    stop_ids = _strings(stops["stop_id"])
+    stop_idx = {s: i for i, s in enumerate(stop_ids)}
+    route_ids = _strings(routes["route_id"])
+    route_idx = {r: i for i, r in enumerate(route_ids)}
+
+    # Trips of today (offset 0) and of yesterday (offset -DAY; only those still running after midnight).
+    trips = trips.reset_index(drop=True)
+    day_offsets: list[tuple[int, frozenset[str]]] = [(0, active_today)]
+    if active_yesterday:
+        day_offsets.append((-DAY, active_yesterday))
+    runs = []
+    for offset, services in day_offsets:
+        chosen = trips[trips["service_id"].isin(services)]
+        runs.append(pd.DataFrame({"trip_row": chosen.index.to_numpy(), "offset": offset}))
+    trip_runs = pd.concat(runs, ignore_index=True)
+    used_rows = np.unique(trip_runs["trip_row"].to_numpy())
+    source_trip_ids = _strings(trips["trip_id"])
+
+    # Stop times of the used source trips, ordered by trip then stop_sequence.
+    trip_row_of = pd.Series(np.arange(len(trips)), index=source_trip_ids)
+    st = stop_times[stop_times["trip_id"].isin(set(source_trip_ids[used_rows]))]
+    st = st.assign(trip_row=trip_row_of.loc[st["trip_id"].astype(str)].to_numpy())
+    st = st.sort_values(["trip_row", "stop_sequence"], kind="stable")
+    st_trip_row = st["trip_row"].to_numpy()
+    boundaries = np.flatnonzero(np.diff(st_trip_row)) + 1
+    trip_start = np.concatenate([[0], boundaries, [len(st)]])
+    trip_rows_with_times = st_trip_row[trip_start[:-1]]
+    arrival = parse_gtfs_times(st["arrival_time"])
+    departure = parse_gtfs_times(st["departure_time"])
+    arrival = np.where(arrival < 0, departure, arrival)
+    departure = np.where(departure < 0, arrival, departure)
+    arrival = _interpolate_missing(arrival, trip_start)
+    departure = _interpolate_missing(departure, trip_start)
+    st_stop = np.array([stop_idx[s] for s in st["stop_id"].astype(str)], dtype=np.int32)
+    pickup = st["pickup_type"].fillna(0).to_numpy() if "pickup_type" in st else np.zeros(len(st))
+    dropoff = st["drop_off_type"].fillna(0).to_numpy() if "drop_off_type" in st else np.zeros(len(st))
+    can_board = np.asarray(pickup != 1, dtype=bool)
+    can_alight = np.asarray(dropoff != 1, dtype=bool)
+
+    # One "template" per source trip: its stops and times relative to nothing (absolute).
+    template_of_row = {int(r): k for k, r in enumerate(trip_rows_with_times)}
+    route_of_row = _strings(trips["route_id"])
+
+    # Frequency expansion: a template listed in frequencies.txt runs at start, start+h, ... < end
+    # (end exclusive, as the GTFS reference's example). exact_times=0 (headway-based service) is
+    # expanded the same way, since RAPTOR needs explicit trips; the schedule then represents the
+    # average headway rather than exact departures.
+    freq_by_row: dict[int, list[tuple[int, int, int]]] = {}
+    n_freq_rows = 0
+    if frequencies is not None and len(frequencies):
+        f_start = parse_gtfs_times(frequencies["start_time"])
+        f_end = parse_gtfs_times(frequencies["end_time"])
+        f_head = frequencies["headway_secs"].to_numpy(dtype=np.int64)
+        for tid, s, e, h in zip(_strings(frequencies["trip_id"]), f_start, f_end, f_head, strict=True):
+            row = int(trip_row_of[tid])
+            if row in template_of_row:
+                freq_by_row.setdefault(row, []).append((int(s), int(e), int(h)))
+                n_freq_rows += 1
+
+    # Every compiled trip: (template k, time shift, is frequency, label).
+    inst_template: list[int] = []
+    inst_shift: list[int] = []
+    inst_freq: list[bool] = []
+    inst_label: list[str] = []
+    for row, offset in zip(trip_runs["trip_row"], trip_runs["offset"], strict=True):
+        k = template_of_row.get(int(row))
+        if k is None:
+            continue  # a trip without stop_times never runs
+        first_dep = int(departure[trip_start[k]])
+        last_arr = int(arrival[trip_start[k + 1] - 1])
+        suffix = "" if offset == 0 else "@prev-day"
+        if int(row) in freq_by_row:
+            for s, e, h in freq_by_row[int(row)]:
+                for start in range(s, e, h):
+                    shift = start - first_dep + offset
+                    if last_arr + shift < 0:
+                        continue
+                    inst_template.append(k)
+                    inst_shift.append(shift)
+                    inst_freq.append(True)
+                    inst_label.append(f"{source_trip_ids[row]}@{format_gtfs_time(start)}{suffix}")
+        else:
+            if last_arr + offset < 0:
+                continue
+            inst_template.append(k)
+            inst_shift.append(offset)
+            inst_freq.append(False)
+            inst_label.append(f"{source_trip_ids[row]}{suffix}")
+
+    # Pattern key: route, stop sequence and pickup/drop-off rules of the template.
+    key_of_template: list[tuple[Any, ...]] = []
+    for k, row in enumerate(trip_rows_with_times):
+        a, b = trip_start[k], trip_start[k + 1]
+        key_of_template.append((route_idx[route_of_row[row]], st_stop[a:b].tobytes(),
+                                can_board[a:b].tobytes(), can_alight[a:b].tobytes()))
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, k in enumerate(inst_template):
+        groups.setdefault(key_of_template[k], []).append(i)
+
+    pattern_route: list[int] = []
+    pattern_stops: list[np.ndarray] = []
+    pattern_board: list[np.ndarray] = []
+    pattern_alight: list[np.ndarray] = []
+    pattern_trips: list[list[int]] = []
+    pattern_arr: list[np.ndarray] = []
+    pattern_dep: list[np.ndarray] = []
+    n_split = 0
+    inst_template_arr = np.array(inst_template, dtype=np.int64)
+    inst_shift_arr = np.array(inst_shift, dtype=np.int64)
+    for key in sorted(groups, key=lambda key: (key[0], key[1])):
+        members = np.array(groups[key])
+        k0 = inst_template_arr[members[0]]
+        a, b = trip_start[k0], trip_start[k0 + 1]
+        n = b - a
+        arr_m = np.stack([arrival[trip_start[t]:trip_start[t] + n] for t in inst_template_arr[members]])
+        dep_m = np.stack([departure[trip_start[t]:trip_start[t] + n] for t in inst_template_arr[members]])
+        arr_m = arr_m + inst_shift_arr[members][:, None]
+        dep_m = dep_m + inst_shift_arr[members][:, None]
+        order = np.lexsort((arr_m[:, -1], dep_m[:, 0]))
+        # Greedy FIFO split: a trip joins the first sub-pattern whose last trip it never overtakes.
+        subs: list[list[int]] = []
+        for i in order:
+            for sub in subs:
+                j = sub[-1]
+                if (arr_m[i] >= arr_m[j]).all() and (dep_m[i] >= dep_m[j]).all():
+                    sub.append(int(i))
+                    break
+            else:
+                subs.append([int(i)])
+        n_split += len(subs) - 1
+        for sub in subs:
+            pattern_route.append(key[0])
+            pattern_stops.append(st_stop[a:b])
+            pattern_board.append(can_board[a:b])
+            pattern_alight.append(can_alight[a:b])
+            pattern_trips.append([int(members[i]) for i in sub])
+            pattern_arr.append(arr_m[sub].ravel())
+            pattern_dep.append(dep_m[sub].ravel())
+
+    n_patterns = len(pattern_route)
+    stop_counts = np.array([len(s) for s in pattern_stops], dtype=np.int64)
+    trip_counts = np.array([len(t) for t in pattern_trips], dtype=np.int64)
+    pattern_stop_start = np.concatenate([[0], np.cumsum(stop_counts)]).astype(np.int32)
+    pattern_trip_start = np.concatenate([[0], np.cumsum(trip_counts)]).astype(np.int32)
+    pattern_time_start = np.concatenate([[0], np.cumsum(stop_counts * trip_counts)[:-1]]).astype(np.int64) \
+        if n_patterns else np.zeros(0, dtype=np.int64)
+    flat_stops = np.concatenate(pattern_stops).astype(np.int32) if n_patterns else np.zeros(0, np.int32)
+    trip_order = np.array([i for t in pattern_trips for i in t], dtype=np.int64)
+
+    # stop -> patterns (each pattern once per stop even if it loops through the stop twice)
+    pairs = np.unique(np.stack([flat_stops, np.repeat(np.arange(n_patterns), stop_counts)]), axis=1) \
+        if n_patterns else np.zeros((2, 0), dtype=np.int64)
+    stop_pattern_start = np.searchsorted(pairs[0], np.arange(len(stop_ids) + 1)).astype(np.int32)
+
+    source_rows = trip_rows_with_times[inst_template_arr[trip_order]] if len(trip_order) else np.zeros(0, np.int64)
+    headsigns = _strings(trips["trip_headsign"]) if "trip_headsign" in trips else np.full(len(trips), "")
+    shapes = _strings(trips["shape_id"]) if "shape_id" in trips else np.full(len(trips), "")
+
+    parent = np.full(len(stop_ids), -1, dtype=np.int32)
+    if "parent_station" in stops:
+        for i, p in enumerate(_strings(stops["parent_station"])):
+            if p:
+                parent[i] = stop_idx.get(p, -1)
+    location_type = stops["location_type"].fillna(0).to_numpy(dtype=np.int8) \
+        if "location_type" in stops else np.zeros(len(stop_ids), np.int8)
+
+    if transfers is not None and len(transfers):
+        t_from = np.array([stop_idx[s] for s in _strings(transfers["from_stop_id"])], dtype=np.int32)
+        t_to = np.array([stop_idx[s] for s in _strings(transfers["to_stop_id"])], dtype=np.int32)
+        t_type = transfers["transfer_type"].fillna(0).to_numpy(dtype=np.int8)
+        t_min = (transfers["min_transfer_time"].fillna(-1).to_numpy(dtype=np.int32)
+                 if "min_transfer_time" in transfers else np.full(len(t_from), -1, np.int32))
+    else:
+        t_from = t_to = np.zeros(0, np.int32)
+        t_type = np.zeros(0, np.int8)
+        t_min = np.zeros(0, np.int32)
+
+    active_routes = {key[0] for key in groups}
+    stats = TimetableStats(
+        trips_in_feed=len(trips),
+        trips_active=int(trips["service_id"].isin(active_today).sum()),
+        frequency_templates=len(freq_by_row),
+        frequency_rows=n_freq_rows,
+        trips_after_expansion=len(inst_template),
+        trips_from_previous_day=sum(label.endswith("@prev-day") for label in inst_label),
+        patterns=n_patterns,
+        patterns_split_for_overtaking=n_split,
+        routes_active=len(active_routes),
+        stop_times=int(stop_counts @ trip_counts) if n_patterns else 0,
+    )
+    return Timetable(
+        service_date=service_date,
+        stop_ids=stop_ids,
+        stop_names=_strings(stops["stop_name"]) if "stop_name" in stops else np.full(len(stop_ids), ""),
+        stop_lat=stops["stop_lat"].to_numpy(dtype=np.float64),
+        stop_lon=stops["stop_lon"].to_numpy(dtype=np.float64),
+        stop_parent=parent,
+        stop_location_type=location_type,
+        route_ids=route_ids,
+        route_short_names=_strings(routes["route_short_name"]) if "route_short_name" in routes else np.full(len(route_ids), ""),
+        route_long_names=_strings(routes["route_long_name"]) if "route_long_name" in routes else np.full(len(route_ids), ""),
+        route_types=routes["route_type"].to_numpy(dtype=np.int32),
+        pattern_route=np.array(pattern_route, dtype=np.int32),
+        pattern_stop_start=pattern_stop_start,
+        pattern_stops=flat_stops,
+        pattern_can_board=np.concatenate(pattern_board) if n_patterns else np.zeros(0, bool),
+        pattern_can_alight=np.concatenate(pattern_alight) if n_patterns else np.zeros(0, bool),
+        pattern_trip_start=pattern_trip_start,
+        pattern_time_start=pattern_time_start,
+        trip_ids=np.array([inst_label[i] for i in trip_order], dtype=str),
+        trip_source_ids=source_trip_ids[source_rows],
+        trip_shape_ids=shapes[source_rows],
+        trip_headsigns=headsigns[source_rows],
+        trip_from_frequency=np.array([inst_freq[i] for i in trip_order], dtype=bool),
+        arrivals=np.concatenate(pattern_arr).astype(np.int32) if n_patterns else np.zeros(0, np.int32),
+        departures=np.concatenate(pattern_dep).astype(np.int32) if n_patterns else np.zeros(0, np.int32),
+        stop_pattern_start=stop_pattern_start,
+        stop_patterns=pairs[1].astype(np.int32),
+        transfer_from=t_from,
+        transfer_to=t_to,
+        transfer_type=t_type,
+        transfer_min_time=t_min,
+        stats=stats,
+    )
