@@ -32,6 +32,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "frequencies": ("trip_id", "start_time", "end_time", "headway_secs"),
     "transfers": ("from_stop_id", "to_stop_id", "transfer_type"),
 }
+# Required columns whose values may be empty (intermediate stop times are interpolated).
+MAY_BE_EMPTY = {("stop_times", "arrival_time"), ("stop_times", "departure_time")}
 REQUIRED_FILES = ("stops", "routes", "trips", "stop_times")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME_PATTERN = r"^\d{1,3}:[0-5]\d:[0-5]\d$"
@@ -121,7 +123,7 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
         if not missing:
             usable[name] = df
         for col in required:
-            if col in df.columns:
+            if col in df.columns and (name, col) not in MAY_BE_EMPTY:
                 empty = df[col].isna()
                 if name == "stops" and col in ("stop_lat", "stop_lon") and "location_type" in df:
                     # Generic nodes and boarding areas (types 3, 4) may lack coordinates.
@@ -192,9 +194,11 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
         freq = usable["frequencies"]
         start = parse_gtfs_times(freq["start_time"])
         end = parse_gtfs_times(freq["end_time"])
-        c.check(freq, "frequencies", "start_time", freq["start_time"].notna() & (start < 0), "unparsable time (expected H:MM:SS)")
-        c.check(freq, "frequencies", "end_time", freq["end_time"].notna() & (end < 0), "unparsable time (expected H:MM:SS)")
-        c.check(freq, "frequencies", "end_time", (start >= 0) & (end >= 0) & (end <= start), "end_time is not after start_time")
+        unparsable = "unparsable time (expected H:MM:SS)"
+        c.check(freq, "frequencies", "start_time", freq["start_time"].notna() & (start < 0), unparsable)
+        c.check(freq, "frequencies", "end_time", freq["end_time"].notna() & (end < 0), unparsable)
+        c.check(freq, "frequencies", "end_time", (start >= 0) & (end >= 0) & (end <= start),
+                "end_time is not after start_time")
 
     if "stop_times" in usable:
         _validate_stop_times(usable["stop_times"], c)
@@ -254,7 +258,7 @@ class ServiceCalendar:
             for row in calendar.itertuples(index=False):
                 start = _as_date(row.start_date)
                 end = _as_date(row.end_date)
-                flags = [int(getattr(row, d)) for d in WEEKDAYS]
+                flags = [int(str(getattr(row, d))) for d in WEEKDAYS]
                 days = dates.setdefault(str(row.service_id), set())
                 day = start
                 while day <= end:
@@ -265,7 +269,7 @@ class ServiceCalendar:
             for row in calendar_dates.itertuples(index=False):
                 days = dates.setdefault(str(row.service_id), set())
                 day = _as_date(row.date)
-                if int(row.exception_type) == 1:
+                if str(row.exception_type) == "1":
                     days.add(day)
                 else:
                     days.discard(day)

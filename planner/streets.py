@@ -27,7 +27,7 @@ import math
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -138,11 +138,11 @@ def read_osm_highways(path: str | Path) -> OsmHighways:
     try:
         processor = osmium.FileProcessor(str(source), osmium.osm.NODE | osmium.osm.WAY)
         for obj in processor:
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 if obj.location.valid():
                     lon[obj.id] = obj.location.lon
                     lat[obj.id] = obj.location.lat
-            elif obj.is_way() and "highway" in obj.tags:
+            elif isinstance(obj, osmium.osm.Way) and "highway" in obj.tags:
                 tags = {k: obj.tags[k] for k in _TAGS_KEPT if k in obj.tags}
                 raw_ways.append((obj.id, [n.ref for n in obj.nodes], tags))
     except RuntimeError as exc:
@@ -311,7 +311,8 @@ class StreetGraph:
     def load(cls, path: Path) -> StreetGraph:
         with np.load(path, allow_pickle=False) as data:
             if int(data["format_version"]) != FORMAT_VERSION:
-                raise ValueError(f"{path}: street graph format {int(data['format_version'])}, expected {FORMAT_VERSION}")
+                found = int(data["format_version"])
+                raise ValueError(f"{path}: street graph format {found}, expected {FORMAT_VERSION}")
             return cls(mode=str(data["mode"]), **{f.name: data[f.name] for f in fields(cls) if f.name != "mode"})
 
 
@@ -406,7 +407,7 @@ class EdgeSnapper:
         self._edge_total = edge_total
         coords = np.stack([np.column_stack([x[seg_start], y[seg_start]]),
                            np.column_stack([x[seg_start + 1], y[seg_start + 1]])], axis=1)
-        self._tree = STRtree(linestrings(coords))
+        self._tree = STRtree(cast(Any, linestrings(coords)))
 
     def snap(self, lon: Any, lat: Any) -> list[Snap]:
         """Nearest edge for each coordinate (arrays or scalars)."""

@@ -23,6 +23,7 @@ Array layout (P patterns, T trips, S stops):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -171,12 +172,16 @@ def _strings(series: pd.Series) -> np.ndarray:
     return series.astype("string").fillna("").to_numpy(dtype=str)
 
 
+def _optional_strings(df: pd.DataFrame, column: str) -> np.ndarray:
+    return _strings(df[column]) if column in df else np.full(len(df), "")
+
+
 def _interpolate_missing(times: np.ndarray, trip_start: np.ndarray) -> np.ndarray:
     """Fill -1 entries of each trip linearly between its known neighbours (by stop position)."""
     if not (times < 0).any():
         return times
     out = times.astype(np.float64)
-    for a, b in zip(trip_start[:-1], trip_start[1:], strict=True):
+    for a, b in itertools.pairwise(trip_start):
         seg = out[a:b]
         known = seg >= 0
         if not known.all():
@@ -352,8 +357,8 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
     stop_pattern_start = np.searchsorted(pairs[0], np.arange(len(stop_ids) + 1)).astype(np.int32)
 
     source_rows = trip_rows_with_times[inst_template_arr[trip_order]] if len(trip_order) else np.zeros(0, np.int64)
-    headsigns = _strings(trips["trip_headsign"]) if "trip_headsign" in trips else np.full(len(trips), "")
-    shapes = _strings(trips["shape_id"]) if "shape_id" in trips else np.full(len(trips), "")
+    headsigns = _optional_strings(trips, "trip_headsign")
+    shapes = _optional_strings(trips, "shape_id")
 
     parent = np.full(len(stop_ids), -1, dtype=np.int32)
     if "parent_station" in stops:
@@ -390,14 +395,14 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
     return Timetable(
         service_date=service_date,
         stop_ids=stop_ids,
-        stop_names=_strings(stops["stop_name"]) if "stop_name" in stops else np.full(len(stop_ids), ""),
+        stop_names=_optional_strings(stops, "stop_name"),
         stop_lat=stops["stop_lat"].to_numpy(dtype=np.float64),
         stop_lon=stops["stop_lon"].to_numpy(dtype=np.float64),
         stop_parent=parent,
         stop_location_type=location_type,
         route_ids=route_ids,
-        route_short_names=_strings(routes["route_short_name"]) if "route_short_name" in routes else np.full(len(route_ids), ""),
-        route_long_names=_strings(routes["route_long_name"]) if "route_long_name" in routes else np.full(len(route_ids), ""),
+        route_short_names=_optional_strings(routes, "route_short_name"),
+        route_long_names=_optional_strings(routes, "route_long_name"),
         route_types=routes["route_type"].to_numpy(dtype=np.int32),
         pattern_route=np.array(pattern_route, dtype=np.int32),
         pattern_stop_start=pattern_stop_start,

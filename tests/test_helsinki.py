@@ -1,0 +1,110 @@
+"""The real Helsinki data: the figures the README and closing notes quote, and broken copies."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from maas.area import load_area
+from maas.errors import FeedValidationError
+from planner.area_data import AreaData, load_area_data
+from planner.gtfs_feed import load_feed
+
+pytestmark = pytest.mark.realdata
+KALASATAMA_PLATFORMS = ("1100601", "1100602")
+
+
+@pytest.fixture(scope="session")
+def helsinki_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("helsinki-cache")
+
+
+@pytest.fixture(scope="session")
+def helsinki(shared_data: Path, helsinki_cache: Path) -> AreaData:
+    """Built once per test session (cold build, ~15 s) into a private cache."""
+    return load_area_data(load_area("helsinki", shared_data), cache=helsinki_cache)
+
+
+def test_feed_figures(helsinki: AreaData) -> None:
+    tt = helsinki.timetable
+    assert tt.n_stops == 1388 and len(tt.route_ids) == 200
+    assert tt.stats.trips_in_feed == 3195 and tt.stats.trips_active == 3195
+    assert tt.stats.frequency_templates == 1780 and tt.stats.frequency_rows == 3226
+    # 3195 - 1780 plain trips + the expanded frequency trips
+    assert tt.stats.trips_after_expansion == 12878 == tt.n_trips
+    assert tt.arrivals.max() > 24 * 3600  # night services past midnight are kept, not wrapped
+
+
+def test_metro_runs_566_times_at_kalasatama(helsinki: AreaData) -> None:
+    """The metro exists only as 9 frequency templates; expansion must give every departure."""
+    tt = helsinki.timetable
+    counts = [len(tt.departures_from(s)) for s in KALASATAMA_PLATFORMS]
+    assert counts == [283, 283]
+    metro_routes = np.flatnonzero(tt.route_types == 1)
+    metro_patterns = np.flatnonzero(np.isin(tt.pattern_route, metro_routes))
+    assert {str(tt.route_short_names[tt.pattern_route[p]]) for p in metro_patterns} >= {"M1", "M2"}
+    deps = tt.departures_from("1100601")
+    rush = deps[(deps >= 7 * 3600) & (deps < 9 * 3600)]
+    assert np.diff(rush).max() <= 6 * 60  # at most 6 minutes apart in the morning peak
+
+
+def test_every_pattern_is_fifo(helsinki: AreaData) -> None:
+    tt = helsinki.timetable
+    for p in range(tt.n_patterns):
+        arr, dep = tt.trip_times(p)
+        assert (np.diff(arr, axis=0) >= 0).all() and (np.diff(dep, axis=0) >= 0).all()
+        assert (dep >= arr).all() and (arr[:, 1:] >= dep[:, :-1]).all()
+
+
+def test_street_graphs_and_stop_links(helsinki: AreaData) -> None:
+    walk, bike, drive = (helsinki.streets[m] for m in ("walk", "bike", "drive"))
+    assert 20_000 < walk.n_nodes < 30_000 and 3_000 < drive.n_edges < 6_000
+    assert walk.n_nodes > bike.n_nodes > drive.n_nodes
+    from scipy.sparse.csgraph import connected_components
+
+    for graph in (walk, bike, drive):
+        assert connected_components(graph.to_scipy(), connection="strong")[0] == 1
+    links = helsinki.stop_links
+    assert int(links.inside_extract.sum()) == 264
+    assert int(links.linked.sum()) == 264
+    assert float(links.distance_m[links.linked].max()) < 50
+
+
+def test_second_load_comes_from_cache_fast(helsinki: AreaData, helsinki_cache: Path) -> None:
+    again = load_area_data(helsinki.area, cache=helsinki_cache)
+    assert again.from_cache and again.seconds < 2.0
+    assert again.timetable.stats == helsinki.timetable.stats
+    assert np.array_equal(again.streets["walk"].edge_time, helsinki.streets["walk"].edge_time)
+
+
+def _copy_without_trip(source: Path, target: Path, trip_id: str) -> list[int]:
+    """Copy the feed with one trip deleted from trips.txt; return its stop_times line numbers."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "trips.txt":
+                trips = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+                data = trips[trips["trip_id"] != trip_id].to_csv(index=False).encode()
+            dst.writestr(info.filename, data)
+        stop_times = pd.read_csv(io.BytesIO(src.read("stop_times.txt")), dtype=str, usecols=["trip_id"])
+    return [int(i) + 2 for i in stop_times.index[stop_times["trip_id"] == trip_id]]
+
+
+def test_broken_copy_names_the_orphaned_stop_times_rows(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "helsinki" / "hsl_gtfs_2022-02-22.zip"
+    trip = "31M1_20220204_Ti_1_0750"  # a metro template trip
+    rows = _copy_without_trip(source, tmp_path / "broken.zip", trip)
+    assert len(rows) == 9
+    with pytest.raises(FeedValidationError) as info:
+        load_feed(tmp_path / "broken.zip")
+    problems = info.value.problems
+    orphan = [p for p in problems if p.file == "stop_times.txt" and p.field == "trip_id"]
+    assert orphan and list(orphan[0].rows) == rows
+    freq = [p for p in problems if p.file == "frequencies.txt"]
+    assert freq and len(freq[0].rows) == 8  # its eight frequency windows are orphaned too
+    assert f"row{'s' if len(rows) > 1 else ''} {rows[0]}" in str(info.value)
