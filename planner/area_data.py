@@ -21,12 +21,14 @@ from maas.area import Area
 from maas.cache import cache_dir, cache_key
 from planner import streets as streets_mod
 from planner import timetable as timetable_mod
+from planner.footpaths import Footpaths, compute_footpaths
 from planner.gtfs_feed import load_feed
 from planner.streets import MODES, EdgeSnapper, StreetGraph, build_mode_graph, compile_street_graph, read_osm_highways
 from planner.timetable import Timetable, compile_timetable
 
 Progress = Callable[[str], None]
 LINKS_FORMAT_VERSION = 1
+FOOTPATH_MAX_M = 1000.0  # walking transfers up to 1 km, as R5 allows by default
 
 
 def _quiet(_: str) -> None:
@@ -60,6 +62,7 @@ class AreaData:
     timetable: Timetable
     streets: dict[str, StreetGraph]
     stop_links: StopLinks
+    footpaths: Footpaths
     osm_stats: OsmStats
     from_cache: bool
     seconds: float
@@ -109,6 +112,7 @@ def load_area_data(area: Area, *, service_date: dt.date | None = None, cache: st
     st_paths = {m: root / f"streets-{m}-{st_key}.npz" for m in MODES}
     osm_meta = root / f"streets-{st_key}.json"
     link_path = root / f"stop-links-{link_key}.npz"
+    footpath_path = root / f"footpaths-{link_key}-{int(FOOTPATH_MAX_M)}.npz"
     from_cache = True
 
     if tt_path.exists() and not rebuild:
@@ -156,4 +160,15 @@ def load_area_data(area: Area, *, service_date: dt.date | None = None, cache: st
         np.savez(tmp, edge=links.edge, fraction=links.fraction, distance_m=links.distance_m,
                  inside_extract=links.inside_extract)
         tmp.replace(link_path)
-    return AreaData(area, timetable, graphs, links, osm_stats, from_cache, time.perf_counter() - started)
+    if footpath_path.exists() and not rebuild:
+        footpaths = Footpaths.load(footpath_path)
+    else:
+        from_cache = False
+        say(f"walking transfers between stops (up to {FOOTPATH_MAX_M:.0f} m)")
+        footpaths = compute_footpaths(timetable, graphs["walk"], links.edge, links.fraction, links.distance_m,
+                                      FOOTPATH_MAX_M)
+        tmp = footpath_path.with_suffix(".tmp.npz")
+        footpaths.save(tmp)
+        tmp.replace(footpath_path)
+    return AreaData(area, timetable, graphs, links, footpaths, osm_stats, from_cache,
+                    time.perf_counter() - started)
