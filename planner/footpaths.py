@@ -89,29 +89,29 @@ def compute_footpaths(timetable: Timetable, walk: StreetGraph, link_edge: np.nda
     xy = _local_xy(timetable.stop_lon[served_idx], timetable.stop_lat[served_idx])
     tree = cKDTree(xy)
     for i, j in tree.query_pairs(max_distance_m / DETOUR_FACTOR, output_type="ndarray"):
-        s, t = int(served_idx[i]), int(served_idx[j])
-        if linked[s] and linked[t]:
+        one, other = int(served_idx[i]), int(served_idx[j])
+        if linked[one] and linked[other]:
             continue
         d = float(np.hypot(*(xy[i] - xy[j]))) * DETOUR_FACTOR
-        pairs[(s, t)] = (d, True)
-        pairs[(t, s)] = (d, True)
+        pairs[(one, other)] = (d, True)
+        pairs[(other, one)] = (d, True)
 
     # transfers.txt
     min_time: dict[tuple[int, int], int] = {}
     self_min = np.zeros(n, dtype=np.int32)
-    for f, t, kind, m in zip(timetable.transfer_from, timetable.transfer_to, timetable.transfer_type,
-                             timetable.transfer_min_time, strict=True):
-        f, t = int(f), int(t)
-        if f == t:
-            self_min[f] = -1 if kind == 3 else (max(int(m), 0) if kind == 2 else 0)
+    for f_raw, t_raw, kind, m in zip(timetable.transfer_from, timetable.transfer_to, timetable.transfer_type,
+                                     timetable.transfer_min_time, strict=True):
+        a, b = int(f_raw), int(t_raw)
+        if a == b:
+            self_min[a] = -1 if kind == 3 else (max(int(m), 0) if kind == 2 else 0)
             continue
         if kind == 3:
-            pairs.pop((f, t), None)
+            pairs.pop((a, b), None)
         elif kind == 2 and m >= 0:
-            min_time[(f, t)] = int(m)
-            if (f, t) not in pairs:  # an explicit transfer the street search did not find
-                ends = _local_xy(timetable.stop_lon[[f, t]], timetable.stop_lat[[f, t]])
-                pairs[(f, t)] = (float(np.hypot(*(ends[0] - ends[1]))) * DETOUR_FACTOR, True)
+            min_time[(a, b)] = int(m)
+            if (a, b) not in pairs:  # an explicit transfer the street search did not find
+                ends = _local_xy(timetable.stop_lon[np.array([a, b])], timetable.stop_lat[np.array([a, b])])
+                pairs[(a, b)] = (float(np.hypot(*(ends[0] - ends[1]))) * DETOUR_FACTOR, True)
 
     keys = sorted(pairs)
     src = np.array([k[0] for k in keys], dtype=np.int64)

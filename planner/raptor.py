@@ -53,12 +53,13 @@ def _earliest_trip(departures, time_start, n_stops, n_trips, pos, ready):  # typ
 
 
 @njit(cache=True)
-def _raptor(pattern_stop_start, pattern_stops, can_board, can_alight, pattern_trip_start, pattern_time_start,
+def _raptor(  # type: ignore[no-untyped-def]
+            pattern_stop_start, pattern_stops, can_board, can_alight, pattern_trip_start, pattern_time_start,
             arrivals, departures, stop_pattern_start, stop_patterns, stop_pattern_pos,
             fp_start, fp_to, fp_time, self_time,
             access_stops, access_times, egress_time, max_rounds, board_slack, transfer_slack,
             arrival, ready, best_arrival, best_ready, marked, next_marked, pattern_from,
-            par_pattern, par_trip, par_board, par_alight, ready_kind, ready_from, dest_arrival, dest_stop):  # type: ignore[no-untyped-def]
+            par_pattern, par_trip, par_board, par_alight, ready_kind, ready_from, dest_arrival, dest_stop):
     n_stops_total = best_arrival.shape[0]
     n_patterns = pattern_from.shape[0]
     arrival[: max_rounds + 1, :] = INF

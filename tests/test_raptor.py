@@ -8,7 +8,9 @@ References use only the raw trips the generator wrote (never the compiled patter
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
+import itertools
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +23,6 @@ from planner.footpaths import Footpaths
 from planner.gtfs_feed import load_feed
 from planner.raptor import INF, READY_ACCESS, READY_WALK, RaptorState
 from planner.timetable import compile_timetable
-
-import datetime as dt  # noqa: I001
 
 DATE = dt.date(2022, 2, 22)
 
@@ -125,7 +125,7 @@ def reference_time_expanded(trips, walks, origin, start, dest, board_slack, tran
     ride j -> ride j+1; ride j -> alight: to ("arr", stop, arr) which leads to waits after slack/walk.
     """
     events: dict[str, set[int]] = {}
-    def add(s: str, t: int) -> None:  # noqa: E306
+    def add(s: str, t: int) -> None:
         events.setdefault(s, set()).add(t)
     add(origin, start)
     for trip in trips:
@@ -138,7 +138,7 @@ def reference_time_expanded(trips, walks, origin, start, dest, board_slack, tran
         d, node = heapq.heappop(heap)
         if d > dist.get(node, INF):
             continue
-        def relax(nxt, t):  # type: ignore[no-untyped-def]  # noqa: E306
+        def relax(nxt, t):  # type: ignore[no-untyped-def]
             if t < dist.get(nxt, INF):
                 dist[nxt] = t
                 heapq.heappush(heap, (t, nxt))
@@ -201,7 +201,7 @@ def test_raptor_equals_references_on_random_feeds(tmp_path: Path, seed: int) -> 
                 steps = state.journey(rides, stop)
                 assert len(steps) == rides and steps[-1].arrival == arrival
                 assert steps[0].reached_board_stop_by == READY_ACCESS and steps[0].departure >= start + board_slack
-                for before, after in zip(steps, steps[1:], strict=False):
+                for before, after in itertools.pairwise(steps):
                     gap = after.departure - before.arrival
                     walk = 0
                     if after.reached_board_stop_by == READY_WALK:
