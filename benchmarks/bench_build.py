@@ -46,15 +46,25 @@ def main() -> None:
         print(f"run {i + 1}/{args.repeat}: cold {cold[-1]:.2f} s, cached {min(warm[-3:]):.3f} s", flush=True)
     rows = {"cold_build_s": cold, "cached_load_s": warm}
     print(f"\n{'measure':<16}{'median':>10}{'min':>10}{'max':>10}{'target':>10}  ok")
-    result = {"area": area.name, "repeat": args.repeat, "cpu_count": os.cpu_count(),
-              "python": platform.python_version(), "measures": {}}
+    result = {
+        "area": area.name,
+        "repeat": args.repeat,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "measures": {},
+    }
     for name, values in rows.items():
         med = statistics.median(values)
         ok = med <= TARGETS[name]
         verdict = "yes" if ok else "NO"
         print(f"{name:<16}{med:>10.3f}{min(values):>10.3f}{max(values):>10.3f}{TARGETS[name]:>10.1f}  {verdict}")
-        result["measures"][name] = {"median": med, "min": min(values), "max": max(values),
-                                    "target": TARGETS[name], "runs": values}
+        result["measures"][name] = {
+            "median": med,
+            "min": min(values),
+            "max": max(values),
+            "target": TARGETS[name],
+            "runs": values,
+        }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

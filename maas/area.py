@@ -149,8 +149,9 @@ def area_file(name_or_path: str | Path) -> Path:
     return path
 
 
-def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], problems: list[str],
-         prefix: str, default: Any = ...) -> Any:
+def _get(
+    table: dict[str, Any], key: str, kind: type | tuple[type, ...], problems: list[str], prefix: str, default: Any = ...
+) -> Any:
     if key not in table:
         if default is ...:
             problems.append(f"missing {prefix}{key}")
@@ -173,8 +174,9 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
             problems.append(f"{prefix}polygon needs at least 3 [lon, lat] points")
             polygon = None
         if name and polygon and hubs is not None:
-            zones.append(ShuttleZone(name, tuple((float(x), float(y)) for x, y in polygon),
-                                     tuple(str(h) for h in hubs)))
+            zones.append(
+                ShuttleZone(name, tuple((float(x), float(y)) for x, y in polygon), tuple(str(h) for h in hubs))
+            )
     depot = _get(raw, "depot", list, problems, "shuttle.")
     fleet_raw = raw.get("fleet", {})
     try:
@@ -187,7 +189,9 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
         problems.append("shuttle.depot must be [lon, lat]")
         return None
     return ShuttleService(
-        zones=tuple(zones), depot=(float(depot[0]), float(depot[1])), fleet=fleet,
+        zones=tuple(zones),
+        depot=(float(depot[0]), float(depot[1])),
+        fleet=fleet,
         operating_hours=(str(hours[0]), str(hours[1])),
         max_wait_min=float(raw.get("max_wait_min", 15.0)),
         max_ride_factor=float(raw.get("max_ride_factor", 2.0)),
@@ -195,8 +199,9 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
     )
 
 
-def load_area(name_or_path: str | Path = "helsinki", data_dir: str | Path | None = None,
-              *, check_files: bool = True) -> Area:
+def load_area(
+    name_or_path: str | Path = "helsinki", data_dir: str | Path | None = None, *, check_files: bool = True
+) -> Area:
     """Read an area definition; reports every problem in the file at once."""
     path = area_file(name_or_path)
     try:
@@ -231,17 +236,24 @@ def load_area(name_or_path: str | Path = "helsinki", data_dir: str | Path | None
     _problems_to_error(str(path), problems)
     root = resolve_data_dir(data_dir)
     area = Area(
-        name=name, title=title, timezone=timezone,
-        gtfs_file=root / gtfs, osm_file=root / osm,
+        name=name,
+        title=title,
+        timezone=timezone,
+        gtfs_file=root / gtfs,
+        osm_file=root / osm,
         population_file=(root / population) if population else None,
-        service_date=service_date, bbox=tuple(float(v) for v in bbox),  # type: ignore[arg-type]
-        data_dir=root, streets=streets, shuttle=shuttle,
+        service_date=service_date,
+        bbox=tuple(float(v) for v in bbox),  # type: ignore[arg-type]
+        data_dir=root,
+        streets=streets,
+        shuttle=shuttle,
     )
     if check_files:
         missing = [p for p in (area.gtfs_file, area.osm_file) if not p.is_file()]
         if missing:
             raise DataNotFoundError(
-                f"area {name!r} needs " + ", ".join(str(p) for p in missing)
+                f"area {name!r} needs "
+                + ", ".join(str(p) for p in missing)
                 + f" (data directory {root}); see the README's 'Data' section for where to get them"
             )
     return area

@@ -45,7 +45,9 @@ def file_digest(path: Path) -> str:
 
 def cache_key(kind: str, format_version: int, files: list[Path], params: dict[str, Any]) -> str:
     """A short hex key for one cache entry."""
-    payload = json.dumps({"kind": kind, "format": format_version,
-                          "files": [file_digest(f) for f in files], "params": params},
-                         sort_keys=True, default=str)
+    payload = json.dumps(
+        {"kind": kind, "format": format_version, "files": [file_digest(f) for f in files], "params": params},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]

@@ -46,8 +46,13 @@ def _load(args: argparse.Namespace, *, rebuild: bool = False, verbose: bool = Tr
 
     area = load_area(args.area, args.data_dir)
     start = time.perf_counter()
-    return load_area_data(area, service_date=args.date, cache=args.cache_dir, rebuild=rebuild,
-                          progress=_progress(start) if verbose else None)
+    return load_area_data(
+        area,
+        service_date=args.date,
+        cache=args.cache_dir,
+        rebuild=rebuild,
+        progress=_progress(start) if verbose else None,
+    )
 
 
 def info_facts(data: Any) -> dict[str, Any]:
@@ -84,13 +89,18 @@ def info_facts(data: Any) -> dict[str, Any]:
         "osm_highway_ways": data.osm_stats.highway_ways,
         "osm_trimmed_node_references": data.osm_stats.trimmed_references,
         "osm_ways_dropped_under_two_nodes": data.osm_stats.ways_dropped,
-        "graphs": {m: {"nodes": g.n_nodes, "edges": g.n_edges,
-                       "km_of_edges": round(float(g.edge_length.sum()) / 1000, 1)}
-                   for m, g in data.streets.items()},
+        "graphs": {
+            m: {"nodes": g.n_nodes, "edges": g.n_edges, "km_of_edges": round(float(g.edge_length.sum()) / 1000, 1)}
+            for m, g in data.streets.items()
+        },
         "stops_inside_extract": int(links.inside_extract.sum()),
         "stops_linked_to_walk_graph": int(linked.sum()),
-        "stop_link_distance_m_p50_max": [round(float(np.median(links.distance_m[linked])), 1),
-                                         round(float(links.distance_m[linked].max()), 1)] if linked.any() else None,
+        "stop_link_distance_m_p50_max": [
+            round(float(np.median(links.distance_m[linked])), 1),
+            round(float(links.distance_m[linked].max()), 1),
+        ]
+        if linked.any()
+        else None,
         "loaded_from_cache": data.from_cache,
         "load_seconds": round(data.seconds, 3),
     }
@@ -123,8 +133,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     data = _load(args, rebuild=args.rebuild)
-    print(f"{data.area.name}: caches ready in {data.seconds:.1f} s "
-          f"({'loaded from cache' if data.from_cache else 'built'}); run 'maas info' for the figures")
+    print(
+        f"{data.area.name}: caches ready in {data.seconds:.1f} s "
+        f"({'loaded from cache' if data.from_cache else 'built'}); run 'maas info' for the figures"
+    )
     return 0
 
 

@@ -23,6 +23,7 @@ from planner import streets as streets_mod
 from planner import timetable as timetable_mod
 from planner.footpaths import Footpaths, compute_footpaths
 from planner.gtfs_feed import load_feed
+from planner.shapes import Shapes
 from planner.streets import MODES, EdgeSnapper, StreetGraph, build_mode_graph, compile_street_graph, read_osm_highways
 from planner.timetable import Timetable, compile_timetable
 
@@ -63,6 +64,7 @@ class AreaData:
     streets: dict[str, StreetGraph]
     stop_links: StopLinks
     footpaths: Footpaths
+    shapes: Shapes
     osm_stats: OsmStats
     from_cache: bool
     seconds: float
@@ -78,8 +80,9 @@ def _street_params(area: Area) -> dict[str, Any]:
 
 def link_stops(timetable: Timetable, walk: StreetGraph, area: Area) -> StopLinks:
     """Snap every stop inside the area's bbox to the walk graph within ``stop_link_max_m``."""
-    inside = np.array([area.contains(lo, la) for lo, la in zip(timetable.stop_lon, timetable.stop_lat, strict=True)],
-                      dtype=bool)
+    inside = np.array(
+        [area.contains(lo, la) for lo, la in zip(timetable.stop_lon, timetable.stop_lat, strict=True)], dtype=bool
+    )
     n = timetable.n_stops
     edge = np.full(n, -1, dtype=np.int32)
     fraction = np.zeros(n, dtype=np.float32)
@@ -95,8 +98,14 @@ def link_stops(timetable: Timetable, walk: StreetGraph, area: Area) -> StopLinks
     return StopLinks(edge, fraction, distance, inside)
 
 
-def load_area_data(area: Area, *, service_date: dt.date | None = None, cache: str | Path | None = None,
-                   rebuild: bool = False, progress: Progress | None = None) -> AreaData:
+def load_area_data(
+    area: Area,
+    *,
+    service_date: dt.date | None = None,
+    cache: str | Path | None = None,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> AreaData:
     """Timetable, street graphs and stop links for ``area``, from the cache or freshly built."""
     say = progress or _quiet
     started = time.perf_counter()
@@ -106,17 +115,23 @@ def load_area_data(area: Area, *, service_date: dt.date | None = None, cache: st
     say(f"hashing inputs ({area.gtfs_file.name}, {area.osm_file.name})")
     tt_key = cache_key("timetable", timetable_mod.FORMAT_VERSION, [area.gtfs_file], {"date": date.isoformat()})
     st_key = cache_key("streets", streets_mod.FORMAT_VERSION, [area.osm_file], _street_params(area))
-    link_key = cache_key("links", LINKS_FORMAT_VERSION, [], {"tt": tt_key, "st": st_key,
-                                                              "bbox": area.bbox, "max": area.streets.stop_link_max_m})
+    link_key = cache_key(
+        "links",
+        LINKS_FORMAT_VERSION,
+        [],
+        {"tt": tt_key, "st": st_key, "bbox": area.bbox, "max": area.streets.stop_link_max_m},
+    )
     tt_path = root / f"timetable-{date.isoformat()}-{tt_key}.npz"
+    shapes_path = root / f"shapes-{tt_key}.npz"
     st_paths = {m: root / f"streets-{m}-{st_key}.npz" for m in MODES}
     osm_meta = root / f"streets-{st_key}.json"
     link_path = root / f"stop-links-{link_key}.npz"
     footpath_path = root / f"footpaths-{link_key}-{int(FOOTPATH_MAX_M)}.npz"
     from_cache = True
 
-    if tt_path.exists() and not rebuild:
+    if tt_path.exists() and shapes_path.exists() and not rebuild:
         timetable = Timetable.load(tt_path)
+        shapes = Shapes.load(shapes_path)
     else:
         from_cache = False
         t0 = time.perf_counter()
@@ -125,8 +140,12 @@ def load_area_data(area: Area, *, service_date: dt.date | None = None, cache: st
         say(f"compiling timetable for {date.isoformat()}")
         timetable = compile_timetable(feed, date)
         timetable.save(tt_path)
-        say(f"timetable: {timetable.n_trips} trips in {timetable.n_patterns} patterns "
-            f"({time.perf_counter() - t0:.1f} s)")
+        shapes = Shapes.from_table(feed.table("shapes"))
+        shapes.save(shapes_path)
+        say(
+            f"timetable: {timetable.n_trips} trips in {timetable.n_patterns} patterns "
+            f"({time.perf_counter() - t0:.1f} s)"
+        )
 
     if all(p.exists() for p in st_paths.values()) and osm_meta.exists() and not rebuild:
         graphs = {m: StreetGraph.load(p) for m, p in st_paths.items()}
@@ -141,8 +160,9 @@ def load_area_data(area: Area, *, service_date: dt.date | None = None, cache: st
         graphs = {}
         for i, mode in enumerate(MODES, 1):
             say(f"building {mode} graph ({i}/{len(MODES)})")
-            graph = build_mode_graph(osm, mode, speed_mps=speeds[mode],
-                                     drive_default_kmh=area.streets.drive_default_kmh)
+            graph = build_mode_graph(
+                osm, mode, speed_mps=speeds[mode], drive_default_kmh=area.streets.drive_default_kmh
+            )
             graphs[mode] = compile_street_graph(graph, mode)
             graphs[mode].save(st_paths[mode])
             say(f"{mode}: {graphs[mode].n_nodes} nodes, {graphs[mode].n_edges} edges")
@@ -157,18 +177,25 @@ def load_area_data(area: Area, *, service_date: dt.date | None = None, cache: st
         say("linking stops to the walk graph")
         links = link_stops(timetable, graphs["walk"], area)
         tmp = link_path.with_suffix(".tmp.npz")
-        np.savez(tmp, edge=links.edge, fraction=links.fraction, distance_m=links.distance_m,
-                 inside_extract=links.inside_extract)
+        np.savez(
+            tmp,
+            edge=links.edge,
+            fraction=links.fraction,
+            distance_m=links.distance_m,
+            inside_extract=links.inside_extract,
+        )
         tmp.replace(link_path)
     if footpath_path.exists() and not rebuild:
         footpaths = Footpaths.load(footpath_path)
     else:
         from_cache = False
         say(f"walking transfers between stops (up to {FOOTPATH_MAX_M:.0f} m)")
-        footpaths = compute_footpaths(timetable, graphs["walk"], links.edge, links.fraction, links.distance_m,
-                                      FOOTPATH_MAX_M)
+        footpaths = compute_footpaths(
+            timetable, graphs["walk"], links.edge, links.fraction, links.distance_m, FOOTPATH_MAX_M
+        )
         tmp = footpath_path.with_suffix(".tmp.npz")
         footpaths.save(tmp)
         tmp.replace(footpath_path)
-    return AreaData(area, timetable, graphs, links, footpaths, osm_stats, from_cache,
-                    time.perf_counter() - started)
+    return AreaData(
+        area, timetable, graphs, links, footpaths, shapes, osm_stats, from_cache, time.perf_counter() - started
+    )

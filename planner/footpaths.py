@@ -36,17 +36,32 @@ class Footpaths:
     max_distance_m: float
 
     def save(self, path: object) -> None:
-        np.savez(str(path), start=self.start, to=self.to, distance_m=self.distance_m, min_time_s=self.min_time_s,
-                 approximate=self.approximate, self_min_time_s=self.self_min_time_s,
-                 max_distance_m=np.array(self.max_distance_m), format_version=np.array(FORMAT_VERSION))
+        np.savez(
+            str(path),
+            start=self.start,
+            to=self.to,
+            distance_m=self.distance_m,
+            min_time_s=self.min_time_s,
+            approximate=self.approximate,
+            self_min_time_s=self.self_min_time_s,
+            max_distance_m=np.array(self.max_distance_m),
+            format_version=np.array(FORMAT_VERSION),
+        )
 
     @classmethod
     def load(cls, path: object) -> Footpaths:
         with np.load(str(path)) as d:
             if int(d["format_version"]) != FORMAT_VERSION:
                 raise ValueError(f"{path}: footpath format {int(d['format_version'])}, expected {FORMAT_VERSION}")
-            return cls(d["start"], d["to"], d["distance_m"], d["min_time_s"], d["approximate"],
-                       d["self_min_time_s"], float(d["max_distance_m"]))
+            return cls(
+                d["start"],
+                d["to"],
+                d["distance_m"],
+                d["min_time_s"],
+                d["approximate"],
+                d["self_min_time_s"],
+                float(d["max_distance_m"]),
+            )
 
 
 def _local_xy(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -56,8 +71,14 @@ def _local_xy(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return np.column_stack([lon * kx, lat * ky])
 
 
-def compute_footpaths(timetable: Timetable, walk: StreetGraph, link_edge: np.ndarray, link_fraction: np.ndarray,
-                      link_distance: np.ndarray, max_distance_m: float = 1000.0) -> Footpaths:
+def compute_footpaths(
+    timetable: Timetable,
+    walk: StreetGraph,
+    link_edge: np.ndarray,
+    link_fraction: np.ndarray,
+    link_distance: np.ndarray,
+    max_distance_m: float = 1000.0,
+) -> Footpaths:
     n = timetable.n_stops
     served = np.diff(timetable.stop_pattern_start) > 0  # only stops some trip calls at
     linked = (link_edge >= 0) & served
@@ -78,8 +99,9 @@ def compute_footpaths(timetable: Timetable, walk: StreetGraph, link_edge: np.nda
         search.run(seeds, costs, max_distance_m)
         dist = search.cost_to_snaps(edges, fracs) + link_distance[linked_idx]
         same_edge = edges == e
-        dist[same_edge] = np.minimum(dist[same_edge], np.abs(fracs[same_edge] - f) * w
-                                     + link_distance[s] + link_distance[linked_idx][same_edge])
+        dist[same_edge] = np.minimum(
+            dist[same_edge], np.abs(fracs[same_edge] - f) * w + link_distance[s] + link_distance[linked_idx][same_edge]
+        )
         for t, d in zip(linked_idx, dist, strict=True):
             if t != s and d <= max_distance_m:
                 pairs[(int(s), int(t))] = (float(d), False)
@@ -99,8 +121,13 @@ def compute_footpaths(timetable: Timetable, walk: StreetGraph, link_edge: np.nda
     # transfers.txt
     min_time: dict[tuple[int, int], int] = {}
     self_min = np.zeros(n, dtype=np.int32)
-    for f_raw, t_raw, kind, m in zip(timetable.transfer_from, timetable.transfer_to, timetable.transfer_type,
-                                     timetable.transfer_min_time, strict=True):
+    for f_raw, t_raw, kind, m in zip(
+        timetable.transfer_from,
+        timetable.transfer_to,
+        timetable.transfer_type,
+        timetable.transfer_min_time,
+        strict=True,
+    ):
         a, b = int(f_raw), int(t_raw)
         if a == b:
             self_min[a] = -1 if kind == 3 else (max(int(m), 0) if kind == 2 else 0)

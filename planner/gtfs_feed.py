@@ -26,8 +26,18 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "routes": ("route_id", "route_type"),
     "trips": ("route_id", "service_id", "trip_id"),
     "stop_times": ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"),
-    "calendar": ("service_id", "monday", "tuesday", "wednesday", "thursday", "friday",
-                 "saturday", "sunday", "start_date", "end_date"),
+    "calendar": (
+        "service_id",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "start_date",
+        "end_date",
+    ),
     "calendar_dates": ("service_id", "date", "exception_type"),
     "frequencies": ("trip_id", "start_time", "end_time", "headway_secs"),
     "transfers": ("from_stop_id", "to_stop_id", "transfer_type"),
@@ -63,8 +73,9 @@ def _read_raw_tables(path: Path) -> dict[str, pd.DataFrame]:
     """Every ``*.txt`` table of the feed, all values as strings (empty -> NA)."""
 
     def read(buffer: io.BufferedIOBase | Path) -> pd.DataFrame:
-        df = pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=[""],
-                         encoding="utf-8-sig", skipinitialspace=True)
+        df = pd.read_csv(
+            buffer, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig", skipinitialspace=True
+        )
         df.columns = [str(c).strip() for c in df.columns]
         return df
 
@@ -97,8 +108,7 @@ class _Collector:
     def add(self, file: str, field: str | None, message: str, rows: Iterable[int] = ()) -> None:
         self.problems.append(FeedProblem(f"{file}.txt", field, message, tuple(rows)))
 
-    def check(self, df: pd.DataFrame, table: str, field: str, mask: np.ndarray | pd.Series,
-              message: str) -> None:
+    def check(self, df: pd.DataFrame, table: str, field: str, mask: np.ndarray | pd.Series, message: str) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             self.add(table, field, message, _rows(df, mask))
@@ -136,8 +146,7 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
     def unique(table: str, cols: list[str]) -> None:
         if table in usable:
             df = usable[table]
-            c.check(df, table, ",".join(cols), df.duplicated(cols, keep="first"),
-                    f"duplicate {'/'.join(cols)}")
+            c.check(df, table, ",".join(cols), df.duplicated(cols, keep="first"), f"duplicate {'/'.join(cols)}")
 
     unique("stops", ["stop_id"])
     unique("routes", ["route_id"])
@@ -197,8 +206,13 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
         unparsable = "unparsable time (expected H:MM:SS)"
         c.check(freq, "frequencies", "start_time", freq["start_time"].notna() & (start < 0), unparsable)
         c.check(freq, "frequencies", "end_time", freq["end_time"].notna() & (end < 0), unparsable)
-        c.check(freq, "frequencies", "end_time", (start >= 0) & (end >= 0) & (end <= start),
-                "end_time is not after start_time")
+        c.check(
+            freq,
+            "frequencies",
+            "end_time",
+            (start >= 0) & (end >= 0) & (end <= start),
+            "end_time is not after start_time",
+        )
 
     if "stop_times" in usable:
         _validate_stop_times(usable["stop_times"], c)
@@ -224,8 +238,7 @@ def _validate_stop_times(st: pd.DataFrame, c: _Collector) -> None:
     missing = np.zeros(len(st), dtype=bool)
     missing[order] = ends & ((arr < 0) & (dep < 0))
     empty_both = st["arrival_time"].isna().to_numpy() & st["departure_time"].isna().to_numpy()
-    c.check(st, "stop_times", "arrival_time", missing & empty_both,
-            "first and last stop of a trip need a time")
+    c.check(st, "stop_times", "arrival_time", missing & empty_both, "first and last stop of a trip need a time")
     # Decreasing times: arrival after departure at one stop, or a later stop earlier than the
     # last known time before it in the same trip.
     arr_f = np.where(arr >= 0, arr, dep)
@@ -241,8 +254,7 @@ def _validate_stop_times(st: pd.DataFrame, c: _Collector) -> None:
     prev_max[1:] = np.where(first[1:], -1, running[:-1])
     decreasing = np.zeros(len(st), dtype=bool)
     decreasing[order] = (arr_f >= 0) & (arr_f < prev_max)
-    c.check(st, "stop_times", "arrival_time", decreasing,
-            "time is earlier than at a previous stop of the same trip")
+    c.check(st, "stop_times", "arrival_time", decreasing, "time is earlier than at a previous stop of the same trip")
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,9 +326,16 @@ class GtfsFeed:
         if services and trips is not None and trips["service_id"].isin(services).any():
             return services
         dates = self.calendar.service_dates()
-        raise NoServiceError(str(self.source), [FeedProblem(
-            "calendar.txt", None,
-            f"no trips run on {date.isoformat()}; dates with service: {describe_dates(dates)}")])
+        raise NoServiceError(
+            str(self.source),
+            [
+                FeedProblem(
+                    "calendar.txt",
+                    None,
+                    f"no trips run on {date.isoformat()}; dates with service: {describe_dates(dates)}",
+                )
+            ],
+        )
 
 
 def _read_with_gtfs_kit(path: Path) -> object:

@@ -54,12 +54,43 @@ def _earliest_trip(departures, time_start, n_stops, n_trips, pos, ready):  # typ
 
 @njit(cache=True)
 def _raptor(  # type: ignore[no-untyped-def]
-            pattern_stop_start, pattern_stops, can_board, can_alight, pattern_trip_start, pattern_time_start,
-            arrivals, departures, stop_pattern_start, stop_patterns, stop_pattern_pos,
-            fp_start, fp_to, fp_time, self_time,
-            access_stops, access_times, egress_time, max_rounds, board_slack, transfer_slack,
-            arrival, ready, best_arrival, best_ready, marked, next_marked, pattern_from,
-            par_pattern, par_trip, par_board, par_alight, ready_kind, ready_from, dest_arrival, dest_stop):
+    pattern_stop_start,
+    pattern_stops,
+    can_board,
+    can_alight,
+    pattern_trip_start,
+    pattern_time_start,
+    arrivals,
+    departures,
+    stop_pattern_start,
+    stop_patterns,
+    stop_pattern_pos,
+    fp_start,
+    fp_to,
+    fp_time,
+    self_time,
+    access_stops,
+    access_times,
+    egress_time,
+    max_rounds,
+    board_slack,
+    transfer_slack,
+    arrival,
+    ready,
+    best_arrival,
+    best_ready,
+    marked,
+    next_marked,
+    pattern_from,
+    par_pattern,
+    par_trip,
+    par_board,
+    par_alight,
+    ready_kind,
+    ready_from,
+    dest_arrival,
+    dest_stop,
+):
     n_stops_total = best_arrival.shape[0]
     n_patterns = pattern_from.shape[0]
     arrival[: max_rounds + 1, :] = INF
@@ -198,14 +229,21 @@ class RaptorState:
         for s in range(n):
             for q in range(tt.stop_pattern_start[s], tt.stop_pattern_start[s + 1]):
                 p = tt.stop_patterns[q]
-                stops = tt.pattern_stops[tt.pattern_stop_start[p]:tt.pattern_stop_start[p + 1]]
+                stops = tt.pattern_stops[tt.pattern_stop_start[p] : tt.pattern_stop_start[p + 1]]
                 pos[q] = int(np.flatnonzero(stops == s)[0])
         self._stop_pattern_pos = pos
         self._arrays = (
-            tt.pattern_stop_start.astype(np.int64), tt.pattern_stops.astype(np.int64), tt.pattern_can_board,
-            tt.pattern_can_alight, tt.pattern_trip_start.astype(np.int64), tt.pattern_time_start.astype(np.int64),
-            tt.arrivals.astype(np.int64), tt.departures.astype(np.int64), tt.stop_pattern_start.astype(np.int64),
-            tt.stop_patterns.astype(np.int64), pos.astype(np.int64),
+            tt.pattern_stop_start.astype(np.int64),
+            tt.pattern_stops.astype(np.int64),
+            tt.pattern_can_board,
+            tt.pattern_can_alight,
+            tt.pattern_trip_start.astype(np.int64),
+            tt.pattern_time_start.astype(np.int64),
+            tt.arrivals.astype(np.int64),
+            tt.departures.astype(np.int64),
+            tt.stop_pattern_start.astype(np.int64),
+            tt.stop_patterns.astype(np.int64),
+            pos.astype(np.int64),
         )
         self.arrival = np.full((k, n), INF, dtype=np.int64)
         self.ready = np.full((k, n), INF, dtype=np.int64)
@@ -234,9 +272,17 @@ class RaptorState:
             self._walk_speed = walk_speed_mps
         return self._fp_time
 
-    def run(self, access_stops: np.ndarray, access_times: np.ndarray, egress_time: np.ndarray | None = None, *,
-            max_rides: int | None = None, walk_speed_mps: float = 1.28, board_slack_s: int = 0,
-            transfer_slack_s: int = 90) -> TransitResult:
+    def run(
+        self,
+        access_stops: np.ndarray,
+        access_times: np.ndarray,
+        egress_time: np.ndarray | None = None,
+        *,
+        max_rides: int | None = None,
+        walk_speed_mps: float = 1.28,
+        board_slack_s: int = 0,
+        transfer_slack_s: int = 90,
+    ) -> TransitResult:
         """Search from ``access_times`` (absolute seconds) at ``access_stops``.
 
         ``egress_time[s]`` is the seconds from stop s to the destination (``INF`` where unusable);
@@ -247,12 +293,34 @@ class RaptorState:
             raise ValueError("max_rides must be at least 1")
         egress = self._no_egress if egress_time is None else egress_time.astype(np.int64)
         fp = self.footpaths
-        _raptor(*self._arrays, fp.start, fp.to.astype(np.int64), self._footpath_times(walk_speed_mps),
-                fp.self_min_time_s.astype(np.int64), access_stops.astype(np.int64), access_times.astype(np.int64),
-                egress, rounds, board_slack_s, transfer_slack_s,
-                self.arrival, self.ready, self._best_arrival, self._best_ready, self._marked, self._next_marked,
-                self._pattern_from, self.par_pattern, self.par_trip, self.par_board, self.par_alight,
-                self.ready_kind, self.ready_from, self.dest_arrival, self.dest_stop)
+        _raptor(
+            *self._arrays,
+            fp.start,
+            fp.to.astype(np.int64),
+            self._footpath_times(walk_speed_mps),
+            fp.self_min_time_s.astype(np.int64),
+            access_stops.astype(np.int64),
+            access_times.astype(np.int64),
+            egress,
+            rounds,
+            board_slack_s,
+            transfer_slack_s,
+            self.arrival,
+            self.ready,
+            self._best_arrival,
+            self._best_ready,
+            self._marked,
+            self._next_marked,
+            self._pattern_from,
+            self.par_pattern,
+            self.par_trip,
+            self.par_board,
+            self.par_alight,
+            self.ready_kind,
+            self.ready_from,
+            self.dest_arrival,
+            self.dest_stop,
+        )
         self._rounds = rounds
         rides, arrivals, stops = [], [], []
         for k in range(1, rounds + 1):
@@ -264,7 +332,7 @@ class RaptorState:
 
     def earliest_arrival_at_stops(self) -> np.ndarray:
         """After :meth:`run`: the earliest ride arrival at every stop over all rounds (INF if unreached)."""
-        return np.asarray(self.arrival[1: self._rounds + 1].min(axis=0))
+        return np.asarray(self.arrival[1 : self._rounds + 1].min(axis=0))
 
     def journey(self, rides: int, last_stop: int) -> list[RideStep]:
         """Rebuild the rides of the journey that arrived at ``last_stop`` in round ``rides``."""
@@ -281,8 +349,20 @@ class RaptorState:
             board_stop = int(tt.pattern_stops[a + bpos])
             kind = int(self.ready_kind[k - 1, board_stop])
             walked_from = int(self.ready_from[k - 1, board_stop]) if kind == READY_WALK else -1
-            steps.append(RideStep(p, trip, bpos, apos, board_stop, s, int(tt.departures[ts + trip * n + bpos]),
-                                  int(tt.arrivals[ts + trip * n + apos]), kind, walked_from))
+            steps.append(
+                RideStep(
+                    p,
+                    trip,
+                    bpos,
+                    apos,
+                    board_stop,
+                    s,
+                    int(tt.departures[ts + trip * n + bpos]),
+                    int(tt.arrivals[ts + trip * n + apos]),
+                    kind,
+                    walked_from,
+                )
+            )
             if kind == READY_ACCESS:
                 break
             s = int(self.ready_from[k - 1, board_stop])

@@ -103,8 +103,17 @@ class StreetSearch:
 
     def run(self, seed_nodes: np.ndarray, seed_costs: np.ndarray, limit: float) -> Reached:
         self.reset()
-        self._n_touched = _dijkstra(self._indptr, self._targets, self._weights, seed_nodes.astype(np.int64),
-                                    seed_costs.astype(np.float64), float(limit), self.dist, self.pred, self._touched)
+        self._n_touched = _dijkstra(
+            self._indptr,
+            self._targets,
+            self._weights,
+            seed_nodes.astype(np.int64),
+            seed_costs.astype(np.float64),
+            float(limit),
+            self.dist,
+            self.pred,
+            self._touched,
+        )
         nodes = self._touched[: self._n_touched].copy()
         return Reached(nodes, self.dist[nodes].copy())
 

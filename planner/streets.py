@@ -40,26 +40,112 @@ EARTH_RADIUS_M = 6_371_008.8
 # Default drive speeds (km/h) where maxspeed is missing: Finnish urban practice (50 on main
 # streets, 30-40 on residential and service roads). Shuttle speed caps are applied later.
 DRIVE_SPEED_DEFAULTS_KMH: dict[str, float] = {
-    "motorway": 80, "motorway_link": 50, "trunk": 60, "trunk_link": 40,
-    "primary": 50, "primary_link": 40, "secondary": 50, "secondary_link": 40,
-    "tertiary": 40, "tertiary_link": 30, "unclassified": 30, "residential": 30,
-    "living_street": 20, "service": 20, "road": 30, "busway": 40,
+    "motorway": 80,
+    "motorway_link": 50,
+    "trunk": 60,
+    "trunk_link": 40,
+    "primary": 50,
+    "primary_link": 40,
+    "secondary": 50,
+    "secondary_link": 40,
+    "tertiary": 40,
+    "tertiary_link": 30,
+    "unclassified": 30,
+    "residential": 30,
+    "living_street": 20,
+    "service": 20,
+    "road": 30,
+    "busway": 40,
 }
 
-_TAGS_KEPT = ("highway", "name", "oneway", "junction", "maxspeed", "access", "foot", "bicycle",
-              "motor_vehicle", "motorcar", "service", "area", "oneway:bicycle", "cycleway")
+_TAGS_KEPT = (
+    "highway",
+    "name",
+    "oneway",
+    "junction",
+    "maxspeed",
+    "access",
+    "foot",
+    "bicycle",
+    "motor_vehicle",
+    "motorcar",
+    "service",
+    "area",
+    "oneway:bicycle",
+    "cycleway",
+)
 
-_WALK_EXCLUDED = {"abandoned", "bus_guideway", "construction", "motor", "motorway", "motorway_link",
-                  "no", "planned", "platform", "proposed", "raceway", "razed", "trunk", "trunk_link",
-                  "busway", "bus_stop", "elevator", "escalator", "rest_area", "services"}
-_BIKE_EXCLUDED = {"abandoned", "bus_guideway", "construction", "corridor", "elevator", "escalator",
-                  "footway", "motor", "motorway", "motorway_link", "no", "planned", "platform",
-                  "proposed", "raceway", "razed", "steps", "pedestrian", "busway", "bus_stop",
-                  "rest_area", "services"}
-_DRIVE_EXCLUDED = {"abandoned", "bridleway", "bus_guideway", "construction", "corridor", "cycleway",
-                   "elevator", "escalator", "footway", "no", "path", "pedestrian", "planned",
-                   "platform", "proposed", "raceway", "razed", "steps", "track", "bus_stop",
-                   "rest_area", "services", "busway"}
+_WALK_EXCLUDED = {
+    "abandoned",
+    "bus_guideway",
+    "construction",
+    "motor",
+    "motorway",
+    "motorway_link",
+    "no",
+    "planned",
+    "platform",
+    "proposed",
+    "raceway",
+    "razed",
+    "trunk",
+    "trunk_link",
+    "busway",
+    "bus_stop",
+    "elevator",
+    "escalator",
+    "rest_area",
+    "services",
+}
+_BIKE_EXCLUDED = {
+    "abandoned",
+    "bus_guideway",
+    "construction",
+    "corridor",
+    "elevator",
+    "escalator",
+    "footway",
+    "motor",
+    "motorway",
+    "motorway_link",
+    "no",
+    "planned",
+    "platform",
+    "proposed",
+    "raceway",
+    "razed",
+    "steps",
+    "pedestrian",
+    "busway",
+    "bus_stop",
+    "rest_area",
+    "services",
+}
+_DRIVE_EXCLUDED = {
+    "abandoned",
+    "bridleway",
+    "bus_guideway",
+    "construction",
+    "corridor",
+    "cycleway",
+    "elevator",
+    "escalator",
+    "footway",
+    "no",
+    "path",
+    "pedestrian",
+    "planned",
+    "platform",
+    "proposed",
+    "raceway",
+    "razed",
+    "steps",
+    "track",
+    "bus_stop",
+    "rest_area",
+    "services",
+    "busway",
+}
 _DRIVE_SERVICE_EXCLUDED = {"parking", "parking_aisle", "driveway", "private", "emergency_access"}
 _YES = {"yes", "designated", "permissive", "official"}
 _NO = {"no", "private"}
@@ -194,8 +280,9 @@ def parse_maxspeed_kmh(value: str | None) -> float | None:
     return zones.get(value.strip())
 
 
-def build_mode_graph(osm: OsmHighways, mode: str, *, speed_mps: float | None = None,
-                     drive_default_kmh: float = 30.0) -> Any:
+def build_mode_graph(
+    osm: OsmHighways, mode: str, *, speed_mps: float | None = None, drive_default_kmh: float = 30.0
+) -> Any:
     """An osmnx-style, simplified, strongly connected ``MultiDiGraph`` for one mode.
 
     ``travel_time`` (seconds) is ``length / speed_mps`` for walk and bike; for drive it uses
@@ -218,13 +305,19 @@ def build_mode_graph(osm: OsmHighways, mode: str, *, speed_mps: float | None = N
         lengths = haversine_m(lons[:-1], lats[:-1], lons[1:], lats[1:])
         if mode == "drive":
             kmh = parse_maxspeed_kmh(tags.get("maxspeed")) or DRIVE_SPEED_DEFAULTS_KMH.get(
-                tags["highway"], drive_default_kmh)
+                tags["highway"], drive_default_kmh
+            )
             mps = kmh / 3.6
         else:
             kmh = (speed_mps or 1.0) * 3.6
             mps = speed_mps or 1.0
-        attrs = {"osmid": way_id, "highway": tags["highway"], "name": tags.get("name", ""),
-                 "oneway": forward != backward, "speed_kph": kmh}
+        attrs = {
+            "osmid": way_id,
+            "highway": tags["highway"],
+            "name": tags.get("name", ""),
+            "oneway": forward != backward,
+            "speed_kph": kmh,
+        }
         for i in range(len(refs) - 1):
             u, v = int(refs[i]), int(refs[i + 1])
             if u == v:
@@ -296,9 +389,14 @@ class StreetGraph:
         for i, osmid in enumerate(self.node_osmid):
             graph.add_node(int(osmid), x=float(self.node_lon[i]), y=float(self.node_lat[i]))
         for e in range(self.n_edges):
-            graph.add_edge(int(self.node_osmid[self.edge_from[e]]), int(self.node_osmid[self.edge_to[e]]),
-                           length=float(self.edge_length[e]), travel_time=float(self.edge_time[e]),
-                           name=str(self.edge_name[e]), geometry=LineString(self.edge_coords(e)))
+            graph.add_edge(
+                int(self.node_osmid[self.edge_from[e]]),
+                int(self.node_osmid[self.edge_to[e]]),
+                length=float(self.edge_length[e]),
+                travel_time=float(self.edge_time[e]),
+                name=str(self.edge_name[e]),
+                geometry=LineString(self.edge_coords(e)),
+            )
         return graph
 
     def save(self, path: Path) -> None:
@@ -405,8 +503,10 @@ class EdgeSnapper:
         edge_first_seg = np.concatenate([[0], np.cumsum(np.diff(starts) - 1)[:-1]])
         self._seg_offset = before - before[edge_first_seg[seg_edge]]
         self._edge_total = edge_total
-        coords = np.stack([np.column_stack([x[seg_start], y[seg_start]]),
-                           np.column_stack([x[seg_start + 1], y[seg_start + 1]])], axis=1)
+        coords = np.stack(
+            [np.column_stack([x[seg_start], y[seg_start]]), np.column_stack([x[seg_start + 1], y[seg_start + 1]])],
+            axis=1,
+        )
         self._tree = STRtree(cast(Any, linestrings(coords)))
 
     def snap(self, lon: Any, lat: Any) -> list[Snap]:
@@ -430,13 +530,16 @@ class EdgeSnapper:
         along = self._seg_offset[seg] + t * self._seg_len[seg]
         total = self._edge_total[edge]
         frac = np.where(total > 0, along / np.where(total > 0, total, 1.0), 0.0)
-        return [Snap(int(e), float(f), float(d), float(x / self._kx), float(y / self._ky))
-                for e, f, d, x, y in zip(edge, frac, dist, qx, qy, strict=True)]
+        return [
+            Snap(int(e), float(f), float(d), float(x / self._kx), float(y / self._ky))
+            for e, f, d, x, y in zip(edge, frac, dist, qx, qy, strict=True)
+        ]
 
     def snap_one(self, lon: float, lat: float, max_distance_m: float | None = None) -> Snap:
         snap = self.snap(lon, lat)[0]
         if max_distance_m is not None and snap.distance_m > max_distance_m:
             raise OutsideAreaError(
                 f"({lat:.6f}, {lon:.6f}) is {snap.distance_m:.0f} m from the nearest "
-                f"{self.graph.mode} street (at most {max_distance_m:.0f} m allowed)")
+                f"{self.graph.mode} street (at most {max_distance_m:.0f} m allowed)"
+            )
         return snap

@@ -115,7 +115,7 @@ class Timetable:
         return int(hits[0])
 
     def pattern_stop_list(self, pattern: int) -> np.ndarray:
-        return self.pattern_stops[self.pattern_stop_start[pattern]:self.pattern_stop_start[pattern + 1]]
+        return self.pattern_stops[self.pattern_stop_start[pattern] : self.pattern_stop_start[pattern + 1]]
 
     def trip_times(self, pattern: int) -> tuple[np.ndarray, np.ndarray]:
         """(arrivals, departures) of pattern p as (n_trips, n_stops) views."""
@@ -130,9 +130,9 @@ class Timetable:
         """Sorted departure times of every trip that can be boarded at ``stop_id``."""
         stop = self.stop_index(stop_id)
         times = []
-        for p in self.stop_patterns[self.stop_pattern_start[stop]:self.stop_pattern_start[stop + 1]]:
+        for p in self.stop_patterns[self.stop_pattern_start[stop] : self.stop_pattern_start[stop + 1]]:
             stops = self.pattern_stop_list(p)
-            board = self.pattern_can_board[self.pattern_stop_start[p]:self.pattern_stop_start[p + 1]]
+            board = self.pattern_can_board[self.pattern_stop_start[p] : self.pattern_stop_start[p + 1]]
             _, dep = self.trip_times(p)
             for j in np.flatnonzero((stops == stop) & board):
                 times.append(dep[:, j])
@@ -295,8 +295,9 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
     key_of_template: list[tuple[Any, ...]] = []
     for k, row in enumerate(trip_rows_with_times):
         a, b = trip_start[k], trip_start[k + 1]
-        key_of_template.append((route_idx[route_of_row[row]], st_stop[a:b].tobytes(),
-                                can_board[a:b].tobytes(), can_alight[a:b].tobytes()))
+        key_of_template.append(
+            (route_idx[route_of_row[row]], st_stop[a:b].tobytes(), can_board[a:b].tobytes(), can_alight[a:b].tobytes())
+        )
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, k in enumerate(inst_template):
         groups.setdefault(key_of_template[k], []).append(i)
@@ -316,8 +317,8 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
         k0 = inst_template_arr[members[0]]
         a, b = trip_start[k0], trip_start[k0 + 1]
         n = b - a
-        arr_m = np.stack([arrival[trip_start[t]:trip_start[t] + n] for t in inst_template_arr[members]])
-        dep_m = np.stack([departure[trip_start[t]:trip_start[t] + n] for t in inst_template_arr[members]])
+        arr_m = np.stack([arrival[trip_start[t] : trip_start[t] + n] for t in inst_template_arr[members]])
+        dep_m = np.stack([departure[trip_start[t] : trip_start[t] + n] for t in inst_template_arr[members]])
         arr_m = arr_m + inst_shift_arr[members][:, None]
         dep_m = dep_m + inst_shift_arr[members][:, None]
         order = np.lexsort((arr_m[:, -1], dep_m[:, 0]))
@@ -346,14 +347,20 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
     trip_counts = np.array([len(t) for t in pattern_trips], dtype=np.int64)
     pattern_stop_start = np.concatenate([[0], np.cumsum(stop_counts)]).astype(np.int32)
     pattern_trip_start = np.concatenate([[0], np.cumsum(trip_counts)]).astype(np.int32)
-    pattern_time_start = np.concatenate([[0], np.cumsum(stop_counts * trip_counts)[:-1]]).astype(np.int64) \
-        if n_patterns else np.zeros(0, dtype=np.int64)
+    pattern_time_start = (
+        np.concatenate([[0], np.cumsum(stop_counts * trip_counts)[:-1]]).astype(np.int64)
+        if n_patterns
+        else np.zeros(0, dtype=np.int64)
+    )
     flat_stops = np.concatenate(pattern_stops).astype(np.int32) if n_patterns else np.zeros(0, np.int32)
     trip_order = np.array([i for t in pattern_trips for i in t], dtype=np.int64)
 
     # stop -> patterns (each pattern once per stop even if it loops through the stop twice)
-    pairs = np.unique(np.stack([flat_stops, np.repeat(np.arange(n_patterns), stop_counts)]), axis=1) \
-        if n_patterns else np.zeros((2, 0), dtype=np.int64)
+    pairs = (
+        np.unique(np.stack([flat_stops, np.repeat(np.arange(n_patterns), stop_counts)]), axis=1)
+        if n_patterns
+        else np.zeros((2, 0), dtype=np.int64)
+    )
     stop_pattern_start = np.searchsorted(pairs[0], np.arange(len(stop_ids) + 1)).astype(np.int32)
 
     source_rows = trip_rows_with_times[inst_template_arr[trip_order]] if len(trip_order) else np.zeros(0, np.int64)
@@ -365,15 +372,21 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
         for i, p in enumerate(_strings(stops["parent_station"])):
             if p:
                 parent[i] = stop_idx.get(p, -1)
-    location_type = stops["location_type"].fillna(0).to_numpy(dtype=np.int8) \
-        if "location_type" in stops else np.zeros(len(stop_ids), np.int8)
+    location_type = (
+        stops["location_type"].fillna(0).to_numpy(dtype=np.int8)
+        if "location_type" in stops
+        else np.zeros(len(stop_ids), np.int8)
+    )
 
     if transfers is not None and len(transfers):
         t_from = np.array([stop_idx[s] for s in _strings(transfers["from_stop_id"])], dtype=np.int32)
         t_to = np.array([stop_idx[s] for s in _strings(transfers["to_stop_id"])], dtype=np.int32)
         t_type = transfers["transfer_type"].fillna(0).to_numpy(dtype=np.int8)
-        t_min = (transfers["min_transfer_time"].fillna(-1).to_numpy(dtype=np.int32)
-                 if "min_transfer_time" in transfers else np.full(len(t_from), -1, np.int32))
+        t_min = (
+            transfers["min_transfer_time"].fillna(-1).to_numpy(dtype=np.int32)
+            if "min_transfer_time" in transfers
+            else np.full(len(t_from), -1, np.int32)
+        )
     else:
         t_from = t_to = np.zeros(0, np.int32)
         t_type = np.zeros(0, np.int8)

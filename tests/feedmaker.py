@@ -15,11 +15,7 @@ BASE_TABLES: dict[str, str] = {
         "S4,Four,60.166,24.935,,\n"
     ),
     "routes.txt": "route_id,route_short_name,route_long_name,route_type\nR1,1,One line,3\nR2,2,Two line,0\n",
-    "trips.txt": (
-        "route_id,service_id,trip_id,trip_headsign\n"
-        "R1,WK,T1,Four\n"
-        "R1,WK,T2,Four\n"
-    ),
+    "trips.txt": ("route_id,service_id,trip_id,trip_headsign\nR1,WK,T1,Four\nR1,WK,T2,Four\n"),
     "stop_times.txt": (
         "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
         "T1,08:00:00,08:00:00,S1,1\n"

@@ -61,13 +61,21 @@ def _has_data() -> bool:
 
 def test_bad_area_file_reports_every_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[area]\nname = "x"\ntimezone = "Mars/Olympus"\nbbox = [25, 60, 24, 61]\n'
-                   '[streets]\nwalk_speed_mps = -1\n', encoding="utf-8")
+    bad.write_text(
+        '[area]\nname = "x"\ntimezone = "Mars/Olympus"\nbbox = [25, 60, 24, 61]\n[streets]\nwalk_speed_mps = -1\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError) as info:
         load_area(bad, tmp_path)
     message = str(info.value)
-    for fragment in ("missing area.gtfs", "missing area.osm", "missing area.service_date",
-                     "Mars/Olympus", "area.bbox", "walk_speed_mps must be a positive number"):
+    for fragment in (
+        "missing area.gtfs",
+        "missing area.osm",
+        "missing area.service_date",
+        "Mars/Olympus",
+        "area.bbox",
+        "walk_speed_mps must be a positive number",
+    ):
         assert fragment in message
 
 
@@ -105,10 +113,15 @@ def test_cache_is_reused_and_invalidated_by_content(tiny_area: Path, tmp_path: P
     assert second.stop_links.linked.tolist() == [True, False, False, False]
     assert second.stop_links.distance_m[1] == pytest.approx(124, abs=3)
     # Changing the feed's content (not its name) rebuilds the timetable.
-    write_feed(tmp_path / "data" / "tiny", {"trips.txt": "route_id,service_id,trip_id\nR1,WK,T1\n",
-                                             "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
-                                                               "T1,08:00:00,08:00:00,S1,1\nT1,08:10:00,08:10:00,S2,2\n"},
-               as_zip=True)
+    write_feed(
+        tmp_path / "data" / "tiny",
+        {
+            "trips.txt": "route_id,service_id,trip_id\nR1,WK,T1\n",
+            "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+            "T1,08:00:00,08:00:00,S1,1\nT1,08:10:00,08:10:00,S2,2\n",
+        },
+        as_zip=True,
+    )
     os.utime(tmp_path / "data" / "tiny" / "feed.zip", None)
     third = load_area_data(area, cache=cache)
     assert not third.from_cache and third.timetable.n_trips == 1
@@ -126,8 +139,9 @@ def test_cli_build_and_info_on_tiny_area(tiny_area: Path, tmp_path: Path, capsys
     assert set(facts["graphs"]) == {"walk", "bike", "drive"}
 
 
-def test_cli_reports_user_errors_without_traceback(tiny_area: Path, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reports_user_errors_without_traceback(
+    tiny_area: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     args = ["--area", str(tiny_area), "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "c")]
     assert main(["info", *args, "--date", "2022-02-26"]) == 2
     err = capsys.readouterr().err

@@ -26,8 +26,7 @@ def test_valid_feed_loads_from_directory_and_zip(tmp_path: Path) -> None:
 
 
 def test_missing_required_file(tmp_path: Path) -> None:
-    assert problems_of(write_feed(tmp_path, {"stop_times.txt": None})) == [
-        "stop_times.txt: required file is missing"]
+    assert problems_of(write_feed(tmp_path, {"stop_times.txt": None})) == ["stop_times.txt: required file is missing"]
 
 
 def test_missing_calendar_files(tmp_path: Path) -> None:
@@ -60,7 +59,10 @@ def test_unparsable_and_decreasing_times_are_all_reported_together(tmp_path: Pat
     )
     problems = problems_of(write_feed(tmp_path, {"stop_times.txt": stop_times}))
     assert "stop_times.txt, field 'arrival_time', row 3: unparsable time (expected H:MM:SS)" in problems
-    assert "stop_times.txt, field 'arrival_time', row 6: time is earlier than at a previous stop of the same trip" in problems
+    assert (
+        "stop_times.txt, field 'arrival_time', row 6: time is earlier than at a previous stop of the same trip"
+        in problems
+    )
     assert "stop_times.txt, field 'departure_time', row 7: departure before arrival at the same stop" in problems
 
 
@@ -76,8 +78,9 @@ def test_bad_numbers_duplicates_and_references_reported_at_once(tmp_path: Path) 
     stops = BASE_TABLES["stops.txt"] + "S1,Again,60.1,24.9,,\nS9,Far,95.0,abc,,\n"
     trips = BASE_TABLES["trips.txt"] + "RX,WK,T3,x\nR1,NOSERVICE,T4,x\n"
     frequencies = "trip_id,start_time,end_time,headway_secs,exact_times\nT1,09:00:00,08:00:00,-5,1\n"
-    problems = problems_of(write_feed(tmp_path, {"stops.txt": stops, "trips.txt": trips,
-                                                  "frequencies.txt": frequencies}))
+    problems = problems_of(
+        write_feed(tmp_path, {"stops.txt": stops, "trips.txt": trips, "frequencies.txt": frequencies})
+    )
     expected = [
         "stops.txt, field 'stop_id', row 6: duplicate stop_id",
         "stops.txt, field 'stop_lat', row 7: must be a number in [-90, 90]",

@@ -40,7 +40,9 @@ def hms(t: int) -> str:
     return f"{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}"
 
 
-def random_feed(rng: random.Random, n_stops: int = 6) -> tuple[dict[str, str], list[RawTrip], list[tuple[str, str, int]]]:
+def random_feed(
+    rng: random.Random, n_stops: int = 6
+) -> tuple[dict[str, str], list[RawTrip], list[tuple[str, str, int]]]:
     stops = [f"S{i}" for i in range(n_stops)]
     stop_rows = ["stop_id,stop_name,stop_lat,stop_lon"] + [f"{s},{s},60.{i:03d},24.9" for i, s in enumerate(stops)]
     trips: list[RawTrip] = []
@@ -66,15 +68,21 @@ def random_feed(rng: random.Random, n_stops: int = 6) -> tuple[dict[str, str], l
             tid = f"T{len(trips)}"
             trip_rows.append(f"R{r},WK,{tid}")
             for j in range(len(seq)):
-                st_rows.append(f"{tid},{hms(raw.arr[j])},{hms(raw.dep[j])},{raw.stops[j]},{j + 1},"
-                               f"{0 if raw.board[j] else 1},{0 if raw.alight[j] else 1}")
+                st_rows.append(
+                    f"{tid},{hms(raw.arr[j])},{hms(raw.dep[j])},{raw.stops[j]},{j + 1},"
+                    f"{0 if raw.board[j] else 1},{0 if raw.alight[j] else 1}"
+                )
             trips.append(raw)
     walks = []
     for _ in range(rng.randint(2, 10)):
         a, b = rng.sample(stops, 2)
         walks.append((a, b, rng.randint(1, 10) * 60))
-    tables = {"stops.txt": "\n".join(stop_rows) + "\n", "routes.txt": "\n".join(route_rows) + "\n",
-              "trips.txt": "\n".join(trip_rows) + "\n", "stop_times.txt": "\n".join(st_rows) + "\n"}
+    tables = {
+        "stops.txt": "\n".join(stop_rows) + "\n",
+        "routes.txt": "\n".join(route_rows) + "\n",
+        "trips.txt": "\n".join(trip_rows) + "\n",
+        "stop_times.txt": "\n".join(st_rows) + "\n",
+    }
     return tables, trips, walks
 
 
@@ -86,9 +94,15 @@ def footpaths_for(walks: list[tuple[str, str, int]], stop_ids: list[str]) -> Foo
         best[key] = min(best.get(key, secs), secs)
     keys = sorted(best)
     src = np.array([k[0] for k in keys], dtype=np.int64)
-    return Footpaths(np.searchsorted(src, np.arange(len(stop_ids) + 1)), np.array([k[1] for k in keys], np.int32),
-                     np.array([best[k] for k in keys], np.float32), np.full(len(keys), -1, np.int32),
-                     np.zeros(len(keys), bool), np.zeros(len(stop_ids), np.int32), 1e9)
+    return Footpaths(
+        np.searchsorted(src, np.arange(len(stop_ids) + 1)),
+        np.array([k[1] for k in keys], np.int32),
+        np.array([best[k] for k in keys], np.float32),
+        np.full(len(keys), -1, np.int32),
+        np.zeros(len(keys), bool),
+        np.zeros(len(stop_ids), np.int32),
+        1e9,
+    )
 
 
 def reference_by_rides(trips, walks, origin, start, dest, max_rides, board_slack, transfer_slack):  # type: ignore[no-untyped-def]
@@ -125,8 +139,10 @@ def reference_time_expanded(trips, walks, origin, start, dest, board_slack, tran
     ride j -> ride j+1; ride j -> alight: to ("arr", stop, arr) which leads to waits after slack/walk.
     """
     events: dict[str, set[int]] = {}
+
     def add(s: str, t: int) -> None:
         events.setdefault(s, set()).add(t)
+
     add(origin, start)
     for trip in trips:
         for j, s in enumerate(trip.stops):
@@ -138,10 +154,12 @@ def reference_time_expanded(trips, walks, origin, start, dest, board_slack, tran
         d, node = heapq.heappop(heap)
         if d > dist.get(node, INF):
             continue
+
         def relax(nxt, t):  # type: ignore[no-untyped-def]
             if t < dist.get(nxt, INF):
                 dist[nxt] = t
                 heapq.heappush(heap, (t, nxt))
+
         kind = node[0]
         if kind == "wait":
             _, s, t = node
@@ -184,8 +202,15 @@ def test_raptor_equals_references_on_random_feeds(tmp_path: Path, seed: int) -> 
                 continue
             egress = np.full(tt.n_stops, INF, dtype=np.int64)
             egress[stop_ids.index(dest)] = 0
-            result = state.run(np.array([stop_ids.index(origin)]), np.array([start]), egress, max_rides=5,
-                               walk_speed_mps=1.0, board_slack_s=board_slack, transfer_slack_s=transfer_slack)
+            result = state.run(
+                np.array([stop_ids.index(origin)]),
+                np.array([start]),
+                egress,
+                max_rides=5,
+                walk_speed_mps=1.0,
+                board_slack_s=board_slack,
+                transfer_slack_s=transfer_slack,
+            )
             expected = reference_by_rides(trips, walks, origin, start, dest, 5, board_slack, transfer_slack)
             pareto = []
             previous = INF
@@ -205,6 +230,10 @@ def test_raptor_equals_references_on_random_feeds(tmp_path: Path, seed: int) -> 
                     gap = after.departure - before.arrival
                     walk = 0
                     if after.reached_board_stop_by == READY_WALK:
-                        pair = [w for a, b, w in walks if stop_ids[before.alight_stop] == a and stop_ids[after.board_stop] == b]
+                        pair = [
+                            w
+                            for a, b, w in walks
+                            if stop_ids[before.alight_stop] == a and stop_ids[after.board_stop] == b
+                        ]
                         walk = min(pair)
                     assert gap >= walk + transfer_slack + board_slack

@@ -20,10 +20,18 @@ from planner.streets import (
 
 # Node grid ~110 m apart around (60.160, 24.920).
 NODES = {
-    1: (24.9200, 60.1600), 2: (24.9220, 60.1600), 3: (24.9240, 60.1600),
-    4: (24.9240, 60.1610), 5: (24.9220, 60.1590), 6: (24.9240, 60.1590),
-    7: (24.9200, 60.1610), 8: (24.9180, 60.1620), 9: (24.9170, 60.1625),
-    10: (24.9220, 60.1580), 11: (24.9250, 60.1585), 12: (24.9190, 60.1600),
+    1: (24.9200, 60.1600),
+    2: (24.9220, 60.1600),
+    3: (24.9240, 60.1600),
+    4: (24.9240, 60.1610),
+    5: (24.9220, 60.1590),
+    6: (24.9240, 60.1590),
+    7: (24.9200, 60.1610),
+    8: (24.9180, 60.1620),
+    9: (24.9170, 60.1625),
+    10: (24.9220, 60.1580),
+    11: (24.9250, 60.1585),
+    12: (24.9190, 60.1600),
 }
 WAYS = [
     (10, [1, 2, 3], {"highway": "residential", "maxspeed": "40", "name": "Kuja"}),
@@ -90,8 +98,11 @@ def test_drive_graph_respects_oneway_and_excludes_paths(osm) -> None:  # type: i
     assert 5 not in drive.node_osmid and 6 not in drive.node_osmid
     # node 2 only continues the street for cars, so simplification merges 1-2-3 into one edge
     assert 2 not in drive.node_osmid
-    e = next(i for i, (u, v) in enumerate(zip(drive.edge_from, drive.edge_to, strict=True))
-             if (drive.node_osmid[u], drive.node_osmid[v]) == (1, 3))
+    e = next(
+        i
+        for i, (u, v) in enumerate(zip(drive.edge_from, drive.edge_to, strict=True))
+        if (drive.node_osmid[u], drive.node_osmid[v]) == (1, 3)
+    )
     expected = haversine_m(24.92, 60.16, 24.922, 60.16) + haversine_m(24.922, 60.16, 24.924, 60.16)
     assert drive.edge_length[e] == pytest.approx(expected, rel=1e-4)
     assert drive.edge_time[e] == pytest.approx(expected / (40 / 3.6), rel=1e-4)  # maxspeed 40
@@ -106,7 +117,10 @@ def test_bike_rules() -> None:
     assert allowed_directions({"highway": "footway"}, "bike") == (False, False)
     assert allowed_directions({"highway": "footway", "bicycle": "yes"}, "bike") == (True, True)
     assert allowed_directions({"highway": "residential", "oneway": "yes"}, "bike") == (True, False)
-    assert allowed_directions({"highway": "residential", "oneway": "yes", "oneway:bicycle": "no"}, "bike") == (True, True)
+    assert allowed_directions({"highway": "residential", "oneway": "yes", "oneway:bicycle": "no"}, "bike") == (
+        True,
+        True,
+    )
     assert allowed_directions({"highway": "steps"}, "bike") == (False, False)
     assert allowed_directions({"highway": "primary", "oneway": "-1"}, "drive") == (False, True)
     assert allowed_directions({"highway": "service", "service": "parking_aisle"}, "drive") == (False, False)

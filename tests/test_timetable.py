@@ -71,8 +71,7 @@ def test_times_after_midnight_are_kept_and_previous_day_trips_included(tmp_path:
     assert hm("25:10") in arr[:, 2].tolist()  # past 24:00, not wrapped
     assert hm("25:10") - 86400 in arr[:, 2].tolist()  # Monday's late trip on Tuesday's clock
     # Monday (first day of the calendar) has no previous-day service
-    monday = compile_with(tmp_path / "mon", {"stop_times.txt": stop_times, "trips.txt": trips},
-                          dt.date(2022, 2, 21))
+    monday = compile_with(tmp_path / "mon", {"stop_times.txt": stop_times, "trips.txt": trips}, dt.date(2022, 2, 21))
     assert "T3@prev-day" not in monday.trip_ids.tolist()
     assert tt.stats.trips_from_previous_day == 1
 
@@ -84,18 +83,22 @@ def test_different_stop_sequences_and_pickup_rules_make_different_patterns(tmp_p
         "T4,11:00:00,11:00:00,S1,1\nT4,11:05:00,11:05:00,S2,2\nT4,11:10:00,11:10:00,S3,3\n"
         "T5,12:00:00,12:00:00,S1,1\nT5,12:05:00,12:05:00,S2,2\nT5,12:10:00,12:10:00,S3,3\n"
     )
-    stop_times = stop_times.replace("trip_id,arrival_time,departure_time,stop_id,stop_sequence",
-                                    "trip_id,arrival_time,departure_time,stop_id,stop_sequence,pickup_type")
+    stop_times = stop_times.replace(
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence",
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence,pickup_type",
+    )
     lines = stop_times.splitlines()
-    lines = [lines[0]] + [line + (",1" if line.startswith("T4") and line.endswith(",2") else ",")
-                          for line in lines[1:]]
+    lines = [lines[0]] + [line + (",1" if line.startswith("T4") and line.endswith(",2") else ",") for line in lines[1:]]
     tt = compile_with(tmp_path, {"trips.txt": trips, "stop_times.txt": "\n".join(lines) + "\n"})
     # T1+T2 | T3 (shorter) | T4 (no pickup at S2) | T5 (other route)
     assert tt.n_patterns == 4
     sizes = sorted(int(n) for n in np.diff(tt.pattern_trip_start))
     assert sizes == [1, 1, 1, 2]
-    t4 = [p for p in range(tt.n_patterns)
-          if not tt.pattern_can_board[tt.pattern_stop_start[p]:tt.pattern_stop_start[p + 1]].all()]
+    t4 = [
+        p
+        for p in range(tt.n_patterns)
+        if not tt.pattern_can_board[tt.pattern_stop_start[p] : tt.pattern_stop_start[p + 1]].all()
+    ]
     assert len(t4) == 1
     assert tt.departures_from("S2").tolist() == [hm("08:05") + 30, hm("09:05"), hm("10:05"), hm("12:05")]
 
@@ -104,7 +107,8 @@ def test_overtaking_trips_are_split_into_fifo_patterns(tmp_path: Path) -> None:
     # T_EXP leaves after T1 but arrives before it: it overtakes, so it needs its own pattern.
     trips = BASE_TABLES["trips.txt"] + "R1,WK,TEXP,Express\n"
     stop_times = BASE_TABLES["stop_times.txt"] + (
-        "TEXP,08:02:00,08:02:00,S1,1\nTEXP,08:04:00,08:04:00,S2,2\nTEXP,08:06:00,08:06:00,S3,3\n")
+        "TEXP,08:02:00,08:02:00,S1,1\nTEXP,08:04:00,08:04:00,S2,2\nTEXP,08:06:00,08:06:00,S3,3\n"
+    )
     tt = compile_with(tmp_path, {"trips.txt": trips, "stop_times.txt": stop_times})
     assert tt.n_patterns == 2
     assert tt.stats.patterns_split_for_overtaking == 1
@@ -133,8 +137,11 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(0, 3600), st.lists(st.integers(60, 900), min_size=3, max_size=3)),
-                min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3600), st.lists(st.integers(60, 900), min_size=3, max_size=3)), min_size=1, max_size=12
+    )
+)
 def test_random_trips_each_compiled_once_and_every_pattern_fifo(tmp_path: Path, trips: list) -> None:
     """Independent check: the multiset of (departure at S1, arrival at S4) is preserved and
     every compiled pattern is FIFO at every stop."""
@@ -152,8 +159,10 @@ def test_random_trips_each_compiled_once_and_every_pattern_fifo(tmp_path: Path, 
             clock = f"{time // 3600:02d}:{time // 60 % 60:02d}:{time % 60:02d}"
             st_rows.append(f"X{i},{clock},{clock},S{j + 1},{j + 1}")
         expected.append((times[0], times[-1]))
-    tt = compile_with(tmp_path / f"h{abs(hash(str(trips)))}",
-                      {"trips.txt": "\n".join(trip_rows) + "\n", "stop_times.txt": "\n".join(st_rows) + "\n"})
+    tt = compile_with(
+        tmp_path / f"h{abs(hash(str(trips)))}",
+        {"trips.txt": "\n".join(trip_rows) + "\n", "stop_times.txt": "\n".join(st_rows) + "\n"},
+    )
     got = []
     for p in range(tt.n_patterns):
         arr, dep = tt.trip_times(p)

@@ -1,0 +1,255 @@
+"""Itineraries as immutable values: one frozen dataclass per kind of leg.
+
+Times are integer seconds since midnight of the itinerary's service date (so
+25:10 stays 90,600 s); :meth:`Itinerary.to_dict` renders them as ISO datetimes.
+
+CO2 per leg uses ``CO2_G_PER_PASSENGER_KM`` below. These are indicative planning
+values, not measurements: walking and cycling 0; an electric tram or metro on
+renewable electricity close to 0 (a small allowance for losses); HSL's largely
+renewable-diesel and electric bus fleet about 50 g; commuter rail 10 g; ferries
+about 100 g; a petrol or diesel car with one occupant about 150 g per km, roughly the
+average of the Finnish car stock; the electric shuttle 20 g. Change them here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+CO2_G_PER_PASSENGER_KM: dict[str, float] = {
+    "walk": 0.0,
+    "bike": 0.0,
+    "car": 150.0,
+    "shuttle": 20.0,
+    "tram": 5.0,
+    "subway": 3.0,
+    "rail": 10.0,
+    "bus": 50.0,
+    "ferry": 100.0,
+    "other": 50.0,
+}
+
+# GTFS route_type (basic and HSL's extended types) -> mode name
+_ROUTE_TYPE_MODES = {
+    0: "tram",
+    1: "subway",
+    2: "rail",
+    3: "bus",
+    4: "ferry",
+    109: "rail",
+    900: "tram",
+    1000: "ferry",
+    401: "subway",
+}
+
+
+def mode_of_route_type(route_type: int) -> str:
+    if route_type in _ROUTE_TYPE_MODES:
+        return _ROUTE_TYPE_MODES[route_type]
+    if 100 <= route_type < 200:
+        return "rail"
+    if 200 <= route_type < 300 or 700 <= route_type < 800:
+        return "bus"
+    return "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str
+    lat: float
+    lon: float
+    stop_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopCall:
+    """An intermediate stop of a transit leg."""
+
+    stop_id: str
+    name: str
+    lat: float
+    lon: float
+    arrival: int
+    departure: int
+
+
+Coords = tuple[tuple[float, float], ...]  # (lon, lat) pairs
+
+
+@dataclass(frozen=True, slots=True)
+class StreetLegBase:
+    start: int
+    end: int
+    origin: Place
+    destination: Place
+    distance_m: float
+    geometry: Coords
+    approximate: bool = False  # straight-line fallback outside the street extract
+
+    mode: ClassVar[str] = "street"
+
+    @property
+    def duration_s(self) -> int:
+        return self.end - self.start
+
+    @property
+    def co2_g(self) -> float:
+        return CO2_G_PER_PASSENGER_KM[self.mode] * self.distance_m / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class WalkLeg(StreetLegBase):
+    mode: ClassVar[str] = "walk"
+
+
+@dataclass(frozen=True, slots=True)
+class BikeLeg(StreetLegBase):
+    mode: ClassVar[str] = "bike"
+
+
+@dataclass(frozen=True, slots=True)
+class CarLeg(StreetLegBase):
+    mode: ClassVar[str] = "car"
+
+
+@dataclass(frozen=True, slots=True)
+class TransitLeg:
+    start: int
+    end: int
+    origin: Place
+    destination: Place
+    route_id: str
+    route_short_name: str
+    route_long_name: str
+    route_type: int
+    trip_id: str
+    headsign: str
+    intermediate_stops: tuple[StopCall, ...]
+    distance_m: float
+    geometry: Coords
+
+    @property
+    def mode(self) -> str:
+        return mode_of_route_type(self.route_type)
+
+    @property
+    def duration_s(self) -> int:
+        return self.end - self.start
+
+    @property
+    def co2_g(self) -> float:
+        return CO2_G_PER_PASSENGER_KM[self.mode] * self.distance_m / 1000
+
+
+Leg = WalkLeg | BikeLeg | CarLeg | TransitLeg
+
+
+def _iso(date: dt.date, seconds: int) -> str:
+    return (dt.datetime.combine(date, dt.time()) + dt.timedelta(seconds=int(seconds))).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Itinerary:
+    service_date: dt.date
+    legs: tuple[Leg, ...]
+
+    @property
+    def depart(self) -> int:
+        return self.legs[0].start
+
+    @property
+    def arrive(self) -> int:
+        return self.legs[-1].end
+
+    @property
+    def duration_s(self) -> int:
+        return self.arrive - self.depart
+
+    @property
+    def transit_legs(self) -> tuple[TransitLeg, ...]:
+        return tuple(leg for leg in self.legs if isinstance(leg, TransitLeg))
+
+    @property
+    def transfers(self) -> int:
+        return max(len(self.transit_legs) - 1, 0)
+
+    @property
+    def walking_m(self) -> float:
+        return sum(leg.distance_m for leg in self.legs if isinstance(leg, WalkLeg))
+
+    @property
+    def moving_s(self) -> int:
+        return sum(leg.duration_s for leg in self.legs)
+
+    @property
+    def waiting_s(self) -> int:
+        return self.duration_s - self.moving_s
+
+    @property
+    def co2_g(self) -> float:
+        return sum(leg.co2_g for leg in self.legs)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(leg.mode for leg in self.legs)
+
+    def to_dict(self) -> dict[str, Any]:
+        def place(p: Place) -> dict[str, Any]:
+            return {"name": p.name, "lat": p.lat, "lon": p.lon, "stop_id": p.stop_id}
+
+        legs = []
+        for leg in self.legs:
+            item: dict[str, Any] = {
+                "mode": leg.mode,
+                "start": _iso(self.service_date, leg.start),
+                "end": _iso(self.service_date, leg.end),
+                "duration_s": leg.duration_s,
+                "from": place(leg.origin),
+                "to": place(leg.destination),
+                "distance_m": round(leg.distance_m, 1),
+                "co2_g": round(leg.co2_g, 1),
+            }
+            if isinstance(leg, TransitLeg):
+                item.update(
+                    route_id=leg.route_id,
+                    route=leg.route_short_name,
+                    route_long_name=leg.route_long_name,
+                    trip_id=leg.trip_id,
+                    headsign=leg.headsign,
+                    intermediate_stops=[
+                        {"stop_id": c.stop_id, "name": c.name, "arrival": _iso(self.service_date, c.arrival)}
+                        for c in leg.intermediate_stops
+                    ],
+                )
+            else:
+                item["approximate"] = leg.approximate
+            legs.append(item)
+        return {
+            "depart": _iso(self.service_date, self.depart),
+            "arrive": _iso(self.service_date, self.arrive),
+            "duration_s": self.duration_s,
+            "transfers": self.transfers,
+            "waiting_s": self.waiting_s,
+            "walking_m": round(self.walking_m, 1),
+            "co2_g": round(self.co2_g, 1),
+            "legs": legs,
+        }
+
+    def to_geojson(self) -> dict[str, Any]:
+        features = []
+        for i, (leg, info) in enumerate(zip(self.legs, self.to_dict()["legs"], strict=True)):
+            props = {k: v for k, v in info.items() if k not in ("intermediate_stops",)}
+            props["leg"] = i
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": props,
+                    "geometry": {"type": "LineString", "coordinates": [list(c) for c in leg.geometry]},
+                }
+            )
+        return {"type": "FeatureCollection", "features": features}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)

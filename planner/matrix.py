@@ -1,0 +1,215 @@
+"""Many-to-many travel-time matrices over a departure window, in the shape r5py users know.
+
+For each origin and each departure minute of the window, one RAPTOR run gives the
+earliest arrival at every stop; each destination then takes the best stop plus
+its walking egress, or walks directly. Travel time per minute is arrival minus
+the departure minute; the matrix reports a percentile over the minutes. To make
+results comparable with R5 (Conveyal), the same conventions are used: the
+percentile is the non-interpolating one (the ``ceil(p/100 * n)``-th smallest of
+the n per-minute values), and minutes are whole minutes rounded down.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maas.errors import MaasError
+from planner.raptor import INF
+from planner.router import Planner
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    id: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixSettings:
+    """Defaults follow R5/r5py: 10-minute window, median, 30 min per walking leg, 8 rides, 2 h trips."""
+
+    window_min: int = 10
+    percentile: float = 50.0
+    max_walk_leg_s: int = 30 * 60
+    max_egress_m: float = 2000.0
+    max_rides: int = 8
+    max_trip_s: int = 2 * 3600
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.window_min <= 24 * 60:
+            problems.append(f"window_min must be 1..1440, got {self.window_min}")
+        if not 0 < self.percentile <= 100:
+            problems.append(f"percentile must be in (0, 100], got {self.percentile}")
+        if not 1 <= self.max_rides <= 8:
+            problems.append(f"max_rides must be 1..8, got {self.max_rides}")
+        if problems:
+            raise MaasError("matrix settings: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class TravelTimeMatrix:
+    origin_ids: tuple[str, ...]
+    destination_ids: tuple[str, ...]
+    minutes: np.ndarray  # float (NaN = not reachable within the limits), shape (origins, destinations)
+
+    def rows(self) -> list[tuple[str, str, int | None]]:
+        out = []
+        for i, o in enumerate(self.origin_ids):
+            for j, d in enumerate(self.destination_ids):
+                v = self.minutes[i, j]
+                out.append((o, d, None if np.isnan(v) else int(v)))
+        return out
+
+    def write_csv(self, path: str | Path) -> None:
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["from_id", "to_id", "travel_time"])
+            for o, d, t in self.rows():
+                writer.writerow([o, d, "" if t is None else t])
+
+
+def percentile_index(n: int, percentile: float) -> int:
+    """Index into n sorted values of the non-interpolating percentile (as R5 reduces travel times)."""
+    return max(math.ceil(percentile / 100 * n) - 1, 0)
+
+
+def _reduce(seconds_per_minute: np.ndarray, settings: MatrixSettings) -> np.ndarray:
+    """(minutes, destinations) seconds -> whole minutes at the percentile; NaN where over the limit."""
+    ordered = np.sort(seconds_per_minute, axis=0)
+    value = ordered[percentile_index(ordered.shape[0], settings.percentile)]
+    return np.where(value <= settings.max_trip_s, np.floor(value / 60), np.nan)
+
+
+def travel_time_matrix(
+    planner: Planner,
+    origins: Sequence[Point],
+    destinations: Sequence[Point] | None,
+    depart: dt.datetime,
+    modes: Sequence[str] = ("transit",),
+    settings: MatrixSettings | None = None,
+    progress: Progress | None = None,
+) -> TravelTimeMatrix:
+    """Travel times in whole minutes from every origin to every destination.
+
+    ``modes``: ``("transit",)`` (transit with walking, or walking alone where faster), ``("walk",)``,
+    ``("bike",)`` or ``("car",)``.
+    """
+    settings = settings or MatrixSettings()
+    targets = list(destinations) if destinations is not None else list(origins)
+    mode = "transit" if "transit" in modes else (modes[0] if modes else "")
+    if mode not in ("transit", "walk", "bike", "car"):
+        raise MaasError(f"matrix mode must be transit, walk, bike or car, got {modes}")
+    _data, raptor = planner._for_date(depart.date())
+    clock0 = depart.hour * 3600 + depart.minute * 60 + depart.second
+    access = planner.walk if mode in ("transit", "walk") else (planner.bike if mode == "bike" else planner.car)
+    speed = {"transit": planner.walk_speed, "walk": planner.walk_speed, "bike": planner.bike_speed, "car": 1.0}[mode]
+    o_snaps = [planner.snap(access, p.lat, p.lon, f"origin {p.id}") for p in origins]
+    d_snaps = [planner.snap(access, p.lat, p.lon, f"destination {p.id}") for p in targets]
+    d_edges = np.array([s.edge for s in d_snaps], dtype=np.int64)
+    d_fracs = np.array([s.fraction for s in d_snaps])
+    d_off = np.array([s.distance_m for s in d_snaps])
+    result = np.full((len(origins), len(targets)), np.nan)
+
+    egress = None
+    if mode == "transit":
+        w = planner.walk
+        walk_limit = min(settings.max_walk_leg_s * speed, settings.max_egress_m)
+        egress = np.full((len(targets), raptor.timetable.n_stops), INF, dtype=np.int64)
+        for j, snap in enumerate(d_snaps):
+            w.from_destination.from_snap(snap, walk_limit)
+            metres = (
+                w.point_costs(w.from_destination, snap, w.stop_edges, w.stop_fracs) + w.stop_link_m + snap.distance_m
+            )
+            ok = metres <= walk_limit
+            egress[j, w.stops[ok]] = np.ceil(metres[ok] / speed).astype(np.int64)
+
+    for i, (origin, snap) in enumerate(zip(origins, o_snaps, strict=True)):
+        search = access.from_origin
+        limit = settings.max_trip_s * speed if mode != "car" else float(settings.max_trip_s)
+        search.from_snap(snap, limit)
+        street = access.point_costs(search, snap, d_edges, d_fracs)
+        if mode == "car":
+            direct_s = street + (d_off + snap.distance_m) / planner.walk_speed
+        else:
+            direct_s = (street + d_off + snap.distance_m) / speed
+        direct_s = np.ceil(direct_s)
+        same_point = np.array([abs(origin.lat - d.lat) < 1e-9 and abs(origin.lon - d.lon) < 1e-9 for d in targets])
+        direct_s[same_point] = 0
+        if mode != "transit":
+            result[i] = _reduce(direct_s[None, :], settings)
+        else:
+            assert egress is not None
+            walk_ok = np.where(direct_s <= settings.max_walk_leg_s, direct_s, np.inf)
+            metres = (
+                access.point_costs(search, snap, access.stop_edges, access.stop_fracs)
+                + access.stop_link_m
+                + snap.distance_m
+            )
+            ok = metres <= settings.max_walk_leg_s * speed
+            stops = access.stops[ok]
+            seconds = np.ceil(metres[ok] / speed).astype(np.int64)
+            per_minute = np.empty((settings.window_min, len(targets)))
+            for m in range(settings.window_min):
+                clock = clock0 + 60 * m
+                best = walk_ok.copy()
+                if len(stops):
+                    raptor.run(
+                        stops,
+                        clock + seconds,
+                        None,
+                        max_rides=settings.max_rides,
+                        walk_speed_mps=speed,
+                        board_slack_s=planner.params.board_slack_s,
+                        transfer_slack_s=planner.params.transfer_slack_s,
+                    )
+                    arrival = raptor.earliest_arrival_at_stops()
+                    by_transit = (arrival[None, :] + egress).min(axis=1) - clock
+                    best = np.minimum(best, np.where(by_transit < INF // 2, by_transit, np.inf))
+                per_minute[m] = best
+            result[i] = _reduce(per_minute, settings)
+        if progress:
+            progress(i + 1, len(origins))
+    return TravelTimeMatrix(tuple(p.id for p in origins), tuple(p.id for p in targets), result)
+
+
+def read_points(path: str | Path) -> list[Point]:
+    """Points from GeoJSON (point or polygon features; polygons give their centroid) or CSV (id, lat, lon)."""
+    source = Path(path)
+    if not source.is_file():
+        raise MaasError(f"points file {source} does not exist")
+    if source.suffix.lower() == ".csv":
+        import pandas as pd
+
+        df = pd.read_csv(source, dtype={"id": str})
+        missing = [c for c in ("id", "lat", "lon") if c not in df.columns]
+        if missing:
+            raise MaasError(f"{source}: missing column(s) {', '.join(missing)} (need id, lat, lon)")
+        bad = df[pd.to_numeric(df["lat"], errors="coerce").isna() | pd.to_numeric(df["lon"], errors="coerce").isna()]
+        if len(bad):
+            raise MaasError(f"{source}: rows {', '.join(str(i + 2) for i in bad.index[:10])} have no numeric lat/lon")
+        lats = df["lat"].to_numpy(dtype=float)
+        lons = df["lon"].to_numpy(dtype=float)
+        return [Point(str(i), float(la), float(lo)) for i, la, lo in zip(df["id"], lats, lons, strict=True)]
+    import geopandas as gpd
+
+    frame = gpd.read_file(source)
+    if "id" not in frame.columns:
+        raise MaasError(f"{source}: features need an 'id' property")
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    centroids = frame.geometry
+    if not (frame.geom_type == "Point").all():
+        # centroids in a metric projection, then back to lon/lat
+        centroids = frame.geometry.to_crs(frame.geometry.estimate_utm_crs()).centroid.to_crs(4326)
+    return [Point(str(i), float(g.y), float(g.x)) for i, g in zip(frame["id"], centroids, strict=True)]

@@ -1,0 +1,666 @@
+"""Door-to-door planning: street access and egress around the RAPTOR transit search.
+
+``Planner(area_data).plan(origin, destination, depart_at=...)`` snaps both
+points to the street graph, runs bounded street searches to nearby stops (walk
+or bike access, walk egress), hands those as offsets to RAPTOR, and assembles
+the Pareto set over (arrival, transfers) into :class:`Itinerary` values, with
+direct walk, bike and car options beside them.
+
+Arrive-by queries find the latest departure whose earliest arrival is on time by
+binary search over the departure time; earliest arrival never decreases when one
+leaves later (trips are FIFO within patterns and waiting is allowed), so the
+search is exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from maas.errors import ConfigError, MaasError, OutsideAreaError
+from planner.area_data import AreaData, load_area_data
+from planner.itinerary import (
+    BikeLeg,
+    CarLeg,
+    Coords,
+    Itinerary,
+    Leg,
+    Place,
+    StopCall,
+    TransitLeg,
+    WalkLeg,
+)
+from planner.raptor import INF, READY_WALK, RaptorState, RideStep
+from planner.shapes import cut_between
+from planner.street_search import StreetSearch
+from planner.streets import EdgeSnapper, Snap, StreetGraph, haversine_m
+
+MODES = ("walk", "bike", "car", "transit")
+
+
+@dataclass(frozen=True, slots=True)
+class RouterParams:
+    """Routing settings; every problem is reported at once. ``None`` speeds mean the area's."""
+
+    walk_speed_mps: float | None = None
+    bike_speed_mps: float | None = None
+    max_walk_m: float = 1500.0  # access and egress, each
+    max_bike_m: float = 5000.0
+    max_direct_walk_m: float = 5000.0
+    max_transfers: int = 4
+    transfer_slack_s: int = 90  # HSL's journey planner
+    board_slack_s: int = 0  # R5 waits 60 s before every boarding
+    max_snap_m: float = 500.0  # a point farther from any street is outside the area
+    max_trip_s: int = 3 * 3600
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("walk_speed_mps", "bike_speed_mps"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                problems.append(f"{name} must be positive, got {value}")
+        for name in ("max_walk_m", "max_bike_m", "max_direct_walk_m", "max_snap_m"):
+            if not getattr(self, name) >= 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.max_transfers <= 7:
+            problems.append(f"max_transfers must be in 0..7, got {self.max_transfers}")
+        for name in ("transfer_slack_s", "board_slack_s"):
+            if not 0 <= getattr(self, name) <= 1800:
+                problems.append(f"{name} must be in 0..1800 s, got {getattr(self, name)}")
+        if self.max_trip_s <= 0:
+            problems.append("max_trip_s must be positive")
+        if problems:
+            raise ConfigError("router parameters: " + "; ".join(problems))
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> RouterParams:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        table = raw.get("router", raw)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown router settings {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return cls(**table)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """Itineraries (best first) and, when there are none, the reason."""
+
+    itineraries: tuple[Itinerary, ...]
+    reason: str = ""
+
+    def __iter__(self) -> Iterator[Itinerary]:
+        return iter(self.itineraries)
+
+    def __len__(self) -> int:
+        return len(self.itineraries)
+
+    def __getitem__(self, i: int) -> Itinerary:
+        return self.itineraries[i]
+
+
+def _cut_polyline(coords: np.ndarray, f0: float, f1: float) -> np.ndarray:
+    """The part of a (lon, lat) polyline between fractions f0 <= f1 of its length."""
+    kx = math.cos(math.radians(float(coords[0, 1])))
+    seg = np.hypot(np.diff(coords[:, 0]) * kx, np.diff(coords[:, 1]))
+    cum = np.r_[0.0, np.cumsum(seg)]
+    total = cum[-1]
+    if total <= 0:
+        return coords[[0, -1]]
+
+    def point_at(f: float) -> np.ndarray:
+        d = f * total
+        i = min(int(np.searchsorted(cum, d, side="right")) - 1, len(seg) - 1)
+        t = 0.0 if seg[i] == 0 else (d - cum[i]) / seg[i]
+        return coords[i] + t * (coords[i + 1] - coords[i])
+
+    inside = coords[(cum > f0 * total) & (cum < f1 * total)]
+    return np.vstack([point_at(f0), inside, point_at(f1)])
+
+
+def _coords(array: np.ndarray) -> Coords:
+    return tuple((round(float(x), 7), round(float(y), 7)) for x, y in array)
+
+
+class _StreetAccess:
+    """One street mode's graph, a search from the origin, one from the destination, and stop snaps."""
+
+    def __init__(
+        self,
+        graph: StreetGraph,
+        stop_edges: np.ndarray,
+        stop_fracs: np.ndarray,
+        stop_link_m: np.ndarray,
+        stops: np.ndarray,
+        weight: str,
+    ) -> None:
+        self.graph = graph
+        self.snapper = EdgeSnapper(graph)
+        self.from_origin = StreetSearch(graph, weight)
+        self.from_destination = StreetSearch(graph, weight)
+        self.stops = stops  # timetable stop indices usable from this graph
+        self.stop_edges = stop_edges
+        self.stop_fracs = stop_fracs.astype(np.float64)
+        self.stop_link_m = stop_link_m.astype(np.float64)
+
+    def point_costs(self, search: StreetSearch, start: Snap, edges: np.ndarray, fracs: np.ndarray) -> np.ndarray:
+        cost = search.cost_to_snaps(edges, fracs)
+        same = edges == start.edge
+        if same.any():  # along the shared edge directly (in its direction, or either way if two-way)
+            w = search.edge_cost(start.edge)
+            ahead = fracs[same] >= start.fraction
+            allowed = ahead | bool(search.has_twin[start.edge])
+            direct = np.where(allowed, np.abs(fracs[same] - start.fraction) * w, np.inf)
+            cost[same] = np.minimum(cost[same], direct)
+        return cost
+
+    def path(self, search: StreetSearch, start: Snap, edge: int, frac: float) -> np.ndarray:
+        """Coordinates from the search's start point to a point on ``edge`` (after a search)."""
+        g = self.graph
+        if edge == start.edge and (frac >= start.fraction or search.has_twin[edge]):
+            w = search.edge_cost(edge)
+            direct = abs(frac - start.fraction) * w
+            u, v = int(g.edge_from[edge]), int(g.edge_to[edge])
+            via = min(search.dist[u] + frac * w, search.dist[v] + (1 - frac) * w if search.has_twin[edge] else np.inf)
+            if direct <= via:
+                lo, hi = sorted((start.fraction, frac))
+                piece = _cut_polyline(g.edge_coords(edge), lo, hi)
+                return piece if frac >= start.fraction else piece[::-1]
+        u, v = int(g.edge_from[edge]), int(g.edge_to[edge])
+        w = search.edge_cost(edge)
+        via_u = search.dist[u] + frac * w
+        via_v = search.dist[v] + (1 - frac) * w if search.has_twin[edge] else np.inf
+        end_node = u if via_u <= via_v else v
+        tail = (
+            _cut_polyline(g.edge_coords(edge), 0.0, frac)
+            if end_node == u
+            else _cut_polyline(g.edge_coords(edge), frac, 1.0)[::-1]
+        )
+        edges = search.path_edges(end_node)
+        first_node = int(g.edge_from[edges[0]]) if edges else end_node
+        if first_node == int(g.edge_to[start.edge]):
+            head = _cut_polyline(g.edge_coords(start.edge), start.fraction, 1.0)
+        else:
+            head = _cut_polyline(g.edge_coords(start.edge), 0.0, start.fraction)[::-1]
+        middle = [g.edge_coords(e) for e in edges]
+        return np.vstack([head, *middle, tail])
+
+
+class Planner:
+    """Plans trips in one area; data for other service dates is loaded (and cached) on demand."""
+
+    def __init__(self, data: AreaData, params: RouterParams | None = None) -> None:
+        self.params = params or RouterParams()
+        self.area = data.area
+        self._by_date: dict[dt.date, tuple[AreaData, RaptorState]] = {}
+        self._add(data)
+        self._data = data
+        links = data.stop_links
+        served = np.diff(data.timetable.stop_pattern_start) > 0
+        walk_stops = np.flatnonzero(links.linked & served)
+        self.walk = _StreetAccess(
+            data.streets["walk"],
+            links.edge[walk_stops],
+            links.fraction[walk_stops],
+            links.distance_m[walk_stops],
+            walk_stops,
+            "length",
+        )
+        # Bikes reach stops through the bike graph: snap the same stops to it.
+        bike_graph = data.streets["bike"]
+        bike_snaps = EdgeSnapper(bike_graph).snap(
+            data.timetable.stop_lon[walk_stops], data.timetable.stop_lat[walk_stops]
+        )
+        ok = np.array([s.distance_m <= self.area.streets.stop_link_max_m for s in bike_snaps], dtype=bool)
+        self.bike = _StreetAccess(
+            bike_graph,
+            np.array([s.edge for s in bike_snaps], np.int64)[ok],
+            np.array([s.fraction for s in bike_snaps])[ok],
+            np.array([s.distance_m for s in bike_snaps])[ok],
+            walk_stops[ok],
+            "length",
+        )
+        self.car = _StreetAccess(
+            data.streets["drive"], np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), "time"
+        )
+
+    @classmethod
+    def for_area(
+        cls, area: str = "helsinki", data_dir: str | Path | None = None, params: RouterParams | None = None
+    ) -> Planner:
+        from maas.area import load_area
+
+        return cls(load_area_data(load_area(area, data_dir)), params)
+
+    def _add(self, data: AreaData) -> None:
+        # Capacity for 8 rides (7 transfers), the most any query may ask for.
+        self._by_date[data.timetable.service_date] = (data, RaptorState(data.timetable, data.footpaths, 8))
+
+    def _for_date(self, date: dt.date) -> tuple[AreaData, RaptorState]:
+        if date not in self._by_date:
+            self._add(load_area_data(self.area, service_date=date))
+        return self._by_date[date]
+
+    @property
+    def walk_speed(self) -> float:
+        return self.params.walk_speed_mps or self.area.streets.walk_speed_mps
+
+    @property
+    def bike_speed(self) -> float:
+        return self.params.bike_speed_mps or self.area.streets.bike_speed_mps
+
+    # ------------------------------------------------------------------------------------------
+    def snap(self, access: _StreetAccess, lat: float, lon: float, label: str) -> Snap:
+        try:
+            return access.snapper.snap_one(lon, lat, self.params.max_snap_m)
+        except OutsideAreaError as exc:
+            raise OutsideAreaError(f"{label} {exc}") from None
+
+    def plan(
+        self,
+        origin: tuple[float, float],
+        destination: tuple[float, float],
+        *,
+        depart_at: dt.datetime | None = None,
+        arrive_by: dt.datetime | None = None,
+        modes: Sequence[str] = ("walk", "transit"),
+        max_transfers: int | None = None,
+        max_walk_m: float | None = None,
+    ) -> PlanResult:
+        """Itineraries from ``origin`` to ``destination`` (each ``(lat, lon)``).
+
+        Give ``depart_at`` or ``arrive_by`` (naive local datetimes). Raises :class:`OutsideAreaError`
+        for a point off the street network and :class:`NoServiceError` for a date without service;
+        finding nothing is an empty result with its reason.
+        """
+        unknown = sorted(set(modes) - set(MODES))
+        if unknown:
+            raise MaasError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+        if (depart_at is None) == (arrive_by is None):
+            raise MaasError("give exactly one of depart_at and arrive_by")
+        moment = depart_at or arrive_by
+        assert moment is not None
+        data, raptor = self._for_date(moment.date())
+        clock = moment.hour * 3600 + moment.minute * 60 + moment.second
+        max_walk = self.params.max_walk_m if max_walk_m is None else max_walk_m
+        rides = (self.params.max_transfers if max_transfers is None else max_transfers) + 1
+        if not 1 <= rides <= 8:
+            raise MaasError(f"max_transfers must be in 0..7, got {rides - 1}")
+        o_lat, o_lon = origin
+        d_lat, d_lon = destination
+        query = _Query(self, data, raptor, moment.date(), (o_lon, o_lat), (d_lon, d_lat), max_walk, rides)
+        if depart_at is not None:
+            options = query.depart_at(clock, modes)
+            options.sort(key=lambda it: (it.arrive, it.transfers, it.depart))
+        else:
+            options = query.arrive_by(clock, modes)
+            options.sort(key=lambda it: (-it.depart, it.transfers, it.arrive))
+        if not options:
+            return PlanResult((), query.reason or "no journey found with these modes and limits")
+        return PlanResult(tuple(options))
+
+
+class _Query:
+    """One plan request: street searches done once, then transit runs at one or more departure times."""
+
+    def __init__(
+        self,
+        planner: Planner,
+        data: AreaData,
+        raptor: RaptorState,
+        date: dt.date,
+        origin: tuple[float, float],
+        destination: tuple[float, float],
+        max_walk_m: float,
+        rides: int,
+    ) -> None:
+        self.p = planner
+        self.data = data
+        self.tt = data.timetable
+        self.raptor = raptor
+        self.date = date
+        self.origin = Place("Origin", origin[1], origin[0])
+        self.destination = Place("Destination", destination[1], destination[0])
+        self.max_walk_m = max_walk_m
+        self.rides = rides
+        self.reason = ""
+        w = planner.walk
+        self.o_snap = planner.snap(w, origin[1], origin[0], "origin")
+        self.d_snap = planner.snap(w, destination[1], destination[0], "destination")
+        limit = max(max_walk_m, planner.params.max_direct_walk_m)
+        w.from_origin.from_snap(self.o_snap, limit)
+        w.from_destination.from_snap(self.d_snap, max_walk_m)
+        # walk access and egress distances to the walk-linked stops
+        self.walk_access_m = (
+            w.point_costs(w.from_origin, self.o_snap, w.stop_edges, w.stop_fracs)
+            + w.stop_link_m
+            + self.o_snap.distance_m
+        )
+        self.walk_egress_m = (
+            w.point_costs(w.from_destination, self.d_snap, w.stop_edges, w.stop_fracs)
+            + w.stop_link_m
+            + self.d_snap.distance_m
+        )
+        self.egress = np.full(self.tt.n_stops, INF, dtype=np.int64)
+        ok = self.walk_egress_m <= max_walk_m
+        self.egress[w.stops[ok]] = np.ceil(self.walk_egress_m[ok] / planner.walk_speed).astype(np.int64)
+        direct = w.point_costs(
+            w.from_origin, self.o_snap, np.array([self.d_snap.edge]), np.array([self.d_snap.fraction])
+        )
+        self.direct_walk_m = float(direct[0]) + self.o_snap.distance_m + self.d_snap.distance_m
+        self._bike_ready = False
+
+    # -- access offsets ------------------------------------------------------------------------
+    def _walk_access(self) -> tuple[np.ndarray, np.ndarray]:
+        ok = self.walk_access_m <= self.max_walk_m
+        return self.p.walk.stops[ok], np.ceil(self.walk_access_m[ok] / self.p.walk_speed).astype(np.int64)
+
+    def _bike_access(self) -> tuple[np.ndarray, np.ndarray]:
+        b = self.p.bike
+        if not self._bike_ready:
+            self.b_snap = self.p.snap(b, self.origin.lat, self.origin.lon, "origin")
+            self.bd_snap = self.p.snap(b, self.destination.lat, self.destination.lon, "destination")
+            b.from_origin.from_snap(self.b_snap, self.p.params.max_bike_m)
+            self.bike_access_m = (
+                b.point_costs(b.from_origin, self.b_snap, b.stop_edges, b.stop_fracs)
+                + b.stop_link_m
+                + self.b_snap.distance_m
+            )
+            self._bike_ready = True
+        ok = self.bike_access_m <= self.p.params.max_bike_m
+        return b.stops[ok], np.ceil(self.bike_access_m[ok] / self.p.bike_speed).astype(np.int64)
+
+    def _transit(self, clock: int, access_mode: str) -> list[Itinerary]:
+        stops, seconds = self._walk_access() if access_mode == "walk" else self._bike_access()
+        if not len(stops):
+            self.reason = self.reason or f"no stop within {self.max_walk_m:.0f} m of the origin"
+            return []
+        if not (self.egress < INF).any():
+            self.reason = self.reason or f"no stop within {self.max_walk_m:.0f} m of the destination"
+            return []
+        params = self.p.params
+        result = self.raptor.run(
+            stops,
+            clock + seconds,
+            self.egress,
+            max_rides=self.rides,
+            walk_speed_mps=self.p.walk_speed,
+            board_slack_s=params.board_slack_s,
+            transfer_slack_s=params.transfer_slack_s,
+        )
+        access_of = dict(zip(stops.tolist(), seconds.tolist(), strict=True))
+        out = []
+        for k, stop, arrival in zip(result.rides, result.egress_stops, result.arrivals, strict=True):
+            if arrival - clock > params.max_trip_s:
+                continue
+            steps = self.raptor.journey(k, stop)
+            out.append(self._assemble(steps, access_mode, access_of[steps[0].board_stop]))
+        if not out and not self.reason:
+            self.reason = f"no transit connection within {params.max_trip_s // 3600} h"
+        return out
+
+    def _transit_arrival(self, clock: int) -> int:
+        stops, seconds = self._walk_access()
+        if not len(stops):
+            return int(INF)
+        params = self.p.params
+        result = self.raptor.run(
+            stops,
+            clock + seconds,
+            self.egress,
+            max_rides=self.rides,
+            walk_speed_mps=self.p.walk_speed,
+            board_slack_s=params.board_slack_s,
+            transfer_slack_s=params.transfer_slack_s,
+        )
+        return min(result.arrivals) if result.arrivals else int(INF)
+
+    def depart_at(self, clock: int, modes: Sequence[str]) -> list[Itinerary]:
+        options: list[Itinerary] = []
+        if "transit" in modes:
+            walk_based = self._transit(clock, "walk") if "walk" in modes or "bike" not in modes else []
+            if "walk" in modes and self.direct_walk_m <= self.p.params.max_direct_walk_m:
+                walk_based.append(self._direct("walk", clock))
+            options += _pareto(walk_based)
+            if "bike" in modes:
+                options += _pareto(self._transit(clock, "bike"))
+        elif "walk" in modes and self.direct_walk_m <= self.p.params.max_direct_walk_m:
+            options.append(self._direct("walk", clock))
+        for mode in ("bike", "car"):
+            if mode in modes:
+                leg = self._direct(mode, clock)
+                if leg is not None:
+                    options.append(leg)
+        if not options and "walk" in modes and not self.reason:
+            self.reason = (
+                f"the walk is {self.direct_walk_m:.0f} m, over the {self.p.params.max_direct_walk_m:.0f} m limit"
+            )
+        return options
+
+    def arrive_by(self, clock: int, modes: Sequence[str]) -> list[Itinerary]:
+        options: list[Itinerary] = []
+        if "transit" in modes:
+            lo, hi = clock - self.p.params.max_trip_s, clock
+            if self._transit_arrival(lo) <= clock:
+                while hi - lo > 1:  # latest departure (to the second) that still arrives on time
+                    mid = (lo + hi) // 2
+                    if self._transit_arrival(mid) <= clock:
+                        lo = mid
+                    else:
+                        hi = mid
+                options += [it for it in self._transit(lo, "walk") if it.arrive <= clock]
+        for mode in ("walk", "bike", "car"):
+            if mode in modes and (mode != "walk" or self.direct_walk_m <= self.p.params.max_direct_walk_m):
+                it = self._direct(mode, 0)
+                if it is not None:
+                    shift = clock - it.arrive
+                    options.append(_shift(it, shift))
+        if options:
+            options = _pareto(options) if "transit" in modes else options
+        elif not self.reason:
+            self.reason = "no journey arrives in time with these modes and limits"
+        return options
+
+    # -- assembly ------------------------------------------------------------------------------
+    def _direct(self, mode: str, clock: int) -> Itinerary:
+        p = self.p
+        if mode == "walk":
+            geometry = p.walk.path(p.walk.from_origin, self.o_snap, self.d_snap.edge, self.d_snap.fraction)
+            seconds = math.ceil(self.direct_walk_m / p.walk_speed)
+            leg: Leg = WalkLeg(
+                clock,
+                clock + seconds,
+                self.origin,
+                self.destination,
+                self.direct_walk_m,
+                _coords(_with_ends(geometry, self.origin, self.destination)),
+            )
+            return Itinerary(self.date, (leg,))
+        access = p.bike if mode == "bike" else p.car
+        o = self.p.snap(access, self.origin.lat, self.origin.lon, "origin")
+        d = self.p.snap(access, self.destination.lat, self.destination.lon, "destination")
+        access.from_origin.from_snap(o, np.inf)
+        cost = float(access.point_costs(access.from_origin, o, np.array([d.edge]), np.array([d.fraction]))[0])
+        geometry = access.path(access.from_origin, o, d.edge, d.fraction)
+        length = _polyline_m(geometry)
+        walk_ends = o.distance_m + d.distance_m
+        if mode == "bike":
+            seconds = math.ceil((cost + walk_ends) / p.bike_speed)
+            leg = BikeLeg(
+                clock,
+                clock + seconds,
+                self.origin,
+                self.destination,
+                cost + walk_ends,
+                _coords(_with_ends(geometry, self.origin, self.destination)),
+            )
+        else:
+            seconds = math.ceil(cost + walk_ends / p.walk_speed)
+            leg = CarLeg(
+                clock,
+                clock + seconds,
+                self.origin,
+                self.destination,
+                length,
+                _coords(_with_ends(geometry, self.origin, self.destination)),
+            )
+        return Itinerary(self.date, (leg,))
+
+    def _stop_place(self, stop: int) -> Place:
+        tt = self.tt
+        return Place(
+            str(tt.stop_names[stop]), float(tt.stop_lat[stop]), float(tt.stop_lon[stop]), str(tt.stop_ids[stop])
+        )
+
+    def _assemble(self, steps: list[RideStep], access_mode: str, access_s: int) -> Itinerary:
+        p = self.p
+        legs: list[Leg] = []
+        first = steps[0]
+        board_place = self._stop_place(first.board_stop)
+        end = first.departure - p.params.board_slack_s
+        access = p.walk if access_mode == "walk" else p.bike
+        k = int(np.flatnonzero(access.stops == first.board_stop)[0])
+        snap = self.o_snap if access_mode == "walk" else self.b_snap
+        geometry = access.path(access.from_origin, snap, int(access.stop_edges[k]), float(access.stop_fracs[k]))
+        geometry = _with_ends(geometry, self.origin, board_place)
+        distance = (
+            float(self.walk_access_m[np.flatnonzero(p.walk.stops == first.board_stop)[0]])
+            if access_mode == "walk"
+            else float(self.bike_access_m[k])
+        )
+        leg_type = WalkLeg if access_mode == "walk" else BikeLeg
+        legs.append(leg_type(end - access_s, end, self.origin, board_place, distance, _coords(geometry)))
+        for i, step in enumerate(steps):
+            if i and step.reached_board_stop_by == READY_WALK:
+                legs.append(self._transfer_leg(steps[i - 1], step))
+            legs.append(self._transit_leg(step))
+        last = steps[-1]
+        stop_place = self._stop_place(last.alight_stop)
+        k = int(np.flatnonzero(p.walk.stops == last.alight_stop)[0])
+        geometry = p.walk.path(
+            p.walk.from_destination, self.d_snap, int(p.walk.stop_edges[k]), float(p.walk.stop_fracs[k])
+        )
+        geometry = _with_ends(geometry[::-1], stop_place, self.destination)
+        egress_s = int(self.egress[last.alight_stop])
+        legs.append(
+            WalkLeg(
+                last.arrival,
+                last.arrival + egress_s,
+                stop_place,
+                self.destination,
+                float(self.walk_egress_m[k]),
+                _coords(geometry),
+            )
+        )
+        return Itinerary(self.date, tuple(legs))
+
+    def _transfer_leg(self, before: RideStep, after: RideStep) -> WalkLeg:
+        fp = self.data.footpaths
+        a, b = before.alight_stop, after.board_stop
+        q = int(np.flatnonzero(fp.to[fp.start[a] : fp.start[a + 1]] == b)[0]) + int(fp.start[a])
+        distance = float(fp.distance_m[q])
+        seconds = max(math.ceil(distance / self.p.walk_speed), int(fp.min_time_s[q]))
+        origin, destination = self._stop_place(a), self._stop_place(b)
+        geometry = np.array([[origin.lon, origin.lat], [destination.lon, destination.lat]])
+        links = self.data.stop_links
+        if not fp.approximate[q]:
+            w = self.p.walk
+            search = StreetSearch(w.graph, "length")  # a separate search keeps origin/destination results intact
+            start = Snap(
+                int(links.edge[a]), float(links.fraction[a]), float(links.distance_m[a]), origin.lon, origin.lat
+            )
+            search.from_snap(start, distance + 1)
+            path = w.path(search, start, int(links.edge[b]), float(links.fraction[b]))
+            geometry = _with_ends(path, origin, destination)
+        return WalkLeg(
+            before.arrival,
+            before.arrival + seconds,
+            origin,
+            destination,
+            distance,
+            _coords(geometry),
+            approximate=bool(fp.approximate[q]),
+        )
+
+    def _transit_leg(self, step: RideStep) -> TransitLeg:
+        tt = self.tt
+        p = step.pattern
+        a = int(tt.pattern_stop_start[p])
+        n = int(tt.pattern_stop_start[p + 1]) - a
+        trip_global = int(tt.pattern_trip_start[p]) + step.trip
+        arr, dep = tt.trip_times(p)
+        stops = tt.pattern_stops[a + step.board_pos : a + step.alight_pos + 1]
+        calls = tuple(
+            StopCall(
+                str(tt.stop_ids[s]),
+                str(tt.stop_names[s]),
+                float(tt.stop_lat[s]),
+                float(tt.stop_lon[s]),
+                int(arr[step.trip, step.board_pos + i]),
+                int(dep[step.trip, step.board_pos + i]),
+            )
+            for i, s in enumerate(stops[1:-1], 1)
+        )
+        stop_xy = np.column_stack([tt.stop_lon[stops], tt.stop_lat[stops]])
+        shape = self.data.shapes.coords(str(tt.trip_shape_ids[trip_global]))
+        if shape is not None and len(shape) >= 2:
+            all_stops = tt.pattern_stops[a : a + n]
+            pieces = cut_between(shape, np.column_stack([tt.stop_lon[all_stops], tt.stop_lat[all_stops]]))
+            geometry = np.vstack(pieces[step.board_pos : step.alight_pos])
+        else:
+            geometry = stop_xy
+        route = int(tt.pattern_route[p])
+        return TransitLeg(
+            step.departure,
+            step.arrival,
+            self._stop_place(step.board_stop),
+            self._stop_place(step.alight_stop),
+            str(tt.route_ids[route]),
+            str(tt.route_short_names[route]),
+            str(tt.route_long_names[route]),
+            int(tt.route_types[route]),
+            str(tt.trip_ids[trip_global]),
+            str(tt.trip_headsigns[trip_global]),
+            calls,
+            _polyline_m(geometry),
+            _coords(geometry),
+        )
+
+
+def _with_ends(geometry: np.ndarray, start: Place, end: Place) -> np.ndarray:
+    return np.vstack([[start.lon, start.lat], geometry, [end.lon, end.lat]])
+
+
+def _polyline_m(coords: np.ndarray) -> float:
+    if len(coords) < 2:
+        return 0.0
+    return float(np.sum(haversine_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1])))
+
+
+def _shift(it: Itinerary, seconds: int) -> Itinerary:
+    from dataclasses import replace
+
+    return Itinerary(
+        it.service_date, tuple(replace(leg, start=leg.start + seconds, end=leg.end + seconds) for leg in it.legs)
+    )
+
+
+def _pareto(options: list[Itinerary]) -> list[Itinerary]:
+    """Keep the itineraries no other one beats on both arrival and transfers (ties: earlier first)."""
+    kept: list[Itinerary] = []
+    for it in sorted(options, key=lambda x: (x.arrive, x.transfers, -x.depart)):
+        if all(not (o.arrive <= it.arrive and o.transfers <= it.transfers) for o in kept):
+            kept.append(it)
+    return kept
