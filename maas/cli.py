@@ -140,6 +140,123 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _latlon(text: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected LAT,LON (e.g. 60.1699,24.9384), got {text!r}") from exc
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise argparse.ArgumentTypeError(f"LAT,LON out of range: {text!r}")
+    return lat, lon
+
+
+def _datetime(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date and time like 2022-02-22T08:30: {text!r}") from exc
+
+
+def _planner(args: argparse.Namespace) -> Any:
+    from maas.area import load_area
+    from planner.area_data import load_area_data
+    from planner.router import Planner, RouterParams
+
+    params = RouterParams.from_toml(args.params) if getattr(args, "params", None) else RouterParams()
+    area = load_area(args.area, args.data_dir)
+    data = load_area_data(area, service_date=args.date, cache=args.cache_dir, progress=_progress(time.perf_counter()))
+    return Planner(data, params)
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
+
+
+def describe_itinerary(number: int, it: Any) -> str:
+    from planner.itinerary import TransitLeg
+
+    lines = [
+        f"Option {number}: {_clock(it.depart)} -> {_clock(it.arrive)} ({round(it.duration_s / 60)} min), "
+        f"{it.transfers} transfer{'s' if it.transfers != 1 else ''}, walking {it.walking_m:.0f} m, "
+        f"CO2 {it.co2_g:.0f} g"
+    ]
+    for leg in it.legs:
+        span = f"  {_clock(leg.start)}-{_clock(leg.end)}"
+        if isinstance(leg, TransitLeg):
+            stops = len(leg.intermediate_stops) + 1
+            lines.append(
+                f"{span}  {leg.mode} {leg.route_short_name} from {leg.origin.name} to {leg.destination.name} "
+                f"({stops} stop{'s' if stops != 1 else ''}), towards {leg.headsign}"
+            )
+        else:
+            where = (
+                leg.destination.name
+                if leg.destination.stop_id is None
+                else (f"{leg.destination.name} ({leg.destination.stop_id})")
+            )
+            note = " (approximate, outside the street map)" if leg.approximate else ""
+            lines.append(f"{span}  {leg.mode} {leg.distance_m:.0f} m to {where}{note}")
+    return "\n".join(lines)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    planner = _planner(args)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    kwargs = {"arrive_by": args.depart} if args.arrive_by else {"depart_at": args.depart}
+    result = planner.plan(
+        args.origin, args.destination, modes=modes, max_transfers=args.max_transfers, max_walk_m=args.max_walk, **kwargs
+    )
+    if args.geojson:
+        features = []
+        for i, it in enumerate(result, 1):
+            for feature in it.to_geojson()["features"]:
+                feature["properties"]["option"] = i
+                features.append(feature)
+        with open(args.geojson, "w", encoding="utf-8") as handle:
+            json.dump({"type": "FeatureCollection", "features": features}, handle)
+    if args.json:
+        print(
+            json.dumps(
+                {"itineraries": [it.to_dict() for it in result], "reason": result.reason}, ensure_ascii=False, indent=2
+            )
+        )
+        return 0
+    if not len(result):
+        print(f"No journey found: {result.reason}")
+        return 1
+    print("\n\n".join(describe_itinerary(i, it) for i, it in enumerate(result, 1)))
+    return 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from planner.matrix import MatrixSettings, read_points, travel_time_matrix
+    from planner.r5_compare import r5_params
+
+    if args.r5_settings:
+        args.params = None
+    planner = _planner(args)
+    if args.r5_settings:
+        planner.params = r5_params()
+    origins = read_points(args.origins)
+    destinations = read_points(args.destinations) if args.destinations else None
+    settings = MatrixSettings(window_min=args.window, percentile=args.percentile)
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+
+    def progress(done: int, total: int) -> None:
+        bar = "#" * (30 * done // total)
+        print(f"\r  origins [{bar:<30}] {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    matrix = travel_time_matrix(planner, origins, destinations, args.depart, modes, settings, progress)
+    matrix.write_csv(args.out)
+    reachable = int((~__import__("numpy").isnan(matrix.minutes)).sum())
+    print(
+        f"wrote {args.out}: {matrix.minutes.size} pairs ({reachable} reachable) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maas", description="MaaS trip planner with autonomous-shuttle dispatch")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +268,43 @@ def build_parser() -> argparse.ArgumentParser:
     _common(build)
     build.add_argument("--rebuild", action="store_true", help="ignore existing caches")
     build.set_defaults(func=cmd_build)
+
+    plan = sub.add_parser("plan", help="plan a door-to-door trip")
+    _common(plan)
+    plan.add_argument("--from", dest="origin", type=_latlon, required=True, metavar="LAT,LON")
+    plan.add_argument("--to", dest="destination", type=_latlon, required=True, metavar="LAT,LON")
+    plan.add_argument(
+        "--depart",
+        type=_datetime,
+        required=True,
+        metavar="YYYY-MM-DDTHH:MM",
+        help="departure time (with --arrive-by: the time to arrive by)",
+    )
+    plan.add_argument("--arrive-by", action="store_true", help="treat --depart as the latest arrival")
+    plan.add_argument("--modes", default="walk,transit", help="comma-separated: walk,bike,car,transit")
+    plan.add_argument("--max-transfers", type=int, default=None)
+    plan.add_argument("--max-walk", type=float, default=None, help="metres of walking to or from transit")
+    plan.add_argument("--params", help="router settings TOML ([router] table of RouterParams fields)")
+    plan.add_argument("--json", action="store_true", help="print itineraries as JSON")
+    plan.add_argument("--geojson", metavar="FILE", help="also write the itineraries' geometry as GeoJSON")
+    plan.set_defaults(func=cmd_plan)
+
+    matrix = sub.add_parser("matrix", help="travel-time matrix (from_id,to_id,travel_time in minutes, as r5py)")
+    _common(matrix)
+    matrix.add_argument("--origins", required=True, help="GeoJSON or CSV (id,lat,lon) points; polygons use centroids")
+    matrix.add_argument("--destinations", help="default: the origins")
+    matrix.add_argument("--depart", type=_datetime, required=True, metavar="YYYY-MM-DDTHH:MM")
+    matrix.add_argument("--window", type=int, default=10, help="departure window in minutes")
+    matrix.add_argument("--percentile", type=float, default=50)
+    matrix.add_argument("--modes", default="transit", help="transit, walk, bike or car")
+    matrix.add_argument("--params", help="router settings TOML")
+    matrix.add_argument(
+        "--r5-settings",
+        action="store_true",
+        help="use R5's defaults (walk 3.6 km/h, bike 12 km/h, 60 s boarding wait, no transfer slack)",
+    )
+    matrix.add_argument("--out", required=True, help="CSV file to write")
+    matrix.set_defaults(func=cmd_matrix)
     return parser
 
 

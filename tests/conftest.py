@@ -30,3 +30,17 @@ def shared_data() -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     # Never let a test read or write the user's real cache.
     monkeypatch.setenv("MAAS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "maas-cache"))
+
+
+@pytest.fixture(scope="session")
+def helsinki_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("helsinki-cache")
+
+
+@pytest.fixture(scope="session")
+def helsinki(shared_data: Path, helsinki_cache: Path):  # type: ignore[no-untyped-def]
+    """The Helsinki area data, built once per test session (cold build, ~15 s) into a private cache."""
+    from maas.area import load_area
+    from planner.area_data import load_area_data
+
+    return load_area_data(load_area("helsinki", shared_data), cache=helsinki_cache)

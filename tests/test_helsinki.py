@@ -10,24 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maas.area import load_area
 from maas.errors import FeedValidationError
 from planner.area_data import AreaData, load_area_data
 from planner.gtfs_feed import load_feed
 
 pytestmark = pytest.mark.realdata
 KALASATAMA_PLATFORMS = ("1100601", "1100602")
-
-
-@pytest.fixture(scope="session")
-def helsinki_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("helsinki-cache")
-
-
-@pytest.fixture(scope="session")
-def helsinki(shared_data: Path, helsinki_cache: Path) -> AreaData:
-    """Built once per test session (cold build, ~15 s) into a private cache."""
-    return load_area_data(load_area("helsinki", shared_data), cache=helsinki_cache)
 
 
 def test_feed_figures(helsinki: AreaData) -> None:
