@@ -268,6 +268,17 @@ class Planner:
         except OutsideAreaError as exc:
             raise OutsideAreaError(f"{label} {exc}") from None
 
+    def profile(self, origin: tuple[float, float], destination: tuple[float, float], start: dt.datetime,
+                window_min: int = 60, max_transfers: int | None = None) -> TravelTimeProfile:
+        """Range query: the earliest arrival for every departure minute in ``[start, start + window)``.
+
+        Street searches run once; the transit search runs once per minute with the access offsets shifted
+        (repeated RAPTOR, not rRAPTOR's label reuse, which the measured speed has not needed).
+        """
+        if not 1 <= window_min <= 24 * 60:
+            raise MaasError(f"window_min must be 1..1440, got {window_min}")
+        return _profile(self, origin, destination, start, window_min, max_transfers)
+
     def plan(
         self,
         origin: tuple[float, float],
@@ -310,6 +321,42 @@ class Planner:
         if not options:
             return PlanResult((), query.reason or "no journey found with these modes and limits")
         return PlanResult(tuple(options))
+
+
+@dataclass(frozen=True, slots=True)
+class TravelTimeProfile:
+    """Earliest arrival for each departure minute of a window (walking directly where faster)."""
+
+    departures: tuple[int, ...]  # seconds since midnight of the service day
+    arrivals: tuple[int | None, ...]  # None where nothing arrives within max_trip_s
+
+    @property
+    def travel_times_s(self) -> tuple[int | None, ...]:
+        return tuple(None if a is None else a - d for d, a in zip(self.departures, self.arrivals, strict=True))
+
+    def percentile_s(self, percentile: float) -> int | None:
+        times = sorted(t for t in self.travel_times_s if t is not None)
+        if not times:
+            return None
+        return times[max(math.ceil(percentile / 100 * len(times)) - 1, 0)]
+
+
+def _profile(planner: Planner, origin: tuple[float, float], destination: tuple[float, float], start: dt.datetime,
+             window_min: int, max_transfers: int | None) -> TravelTimeProfile:
+    data, raptor = planner._for_date(start.date())
+    rides = (planner.params.max_transfers if max_transfers is None else max_transfers) + 1
+    query = _Query(planner, data, raptor, start.date(), (origin[1], origin[0]), (destination[1], destination[0]),
+                   planner.params.max_walk_m, rides)
+    clock0 = start.hour * 3600 + start.minute * 60 + start.second
+    walk_s = math.ceil(query.direct_walk_m / planner.walk_speed)
+    walk_ok = query.direct_walk_m <= planner.params.max_direct_walk_m
+    departures, arrivals = [], []
+    for m in range(window_min):
+        clock = clock0 + 60 * m
+        best = min(query._transit_arrival(clock), clock + walk_s if walk_ok else int(INF))
+        departures.append(clock)
+        arrivals.append(best if best - clock <= planner.params.max_trip_s else None)
+    return TravelTimeProfile(tuple(departures), tuple(arrivals))
 
 
 class _Query:

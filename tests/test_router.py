@@ -158,3 +158,16 @@ def test_router_params_check_themselves(tmp_path: Path) -> None:
     toml.write_text("[router]\nwalk_sped = 1\n", encoding="utf-8")
     with pytest.raises(MaasError, match="unknown router settings walk_sped"):
         RouterParams.from_toml(toml)
+
+
+def test_range_query_matches_single_plans_minute_by_minute(planner: Planner) -> None:
+    profile = planner.profile(ORIGIN, DESTINATION, at(8, 0), window_min=25)
+    assert len(profile.departures) == 25
+    for departure, arrival in zip(profile.departures, profile.arrivals, strict=True):
+        single = planner.plan(ORIGIN, DESTINATION, depart_at=at(8, 0) + dt.timedelta(seconds=departure - 8 * 3600))
+        assert arrival == min(it.arrive for it in single)
+    arrivals = [a for a in profile.arrivals if a is not None]
+    assert arrivals == sorted(arrivals)  # leaving later never arrives earlier
+    # from 08:21 the tram is gone and everyone walks (~29.4 min)
+    assert profile.travel_times_s[-1] == math.ceil(planner.plan(ORIGIN, DESTINATION, depart_at=at(8, 24))[0].duration_s)
+    assert profile.percentile_s(50) == sorted(t for t in profile.travel_times_s if t is not None)[12]
