@@ -243,7 +243,7 @@ def export_flat_gtfs(tt: Timetable, folder: Path) -> None:
         w = csv.writer(f)
         w.writerow(["stop_id", "stop_name", "parent_station", "platform_code", "stop_code"])
         for i, sid in enumerate(tt.stop_ids):
-            w.writerow([sid, tt.stop_names[i], "STATION", sid, sid])
+            w.writerow([sid, tt.stop_names[i], "STATION", f"P{sid}", f"C{sid}"])  # codes must read as text
     with open(folder / "trips.txt", "w", newline="") as f, open(folder / "stop_times.txt", "w", newline="") as g:
         wt, ws = csv.writer(f), csv.writer(g)
         wt.writerow(["route_id", "service_id", "trip_id", "trip_short_name", "trip_long_name"])
@@ -265,8 +265,8 @@ def pyraptor_python() -> Path:
     if not python.exists():
         print("creating benchmarks/.venv-pyraptor with pyraptor (pandas<2) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        # pandas 1.x (pyraptor pins pandas<2) is built against numpy 1
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "pyraptor==1.3.10", "numpy<2"], check=True)
+        # pandas 1.x (pyraptor pins pandas<2) is built against numpy 1; pyraptor imports attrs undeclared
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "pyraptor==1.3.10", "numpy<2", "attrs"], check=True)
     return python
 
 

@@ -150,6 +150,7 @@ class _StreetAccess:
         self.snapper = EdgeSnapper(graph)
         self.from_origin = StreetSearch(graph, weight)
         self.from_destination = StreetSearch(graph, weight)
+        self.between_stops = StreetSearch(graph, weight)  # walking transfers, leaving the two above intact
         self.stops = stops  # timetable stop indices usable from this graph
         self.stop_edges = stop_edges
         self.stop_fracs = stop_fracs.astype(np.float64)
@@ -268,8 +269,14 @@ class Planner:
         except OutsideAreaError as exc:
             raise OutsideAreaError(f"{label} {exc}") from None
 
-    def profile(self, origin: tuple[float, float], destination: tuple[float, float], start: dt.datetime,
-                window_min: int = 60, max_transfers: int | None = None) -> TravelTimeProfile:
+    def profile(
+        self,
+        origin: tuple[float, float],
+        destination: tuple[float, float],
+        start: dt.datetime,
+        window_min: int = 60,
+        max_transfers: int | None = None,
+    ) -> TravelTimeProfile:
         """Range query: the earliest arrival for every departure minute in ``[start, start + window)``.
 
         Street searches run once; the transit search runs once per minute with the access offsets shifted
@@ -341,12 +348,26 @@ class TravelTimeProfile:
         return times[max(math.ceil(percentile / 100 * len(times)) - 1, 0)]
 
 
-def _profile(planner: Planner, origin: tuple[float, float], destination: tuple[float, float], start: dt.datetime,
-             window_min: int, max_transfers: int | None) -> TravelTimeProfile:
+def _profile(
+    planner: Planner,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    start: dt.datetime,
+    window_min: int,
+    max_transfers: int | None,
+) -> TravelTimeProfile:
     data, raptor = planner._for_date(start.date())
     rides = (planner.params.max_transfers if max_transfers is None else max_transfers) + 1
-    query = _Query(planner, data, raptor, start.date(), (origin[1], origin[0]), (destination[1], destination[0]),
-                   planner.params.max_walk_m, rides)
+    query = _Query(
+        planner,
+        data,
+        raptor,
+        start.date(),
+        (origin[1], origin[0]),
+        (destination[1], destination[0]),
+        planner.params.max_walk_m,
+        rides,
+    )
     clock0 = start.hour * 3600 + start.minute * 60 + start.second
     walk_s = math.ceil(query.direct_walk_m / planner.walk_speed)
     walk_ok = query.direct_walk_m <= planner.params.max_direct_walk_m
@@ -624,7 +645,7 @@ class _Query:
         links = self.data.stop_links
         if not fp.approximate[q]:
             w = self.p.walk
-            search = StreetSearch(w.graph, "length")  # a separate search keeps origin/destination results intact
+            search = w.between_stops
             start = Snap(
                 int(links.edge[a]), float(links.fraction[a]), float(links.distance_m[a]), origin.lon, origin.lat
             )

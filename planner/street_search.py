@@ -83,7 +83,13 @@ class StreetSearch:
         pos = np.minimum(np.searchsorted(sorted_keys, reverse), len(sorted_keys) - 1)
         self.has_twin = sorted_keys[pos] == reverse
         self._n_touched = 0
-        self.snapper = EdgeSnapper(graph)
+        self._snapper: EdgeSnapper | None = None
+
+    @property
+    def snapper(self) -> EdgeSnapper:
+        if self._snapper is None:
+            self._snapper = EdgeSnapper(self.graph)
+        return self._snapper
 
     def edge_cost(self, edge: int) -> float:
         return float(self._weights[edge])
