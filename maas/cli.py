@@ -257,6 +257,45 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dispatch_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dispatch.bench import run_benchmark, write_csv
+    from dispatch.solver import SolverParams
+    from maas.area import resolve_data_dir
+
+    params = SolverParams.from_toml(args.params) if args.params else SolverParams()
+    params = SolverParams(
+        **{**{f: getattr(params, f) for f in params.__dataclass_fields__}, "time_limit_s": args.time_limit}
+    )
+    dispatch_dir = resolve_data_dir(args.data_dir) / "dispatch"
+    header = f"{'instance':<12}{'cost':>10}{'best':>10}{'gap %':>8}{'veh':>5}{'bkv':>5}{'unserved':>9}{'s':>7}  verdict"
+    print(header)
+
+    def show(row: Any) -> None:
+        gap = "" if row.gap_pct is None else f"{row.gap_pct:.2f}"
+        best = "" if row.best_known is None else f"{row.best_known:.2f}"
+        bkv = "" if row.best_known_vehicles is None else str(row.best_known_vehicles)
+        print(
+            f"{row.instance:<12}{row.cost:>10.2f}{best:>10}{gap:>8}{row.vehicles:>5}{bkv:>5}{row.unserved:>9}"
+            f"{row.seconds:>7.1f}  {row.verdict}",
+            flush=True,
+        )
+
+    only = [s.strip() for s in args.instances.split(",")] if args.instances else None
+    rows = run_benchmark(dispatch_dir, args.set, params, only, Path(args.out) if args.out else None, show)
+    gaps = [r.gap_pct for r in rows if r.gap_pct is not None]
+    if gaps:
+        print(
+            f"{len(rows)} instances: mean gap {sum(gaps) / len(gaps):.2f} %, worst {max(gaps):.2f} %, "
+            f"unserved {sum(r.unserved for r in rows)}, invalid {sum(r.verdict != 'valid' for r in rows)}"
+        )
+    csv_path = Path(args.csv) if args.csv else Path(f"dispatch-bench-{args.set}.csv")
+    write_csv(rows, csv_path)
+    print(f"written {csv_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maas", description="MaaS trip planner with autonomous-shuttle dispatch")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -305,6 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     matrix.add_argument("--out", required=True, help="CSV file to write")
     matrix.set_defaults(func=cmd_matrix)
+
+    bench = sub.add_parser("dispatch-bench", help="run the dispatcher on benchmark instances against best-known")
+    bench.add_argument("--set", required=True, choices=["cordeau-a", "cordeau-b", "lilim-100", "lilim-200"])
+    bench.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
+    bench.add_argument("--instances", help="comma-separated instance names (default: the whole set)")
+    bench.add_argument("--params", help="solver settings TOML ([solver] table of SolverParams fields)")
+    bench.add_argument("--data-dir", help="directory holding dispatch/ (default: ../shared/data)")
+    bench.add_argument("--out", help="directory for one solution JSON per instance")
+    bench.add_argument("--csv", help="CSV file for the table (default: dispatch-bench-<set>.csv)")
+    bench.set_defaults(func=cmd_dispatch_bench)
     return parser
 
 

@@ -1,0 +1,131 @@
+"""Benchmark the dispatcher on published instance sets against their best-known solutions."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dispatch.model import DispatchError, Problem, Solution, Stop
+from dispatch.readers import read_cordeau, read_li_lim
+from dispatch.solver import SolverParams, solve
+from dispatch.validate import validate
+
+SETS = ("cordeau-a", "cordeau-b", "lilim-100", "lilim-200")
+
+
+@dataclass(frozen=True, slots=True)
+class BenchRow:
+    instance: str
+    requests: int
+    cost: float
+    best_known: float | None
+    gap_pct: float | None
+    vehicles: int
+    best_known_vehicles: int | None
+    unserved: int
+    seconds: float
+    verdict: str
+
+
+def instance_files(dispatch_dir: Path, name: str) -> list[Path]:
+    if name == "cordeau-a":
+        files = sorted((dispatch_dir / "cordeau").glob("a*.txt"))
+    elif name == "cordeau-b":
+        files = sorted((dispatch_dir / "cordeau").glob("b*.txt"))
+    elif name == "lilim-100":
+        files = [f for f in sorted((dispatch_dir / "lilim").glob("l*.txt")) if "_" not in f.stem]
+    elif name == "lilim-200":
+        files = sorted((dispatch_dir / "lilim").glob("l*_2_*.txt"))
+    else:
+        raise DispatchError(f"unknown set {name!r}; choose from {', '.join(SETS)}")
+    if not files:
+        raise DispatchError(f"no instances of {name} under {dispatch_dir}")
+    return files
+
+
+def best_known(dispatch_dir: Path) -> dict[str, tuple[float, int]]:
+    path = dispatch_dir / "bks.csv"
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8") as handle:
+        return {row["instance"]: (float(row["bks_distance"]), int(row["vehicles"])) for row in csv.DictReader(handle)}
+
+
+def _exchange_node(problem: Problem, stop: Stop) -> int | str:
+    # The exchange form names the depot 0 at both ends (Cordeau files may repeat it as node 2N+1).
+    if stop.kind in ("start", "end"):
+        return 0
+    label = problem.label(stop.node)
+    return int(label) if label.isdigit() else label
+
+
+def solution_json(problem: Problem, solution: Solution) -> dict[str, object]:
+    """The exchange form: instance node ids and start-of-service times, routes from depot to depot."""
+    return {
+        "instance": problem.name,
+        "cost": round(solution.distance, 4),
+        "routes": [
+            {
+                "vehicle": int(route.vehicle) if route.vehicle.isdigit() else route.vehicle,
+                "stops": [{"node": _exchange_node(problem, s), "time": round(s.start_service, 4)} for s in route.stops],
+            }
+            for route in solution.routes
+        ],
+        "unserved": [int(u.request) if u.request.isdigit() else u.request for u in solution.unserved],
+    }
+
+
+def run_benchmark(
+    dispatch_dir: Path,
+    set_name: str,
+    params: SolverParams,
+    only: list[str] | None = None,
+    out_dir: Path | None = None,
+    progress: Callable[[BenchRow], None] | None = None,
+) -> list[BenchRow]:
+    files = instance_files(dispatch_dir, set_name)
+    if only:
+        wanted = set(only)
+        missing = wanted - {f.stem for f in files}
+        if missing:
+            raise DispatchError(f"not in {set_name}: {', '.join(sorted(missing))}")
+        files = [f for f in files if f.stem in wanted]
+    bks = best_known(dispatch_dir)
+    reader = read_cordeau if set_name.startswith("cordeau") else read_li_lim
+    rows = []
+    for file in files:
+        problem = reader(file)
+        solution = solve(problem, params)
+        report = validate(problem, solution)
+        known = bks.get(problem.name)
+        gap = 100 * (solution.distance - known[0]) / known[0] if known else None
+        row = BenchRow(
+            problem.name,
+            len(problem.requests),
+            round(solution.distance, 2),
+            known[0] if known else None,
+            None if gap is None else round(gap, 2),
+            solution.vehicles_used,
+            known[1] if known else None,
+            len(solution.unserved),
+            round(solution.solver_seconds, 1),
+            report.summary(),
+        )
+        rows.append(row)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / f"{problem.name}.json").write_text(json.dumps(solution_json(problem, solution), indent=1))
+        if progress:
+            progress(row)
+    return rows
+
+
+def write_csv(rows: list[BenchRow], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(BenchRow.__dataclass_fields__))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(asdict(row))

@@ -1,0 +1,156 @@
+"""The dial-a-ride problem and its solution as plain, immutable values.
+
+Locations are integer node indices into the problem's matrices. Times and
+distances are in the problem's own unit (minutes for Cordeau instances, the
+instance's unit for Li & Lim, seconds for street data) as floats; the solver
+converts them to integers by an explicit scale (``SolverParams.scale``, default
+100, i.e. hundredths of a unit): travel times are rounded *up* so that a
+schedule feasible for the solver is feasible for the true times, distances are
+rounded to nearest for the objective. Costs are always reported from the
+unscaled matrices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from maas.errors import MaasError
+
+
+class DispatchError(MaasError):
+    """A dial-a-ride problem or solution is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    earliest: float
+    latest: float
+
+    def __post_init__(self) -> None:
+        if self.latest < self.earliest:
+            raise DispatchError(f"time window [{self.earliest}, {self.latest}] ends before it starts")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One passenger group: picked up at ``pickup``, dropped off at ``dropoff``.
+
+    ``max_ride_time`` bounds drop-off start of service minus pickup departure
+    (start of service plus service time), as in Cordeau (2006); None means no bound.
+    """
+
+    id: str
+    pickup: int
+    dropoff: int
+    seats: int = 1
+    wheelchairs: int = 0
+    pickup_window: TimeWindow = field(default_factory=lambda: TimeWindow(0.0, float("inf")))
+    dropoff_window: TimeWindow = field(default_factory=lambda: TimeWindow(0.0, float("inf")))
+    pickup_service: float = 0.0
+    dropoff_service: float = 0.0
+    max_ride_time: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Vehicle:
+    id: str
+    start: int  # node index of the start depot
+    end: int  # node index of the end depot
+    seats: int
+    wheelchair_places: int = 0
+    shift: TimeWindow = field(default_factory=lambda: TimeWindow(0.0, float("inf")))
+    max_route_duration: float | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Requests, vehicles and square travel-time and distance matrices over all nodes."""
+
+    name: str
+    requests: tuple[Request, ...]
+    vehicles: tuple[Vehicle, ...]
+    travel_time: np.ndarray  # float, (n_nodes, n_nodes)
+    distance: np.ndarray  # float, (n_nodes, n_nodes)
+    node_labels: tuple[str, ...] = ()  # the source's own id of each node (e.g. instance node ids)
+    minimize_vehicles: bool = False  # hierarchical objective (Li & Lim): vehicles first, then distance
+
+    def __post_init__(self) -> None:
+        problems = []
+        n = self.travel_time.shape[0] if self.travel_time.ndim == 2 else -1
+        if self.travel_time.shape != (n, n) or self.distance.shape != (n, n):
+            problems.append("travel_time and distance must be square matrices of the same size")
+        if (self.travel_time < 0).any() or (self.distance < 0).any():
+            problems.append("matrices must not be negative")
+        ids = [r.id for r in self.requests]
+        if len(set(ids)) != len(ids):
+            problems.append("request ids must be unique")
+        for r in self.requests:
+            for node in (r.pickup, r.dropoff):
+                if not 0 <= node < n:
+                    problems.append(f"request {r.id}: node {node} outside the matrices")
+            if r.seats < 0 or r.wheelchairs < 0:
+                problems.append(f"request {r.id}: seats and wheelchairs must be >= 0")
+        for v in self.vehicles:
+            for node in (v.start, v.end):
+                if not 0 <= node < n:
+                    problems.append(f"vehicle {v.id}: depot node {node} outside the matrices")
+        if not self.vehicles:
+            problems.append("no vehicles")
+        if self.node_labels and len(self.node_labels) != n:
+            problems.append("node_labels must name every node")
+        if problems:
+            raise DispatchError(f"problem {self.name}: " + "; ".join(problems))
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.travel_time.shape[0])
+
+    def label(self, node: int) -> str:
+        return self.node_labels[node] if self.node_labels else str(node)
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A visit on a route. ``request`` is None at depots; ``kind`` is start, pickup, dropoff or end."""
+
+    node: int
+    kind: str
+    request: str | None
+    arrival: float
+    start_service: float
+    departure: float
+    load_seats: int
+    load_wheelchairs: int
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    vehicle: str
+    stops: tuple[Stop, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unserved:
+    request: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Solution:
+    problem_name: str
+    routes: tuple[Route, ...]  # only vehicles that leave their depot
+    unserved: tuple[Unserved, ...]
+    distance: float  # from the unscaled distance matrix
+    ride_time: float  # sum over served requests
+    solver_seconds: float
+    objective: int  # the solver's own (scaled) objective value
+
+    @property
+    def vehicles_used(self) -> int:
+        return len(self.routes)
+
+    @property
+    def served(self) -> int:
+        return sum(1 for r in self.routes for s in r.stops if s.kind == "pickup")

@@ -1,0 +1,293 @@
+"""The OR-Tools dial-a-ride core, behind one function: ``solve(problem, params) -> Solution``.
+
+Model (OR-Tools routing library):
+
+* one routing node per depot location and two per request (its pickup and its drop-off), so
+  several requests may share a location;
+* a time dimension whose transit is the service time at the origin node plus the travel time,
+  with waiting allowed; service-start windows on every node; vehicle shifts on start and end;
+  the maximum route duration as a span bound;
+* pickup and delivery pairs: same vehicle, pickup first;
+* maximum ride time modelled exactly: start of service at the drop-off minus departure from the
+  pickup (its start of service plus its service time) is at most L;
+* seat and wheelchair capacity dimensions;
+* every request optional with a large penalty, so an infeasible request is left unserved (and
+  named) instead of making the whole problem fail; the solution says which;
+* objective: distance; with ``Problem.minimize_vehicles`` a fixed cost per used vehicle larger
+  than any route makes the objective hierarchical (vehicles first, then distance).
+
+All times and distances are scaled to integers by ``SolverParams.scale`` (see dispatch.model).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dispatch.model import DispatchError, Problem, Request, Route, Solution, Stop, Unserved
+
+FIRST_SOLUTION_STRATEGIES = (
+    "PARALLEL_CHEAPEST_INSERTION",
+    "SEQUENTIAL_CHEAPEST_INSERTION",
+    "LOCAL_CHEAPEST_INSERTION",
+    "BEST_INSERTION",
+    "PATH_CHEAPEST_ARC",
+    "SAVINGS",
+    "AUTOMATIC",
+)
+METAHEURISTICS = (
+    "GUIDED_LOCAL_SEARCH",
+    "SIMULATED_ANNEALING",
+    "TABU_SEARCH",
+    "GENERIC_TABU_SEARCH",
+    "GREEDY_DESCENT",
+    "AUTOMATIC",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SolverParams:
+    """Search settings; every problem is reported at once. Loadable from TOML (``[solver]`` table)."""
+
+    time_limit_s: float = 30.0
+    solution_limit: int | None = None  # stop after this many solutions instead (deterministic)
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    scale: int = 100
+    unserved_penalty: float | None = None  # in distance units; default: 1000 x the largest distance
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.time_limit_s > 0:
+            problems.append(f"time_limit_s must be positive, got {self.time_limit_s}")
+        if self.solution_limit is not None and self.solution_limit < 1:
+            problems.append(f"solution_limit must be at least 1, got {self.solution_limit}")
+        if self.first_solution not in FIRST_SOLUTION_STRATEGIES:
+            problems.append(f"first_solution {self.first_solution!r} not in {', '.join(FIRST_SOLUTION_STRATEGIES)}")
+        if self.metaheuristic not in METAHEURISTICS:
+            problems.append(f"metaheuristic {self.metaheuristic!r} not in {', '.join(METAHEURISTICS)}")
+        if not 1 <= self.scale <= 10_000:
+            problems.append(f"scale must be in 1..10000, got {self.scale}")
+        if self.unserved_penalty is not None and self.unserved_penalty <= 0:
+            problems.append("unserved_penalty must be positive")
+        if problems:
+            raise DispatchError("solver parameters: " + "; ".join(problems))
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SolverParams:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise DispatchError(f"{path}: {exc}") from exc
+        table = raw.get("solver", raw)
+        unknown = sorted(set(table) - {f.name for f in fields(cls)})
+        if unknown:
+            raise DispatchError(f"{path}: unknown solver settings {', '.join(unknown)}")
+        return cls(**table)
+
+
+def _finite(value: float, horizon: float) -> float:
+    return horizon if math.isinf(value) else value
+
+
+def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
+    """Solve a dial-a-ride problem with OR-Tools; see the module docstring for the model."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    params = params or SolverParams()
+    scale = params.scale
+    started = time.perf_counter()
+
+    # Routing nodes: depot locations first, then a pickup and a drop-off node per request.
+    depot_locations = sorted({v.start for v in problem.vehicles} | {v.end for v in problem.vehicles})
+    depot_node = {loc: i for i, loc in enumerate(depot_locations)}
+    location = list(depot_locations)
+    service = [0.0] * len(depot_locations)
+    for r in problem.requests:
+        location += [r.pickup, r.dropoff]
+        service += [r.pickup_service, r.dropoff_service]
+    n_routing = len(location)
+    loc = np.array(location)
+    service_scaled = np.ceil(np.array(service) * scale).astype(np.int64)
+    travel = np.ceil(problem.travel_time[np.ix_(loc, loc)] * scale).astype(np.int64)
+    dist = np.rint(problem.distance[np.ix_(loc, loc)] * scale).astype(np.int64)
+    np.fill_diagonal(travel, 0)
+    np.fill_diagonal(dist, 0)
+
+    # The horizon: the latest finite time in the problem plus a day's slack for unbounded windows.
+    finite = [w for r in problem.requests for w in (r.pickup_window.latest, r.dropoff_window.latest)] + [
+        v.shift.latest for v in problem.vehicles
+    ]
+    finite = [w for w in finite if not math.isinf(w)]
+    horizon = (max(finite) if finite else 0.0) + float(problem.travel_time.max() + max(service, default=0)) * 2 + 1
+    horizon_scaled = math.ceil(horizon * scale)
+
+    manager = pywrapcp.RoutingIndexManager(
+        n_routing,
+        len(problem.vehicles),
+        [depot_node[v.start] for v in problem.vehicles],
+        [depot_node[v.end] for v in problem.vehicles],
+    )
+    routing = pywrapcp.RoutingModel(manager)
+    time_matrix = (travel + service_scaled[:, None]).tolist()
+    time_cb = routing.RegisterTransitMatrix(time_matrix)
+    dist_cb = routing.RegisterTransitMatrix(dist.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
+    routing.AddDimension(time_cb, horizon_scaled, horizon_scaled, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+
+    seats = [0] * len(depot_locations)
+    chairs = [0] * len(depot_locations)
+    for r in problem.requests:
+        seats += [r.seats, -r.seats]
+        chairs += [r.wheelchairs, -r.wheelchairs]
+    seat_cb = routing.RegisterUnaryTransitVector(seats)
+    routing.AddDimensionWithVehicleCapacity(seat_cb, 0, [v.seats for v in problem.vehicles], True, "seats")
+    if any(chairs):
+        chair_cb = routing.RegisterUnaryTransitVector(chairs)
+        routing.AddDimensionWithVehicleCapacity(
+            chair_cb, 0, [v.wheelchair_places for v in problem.vehicles], True, "wheelchairs"
+        )
+
+    max_distance = float(problem.distance.max()) if problem.n_nodes else 1.0
+    penalty_units = params.unserved_penalty or 1000.0 * max(max_distance, 1.0) * max(len(problem.vehicles), 1)
+    if problem.minimize_vehicles:
+        # a used vehicle must cost more than any total distance; an unserved request more than a vehicle
+        fixed = math.ceil(float(problem.distance.max()) * scale * (len(location) + 1))
+        routing.SetFixedCostOfAllVehicles(fixed)
+        penalty = max(int(penalty_units * scale), fixed * 10)
+    else:
+        penalty = int(penalty_units * scale)
+
+    solver = routing.solver()
+    base = len(depot_locations)
+    for k, r in enumerate(problem.requests):
+        p = manager.NodeToIndex(base + 2 * k)
+        d = manager.NodeToIndex(base + 2 * k + 1)
+        routing.AddPickupAndDelivery(p, d)
+        solver.Add(routing.VehicleVar(p) == routing.VehicleVar(d))
+        solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(d))
+        time_dim.CumulVar(p).SetRange(
+            math.ceil(r.pickup_window.earliest * scale),
+            math.floor(_finite(r.pickup_window.latest, horizon) * scale),
+        )
+        time_dim.CumulVar(d).SetRange(
+            math.ceil(r.dropoff_window.earliest * scale),
+            math.floor(_finite(r.dropoff_window.latest, horizon) * scale),
+        )
+        if r.max_ride_time is not None:
+            # drop-off start - (pickup start + pickup service) <= L, exactly
+            solver.Add(
+                time_dim.CumulVar(d) - time_dim.CumulVar(p)
+                <= math.floor(r.max_ride_time * scale) + int(service_scaled[base + 2 * k])
+            )
+        routing.AddDisjunction([p, d], penalty, 2)
+    for v, vehicle in enumerate(problem.vehicles):
+        lo = math.ceil(vehicle.shift.earliest * scale)
+        hi = math.floor(_finite(vehicle.shift.latest, horizon) * scale)
+        time_dim.CumulVar(routing.Start(v)).SetRange(lo, hi)
+        time_dim.CumulVar(routing.End(v)).SetRange(lo, hi)
+        if vehicle.max_route_duration is not None:
+            time_dim.SetSpanUpperBoundForVehicle(math.floor(vehicle.max_route_duration * scale), v)
+        # leave as late and come back as early as the schedule allows (tight, readable schedules)
+        routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
+
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
+    search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
+    if params.solution_limit is not None:
+        search.solution_limit = params.solution_limit
+        search.time_limit.FromSeconds(int(max(params.time_limit_s, 1) * 100))  # the solution limit decides
+    else:
+        search.time_limit.FromMilliseconds(int(params.time_limit_s * 1000))
+    search.log_search = params.log_search
+    assignment = routing.SolveWithParameters(search)
+    if assignment is None:
+        raise DispatchError(f"problem {problem.name}: OR-Tools found no solution (status {routing.status()})")
+    return _extract(
+        problem, manager, routing, assignment, time_dim, base, scale, service, time.perf_counter() - started
+    )
+
+
+def _extract(
+    problem: Problem,
+    manager: Any,  # OR-Tools objects: RoutingIndexManager, RoutingModel, Assignment, RoutingDimension
+    routing: Any,
+    assignment: Any,
+    time_dim: Any,
+    base: int,
+    scale: int,
+    service: list[float],
+    seconds: float,
+) -> Solution:
+    routes = []
+    served = set()
+    total_distance = 0.0
+    ride_time = 0.0
+    for v, vehicle in enumerate(problem.vehicles):
+        index = routing.Start(v)
+        if routing.IsEnd(assignment.Value(routing.NextVar(index))):
+            continue  # unused vehicle
+        stops = []
+        seats = chairs = 0
+        previous_departure = 0.0
+        previous_location: int | None = None
+        pickup_departure: dict[str, float] = {}
+        while True:
+            node = manager.IndexToNode(index)
+            start = assignment.Value(time_dim.CumulVar(index)) / scale
+            if node < base:
+                kind = "start" if routing.IsStart(index) else "end"
+                request_id = None
+                location = vehicle.start if kind == "start" else vehicle.end
+            else:
+                k, is_drop = divmod(node - base, 2)
+                r = problem.requests[k]
+                request_id = r.id
+                kind = "dropoff" if is_drop else "pickup"
+                location = r.dropoff if is_drop else r.pickup
+                served.add(r.id)
+                seats += -r.seats if is_drop else r.seats
+                chairs += -r.wheelchairs if is_drop else r.wheelchairs
+            if previous_location is None:
+                arrival = start
+            else:
+                arrival = previous_departure + float(problem.travel_time[previous_location, location])
+                total_distance += float(problem.distance[previous_location, location])
+            start = max(start, arrival)
+            departure = start + service[node]
+            if kind == "pickup" and request_id is not None:
+                pickup_departure[request_id] = departure
+            elif kind == "dropoff" and request_id is not None:
+                ride_time += start - pickup_departure[request_id]
+            stops.append(Stop(location, kind, request_id, arrival, start, departure, seats, chairs))
+            previous_departure, previous_location = departure, location
+            if routing.IsEnd(index):
+                break
+            index = assignment.Value(routing.NextVar(index))
+        routes.append(Route(vehicle.id, tuple(stops)))
+    unserved = tuple(Unserved(r.id, _reason(problem, r)) for r in problem.requests if r.id not in served)
+    return Solution(
+        problem.name, tuple(routes), unserved, total_distance, ride_time, seconds, int(assignment.ObjectiveValue())
+    )
+
+
+def _reason(problem: Problem, request: Request) -> str:
+    """A plain reason for leaving a request out: an infeasibility on its own, or the search's choice."""
+    direct = float(problem.travel_time[request.pickup, request.dropoff])
+    earliest_drop = request.pickup_window.earliest + request.pickup_service + direct
+    if earliest_drop > request.dropoff_window.latest:
+        return "its drop-off window closes before it can arrive even when driven directly"
+    if request.max_ride_time is not None and direct > request.max_ride_time:
+        return f"the direct ride ({direct:.1f}) exceeds its maximum ride time ({request.max_ride_time})"
+    if all(request.seats > v.seats or request.wheelchairs > v.wheelchair_places for v in problem.vehicles):
+        return "no vehicle has room for it"
+    return "not inserted by the search within its limits (fleet or time windows too tight)"
