@@ -21,6 +21,7 @@ All times and distances are scaled to integers by ``SolverParams.scale`` (see di
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import tomllib
@@ -41,6 +42,7 @@ FIRST_SOLUTION_STRATEGIES = (
     "SAVINGS",
     "AUTOMATIC",
 )
+PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "SEQUENTIAL_CHEAPEST_INSERTION")
 METAHEURISTICS = (
     "GUIDED_LOCAL_SEARCH",
     "SIMULATED_ANNEALING",
@@ -62,6 +64,7 @@ class SolverParams:
     scale: int = 100
     unserved_penalty: float | None = None  # in distance units; default: 1000 x the largest distance
     log_search: bool = False
+    portfolio: bool = True  # explore several constructions first, then improve the best
 
     def __post_init__(self) -> None:
         problems = []
@@ -97,13 +100,20 @@ def _finite(value: float, horizon: float) -> float:
     return horizon if math.isinf(value) else value
 
 
-def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
-    """Solve a dial-a-ride problem with OR-Tools; see the module docstring for the model."""
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+@dataclass
+class _Model:
+    manager: Any
+    routing: Any
+    time_dim: Any
+    base: int  # routing node of the first request's pickup
+    service: list[float]
 
-    params = params or SolverParams()
+
+def _build(problem: Problem, params: SolverParams) -> _Model:
+    """The OR-Tools model for ``problem`` (built afresh for every search phase; it takes milliseconds)."""
+    from ortools.constraint_solver import pywrapcp
+
     scale = params.scale
-    started = time.perf_counter()
 
     # Routing nodes: depot locations first, then a pickup and a drop-off node per request.
     depot_locations = sorted({v.start for v in problem.vehicles} | {v.end for v in problem.vehicles})
@@ -200,21 +210,86 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
         routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
 
+    return _Model(manager, routing, time_dim, base, service)
+
+
+def _phase(
+    problem: Problem, params: SolverParams, first_solution: str, seconds: float, start_from: Solution | None = None
+) -> Solution:
+    """One OR-Tools search: from a construction heuristic, or improving ``start_from``'s routes."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    started = time.perf_counter()
+    model = _build(problem, params)
+    routing, manager = model.routing, model.manager
     search = pywrapcp.DefaultRoutingSearchParameters()
-    search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
+    search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first_solution)
     search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
     if params.solution_limit is not None:
         search.solution_limit = params.solution_limit
         search.time_limit.FromSeconds(int(max(params.time_limit_s, 1) * 100))  # the solution limit decides
     else:
-        search.time_limit.FromMilliseconds(int(params.time_limit_s * 1000))
+        search.time_limit.FromMilliseconds(max(int(seconds * 1000), 100))
     search.log_search = params.log_search
-    assignment = routing.SolveWithParameters(search)
+    if start_from is None:
+        assignment = routing.SolveWithParameters(search)
+    else:
+        index_of = {r.id: k for k, r in enumerate(problem.requests)}
+        by_vehicle = {route.vehicle: route for route in start_from.routes}
+        routes = []
+        for vehicle in problem.vehicles:
+            route = by_vehicle.get(vehicle.id)
+            nodes = (
+                []
+                if route is None
+                else [model.base + 2 * index_of[s.request] + (s.kind == "dropoff") for s in route.stops if s.request]
+            )
+            routes.append([manager.NodeToIndex(n) for n in nodes])
+        routing.CloseModelWithParameters(search)
+        initial = routing.ReadAssignmentFromRoutes(routes, True)
+        assignment = routing.SolveFromAssignmentWithParameters(initial, search) if initial else None
     if assignment is None:
         raise DispatchError(f"problem {problem.name}: OR-Tools found no solution (status {routing.status()})")
     return _extract(
-        problem, manager, routing, assignment, time_dim, base, scale, service, time.perf_counter() - started
+        problem,
+        manager,
+        routing,
+        assignment,
+        model.time_dim,
+        model.base,
+        params.scale,
+        model.service,
+        time.perf_counter() - started,
     )
+
+
+def _rank(problem: Problem, solution: Solution) -> tuple[int, int, float]:
+    return (len(solution.unserved), solution.vehicles_used if problem.minimize_vehicles else 0, solution.distance)
+
+
+def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
+    """Solve a dial-a-ride problem with OR-Tools; see the module docstring for the model.
+
+    With ``params.portfolio`` (default), a fifth of the time goes to short searches from several
+    construction heuristics (cheapest insertion in parallel, local and sequential variants: which
+    one fits every request differs by instance), and the rest to improving the best of them
+    (fewest unserved, then fewest vehicles where they count, then distance).
+    """
+    params = params or SolverParams()
+    started = time.perf_counter()
+    if not params.portfolio:
+        best = _phase(problem, params, params.first_solution, params.time_limit_s)
+    else:
+        strategies = list(dict.fromkeys([params.first_solution, *PORTFOLIO]))
+        explore = params.time_limit_s * 0.2 / len(strategies)
+        candidates = [_phase(problem, params, strategy, explore) for strategy in strategies]
+        best = min(candidates, key=lambda s: _rank(problem, s))
+        remaining = params.time_limit_s - (time.perf_counter() - started)
+        if remaining > 0.5 or params.solution_limit is not None:
+            improved = _phase(problem, params, params.first_solution, remaining, start_from=best)
+            if _rank(problem, improved) <= _rank(problem, best):
+                best = improved
+    return dataclasses.replace(best, solver_seconds=time.perf_counter() - started)
 
 
 def _extract(
