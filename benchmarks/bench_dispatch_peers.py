@@ -13,6 +13,7 @@ so this comparison is on Li & Lim only. Prints a table and writes benchmarks/res
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.bench import best_known
-from dispatch.model import Problem, Route, Solution, Stop
+from dispatch.model import Problem, Route, Solution, Stop, Unserved
 from dispatch.readers import read_li_lim
 from dispatch.solver import SolverParams, solve
 from dispatch.validate import validate
@@ -56,9 +57,7 @@ def schedule(problem: Problem, vehicle_index: int, visits: list[tuple[int, str]]
 
 def as_solution(problem: Problem, routes: list[Route], seconds: float) -> Solution:
     served = {s.request for r in routes for s in r.stops if s.request}
-    from dispatch.model import Unserved
-
-    distance = sum(float(problem.distance[a.node, b.node]) for r in routes for a, b in zip(r.stops, r.stops[1:], strict=False))
+    distance = sum(float(problem.distance[a.node, b.node]) for r in routes for a, b in itertools.pairwise(r.stops))
     return Solution(
         problem.name,
         tuple(routes),
@@ -177,7 +176,8 @@ def run_vroom(problem: Problem) -> Solution:
     table = result.routes
     for v in sorted(set(table["vehicle_id"])):
         steps = table[(table["vehicle_id"] == v) & (table["type"].isin(["pickup", "delivery"]))]
-        visits = [(int(i) // 2, "pickup" if t == "pickup" else "dropoff") for i, t in zip(steps["id"], steps["type"], strict=False)]
+        ids, types = steps["id"].tolist(), steps["type"].tolist()
+        visits = [(int(i) // 2, "pickup" if t == "pickup" else "dropoff") for i, t in zip(ids, types, strict=True)]
         routes.append(schedule(problem, int(v), visits))
     return as_solution(problem, routes, elapsed)
 
