@@ -257,6 +257,78 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hhmm(minutes: float) -> str:
+    total = round(minutes)
+    return f"{total // 60:02d}:{total % 60:02d}"
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    from dispatch.realworld import read_realworld
+    from dispatch.solver import SolverParams, solve
+    from dispatch.validate import validate
+    from maas.area import load_area
+    from planner.area_data import load_area_data
+
+    area = load_area(args.area, args.data_dir)
+    data = load_area_data(area, cache=args.cache_dir, progress=_progress(time.perf_counter()))
+    problem = read_realworld(args.requests, args.fleet, data)
+    print(
+        f"{len(problem.requests)} requests, {len(problem.vehicles)} vehicles; solving for {args.time_limit:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    params = SolverParams.from_toml(args.params) if args.params else SolverParams()
+    params = SolverParams(
+        **{**{f: getattr(params, f) for f in params.__dataclass_fields__}, "time_limit_s": args.time_limit}
+    )
+    solution = solve(problem, params)
+    report = validate(problem, solution)
+    plan = {
+        "area": area.name,
+        "served": solution.served,
+        "unserved": [{"request": u.request, "reason": u.reason} for u in solution.unserved],
+        "distance_km": round(solution.distance, 3),
+        "ride_time_min": round(solution.ride_time, 1),
+        "validator": report.summary(),
+    }
+    routes: list[dict[str, Any]] = []
+    print(f"{'vehicle':<10}{'stops':>6}{'requests':>9}{'km':>8}{'start':>7}{'end':>7}")
+    for route in solution.routes:
+        km = sum(float(problem.distance[a.node, b.node]) for a, b in zip(route.stops, route.stops[1:], strict=False))
+        n_req = sum(1 for s in route.stops if s.kind == "pickup")
+        print(
+            f"{route.vehicle:<10}{len(route.stops):>6}{n_req:>9}{km:>8.2f}{_hhmm(route.stops[0].departure):>7}"
+            f"{_hhmm(route.stops[-1].arrival):>7}"
+        )
+        routes.append(
+            {
+                "vehicle": route.vehicle,
+                "stops": [
+                    {
+                        "kind": s.kind,
+                        "request": s.request,
+                        "arrival": _hhmm(s.arrival),
+                        "start": _hhmm(s.start_service),
+                        "departure": _hhmm(s.departure),
+                        "seats_on_board": s.load_seats,
+                    }
+                    for s in route.stops
+                ],
+            }
+        )
+    print(
+        f"served {solution.served}/{len(problem.requests)}, {solution.distance:.2f} km, "
+        f"ride time {solution.ride_time:.0f} min in all; validator: {report.summary()}"
+    )
+    for u in solution.unserved:
+        print(f"  unserved {u.request}: {u.reason}")
+    plan["routes"] = routes
+    with open(args.out, "w", encoding="utf-8") as handle:
+        json.dump(plan, handle, indent=1, ensure_ascii=False)
+    print(f"written {args.out}")
+    return 0 if report.ok else 1
+
+
 def cmd_dispatch_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -344,6 +416,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     matrix.add_argument("--out", required=True, help="CSV file to write")
     matrix.set_defaults(func=cmd_matrix)
+
+    disp = sub.add_parser("dispatch", help="plan the shuttle fleet for a batch of requests (CSV in, JSON out)")
+    disp.add_argument("--requests", required=True, help="requests CSV (see dispatch/realworld.py for columns)")
+    disp.add_argument("--fleet", required=True, help="fleet CSV")
+    disp.add_argument("--area", default="helsinki")
+    disp.add_argument("--data-dir")
+    disp.add_argument("--cache-dir")
+    disp.add_argument("--time-limit", type=float, default=30.0)
+    disp.add_argument("--params", help="solver settings TOML")
+    disp.add_argument("--out", default="plan.json")
+    disp.set_defaults(func=cmd_dispatch)
 
     bench = sub.add_parser("dispatch-bench", help="run the dispatcher on benchmark instances against best-known")
     bench.add_argument("--set", required=True, choices=["cordeau-a", "cordeau-b", "lilim-100", "lilim-200"])

@@ -1,0 +1,64 @@
+"""Real-world dispatch input on the Helsinki streets: CSV validation and a small valid plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dispatch.model import DispatchError
+from dispatch.realworld import capped_graph, read_realworld, street_matrices
+from dispatch.solver import SolverParams, solve
+from dispatch.validate import validate
+
+pytestmark = pytest.mark.realdata
+
+REQUESTS = """id,pickup_lat,pickup_lon,dropoff_lat,dropoff_lon,earliest_pickup,latest_pickup,seats,wheelchair
+r1,60.1560,24.9180,60.1632,24.9155,08:00,08:10,1,0
+r2,60.1575,24.9220,60.1632,24.9155,08:05,08:15,2,0
+r3,60.1500,24.9250,60.1632,24.9155,08:00,08:20,1,1
+"""
+FLEET = """id,depot_lat,depot_lon,seats,wheelchair_places
+ez10-1,60.1560,24.9215,8,1
+ez10-2,60.1560,24.9215,8,0
+"""
+
+
+def write(tmp_path: Path, requests: str, fleet: str = FLEET) -> tuple[Path, Path]:
+    (tmp_path / "requests.csv").write_text(requests, encoding="utf-8")
+    (tmp_path / "fleet.csv").write_text(fleet, encoding="utf-8")
+    return tmp_path / "requests.csv", tmp_path / "fleet.csv"
+
+
+def test_small_batch_is_planned_validly(helsinki, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    problem = read_realworld(*write(tmp_path, REQUESTS), helsinki)
+    # the area's ride promise applies where no limit is given: 2 x direct + 5 min
+    r1 = problem.requests[0]
+    assert r1.max_ride_time == pytest.approx(2 * problem.travel_time[r1.pickup, r1.dropoff] + 5)
+    solution = solve(problem, SolverParams(time_limit_s=3))
+    assert validate(problem, solution).ok and not solution.unserved
+    wheelchair_route = next(r for r in solution.routes if any(s.request == "r3" for s in r.stops))
+    assert wheelchair_route.vehicle == "ez10-1"  # the only vehicle with a wheelchair place
+
+
+def test_every_input_problem_is_reported_at_once(helsinki, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = REQUESTS + "r4,60.30,24.9155,60.1632,24.9155,8h,08:20,1,0\nr5,60.1560,,60.1632,24.9155,08:00,07:00,1,0\n"
+    with pytest.raises(DispatchError) as info:
+        read_realworld(*write(tmp_path, bad), helsinki)
+    message = str(info.value)
+    assert "requests.csv, row 5: pickup (60.3, 24.9155) is outside the area helsinki" in message
+    assert "requests.csv, row 5, field 'earliest_pickup': not a time ('8h')" in message
+    assert "requests.csv, row 6, field 'pickup_lon': value is empty" in message
+    assert "requests.csv, row 6: latest_pickup is before earliest_pickup" in message
+
+
+def test_shuttle_never_drives_faster_than_its_cap(helsinki) -> None:  # type: ignore[no-untyped-def]
+    graph = capped_graph(helsinki.streets["drive"], 18.0)
+    rng = np.random.default_rng(0)
+    points = [(rng.uniform(24.905, 24.95), rng.uniform(60.155, 60.172)) for _ in range(8)]
+    minutes, km = street_matrices(graph, points)
+    off = ~np.eye(8, dtype=bool)
+    assert (km[off] * 1000 / (minutes[off] * 60) <= 18 / 3.6 + 1e-6).all()
+    for k in range(8):  # shortest times obey the triangle inequality
+        assert (minutes <= minutes[:, [k]] + minutes[[k], :] + 1e-6).all()
