@@ -24,14 +24,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dispatch.model import DispatchError, Problem, Request, Route, Solution, Stop, Unserved
+from maas.settings import read_table
 
 FIRST_SOLUTION_STRATEGIES = (
     "PARALLEL_CHEAPEST_INSERTION",
@@ -85,15 +85,7 @@ class SolverParams:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SolverParams:
-        try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise DispatchError(f"{path}: {exc}") from exc
-        table = raw.get("solver", raw)
-        unknown = sorted(set(table) - {f.name for f in fields(cls)})
-        if unknown:
-            raise DispatchError(f"{path}: unknown solver settings {', '.join(unknown)}")
-        return cls(**table)
+        return cls(**read_table(path, "solver", cls, DispatchError))
 
 
 def _finite(value: float, horizon: float) -> float:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from maas.errors import ConfigError, MaasError, OutsideAreaError
+from maas.settings import read_table
 from planner.area_data import AreaData, load_area_data
 from planner.itinerary import (
     BikeLeg,
@@ -36,7 +36,7 @@ from planner.itinerary import (
     TransitLeg,
     WalkLeg,
 )
-from planner.raptor import INF, READY_WALK, RaptorState, RideStep
+from planner.raptor import INF, READY_WALK, RaptorState, RideStep, TransitResult
 from planner.shapes import cut_between
 from planner.street_search import StreetSearch
 from planner.streets import EdgeSnapper, Snap, StreetGraph, haversine_m
@@ -80,18 +80,7 @@ class RouterParams:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RouterParams:
-        try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
-        table = raw.get("router", raw)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise ConfigError(
-                f"{path}: unknown router settings {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        return cls(**table)
+        return cls(**read_table(path, "router", cls, ConfigError))
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,15 +448,7 @@ class _Query:
             self.reason = self.reason or f"no stop within {self.max_walk_m:.0f} m of the destination"
             return []
         params = self.p.params
-        result = self.raptor.run(
-            stops,
-            clock + seconds,
-            self.egress,
-            max_rides=self.rides,
-            walk_speed_mps=self.p.walk_speed,
-            board_slack_s=params.board_slack_s,
-            transfer_slack_s=params.transfer_slack_s,
-        )
+        result = self._raptor(stops, clock + seconds)
         access_of = dict(zip(stops.tolist(), seconds.tolist(), strict=True))
         out = []
         for k, stop, arrival in zip(result.rides, result.egress_stops, result.arrivals, strict=True):
@@ -479,20 +460,23 @@ class _Query:
             self.reason = f"no transit connection within {params.max_trip_s // 3600} h"
         return out
 
-    def _transit_arrival(self, clock: int) -> int:
-        stops, seconds = self._walk_access()
-        if not len(stops):
-            return int(INF)
+    def _raptor(self, stops: np.ndarray, at_stops: np.ndarray) -> TransitResult:
         params = self.p.params
-        result = self.raptor.run(
+        return self.raptor.run(
             stops,
-            clock + seconds,
+            at_stops,
             self.egress,
             max_rides=self.rides,
             walk_speed_mps=self.p.walk_speed,
             board_slack_s=params.board_slack_s,
             transfer_slack_s=params.transfer_slack_s,
         )
+
+    def _transit_arrival(self, clock: int) -> int:
+        stops, seconds = self._walk_access()
+        if not len(stops):
+            return int(INF)
+        result = self._raptor(stops, clock + seconds)
         return min(result.arrivals) if result.arrivals else int(INF)
 
     def depart_at(self, clock: int, modes: Sequence[str]) -> list[Itinerary]:
