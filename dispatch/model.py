@@ -51,6 +51,7 @@ class Request:
     pickup_service: float = 0.0
     dropoff_service: float = 0.0
     max_ride_time: float | None = None
+    vehicle: str | None = None  # served by this vehicle only (a passenger already on board)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,8 @@ class Problem:
             for node in (r.pickup, r.dropoff):
                 if not 0 <= node < n:
                     problems.append(f"request {r.id}: node {node} outside the matrices")
+            if r.vehicle is not None and r.vehicle not in {v.id for v in self.vehicles}:
+                problems.append(f"request {r.id}: fixed to unknown vehicle {r.vehicle}")
             if r.seats < 0 or r.wheelchairs < 0:
                 problems.append(f"request {r.id}: seats and wheelchairs must be >= 0")
         for v in self.vehicles:

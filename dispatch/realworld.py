@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
+from dispatch.network import capped_graph
 from planner.area_data import AreaData
 from planner.street_search import StreetSearch
 from planner.streets import StreetGraph
@@ -35,12 +36,6 @@ def _minutes(value: object) -> float | None:
         hours, minutes = text.split(":")[:2]
         return int(hours) * 60 + float(minutes)
     return float(text)
-
-
-def capped_graph(graph: StreetGraph, speed_kmh: float) -> StreetGraph:
-    """The drive graph with every edge at most ``speed_kmh`` (a shuttle never drives faster)."""
-    slowest = graph.edge_length / (speed_kmh / 3.6)
-    return dataclasses.replace(graph, edge_time=np.maximum(graph.edge_time, slowest).astype(np.float32))
 
 
 def street_matrices(

@@ -170,6 +170,7 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
 
     solver = routing.solver()
     base = len(depot_locations)
+    vehicle_index = {v.id: i for i, v in enumerate(problem.vehicles)}
     for k, r in enumerate(problem.requests):
         p = manager.NodeToIndex(base + 2 * k)
         d = manager.NodeToIndex(base + 2 * k + 1)
@@ -191,6 +192,9 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
                 <= math.floor(r.max_ride_time * scale) + int(service_scaled[base + 2 * k])
             )
         routing.AddDisjunction([p, d], penalty, 2)
+        if r.vehicle is not None:
+            fixed_to = vehicle_index[r.vehicle]
+            routing.VehicleVar(p).SetValues([-1, fixed_to])  # -1: left unserved
     for v, vehicle in enumerate(problem.vehicles):
         lo = math.ceil(vehicle.shift.earliest * scale)
         hi = math.floor(_finite(vehicle.shift.latest, horizon) * scale)
@@ -259,17 +263,26 @@ def _rank(problem: Problem, solution: Solution) -> tuple[int, int, float]:
     return (len(solution.unserved), solution.vehicles_used if problem.minimize_vehicles else 0, solution.distance)
 
 
-def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
+def solve(problem: Problem, params: SolverParams | None = None, initial: Solution | None = None) -> Solution:
     """Solve a dial-a-ride problem with OR-Tools; see the module docstring for the model.
 
-    With ``params.portfolio`` (default), a fifth of the time goes to short searches from several
-    construction heuristics (cheapest insertion in parallel, local and sequential variants: which
-    one fits every request differs by instance), and the rest to improving the best of them
+    With ``initial`` (routes as request pickups and drop-offs in order, e.g. the plan a fleet is
+    already following), the search improves those routes; if OR-Tools cannot read them as a
+    feasible start, it builds its own.
+
+    Otherwise, with ``params.portfolio`` (default), a fifth of the time goes to short searches from
+    several construction heuristics (cheapest insertion in parallel, local and sequential variants:
+    which one fits every request differs by instance), and the rest to improving the best of them
     (fewest unserved, then fewest vehicles where they count, then distance).
     """
     params = params or SolverParams()
     started = time.perf_counter()
-    if not params.portfolio:
+    if initial is not None:
+        try:
+            best = _phase(problem, params, params.first_solution, params.time_limit_s, start_from=initial)
+        except DispatchError:
+            best = _phase(problem, params, params.first_solution, params.time_limit_s)
+    elif not params.portfolio:
         best = _phase(problem, params, params.first_solution, params.time_limit_s)
     else:
         strategies = list(dict.fromkeys([params.first_solution, *PORTFOLIO]))

@@ -105,6 +105,8 @@ def validate(problem: Problem, solution: Solution, tolerance: float = TOLERANCE)
                 service = request.pickup_service if stop.kind == "pickup" else request.dropoff_service
                 if stop.node != node:
                     bad("request", vehicle.id, request.id, f"{stop.kind} at node {stop.node}, expected {node}")
+                if request.vehicle is not None and request.vehicle != vehicle.id:
+                    bad("vehicle", vehicle.id, request.id, f"must ride vehicle {request.vehicle}")
                 if not window.earliest - tolerance <= stop.start_service <= window.latest + tolerance:
                     bad(
                         "time window",

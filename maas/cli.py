@@ -329,6 +329,143 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _hours(text: str) -> tuple[float, float]:
+    try:
+        start, end = (float(x) for x in text.split("-"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"hours must be START-END, e.g. 7-19; got {text!r}") from exc
+    return start, end
+
+
+def _shuttle_day(args: argparse.Namespace) -> tuple[Any, Any]:
+    from dispatch.day import shuttle_network
+    from maas.area import load_area
+    from planner.area_data import load_area_data
+
+    say = _progress(time.perf_counter())
+    area = load_area(args.area, args.data_dir)
+    data = load_area_data(area, cache=args.cache_dir, progress=say)
+    say("shuttle network (all-pairs times on the drive graph at shuttle speed)")
+    return data, shuttle_network(data)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dispatch.day import DayConfig, open_day
+    from dispatch.kpi import compute_kpis, write_reports
+    from dispatch.online import OnlineParams
+
+    config = DayConfig(
+        fleet=args.fleet,
+        requests=args.requests,
+        hours=args.hours,
+        seed=args.seed,
+        seats=args.seats,
+        demand_csv=Path(args.demand) if args.demand else None,
+        params=OnlineParams(
+            reoptimise=not args.no_reoptimise,
+            reoptimise_every_s=args.reoptimise_every * 60,
+            reoptimise_time_limit_s=args.reoptimise_time,
+        ),
+    )
+    data, network = _shuttle_day(args)
+    say = _progress(time.perf_counter())
+    store = open_day(Path(args.db), data, network, config, say)
+    started = time.perf_counter()
+    store.run(network, say)
+    kpis = compute_kpis(store, network)
+    out = Path(args.out) if args.out else Path(args.db).with_suffix("")
+    paths = write_reports(store, kpis, out)
+    rows = kpis.rows()
+    width = max(len(name) for name, _ in rows)
+    print(f"{'kpi':<{width}}  value")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    written = ", ".join(str(p) for p in paths)
+    print(f"simulated in {time.perf_counter() - started:.1f} s; wrote {written}", file=sys.stderr)
+    return 0
+
+
+def _clock_s(text: str) -> float:
+    try:
+        parts = [int(x) for x in text.split(":")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected HH:MM, got {text!r}") from exc
+    return parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0)
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    import uuid
+    from pathlib import Path
+
+    from dispatch.online import Booking
+    from dispatch.service import ServiceStore
+
+    if not Path(args.db).exists():
+        raise MaasError(f"{args.db} does not exist: start a day with 'maas simulate --db {args.db}' first")
+    data, network = _shuttle_day(args)
+    service = data.area.shuttle
+    store = ServiceStore(args.db)
+    now = max(float(store.meta("clock_s")), args.at if args.at is not None else 0.0)
+    earliest = args.pickup if args.pickup is not None else now
+    for label, (lat, lon) in (("--from", args.origin), ("--to", args.destination)):
+        if not data.area.contains(lon, lat):
+            raise MaasError(f"{label} {lat},{lon} is outside the area {data.area.name}")
+    pickup = network.snap(args.origin[1], args.origin[0])
+    dropoff = network.snap(args.destination[1], args.destination[0])
+    direct = float(network.time_s[pickup, dropoff])
+    booking = Booking(
+        id=args.id or f"b-{uuid.uuid4().hex[:8]}",
+        pickup=pickup,
+        dropoff=dropoff,
+        announced_s=now,
+        earliest_pickup_s=earliest,
+        latest_pickup_s=earliest + service.max_wait_min * 60,
+        max_ride_s=service.max_ride_factor * direct + service.max_ride_extra_min * 60,
+        seats=args.seats,
+        wheelchairs=1 if args.wheelchair else 0,
+    )
+    decision = store.quote(network, booking, now) if args.quote else store.book(network, booking, now)
+    if decision.accepted:
+        assert decision.promised_earliest_s is not None and decision.promised_latest_s is not None
+        verb = "available" if args.quote else "booked"
+        print(
+            f"{verb} {booking.id}: {decision.vehicle}, pickup between {_hhmm(decision.promised_earliest_s / 60)} and "
+            f"{_hhmm(decision.promised_latest_s / 60)}, arrival about {_hhmm((decision.planned_dropoff_s or 0) / 60)}"
+        )
+        return 0
+    print(f"not available: {decision.reason}")
+    return 1
+
+
+def cmd_bookings(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dispatch.service import ServiceStore
+
+    if not Path(args.db).exists():
+        raise MaasError(f"{args.db} does not exist")
+    store = ServiceStore(args.db)
+    rows = store.bookings()
+    if args.status:
+        rows = [r for r in rows if r["status"] == args.status]
+
+    def clock(value: float | None) -> str:
+        return "" if value is None else _hhmm(value / 60)
+
+    print(f"{'id':<12}{'status':<10}{'vehicle':<12}{'promised':<14}{'pickup':>7}{'dropoff':>8}  reason")
+    for r in rows:
+        promised = (
+            f"{clock(r['promised_earliest_s'])}-{clock(r['promised_latest_s'])}" if r["promised_earliest_s"] else ""
+        )
+        print(
+            f"{r['id']:<12}{r['status']:<10}{r['vehicle'] or '':<12}{promised:<14}{clock(r['pickup_s']):>7}"
+            f"{clock(r['dropoff_s']):>8}  {r['reason'] or ''}"
+        )
+    return 0
+
+
 def cmd_dispatch_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -437,6 +574,39 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", help="directory for one solution JSON per instance")
     bench.add_argument("--csv", help="CSV file for the table (default: dispatch-bench-<set>.csv)")
     bench.set_defaults(func=cmd_dispatch_bench)
+
+    sim = sub.add_parser("simulate", help="simulate a shuttle service day (online dispatch, SQLite state, KPIs)")
+    _common(sim)
+    sim.add_argument("--fleet", type=int, default=6, help="number of shuttles")
+    sim.add_argument("--seats", type=int, help="seats per shuttle (default: the area's)")
+    sim.add_argument("--requests", type=int, default=1000, help="generated requests")
+    sim.add_argument("--demand", help="read requests from this CSV instead of generating them")
+    sim.add_argument("--hours", type=_hours, default=(7.0, 19.0), help="service hours, START-END (default 7-19)")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--db", default="sim.sqlite", help="SQLite file (resumed when it holds a day)")
+    sim.add_argument("--out", help="directory for kpis.json/csv, hourly.csv, kpis.png (default: next to --db)")
+    sim.add_argument("--no-reoptimise", action="store_true", help="immediate insertion only")
+    sim.add_argument("--reoptimise-every", type=float, default=15.0, help="minutes between re-optimisations")
+    sim.add_argument("--reoptimise-time", type=float, default=2.0, help="OR-Tools seconds per re-optimisation")
+    sim.set_defaults(func=cmd_simulate)
+
+    book = sub.add_parser("book", help="book (or --quote) one shuttle ride against a day in a database")
+    _common(book)
+    book.add_argument("--db", required=True)
+    book.add_argument("--from", dest="origin", type=_latlon, required=True, help="LAT,LON")
+    book.add_argument("--to", dest="destination", type=_latlon, required=True, help="LAT,LON")
+    book.add_argument("--at", type=_clock_s, help="booking time HH:MM (default: the day's clock)")
+    book.add_argument("--pickup", type=_clock_s, help="earliest pickup HH:MM (default: now)")
+    book.add_argument("--seats", type=int, default=1)
+    book.add_argument("--wheelchair", action="store_true")
+    book.add_argument("--id", help="booking id (default: random)")
+    book.add_argument("--quote", action="store_true", help="only say what would be offered")
+    book.set_defaults(func=cmd_book)
+
+    bookings = sub.add_parser("bookings", help="list the bookings of a day in a database")
+    bookings.add_argument("--db", required=True)
+    bookings.add_argument("--status", choices=["pending", "accepted", "rejected", "onboard", "done"])
+    bookings.set_defaults(func=cmd_bookings)
     return parser
 
 

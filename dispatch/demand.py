@@ -1,0 +1,313 @@
+"""Shuttle demand for a service day: a seeded generator and a CSV reader.
+
+Generated riders live in the shuttle zones and travel to or from the zone's hub station, timed
+to the real metro departures and arrivals there in the GTFS feed:
+
+* homes are drive-graph nodes inside a zone (street-side addresses), weighted by the population
+  of the 250 m grid cell they fall in, shared among the cell's nodes. The HSY grid stops at
+  lat 60.154, south of which (most of Hernesaari) a node gets the median weight of the covered
+  nodes instead; OSM buildings are not read;
+* a target time of day is drawn from a mixture: a third uniform over the operating hours, a
+  third around a morning peak (08:00, sd 50 min), a third around an evening peak (16:30, sd 60);
+  before noon three riders in four head for the hub, after noon three in ten;
+* to the hub: the rider must be at the hub 2 minutes before the first metro departure after the
+  target time; the pickup window is the 15-minute wait promise ending when a direct ride would
+  still be in time; booked 5 to 45 minutes ahead, or just 2 minutes ahead (one rider in three);
+* from the hub: pickup from 2 minutes after the first metro arrival after the target time, within
+  the wait promise; booked from the train, 2 to 20 minutes before it arrives;
+* one rider in ten travels with a companion (2 seats); one in fifty uses a wheelchair.
+
+Ride times are bounded as the area's service promises: factor x direct + extra minutes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dispatch.model import DispatchError
+from dispatch.network import ShuttleNetwork
+from dispatch.online import Booking
+from maas.area import Area, ShuttleService
+from maas.errors import MaasError
+from planner.timetable import Timetable
+
+SERVICE_S = 30.0
+PLATFORM_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    zone: str
+    stop_ids: tuple[str, ...]
+    node: int
+    departures_s: np.ndarray  # sorted metro departures at the hub's stops
+    arrivals_s: np.ndarray
+
+
+def hub_times(timetable: Timetable, stop_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted departures (boarding allowed) and arrivals (alighting allowed) at any of ``stop_ids``."""
+    departures, arrivals = [], []
+    for stop_id in stop_ids:
+        stop = timetable.stop_index(stop_id)
+        for p in timetable.stop_patterns[timetable.stop_pattern_start[stop] : timetable.stop_pattern_start[stop + 1]]:
+            span = slice(timetable.pattern_stop_start[p], timetable.pattern_stop_start[p + 1])
+            stops = timetable.pattern_stops[span]
+            arr, dep = timetable.trip_times(p)
+            for j in np.flatnonzero(stops == stop):
+                if timetable.pattern_can_board[span][j] and j < len(stops) - 1:
+                    departures.append(dep[:, j])
+                if timetable.pattern_can_alight[span][j] and j > 0:
+                    arrivals.append(arr[:, j])
+    dep_all = np.sort(np.concatenate(departures)) if departures else np.empty(0)
+    arr_all = np.sort(np.concatenate(arrivals)) if arrivals else np.empty(0)
+    return dep_all.astype(float), arr_all.astype(float)
+
+
+def zone_homes(
+    service: ShuttleService, network: ShuttleNetwork, population: Path | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per zone: candidate home nodes and their weights (population share)."""
+    from shapely import contains_xy
+    from shapely.geometry import Polygon
+
+    lon, lat = network.graph.node_lon, network.graph.node_lat
+    cells = None
+    if population is not None and population.exists():
+        import geopandas as gpd
+
+        cells = gpd.read_file(population)
+    out = []
+    for zone in service.zones:
+        inside = np.flatnonzero(contains_xy(Polygon(zone.polygon), lon, lat))
+        if not len(inside):
+            raise DispatchError(f"shuttle zone {zone.name} contains no drivable street")
+        weights = np.full(len(inside), np.nan)
+        if cells is not None:
+            for geometry, people in zip(cells.geometry, cells["population"], strict=True):
+                hit = contains_xy(geometry, lon[inside], lat[inside])
+                if hit.any():
+                    weights[hit] = float(people) / hit.sum()
+        covered = weights[np.isfinite(weights)]
+        weights[~np.isfinite(weights)] = float(np.median(covered)) if len(covered) else 1.0
+        if weights.sum() <= 0:
+            weights[:] = 1.0
+        out.append((inside, weights / weights.sum()))
+    return out
+
+
+def hubs_for(service: ShuttleService, network: ShuttleNetwork, timetable: Timetable) -> list[Hub]:
+    hubs = []
+    for zone in service.zones:
+        first = timetable.stop_index(zone.hub_stop_ids[0])
+        node = network.snap(float(timetable.stop_lon[first]), float(timetable.stop_lat[first]))
+        departures, arrivals = hub_times(timetable, zone.hub_stop_ids)
+        if not len(departures) or not len(arrivals):
+            raise DispatchError(f"hub stops {', '.join(zone.hub_stop_ids)} of zone {zone.name} have no service")
+        hubs.append(Hub(zone.name, zone.hub_stop_ids, node, departures, arrivals))
+    return hubs
+
+
+def _clock(value: str) -> float:
+    hours, minutes = value.split(":")
+    return int(hours) * 3600 + int(minutes) * 60
+
+
+def generate_demand(
+    area: Area,
+    network: ShuttleNetwork,
+    timetable: Timetable,
+    n_requests: int,
+    seed: int = 1,
+    hours: tuple[float, float] | None = None,
+) -> list[Booking]:
+    """``n_requests`` riders for one day of the area's shuttle service (see the module docstring)."""
+    service = area.shuttle
+    if service is None:
+        raise DispatchError(f"area {area.name} defines no [shuttle] service")
+    if n_requests < 1:
+        raise DispatchError("the number of requests must be at least 1")
+    start_s, end_s = (hours[0] * 3600, hours[1] * 3600) if hours else tuple(_clock(h) for h in service.operating_hours)
+    if not start_s < end_s:
+        raise DispatchError(f"operating hours {start_s / 3600:g}-{end_s / 3600:g} are empty")
+    rng = np.random.default_rng(seed)
+    homes = zone_homes(service, network, area.population_file)
+    hubs = hubs_for(service, network, timetable)
+    zone_weight = np.array([w.size for _, w in homes], dtype=float)  # more streets, more people
+    zone_weight /= zone_weight.sum()
+    max_wait = service.max_wait_min * 60
+    out: list[Booking] = []
+    while len(out) < n_requests:
+        part = rng.random()
+        if part < 1 / 3:
+            target = rng.uniform(start_s, end_s)
+        elif part < 2 / 3:
+            target = rng.normal(8 * 3600, 50 * 60)
+        else:
+            target = rng.normal(16.5 * 3600, 60 * 60)
+        z = int(rng.choice(len(homes), p=zone_weight))
+        nodes, weights = homes[z]
+        home = int(rng.choice(nodes, p=weights))
+        hub = hubs[z]
+        to_hub = rng.random() < (0.75 if target < 12 * 3600 else 0.3)
+        seats = 2 if rng.random() < 0.1 else 1
+        chairs = 1 if rng.random() < 0.02 else 0
+        if to_hub:
+            k = int(np.searchsorted(hub.departures_s, target))
+            if k >= len(hub.departures_s):
+                continue
+            latest_dropoff = hub.departures_s[k] - PLATFORM_S
+            direct = float(network.time_s[home, hub.node])
+            latest_pickup = latest_dropoff - direct - 2 * SERVICE_S
+            earliest_pickup = latest_pickup - max_wait
+            ahead = 120.0 if rng.random() < 1 / 3 else rng.uniform(5 * 60, 45 * 60)
+            announced = earliest_pickup - ahead
+            pickup, dropoff = home, hub.node
+        else:
+            k = int(np.searchsorted(hub.arrivals_s, target))
+            if k >= len(hub.arrivals_s):
+                continue
+            earliest_pickup = hub.arrivals_s[k] + PLATFORM_S
+            latest_pickup = earliest_pickup + max_wait
+            latest_dropoff = math.inf
+            direct = float(network.time_s[hub.node, home])
+            announced = hub.arrivals_s[k] - rng.uniform(2 * 60, 20 * 60)
+            pickup, dropoff = hub.node, home
+        if not (start_s <= earliest_pickup and latest_pickup <= end_s):
+            continue
+        if pickup == dropoff:
+            continue
+        out.append(
+            Booking(
+                id=f"r{len(out) + 1:04d}",
+                pickup=pickup,
+                dropoff=dropoff,
+                announced_s=float(round(announced)),
+                earliest_pickup_s=float(round(earliest_pickup)),
+                latest_pickup_s=float(round(latest_pickup)),
+                max_ride_s=service.max_ride_factor * direct + service.max_ride_extra_min * 60,
+                latest_dropoff_s=float(latest_dropoff),
+                seats=seats,
+                wheelchairs=chairs,
+                service_s=SERVICE_S,
+            )
+        )
+    return sorted(out, key=lambda b: (b.announced_s, b.id))
+
+
+CSV_COLUMNS = [
+    "id",
+    "announced",
+    "pickup_lat",
+    "pickup_lon",
+    "dropoff_lat",
+    "dropoff_lon",
+    "earliest_pickup",
+    "latest_pickup",
+    "latest_dropoff",
+    "seats",
+    "wheelchair",
+]
+
+
+def _hhmmss(seconds: float) -> str:
+    if math.isinf(seconds):
+        return ""
+    s = round(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _seconds(text: str) -> float:
+    parts = [float(p) for p in text.split(":")]
+    while len(parts) < 3:
+        parts.append(0.0)
+    return parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
+def write_demand_csv(bookings: Sequence[Booking], network: ShuttleNetwork, path: Path) -> None:
+    rows = []
+    for b in bookings:
+        (plon, plat), (dlon, dlat) = network.lonlat(b.pickup), network.lonlat(b.dropoff)
+        rows.append(
+            [
+                b.id,
+                _hhmmss(b.announced_s),
+                plat,
+                plon,
+                dlat,
+                dlon,
+                _hhmmss(b.earliest_pickup_s),
+                _hhmmss(b.latest_pickup_s),
+                _hhmmss(b.latest_dropoff_s),
+                b.seats,
+                b.wheelchairs,
+            ]
+        )
+    pd.DataFrame(rows, columns=CSV_COLUMNS).to_csv(path, index=False)
+
+
+def read_demand_csv(path: Path, network: ShuttleNetwork, service: ShuttleService) -> list[Booking]:
+    """Riders from CSV (the columns :func:`write_demand_csv` writes; times HH:MM[:SS]); every problem at once."""
+    if not path.is_file():
+        raise DispatchError(f"{path} does not exist")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    required = [c for c in CSV_COLUMNS if c not in ("latest_dropoff", "seats", "wheelchair")]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise DispatchError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    problems: list[str] = []
+    out = []
+
+    def value(row: int, col: str, kind: str, default: float | None = None) -> float:
+        raw = str(df.at[row, col]).strip() if col in df.columns else ""
+        if raw == "":
+            if default is None:
+                problems.append(f"{path.name}, row {row + 2}, field '{col}': value is empty")
+                return 0.0
+            return default
+        try:
+            return _seconds(raw) if kind == "time" else float(raw)
+        except ValueError:
+            problems.append(f"{path.name}, row {row + 2}, field '{col}': not a {kind} ({raw!r})")
+            return 0.0
+
+    for row in range(len(df)):
+        where = f"{path.name}, row {row + 2}"
+        pickup_lat, pickup_lon = value(row, "pickup_lat", "number"), value(row, "pickup_lon", "number")
+        dropoff_lat, dropoff_lon = value(row, "dropoff_lat", "number"), value(row, "dropoff_lon", "number")
+        earliest, latest = value(row, "earliest_pickup", "time"), value(row, "latest_pickup", "time")
+        if latest < earliest:
+            problems.append(f"{where}: latest_pickup is before earliest_pickup")
+        try:
+            pickup = network.snap(pickup_lon, pickup_lat)
+            dropoff = network.snap(dropoff_lon, dropoff_lat)
+        except MaasError as error:  # the snapper's own error says how far the street is
+            problems.append(f"{where}: {error}")
+            continue
+        direct = float(network.time_s[pickup, dropoff])
+        out.append(
+            Booking(
+                id=str(df.at[row, "id"]),
+                pickup=pickup,
+                dropoff=dropoff,
+                announced_s=value(row, "announced", "time"),
+                earliest_pickup_s=earliest,
+                latest_pickup_s=latest,
+                max_ride_s=service.max_ride_factor * direct + service.max_ride_extra_min * 60,
+                latest_dropoff_s=value(row, "latest_dropoff", "time", math.inf),
+                seats=int(value(row, "seats", "number", 1.0)),
+                wheelchairs=int(value(row, "wheelchair", "number", 0.0)),
+                service_s=SERVICE_S,
+            )
+        )
+    ids = [b.id for b in out]
+    if len(set(ids)) != len(ids):
+        problems.append(f"{path.name}: request ids are not unique")
+    if problems:
+        raise DispatchError(f"{len(problems)} problem(s) in {path}:\n  - " + "\n  - ".join(problems))
+    return sorted(out, key=lambda b: (b.announced_s, b.id))

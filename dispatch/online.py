@@ -1,0 +1,419 @@
+"""Online dial-a-ride: the fleet's current plan, immediate insertion, and rolling-horizon re-optimisation.
+
+Times are seconds after midnight of the service day; locations are node indices into the shuttle
+network's matrices (``time_s``, ``dist_m``). A vehicle's plan is where and when it is next free
+(``node``, ``free_s``), who is on board there, and the ordered stops still to make.
+
+Decisions are made here, state changes are recorded by the caller (``dispatch.service``):
+
+* :func:`best_insertion` places a new booking into the current plan at the cheapest feasible
+  position (added driving time) or says why it cannot; a rider gets an answer at once. The
+  accepted pickup time becomes a *promise*: a pickup window of ``promise_window_s`` around it,
+  inside the rider's own window. Every later change must keep it.
+* :func:`reoptimise` hands the not-yet-served part of the plan to the OR-Tools core
+  (``dispatch.solver.solve``): riders on board become requests fixed to their vehicle, picked up
+  where the vehicle is next free; promised riders keep their promised windows. The new plan is
+  adopted only if it serves every promised rider, replays feasibly here and drives less.
+
+A stop a vehicle is already driving to is *locked*: it stays first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from dispatch.model import Problem, Request, Route, Solution, Stop, TimeWindow, Vehicle
+from dispatch.solver import SolverParams, solve
+
+INF = math.inf
+
+
+class Matrices(Protocol):
+    """Anything with shuttle travel times (s) and distances (m) between node indices."""
+
+    time_s: np.ndarray
+    dist_m: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """A rider's trip and, once accepted, the promise made (``promised_*``)."""
+
+    id: str
+    pickup: int
+    dropoff: int
+    announced_s: float
+    earliest_pickup_s: float
+    latest_pickup_s: float
+    max_ride_s: float
+    latest_dropoff_s: float = INF
+    seats: int = 1
+    wheelchairs: int = 0
+    service_s: float = 30.0  # boarding or alighting
+    promised_earliest_s: float | None = None
+    promised_latest_s: float | None = None
+
+    @property
+    def pickup_window(self) -> tuple[float, float]:
+        if self.promised_earliest_s is not None and self.promised_latest_s is not None:
+            return self.promised_earliest_s, self.promised_latest_s
+        return self.earliest_pickup_s, self.latest_pickup_s
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStop:
+    booking: str
+    kind: str  # "pickup" or "dropoff"
+    node: int
+    not_before_s: float = -INF  # a start time the re-optimiser chose (waiting that keeps ride times)
+
+
+@dataclass(frozen=True, slots=True)
+class VehiclePlan:
+    vehicle: str
+    seats: int
+    wheelchair_places: int
+    node: int  # where the vehicle is, or is next free
+    free_s: float  # when it can leave ``node``
+    onboard: tuple[str, ...] = ()  # bookings on board when it leaves ``node``
+    stops: tuple[PlannedStop, ...] = ()
+    shift_end_s: float = INF
+
+    def locked(self, now: float) -> int:
+        """How many leading stops cannot move: the one the vehicle is already driving to."""
+        return 1 if self.stops and self.free_s < now else 0
+
+    def departure(self, now: float) -> float:
+        return self.free_s if self.locked(now) else max(self.free_s, now)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledStop:
+    stop: PlannedStop
+    arrival_s: float
+    start_s: float
+    departure_s: float
+    load: int
+
+
+@dataclass(frozen=True, slots=True)
+class Insertion:
+    vehicle: str
+    pickup_position: int
+    dropoff_position: int
+    added_time_s: float
+    pickup_s: float
+    dropoff_s: float
+    plan: VehiclePlan
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineParams:
+    promise_window_s: float = 600.0  # the pickup window a rider is promised (centred on the plan)
+    reoptimise_every_s: float = 900.0
+    reoptimise_time_limit_s: float = 2.0
+    reoptimise: bool = True
+
+    def __post_init__(self) -> None:
+        from dispatch.model import DispatchError
+
+        problems = []
+        if self.promise_window_s < 0:
+            problems.append("promise_window_s must be >= 0")
+        if self.reoptimise_every_s <= 0:
+            problems.append("reoptimise_every_s must be positive")
+        if self.reoptimise_time_limit_s <= 0:
+            problems.append("reoptimise_time_limit_s must be positive")
+        if problems:
+            raise DispatchError("online parameters: " + "; ".join(problems))
+
+
+def schedule(
+    plan: VehiclePlan,
+    stops: Sequence[PlannedStop],
+    bookings: Mapping[str, Booking],
+    net: Matrices,
+    now: float,
+    picked_up_s: Mapping[str, float],
+) -> list[ScheduledStop] | None:
+    """Service times of ``stops`` for ``plan``'s vehicle, earliest first; None if a constraint breaks.
+
+    ``picked_up_s`` gives, for riders already on board, when their pickup service ended.
+    """
+    time_s = net.time_s
+    seats = sum(bookings[b].seats for b in plan.onboard)
+    chairs = sum(bookings[b].wheelchairs for b in plan.onboard)
+    departed = dict(picked_up_s)
+    node, clock = plan.node, plan.departure(now)
+    out: list[ScheduledStop] = []
+    for stop in stops:
+        booking = bookings[stop.booking]
+        arrival = clock + float(time_s[node, stop.node])
+        if stop.kind == "pickup":
+            earliest, latest = booking.pickup_window
+        else:
+            earliest, latest = -INF, booking.latest_dropoff_s
+        start = max(arrival, earliest, stop.not_before_s)
+        if start > latest + 1e-6:
+            return None
+        if stop.kind == "pickup":
+            seats += booking.seats
+            chairs += booking.wheelchairs
+            if seats > plan.seats or chairs > plan.wheelchair_places:
+                return None
+            departed[booking.id] = start + booking.service_s
+        else:
+            picked = departed.get(booking.id)
+            if picked is None or start - picked > booking.max_ride_s + 1e-6:
+                return None
+            seats -= booking.seats
+            chairs -= booking.wheelchairs
+        clock = start + booking.service_s
+        node = stop.node
+        out.append(ScheduledStop(stop, arrival, start, clock, seats))
+    if clock > plan.shift_end_s:
+        return None
+    return out
+
+
+def driving_time(plan: VehiclePlan, stops: Sequence[PlannedStop], net: Matrices) -> float:
+    node, total = plan.node, 0.0
+    for stop in stops:
+        total += float(net.time_s[node, stop.node])
+        node = stop.node
+    return total
+
+
+def driving_distance(plan: VehiclePlan, stops: Sequence[PlannedStop], net: Matrices) -> float:
+    node, total = plan.node, 0.0
+    for stop in stops:
+        total += float(net.dist_m[node, stop.node])
+        node = stop.node
+    return total
+
+
+def best_insertion(
+    plans: Sequence[VehiclePlan],
+    booking: Booking,
+    bookings: Mapping[str, Booking],
+    net: Matrices,
+    now: float,
+    picked_up_s: Mapping[str, float],
+) -> Insertion | None:
+    """The cheapest feasible place for ``booking`` in any vehicle's plan (least added driving time)."""
+    everyone = dict(bookings)
+    everyone[booking.id] = booking
+    pickup = PlannedStop(booking.id, "pickup", booking.pickup)
+    dropoff = PlannedStop(booking.id, "dropoff", booking.dropoff)
+    best: Insertion | None = None
+    for plan in plans:
+        if booking.seats > plan.seats or booking.wheelchairs > plan.wheelchair_places:
+            continue
+        base_time = driving_time(plan, plan.stops, net)
+        stops = list(plan.stops)
+        n = len(stops)
+        for i in range(plan.locked(now), n + 1):
+            for j in range(i, n + 1):
+                candidate = [*stops[:i], pickup, *stops[i:j], dropoff, *stops[j:]]
+                added = driving_time(plan, candidate, net) - base_time
+                if best is not None and added >= best.added_time_s:
+                    continue
+                timed = schedule(plan, candidate, everyone, net, now, picked_up_s)
+                if timed is None:
+                    continue
+                best = Insertion(
+                    plan.vehicle,
+                    i,
+                    j + 1,
+                    added,
+                    timed[i].start_s,
+                    timed[j + 1].start_s,
+                    dataclasses.replace(plan, stops=tuple(candidate), free_s=plan.departure(now)),
+                )
+    return best
+
+
+def promise(booking: Booking, planned_pickup_s: float, window_s: float) -> Booking:
+    """The booking with a promised pickup window around its planned pickup, inside its own window."""
+    earliest = max(booking.earliest_pickup_s, planned_pickup_s - window_s / 2)
+    latest = min(booking.latest_pickup_s, max(planned_pickup_s, earliest) + window_s / 2)
+    latest = max(latest, planned_pickup_s)
+    return dataclasses.replace(booking, promised_earliest_s=earliest, promised_latest_s=latest)
+
+
+def rejection_reason(booking: Booking, plans: Sequence[VehiclePlan], net: Matrices, now: float) -> str:
+    direct = float(net.time_s[booking.pickup, booking.dropoff])
+    if booking.latest_pickup_s < now:
+        return "its pickup window has already closed"
+    if booking.earliest_pickup_s + booking.service_s + direct > booking.latest_dropoff_s:
+        return "it cannot arrive in time even when driven directly"
+    if all(booking.seats > p.seats or booking.wheelchairs > p.wheelchair_places for p in plans):
+        return "no shuttle has room for it"
+    if all(p.departure(now) + float(net.time_s[p.node, booking.pickup]) > booking.latest_pickup_s for p in plans):
+        return "no shuttle can reach the pickup within the promised wait"
+    return "every shuttle is busy in that window"
+
+
+def _current_routes(
+    problem: Problem,
+    plans: Sequence[VehiclePlan],
+    starts: Sequence[tuple[VehiclePlan, int, float, tuple[str, ...], list[PlannedStop]]],
+    now: float,
+) -> Solution:
+    """The plan being followed, as a solution of the re-planning problem (the search's start)."""
+    routes = []
+    for plan, _node, _begin, onboard, _kept in starts:
+        visits = [(b, "pickup") for b in onboard] + [(s.booking, s.kind) for s in plan.stops[plan.locked(now) :]]
+        stops = tuple(Stop(0, kind, booking, 0.0, 0.0, 0.0, 0, 0) for booking, kind in visits)
+        routes.append(Route(plan.vehicle, stops))
+    return Solution(problem.name, tuple(routes), (), 0.0, 0.0, 0.0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ReoptimisationResult:
+    adopted: bool
+    plans: tuple[VehiclePlan, ...]
+    distance_before_m: float
+    distance_after_m: float
+    reason: str
+
+
+def reoptimise(
+    plans: Sequence[VehiclePlan],
+    bookings: Mapping[str, Booking],
+    net: Matrices,
+    now: float,
+    picked_up_s: Mapping[str, float],
+    params: OnlineParams,
+    depot: int,
+) -> ReoptimisationResult:
+    """Re-plan every unlocked stop with the OR-Tools core; keep the current plan unless the new one is better."""
+    before = sum(driving_distance(p, p.stops, net) for p in plans)
+    # Planning starts where each vehicle is next free, after its locked stop.
+    starts: list[tuple[VehiclePlan, int, float, tuple[str, ...], list[PlannedStop]]] = []
+    picked = dict(picked_up_s)
+    for plan in plans:
+        locked = plan.locked(now)
+        if locked:
+            timed = schedule(plan, plan.stops[:1], bookings, net, now, picked_up_s)
+            if timed is None:
+                return ReoptimisationResult(False, tuple(plans), before, before, "current plan does not replay")
+            first = plan.stops[0]
+            aboard = set(plan.onboard)
+            if first.kind == "pickup":
+                aboard.add(first.booking)
+                picked[first.booking] = timed[0].departure_s
+            else:
+                aboard.discard(first.booking)
+            starts.append((plan, first.node, timed[0].departure_s, tuple(sorted(aboard)), [first]))
+        else:
+            starts.append((plan, plan.node, plan.departure(now), plan.onboard, []))
+    # The solver works in whole seconds: start a little later (never earlier) than the plan allows.
+    starts = [(plan, node, float(math.ceil(begin)), onboard, kept) for plan, node, begin, onboard, kept in starts]
+    n_real = net.time_s.shape[0]
+    locations = sorted({s[1] for s in starts} | {depot})
+    requests: list[Request] = []
+    for plan, _node, begin, onboard, _kept in starts:
+        for b in onboard:
+            booking = bookings[b]
+            ridden = begin - picked[b]
+            requests.append(
+                Request(
+                    b,
+                    _node,
+                    booking.dropoff,
+                    booking.seats,
+                    booking.wheelchairs,
+                    TimeWindow(begin, begin),
+                    TimeWindow(0.0, booking.latest_dropoff_s),
+                    0.0,
+                    booking.service_s,
+                    max(booking.max_ride_s - ridden, 0.0),
+                    plan.vehicle,
+                )
+            )
+    for plan in plans:
+        for stop in plan.stops[plan.locked(now) :]:
+            if stop.kind != "pickup":
+                continue
+            booking = bookings[stop.booking]
+            earliest, latest = booking.pickup_window
+            earliest, latest = float(math.ceil(max(earliest, now))), float(math.floor(latest))
+            if latest < earliest:
+                return ReoptimisationResult(False, tuple(plans), before, before, f"{booking.id}'s window is closing")
+            requests.append(
+                Request(
+                    booking.id,
+                    booking.pickup,
+                    booking.dropoff,
+                    booking.seats,
+                    booking.wheelchairs,
+                    TimeWindow(earliest, latest),
+                    TimeWindow(0.0, booking.latest_dropoff_s),
+                    booking.service_s,
+                    booking.service_s,
+                    booking.max_ride_s,
+                )
+            )
+    if not requests:
+        return ReoptimisationResult(False, tuple(plans), before, before, "nothing to re-plan")
+    # compact node space: the used network nodes plus a free end node (vehicles end where they are)
+    used = sorted(set(locations) | {r.pickup for r in requests} | {r.dropoff for r in requests})
+    index = {node: i for i, node in enumerate(used)}
+    sub = np.ix_(used, used)
+    k = len(used)
+    travel = np.zeros((k + 1, k + 1))
+    distance = np.zeros((k + 1, k + 1))
+    travel[:k, :k] = net.time_s[sub]
+    distance[:k, :k] = net.dist_m[sub]
+    free_end = k
+    assert all(0 <= node < n_real for node in used)
+    vehicles = tuple(
+        Vehicle(
+            plan.vehicle, index[node], free_end, plan.seats, plan.wheelchair_places, TimeWindow(begin, plan.shift_end_s)
+        )
+        for plan, node, begin, _onboard, _kept in starts
+    )
+    problem = Problem(
+        "reoptimise",
+        tuple(dataclasses.replace(r, pickup=index[r.pickup], dropoff=index[r.dropoff]) for r in requests),
+        vehicles,
+        travel,
+        distance,
+    )
+    solution = solve(
+        problem,
+        SolverParams(time_limit_s=params.reoptimise_time_limit_s, scale=1, portfolio=False),
+        initial=_current_routes(problem, plans, starts, now),
+    )
+    if solution.unserved:
+        return ReoptimisationResult(False, tuple(plans), before, before, "the re-optimiser dropped a promised rider")
+    routes = {route.vehicle: route for route in solution.routes}
+    new_plans = []
+    for plan, _node, _begin, onboard, kept in starts:
+        route = routes.get(plan.vehicle)
+        new_stops = list(kept)
+        holds = list(kept)
+        if route is not None:
+            for s in route.stops:
+                if s.request is None or (s.kind == "pickup" and s.request in onboard):
+                    continue
+                node = used[s.node]
+                new_stops.append(PlannedStop(s.request, s.kind, node))
+                holds.append(PlannedStop(s.request, s.kind, node, s.start_service))
+        candidate = dataclasses.replace(plan, stops=tuple(new_stops), free_s=plan.departure(now))
+        if schedule(candidate, new_stops, bookings, net, now, picked_up_s) is None:
+            candidate = dataclasses.replace(plan, stops=tuple(holds), free_s=plan.departure(now))
+            if schedule(candidate, holds, bookings, net, now, picked_up_s) is None:
+                return ReoptimisationResult(False, tuple(plans), before, before, "the new plan does not replay")
+        new_plans.append(candidate)
+    after = sum(driving_distance(p, p.stops, net) for p in new_plans)
+    if after >= before - 1e-6:
+        return ReoptimisationResult(False, tuple(plans), before, after, "no improvement")
+    return ReoptimisationResult(True, tuple(new_plans), before, after, "improved")
