@@ -37,8 +37,11 @@ INF = math.inf
 class Matrices(Protocol):
     """Anything with shuttle travel times (s) and distances (m) between node indices."""
 
-    time_s: np.ndarray
-    dist_m: np.ndarray
+    @property
+    def time_s(self) -> np.ndarray: ...
+
+    @property
+    def dist_m(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True, slots=True)

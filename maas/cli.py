@@ -173,7 +173,7 @@ def _clock(seconds: int) -> str:
 
 
 def describe_itinerary(number: int, it: Any) -> str:
-    from planner.itinerary import TransitLeg
+    from planner.itinerary import ShuttleLeg, TransitLeg
 
     lines = [
         f"Option {number}: {_clock(it.depart)} -> {_clock(it.arrive)} ({round(it.duration_s / 60)} min), "
@@ -195,6 +195,8 @@ def describe_itinerary(number: int, it: Any) -> str:
                 else (f"{leg.destination.name} ({leg.destination.stop_id})")
             )
             note = " (approximate, outside the street map)" if leg.approximate else ""
+            if isinstance(leg, ShuttleLeg):
+                note = f" (on-demand {leg.vehicle}, pickup {_clock(leg.pickup_earliest)}-{_clock(leg.pickup_latest)})"
             lines.append(f"{span}  {leg.mode} {leg.distance_m:.0f} m to {where}{note}")
     return "\n".join(lines)
 
@@ -203,8 +205,28 @@ def cmd_plan(args: argparse.Namespace) -> int:
     planner = _planner(args)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     kwargs = {"arrive_by": args.depart} if args.arrive_by else {"depart_at": args.depart}
+    shuttle = None
+    if "shuttle" in modes:
+        from pathlib import Path
+
+        from dispatch.day import shuttle_network
+        from dispatch.quotes import ShuttleDispatcher
+        from dispatch.service import ServiceStore
+
+        if not args.db or not Path(args.db).exists():
+            raise MaasError("--modes shuttle needs --db, a service day made with 'maas simulate' (or its file)")
+        service = planner.area.shuttle
+        if service is None:
+            raise MaasError(f"area {planner.area.name} has no shuttle service")
+        shuttle = ShuttleDispatcher(ServiceStore(args.db), shuttle_network(planner.data), service)
     result = planner.plan(
-        args.origin, args.destination, modes=modes, max_transfers=args.max_transfers, max_walk_m=args.max_walk, **kwargs
+        args.origin,
+        args.destination,
+        modes=modes,
+        max_transfers=args.max_transfers,
+        max_walk_m=args.max_walk,
+        shuttle=shuttle,
+        **kwargs,
     )
     if args.geojson:
         features = []
@@ -529,7 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="departure time (with --arrive-by: the time to arrive by)",
     )
     plan.add_argument("--arrive-by", action="store_true", help="treat --depart as the latest arrival")
-    plan.add_argument("--modes", default="walk,transit", help="comma-separated: walk,bike,car,transit")
+    plan.add_argument("--modes", default="walk,transit", help="comma-separated: walk,bike,car,transit,shuttle")
+    plan.add_argument("--db", help="service-day database the shuttle mode quotes against (maas simulate --db)")
     plan.add_argument("--max-transfers", type=int, default=None)
     plan.add_argument("--max-walk", type=float, default=None, help="metres of walking to or from transit")
     plan.add_argument("--params", help="router settings TOML ([router] table of RouterParams fields)")

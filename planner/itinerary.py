@@ -115,6 +115,17 @@ class CarLeg(StreetLegBase):
 
 
 @dataclass(frozen=True, slots=True)
+class ShuttleLeg(StreetLegBase):
+    """An on-demand shuttle ride; ``start`` is the planned pickup inside the quoted pickup window."""
+
+    vehicle: str = ""
+    pickup_earliest: int = 0
+    pickup_latest: int = 0
+
+    mode: ClassVar[str] = "shuttle"
+
+
+@dataclass(frozen=True, slots=True)
 class TransitLeg:
     start: int
     end: int
@@ -143,7 +154,7 @@ class TransitLeg:
         return CO2_G_PER_PASSENGER_KM[self.mode] * self.distance_m / 1000
 
 
-Leg = WalkLeg | BikeLeg | CarLeg | TransitLeg
+Leg = WalkLeg | BikeLeg | CarLeg | ShuttleLeg | TransitLeg
 
 
 def _iso(date: dt.date, seconds: int) -> str:
@@ -225,6 +236,14 @@ class Itinerary:
                 )
             else:
                 item["approximate"] = leg.approximate
+            if isinstance(leg, ShuttleLeg):
+                item.update(
+                    vehicle=leg.vehicle,
+                    pickup_window=[
+                        _iso(self.service_date, leg.pickup_earliest),
+                        _iso(self.service_date, leg.pickup_latest),
+                    ],
+                )
             legs.append(item)
         return {
             "depart": _iso(self.service_date, self.depart),

@@ -32,16 +32,18 @@ from planner.itinerary import (
     Itinerary,
     Leg,
     Place,
+    ShuttleLeg,
     StopCall,
     TransitLeg,
     WalkLeg,
 )
 from planner.raptor import INF, READY_WALK, RaptorState, RideStep, TransitResult
 from planner.shapes import cut_between
+from planner.shuttle_access import HUB_TRANSFER_S, ShuttleQuoter, zone_containing
 from planner.street_search import StreetSearch
 from planner.streets import EdgeSnapper, Snap, StreetGraph, haversine_m
 
-MODES = ("walk", "bike", "car", "transit")
+MODES = ("walk", "bike", "car", "transit", "shuttle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +246,11 @@ class Planner:
         return self._by_date[date]
 
     @property
+    def data(self) -> AreaData:
+        """The area data of the default service date."""
+        return self._data
+
+    @property
     def walk_speed(self) -> float:
         return self.params.walk_speed_mps or self.area.streets.walk_speed_mps
 
@@ -285,8 +292,13 @@ class Planner:
         modes: Sequence[str] = ("walk", "transit"),
         max_transfers: int | None = None,
         max_walk_m: float | None = None,
+        shuttle: ShuttleQuoter | None = None,
     ) -> PlanResult:
         """Itineraries from ``origin`` to ``destination`` (each ``(lat, lon)``).
+
+        With ``"shuttle"`` in ``modes`` and a ``shuttle`` quoter, an end inside a shuttle zone is
+        also offered a shuttle ride to or from the zone's hub station, quoted against the fleet's
+        current plan; when no shuttle is available the other options remain.
 
         Give ``depart_at`` or ``arrive_by`` (naive local datetimes). Raises :class:`OutsideAreaError`
         for a point off the street network and :class:`NoServiceError` for a date without service;
@@ -297,6 +309,8 @@ class Planner:
             raise MaasError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
         if (depart_at is None) == (arrive_by is None):
             raise MaasError("give exactly one of depart_at and arrive_by")
+        if "shuttle" in modes and shuttle is None:
+            raise MaasError("the shuttle mode needs a quoter (dispatch.quotes.ShuttleDispatcher on a service day)")
         moment = depart_at or arrive_by
         assert moment is not None
         data, raptor = self._for_date(moment.date())
@@ -308,6 +322,7 @@ class Planner:
         o_lat, o_lon = origin
         d_lat, d_lon = destination
         query = _Query(self, data, raptor, moment.date(), (o_lon, o_lat), (d_lon, d_lat), max_walk, rides)
+        query.shuttle = shuttle
         if depart_at is not None:
             options = query.depart_at(clock, modes)
             options.sort(key=lambda it: (it.arrive, it.transfers, it.depart))
@@ -418,6 +433,7 @@ class _Query:
         )
         self.direct_walk_m = float(direct[0]) + self.o_snap.distance_m + self.d_snap.distance_m
         self._bike_ready = False
+        self.shuttle: ShuttleQuoter | None = None
 
     # -- access offsets ------------------------------------------------------------------------
     def _walk_access(self) -> tuple[np.ndarray, np.ndarray]:
@@ -460,12 +476,12 @@ class _Query:
             self.reason = f"no transit connection within {params.max_trip_s // 3600} h"
         return out
 
-    def _raptor(self, stops: np.ndarray, at_stops: np.ndarray) -> TransitResult:
+    def _raptor(self, stops: np.ndarray, at_stops: np.ndarray, egress: np.ndarray | None = None) -> TransitResult:
         params = self.p.params
         return self.raptor.run(
             stops,
             at_stops,
-            self.egress,
+            self.egress if egress is None else egress,
             max_rides=self.rides,
             walk_speed_mps=self.p.walk_speed,
             board_slack_s=params.board_slack_s,
@@ -488,6 +504,8 @@ class _Query:
             options += _pareto(walk_based)
             if "bike" in modes:
                 options += _pareto(self._transit(clock, "bike"))
+            if "shuttle" in modes:
+                options += _pareto(self._shuttle_trips(clock))
         elif "walk" in modes and self.direct_walk_m <= self.p.params.max_direct_walk_m:
             options.append(self._direct("walk", clock))
         for mode in ("bike", "car"):
@@ -524,6 +542,56 @@ class _Query:
         elif not self.reason:
             self.reason = "no journey arrives in time with these modes and limits"
         return options
+
+    def _shuttle_leg(self, origin: Place, destination: Place, earliest: int) -> ShuttleLeg | None:
+        assert self.shuttle is not None
+        quote = self.shuttle.quote((origin.lon, origin.lat), (destination.lon, destination.lat), earliest)
+        if quote is None:
+            self.reason = self.reason or f"no shuttle available: {self.shuttle.last_reason}"
+            return None
+        return ShuttleLeg(
+            quote.pickup_s,
+            quote.dropoff_s,
+            origin,
+            destination,
+            quote.distance_m,
+            quote.geometry,
+            vehicle=quote.vehicle,
+            pickup_earliest=quote.pickup_earliest_s,
+            pickup_latest=quote.pickup_latest_s,
+        )
+
+    def _shuttle_trips(self, clock: int) -> list[Itinerary]:
+        """Shuttle to the hub then transit, or transit to the hub then shuttle, where an end is in a zone."""
+        service = self.p.area.shuttle
+        if service is None or self.shuttle is None:
+            return []
+        out: list[Itinerary] = []
+        o_zone = zone_containing(service.zones, self.origin.lon, self.origin.lat)
+        if o_zone is not None:
+            hubs = np.array([self.tt.stop_index(s) for s in o_zone.hub_stop_ids], dtype=np.int64)
+            leg = self._shuttle_leg(self.origin, self._stop_place(int(hubs[0])), clock)
+            if leg is not None:
+                result = self._raptor(hubs, np.full(len(hubs), leg.end + HUB_TRANSFER_S, dtype=np.int64))
+                for k, stop, arrival in zip(result.rides, result.egress_stops, result.arrivals, strict=True):
+                    if arrival - clock <= self.p.params.max_trip_s:
+                        out.append(self._assemble(self.raptor.journey(k, stop), "walk", 0, access_leg=leg))
+        d_zone = zone_containing(service.zones, self.destination.lon, self.destination.lat)
+        if d_zone is not None:
+            hubs = np.array([self.tt.stop_index(s) for s in d_zone.hub_stop_ids], dtype=np.int64)
+            egress = np.full(self.tt.n_stops, INF, dtype=np.int64)
+            egress[hubs] = 0
+            stops, seconds = self._walk_access()
+            if len(stops):
+                result = self._raptor(stops, clock + seconds, egress)
+                access_of = dict(zip(stops.tolist(), seconds.tolist(), strict=True))
+                journeys = [self.raptor.journey(k, s) for k, s in zip(result.rides, result.egress_stops, strict=True)]
+                for steps in journeys:
+                    hub = self._stop_place(steps[-1].alight_stop)
+                    leg = self._shuttle_leg(hub, self.destination, steps[-1].arrival + HUB_TRANSFER_S)
+                    if leg is not None:
+                        out.append(self._assemble(steps, "walk", access_of[steps[0].board_stop], egress_leg=leg))
+        return out
 
     # -- assembly ------------------------------------------------------------------------------
     def _direct(self, mode: str, clock: int) -> Itinerary:
@@ -576,12 +644,22 @@ class _Query:
             str(tt.stop_names[stop]), float(tt.stop_lat[stop]), float(tt.stop_lon[stop]), str(tt.stop_ids[stop])
         )
 
-    def _assemble(self, steps: list[RideStep], access_mode: str, access_s: int) -> Itinerary:
+    def _assemble(
+        self,
+        steps: list[RideStep],
+        access_mode: str,
+        access_s: int,
+        access_leg: Leg | None = None,
+        egress_leg: Leg | None = None,
+    ) -> Itinerary:
         p = self.p
         legs: list[Leg] = []
         first = steps[0]
         board_place = self._stop_place(first.board_stop)
         end = first.departure - p.params.board_slack_s
+        if access_leg is not None:
+            legs.append(access_leg)
+            return self._assemble_rides(steps, legs, egress_leg)
         access = p.walk if access_mode == "walk" else p.bike
         k = int(np.flatnonzero(access.stops == first.board_stop)[0])
         snap = self.o_snap if access_mode == "walk" else self.b_snap
@@ -594,10 +672,16 @@ class _Query:
         )
         leg_type = WalkLeg if access_mode == "walk" else BikeLeg
         legs.append(leg_type(end - access_s, end, self.origin, board_place, distance, _coords(geometry)))
+        return self._assemble_rides(steps, legs, egress_leg)
+
+    def _assemble_rides(self, steps: list[RideStep], legs: list[Leg], egress_leg: Leg | None) -> Itinerary:
+        p = self.p
         for i, step in enumerate(steps):
             if i and step.reached_board_stop_by == READY_WALK:
                 legs.append(self._transfer_leg(steps[i - 1], step))
             legs.append(self._transit_leg(step))
+        if egress_leg is not None:
+            return Itinerary(self.date, (*legs, egress_leg))
         last = steps[-1]
         stop_place = self._stop_place(last.alight_stop)
         k = int(np.flatnonzero(p.walk.stops == last.alight_stop)[0])
