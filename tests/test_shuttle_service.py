@@ -28,7 +28,9 @@ NET = grid_net()
 START = 8 * 3600.0
 
 
-def replay_ok(plan: VehiclePlan, stops: list[PlannedStop], bookings: dict[str, Booking], net: GridNet, now: float) -> bool:
+def replay_ok(
+    plan: VehiclePlan, stops: list[PlannedStop], bookings: dict[str, Booking], net: GridNet, now: float
+) -> bool:
     """Written apart from dispatch.online: walk the stops, wait for windows, check every limit."""
     clock = max(plan.free_s, now)
     node, load, left = plan.node, 0, {}
@@ -61,12 +63,22 @@ def test_best_insertion_matches_brute_force(seed: int) -> None:
     known = {b.id: b for b in existing}
     plan = VehiclePlan("v", 3, 0, 0, START)
     # the existing riders are planned one after the other (feasibility is not required of the start)
-    stops = [PlannedStop(b.id, kind, b.pickup if kind == "pickup" else b.dropoff) for b in existing for kind in ("pickup", "dropoff")]
+    stops = [
+        PlannedStop(b.id, kind, b.pickup if kind == "pickup" else b.dropoff)
+        for b in existing
+        for kind in ("pickup", "dropoff")
+    ]
     plan = VehiclePlan("v", 3, 0, 0, START, stops=tuple(stops))
     everyone = {**known, new.id: new}
     best = math.inf
     for i, j in itertools.combinations_with_replacement(range(len(stops) + 1), 2):
-        candidate = [*stops[:i], PlannedStop(new.id, "pickup", new.pickup), *stops[i:j], PlannedStop(new.id, "dropoff", new.dropoff), *stops[j:]]
+        candidate = [
+            *stops[:i],
+            PlannedStop(new.id, "pickup", new.pickup),
+            *stops[i:j],
+            PlannedStop(new.id, "dropoff", new.dropoff),
+            *stops[j:],
+        ]
         if replay_ok(plan, candidate, everyone, NET, START):
             nodes = [plan.node] + [s.node for s in candidate]
             best = min(best, sum(NET.time_s[a, b] for a, b in itertools.pairwise(nodes)))
@@ -92,7 +104,9 @@ def test_promise_is_a_window_around_the_plan_inside_the_request() -> None:
 def new_day(path: Path, n: int, vehicles: int, seats: int, params: OnlineParams, seed: int = 3) -> ServiceStore:
     store = ServiceStore(path)
     plans = [VehiclePlan(f"v{k}", seats, 0, 0, START) for k in range(vehicles)]
-    store.initialise(DaySettings(START, START + 3 * 3600, 0, params), plans, random_bookings(NET, n, seed, START, 7200), {})
+    store.initialise(
+        DaySettings(START, START + 3 * 3600, 0, params), plans, random_bookings(NET, n, seed, START, 7200), {}
+    )
     return store
 
 
