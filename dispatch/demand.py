@@ -3,10 +3,12 @@
 Generated riders live in the shuttle zones and travel to or from the zone's hub station, timed
 to the real metro departures and arrivals there in the GTFS feed:
 
-* homes are drive-graph nodes inside a zone (street-side addresses), weighted by the population
-  of the 250 m grid cell they fall in, shared among the cell's nodes. The HSY grid stops at
-  lat 60.154, south of which (most of Hernesaari) a node gets the median weight of the covered
-  nodes instead; OSM buildings are not read;
+* homes are OSM residential buildings inside a zone (building = apartments, residential, house,
+  ...), each served at the drive-graph node nearest to it. A building's residents are its cell's
+  HSY population shared by residential floor area (footprint x ``building:levels``, 4 levels for
+  apartments and 1 for houses when untagged). The HSY grid stops at lat 60.154; south of it (most
+  of Hernesaari) buildings get the zone's mean residents per floor square metre. A zone without
+  residential buildings falls back to its street nodes, weighted by cell population;
 * a target time of day is drawn from a mixture: a third uniform over the operating hours, a
   third around a morning peak (08:00, sd 50 min), a third around an evening peak (16:30, sd 60);
   before noon three riders in four head for the hub, after noon three in ten;
@@ -26,6 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,10 +72,77 @@ def hub_times(timetable: Timetable, stop_ids: Sequence[str]) -> tuple[np.ndarray
     return dep_all.astype(float), arr_all.astype(float)
 
 
+RESIDENTIAL = {"apartments", "residential", "house", "detached", "terrace", "semidetached_house", "dormitory"}
+
+
+def read_residential_buildings(osm_file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centroid lon, lat and residential floor area (m2) of each residential building way."""
+    import osmium
+
+    lons, lats, floors = [], [], []
+    source = osmium.FileProcessor(str(osm_file)).with_locations().with_filter(osmium.filter.KeyFilter("building"))
+    for obj in source:
+        if not isinstance(obj, osmium.osm.Way) or obj.tags.get("building") not in RESIDENTIAL:
+            continue
+        try:
+            xs = np.array([n.lon for n in obj.nodes])
+            ys = np.array([n.lat for n in obj.nodes])
+        except osmium.InvalidLocationError:
+            continue  # clipped at the extract's edge
+        if len(xs) < 3:
+            continue
+        # footprint by the shoelace formula on a local equirectangular projection
+        x = np.radians(xs - xs.mean()) * 6371000 * np.cos(np.radians(ys.mean()))
+        y = np.radians(ys - ys.mean()) * 6371000
+        footprint = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+        default_levels = 4.0 if obj.tags["building"] in ("apartments", "residential", "dormitory") else 1.0
+        try:
+            levels = float(obj.tags.get("building:levels") or default_levels)
+        except ValueError:
+            levels = default_levels
+        lons.append(float(xs.mean()))
+        lats.append(float(ys.mean()))
+        floors.append(footprint * max(levels, 1.0))
+    return np.array(lons), np.array(lats), np.array(floors)
+
+
+def _building_homes(
+    polygon: Any, node_lon: np.ndarray, node_lat: np.ndarray, buildings: tuple[np.ndarray, ...], cells: Any
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Home nodes weighted by the residents of the zone's residential buildings nearest to them."""
+    from scipy.spatial import cKDTree
+    from shapely import contains_xy
+
+    b_lon, b_lat, floor = buildings
+    mine = contains_xy(polygon, b_lon, b_lat)
+    if not mine.any():
+        return None
+    b_lon, b_lat, floor = b_lon[mine], b_lat[mine], floor[mine]
+    residents = np.full(len(floor), np.nan)
+    if cells is not None:
+        for geometry, people in zip(cells.geometry, cells["population"], strict=True):
+            hit = contains_xy(geometry, b_lon, b_lat)
+            if hit.any():
+                residents[hit] = float(people) * floor[hit] / floor[hit].sum()
+    known = np.isfinite(residents)
+    density = residents[known].sum() / floor[known].sum() if known.any() else 1.0
+    residents[~known] = floor[~known] * density
+    inside = np.flatnonzero(contains_xy(polygon, node_lon, node_lat))
+    candidates = inside if len(inside) else np.arange(len(node_lon))
+    scale = np.cos(np.radians(float(np.mean(node_lat))))
+    tree = cKDTree(np.column_stack([node_lon[candidates] * scale, node_lat[candidates]]))
+    _, nearest = tree.query(np.column_stack([b_lon * scale, b_lat]))
+    nodes, which = np.unique(candidates[nearest], return_inverse=True)
+    weights = np.bincount(which, weights=residents, minlength=len(nodes))
+    if weights.sum() <= 0:
+        return None
+    return nodes, weights / weights.sum(), float(residents.sum())
+
+
 def zone_homes(
-    service: ShuttleService, network: ShuttleNetwork, population: Path | None
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per zone: candidate home nodes and their weights (population share)."""
+    service: ShuttleService, network: ShuttleNetwork, population: Path | None, osm_file: Path | None = None
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Per zone: home nodes, their weights (share of the zone's residents) and the zone's residents."""
     from shapely import contains_xy
     from shapely.geometry import Polygon
 
@@ -82,8 +152,14 @@ def zone_homes(
         import geopandas as gpd
 
         cells = gpd.read_file(population)
+    buildings = read_residential_buildings(osm_file) if osm_file is not None and osm_file.exists() else None
     out = []
     for zone in service.zones:
+        if buildings is not None:
+            homes = _building_homes(Polygon(zone.polygon), lon, lat, buildings, cells)
+            if homes is not None:
+                out.append(homes)
+                continue
         inside = np.flatnonzero(contains_xy(Polygon(zone.polygon), lon, lat))
         if not len(inside):
             raise DispatchError(f"shuttle zone {zone.name} contains no drivable street")
@@ -97,7 +173,7 @@ def zone_homes(
         weights[~np.isfinite(weights)] = float(np.median(covered)) if len(covered) else 1.0
         if weights.sum() <= 0:
             weights[:] = 1.0
-        out.append((inside, weights / weights.sum()))
+        out.append((inside, weights / weights.sum(), float(np.nansum(weights))))
     return out
 
 
@@ -136,9 +212,9 @@ def generate_demand(
     if not start_s < end_s:
         raise DispatchError(f"operating hours {start_s / 3600:g}-{end_s / 3600:g} are empty")
     rng = np.random.default_rng(seed)
-    homes = zone_homes(service, network, area.population_file)
+    homes = zone_homes(service, network, area.population_file, area.osm_file)
     hubs = hubs_for(service, network, timetable)
-    zone_weight = np.array([w.size for _, w in homes], dtype=float)  # more streets, more people
+    zone_weight = np.array([residents for _, _, residents in homes], dtype=float)
     zone_weight /= zone_weight.sum()
     max_wait = service.max_wait_min * 60
     out: list[Booking] = []
@@ -151,7 +227,7 @@ def generate_demand(
         else:
             target = rng.normal(16.5 * 3600, 60 * 60)
         z = int(rng.choice(len(homes), p=zone_weight))
-        nodes, weights = homes[z]
+        nodes, weights, _ = homes[z]
         home = int(rng.choice(nodes, p=weights))
         hub = hubs[z]
         to_hub = rng.random() < (0.75 if target < 12 * 3600 else 0.3)
