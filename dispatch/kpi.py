@@ -4,13 +4,17 @@ CO2 factors (documented, per kilometre): a petrol/diesel car as driven in Finlan
 (VTT LIPASTO's passenger-car average is about 140-160 g/km); an EZ10-class electric shuttle using
 0.25 kWh/km on the Finnish grid at about 70 g/kWh, 17.5 g/km. Car trips are counted as one car
 per rider party along the shuttle network's direct path. The walking alternative walks the same
-direct path at 1.28 m/s (HSL's walking speed).
+direct path at 1.28 m/s (HSL's walking speed); time saved is time at home gained: for a ride to
+a departure, how much later than a walker the rider leaves home (pickup against the latest
+drop-off minus the walk); for a ride from an arrival, how much sooner the rider is home than a
+walker leaving the train at the same time.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,7 +80,11 @@ def compute_kpis(store: ServiceStore, net: Matrices) -> DayKpis:
         waits.append(wait / 60)
         rides.append(ride / 60)
         detours.append(ride / direct_s if direct_s > 0 else 1.0)
-        saved.append(direct_m / WALK_MPS - (wait + b.service_s + ride))
+        walk_s = direct_m / WALK_MPS
+        if math.isfinite(b.latest_dropoff_s):  # to a departure: a walker leaves home earlier
+            saved.append(row["pickup_s"] - (b.latest_dropoff_s - walk_s))
+        else:  # from an arrival: a walker gets home later
+            saved.append(b.earliest_pickup_s + walk_s - row["dropoff_s"])
         car_km += direct_m / 1000
         if row["promised_earliest_s"] - 1e-6 <= row["pickup_s"] <= row["promised_latest_s"] + 1e-6:
             kept += 1
