@@ -16,8 +16,11 @@ from planner.shuttle_access import ShuttleQuote
 class ShuttleDispatcher:
     """Quotes shuttle rides against the current plan in ``store``; books the ones a rider chooses."""
 
-    def __init__(self, store: ServiceStore, network: ShuttleNetwork, service: ShuttleService) -> None:
+    def __init__(
+        self, store: ServiceStore, network: ShuttleNetwork, service: ShuttleService, wheelchairs: int = 0
+    ) -> None:
         self.store = store
+        self.wheelchairs = wheelchairs
         self.network = network
         self.service = service
         self._reason = ""
@@ -40,6 +43,7 @@ class ShuttleDispatcher:
             earliest_pickup_s=float(earliest_s),
             latest_pickup_s=float(earliest_s) + self.service.max_wait_min * 60,
             max_ride_s=self.service.max_ride_factor * direct + self.service.max_ride_extra_min * 60,
+            wheelchairs=self.wheelchairs,
         )
 
     def quote(

@@ -1,0 +1,211 @@
+"""Streamlit front end: plan a trip on a map, book its shuttle leg, watch the shuttle fleet's day.
+
+    streamlit run app.py        (after `maas build`; MAAS_DATA_DIR / ../shared/data as for the CLI)
+
+Thin by design: what is shown is computed in ``maas.webapp`` and the packages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pandas as pd
+import streamlit as st
+
+from dispatch.day import DayConfig
+from dispatch.fleet_view import fleet_snapshot
+from dispatch.service import ServiceStore
+from maas import webapp
+from maas.errors import MaasError
+
+st.set_page_config(page_title="MaaS trip planner", page_icon="🚌", layout="wide")
+
+
+@st.cache_resource(show_spinner="Loading the Helsinki timetable, streets and shuttle network…")
+def resources() -> webapp.AppResources:
+    return webapp.load_resources()
+
+
+def place_picker(res: webapp.AppResources, label: str, key: str, default: str) -> tuple[float, float] | None:
+    """A search box over stops, streets and addresses (or LAT,LON), or the last map click."""
+    clicked = st.session_state.get(f"{key}_clicked")
+    query = st.text_input(label, value=default, key=f"{key}_query", help="a stop, street, address, district or LAT,LON")
+    matches = res.places.search(query) if query else []
+    options = webapp.names(matches)
+    if clicked is not None:
+        options = [f"map click {clicked[0]:.5f}, {clicked[1]:.5f}", *options]
+    if not options:
+        if query:
+            st.caption(f"Nothing called “{query}” here: try a stop, street or address.")
+        return None
+    if st.session_state.pop(f"{key}_pending", False) and clicked is not None:
+        st.session_state[f"{key}_choice"] = options[0]  # a fresh map click wins over the search
+    choice = st.selectbox(f"{label}: choose", options, key=f"{key}_choice", label_visibility="collapsed")
+    if choice.startswith("map click") and clicked is not None:
+        return clicked
+    place = matches[options.index(choice) - (1 if clicked is not None else 0)]
+    return place.lat, place.lon
+
+
+def planner_page(res: webapp.AppResources) -> None:
+    st.header("Plan a trip")
+    left, right = st.columns([2, 3])
+    with left:
+        origin = place_picker(res, "From", "origin", "Hernesaari")
+        destination = place_picker(res, "To", "destination", "Rautatientori")
+        day = st.date_input("Date", value=res.area.service_date)
+        clock = st.time_input("Time", value=dt.time(8, 30), step=300)
+        arrive_by = (
+            st.radio("", ["Depart at", "Arrive by"], horizontal=True, label_visibility="collapsed") == "Arrive by"
+        )
+        modes = st.multiselect("Modes", ["walk", "bike", "transit", "shuttle"], default=["walk", "transit", "shuttle"])
+        with st.expander("Options"):
+            max_walk = st.slider("Max walking to and from transit (m)", 200, 3000, 1000, 100)
+            max_transfers = st.slider("Max transfers", 0, 5, 3)
+            wheelchair = st.checkbox("Wheelchair (the shuttle reserves a wheelchair place)")
+        st.session_state["click_target"] = st.radio(
+            "A map click sets", ["From", "To"], horizontal=True, key="click_target_radio"
+        )
+        go = st.button("Plan", type="primary", use_container_width=True, key="plan")
+    if go:
+        if origin is None or destination is None:
+            st.session_state["answer"] = webapp.TripAnswer((), "Choose where from and where to.", 0.0)
+        else:
+            request = webapp.TripRequest(
+                origin,
+                destination,
+                dt.datetime.combine(day, clock),
+                arrive_by,
+                tuple(modes),
+                float(max_walk),
+                int(max_transfers),
+                wheelchair,
+            )
+            st.session_state["answer"] = webapp.plan_trip(res, request)
+            st.session_state["chosen"] = 0
+            st.session_state.pop("booking_message", None)
+    answer: webapp.TripAnswer | None = st.session_state.get("answer")
+    chosen = None
+    with left:
+        if answer is not None:
+            if answer.message:
+                st.info(answer.message)
+            if answer.itineraries:
+                st.caption(f"{len(answer.itineraries)} options in {answer.seconds * 1000:.0f} ms")
+                labels = []
+                for i, it in enumerate(answer.itineraries):
+                    facts = webapp.card(it)
+                    labels.append(
+                        f"{i + 1}. {facts['depart']} → {facts['arrive']} ({facts['duration']}) {facts['via']}"
+                    )
+                index = st.radio("Itineraries", range(len(labels)), format_func=lambda i: labels[i], key="chosen")
+                chosen = answer.itineraries[index]
+                facts = webapp.card(chosen)
+                cols = st.columns(4)
+                for col, name in zip(cols, ["duration", "transfers", "walking", "CO2"], strict=True):
+                    col.metric(name, facts[name])
+                if "shuttle pickup" in facts:
+                    st.write(f"Shuttle pickup window: **{facts['shuttle pickup']}**")
+                    if st.button("Book the shuttle leg", key="book"):
+                        st.session_state["booking_message"] = webapp.book_shuttle(res, chosen, wheelchair)
+                if st.session_state.get("booking_message"):
+                    st.success(st.session_state["booking_message"])
+                st.dataframe(pd.DataFrame(webapp.timeline(chosen)), hide_index=True, use_container_width=True)
+    with right:
+        deck = webapp.trip_map(res, chosen, origin, destination)
+        event = st.pydeck_chart(deck, height=640, on_select="rerun", selection_mode="single-object", key="trip_map")
+        picked = (getattr(event, "selection", None) or {}).get("objects", {}).get("pick") or []
+        if picked:
+            click = (float(picked[0]["lat"]), float(picked[0]["lon"]))
+            if click != st.session_state.get("last_click_seen"):
+                st.session_state["last_click_seen"] = click
+                target = "origin" if st.session_state.get("click_target") == "From" else "destination"
+                st.session_state[f"{target}_clicked"] = click
+                st.session_state[f"{target}_pending"] = True
+                st.rerun()
+        st.caption("Click a street to set the place chosen under “A map click sets”.")
+
+
+def fleet_page(res: webapp.AppResources) -> None:
+    st.header("Shuttle fleet")
+    with st.sidebar.form("new_day"):
+        st.write("Run a new seeded day")
+        seed = st.number_input("Seed", 1, 10_000, 1)
+        requests = st.number_input("Requests", 10, 2000, 300, 10)
+        fleet = st.number_input("Shuttles", 1, 30, 6)
+        run = st.form_submit_button("Run the day")
+    if run:
+        config = DayConfig(fleet=int(fleet), requests=int(requests), seed=int(seed))
+        status = st.status(f"Simulating {requests} requests with {fleet} shuttles…", expanded=True)
+        path = webapp.run_day(res, config, lambda message: status.write(message))
+        status.update(label=f"Day simulated: {path.name}", state="complete", expanded=False)
+        st.session_state["day"] = str(path)
+    days = webapp.simulated_days(res)
+    if not days:
+        st.info("No simulated day yet: run one from the sidebar (300 requests take about half a minute).")
+        return
+    names = [d.name for d in days]
+    current = st.session_state.get("day")
+    index = names.index(current.rsplit("/", 1)[-1]) if current and current.rsplit("/", 1)[-1] in names else 0
+    path = days[st.selectbox("Day", range(len(names)), index=index, format_func=lambda i: names[i])]
+    store = ServiceStore(path)
+    start, end = webapp.service_hours(res)
+    if "fleet_time" not in st.session_state:
+        st.session_state["fleet_time"] = dt.time(8, 0)
+    at = st.slider(
+        "Time of day",
+        dt.time(int(start // 3600)),
+        dt.time(int(end // 3600) - 1, 55),
+        key="fleet_time",
+        step=dt.timedelta(minutes=5),
+    )
+    playing = st.toggle("Play", key="playing")
+    seconds = at.hour * 3600 + at.minute * 60
+    snapshot = fleet_snapshot(store, res.network, seconds)
+    left, right = st.columns([3, 2])
+    with left:
+        st.pydeck_chart(webapp.fleet_map(res, snapshot), height=520, key="fleet_map")
+    with right:
+        on_board = sum(s.load for s in snapshot.shuttles)
+        moving = sum(s.moving for s in snapshot.shuttles)
+        c1, c2, c3 = st.columns(3)
+        c1.metric("shuttles moving", f"{moving}/{len(snapshot.shuttles)}")
+        c2.metric("riders on board", on_board)
+        c3.metric("riders waiting", len(snapshot.waiting))
+        st.dataframe(
+            pd.DataFrame([{"shuttle": s.vehicle, "on board": s.load, "moving": s.moving} for s in snapshot.shuttles]),
+            hide_index=True,
+            use_container_width=True,
+        )
+    hourly = pd.DataFrame(webapp.hourly_table(store))
+    if not hourly.empty:
+        hourly = hourly.set_index("hour")
+        a, b = st.columns(2)
+        a.bar_chart(hourly[["accepted", "rejected"]], color=["#2a9d8f", "#e76f51"])
+        b.line_chart(hourly[["occupancy"]])
+    with st.expander("Key figures of the day"):
+        st.dataframe(pd.DataFrame(webapp.kpi_rows(store, res), columns=["kpi", "value"]), hide_index=True)
+    if playing:
+        time.sleep(1.0)
+        nxt = seconds + 300
+        if nxt < end:
+            st.session_state["fleet_time"] = dt.time(nxt // 3600, nxt // 60 % 60)
+            st.rerun()
+
+
+def main() -> None:
+    try:
+        res = resources()
+    except MaasError as error:
+        st.error(f"The area's data could not be loaded: {error}")
+        st.stop()
+    page = st.sidebar.radio("Page", ["Plan a trip", "Shuttle fleet"], key="page")
+    st.sidebar.caption(f"{res.area.title}: GTFS © HSL (CC BY 4.0), streets © OpenStreetMap contributors (ODbL)")
+    if page == "Plan a trip":
+        planner_page(res)
+    else:
+        fleet_page(res)
+
+
+main()

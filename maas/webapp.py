@@ -1,0 +1,432 @@
+"""What the Streamlit app (``app.py``) shows, built from the packages: resources, cards, maps, fleet days.
+
+Nothing here imports Streamlit, so the page logic can be tested without a browser; ``app.py``
+only lays these out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dispatch.day import DayConfig, open_day, shuttle_network
+from dispatch.fleet_view import FleetSnapshot
+from dispatch.network import ShuttleNetwork
+from dispatch.online import OnlineParams, VehiclePlan
+from dispatch.quotes import ShuttleDispatcher
+from dispatch.service import DaySettings, ServiceStore
+from maas.area import Area, load_area
+from maas.cache import cache_dir
+from maas.errors import MaasError
+from planner.area_data import AreaData, load_area_data
+from planner.itinerary import Itinerary, ShuttleLeg, TransitLeg
+from planner.places import PlaceIndex
+from planner.router import Planner
+
+MODE_COLOURS = {
+    "walk": "#6c757d",
+    "bike": "#2a9d8f",
+    "car": "#264653",
+    "shuttle": "#e76f51",
+    "bus": "#007ac9",
+    "tram": "#00985f",
+    "subway": "#ff6319",
+    "rail": "#8c4799",
+    "ferry": "#00b9e4",
+    "other": "#333333",
+}
+APP_DIR_ENV = "MAAS_APP_DIR"
+
+
+@dataclass
+class AppResources:
+    area: Area
+    data: AreaData
+    planner: Planner
+    network: ShuttleNetwork
+    places: PlaceIndex
+    app_dir: Path
+    street_paths: list[dict[str, Any]] | None = None  # map layers, computed once
+    pick_points: list[dict[str, float]] | None = None
+
+
+def app_dir(area: Area) -> Path:
+    """Where the app keeps its service days: ``$MAAS_APP_DIR`` or the cache directory."""
+    root = Path(os.environ[APP_DIR_ENV]) if os.environ.get(APP_DIR_ENV) else cache_dir() / area.name / "app"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def load_resources(area_name: str = "helsinki", data_dir: str | None = None) -> AppResources:
+    area = load_area(area_name, data_dir)
+    data = load_area_data(area)
+    return AppResources(area, data, Planner(data), shuttle_network(data), PlaceIndex.for_area(data), app_dir(area))
+
+
+def _clock(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}"
+
+
+def live_store(res: AppResources) -> ServiceStore:
+    """The day the planner's shuttle bookings go to: the fleet at the depot, no other riders yet."""
+    path = res.app_dir / "live-day.sqlite"
+    store = ServiceStore(path)
+    if not store.is_initialised():
+        service = res.area.shuttle
+        assert service is not None
+        depot = res.network.snap(*service.depot)
+        start = _seconds(service.operating_hours[0])
+        plans = [
+            VehiclePlan(f"shuttle-{k + 1:02d}", service.fleet.seats, service.fleet.wheelchair_places, depot, start)
+            for k in range(service.fleet.size)
+        ]
+        settings = DaySettings(start, _seconds(service.operating_hours[1]), depot, OnlineParams())
+        store.initialise(settings, plans, [], {"area": res.area.name, "demand": "bookings from the app"})
+    return store
+
+
+def _seconds(clock: str) -> float:
+    hours, minutes = clock.split(":")
+    return int(hours) * 3600 + int(minutes) * 60
+
+
+@dataclass(frozen=True, slots=True)
+class TripRequest:
+    origin: tuple[float, float]  # (lat, lon)
+    destination: tuple[float, float]
+    when: dt.datetime
+    arrive_by: bool = False
+    modes: tuple[str, ...] = ("walk", "transit")
+    max_walk_m: float | None = None
+    max_transfers: int | None = None
+    wheelchair: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TripAnswer:
+    itineraries: tuple[Itinerary, ...]
+    message: str  # a plain sentence for the rider when there is nothing (or something to know)
+    seconds: float
+
+
+def plan_trip(res: AppResources, request: TripRequest) -> TripAnswer:
+    """Plan as the app does: errors become messages, never tracebacks."""
+    import time
+
+    started = time.perf_counter()
+    modes = tuple(request.modes)
+    shuttle = None
+    if "shuttle" in modes:
+        if res.area.shuttle is None:
+            modes = tuple(m for m in modes if m != "shuttle")
+        else:
+            shuttle = ShuttleDispatcher(
+                live_store(res), res.network, res.area.shuttle, wheelchairs=1 if request.wheelchair else 0
+            )
+    if "shuttle" in modes and "transit" not in modes:
+        modes = (*modes, "transit")  # the shuttle feeds the metro
+    kwargs: dict[str, Any] = {"arrive_by" if request.arrive_by else "depart_at": request.when}
+    try:
+        result = res.planner.plan(
+            request.origin,
+            request.destination,
+            modes=modes,
+            max_walk_m=request.max_walk_m,
+            max_transfers=request.max_transfers,
+            shuttle=shuttle,
+            **kwargs,
+        )
+    except MaasError as error:
+        return TripAnswer((), str(error), time.perf_counter() - started)
+    message = "" if len(result) else f"No journey found: {result.reason}."
+    return TripAnswer(tuple(result), message, time.perf_counter() - started)
+
+
+def card(it: Itinerary) -> dict[str, str]:
+    """The facts of an itinerary's card."""
+    shuttle = [leg for leg in it.legs if isinstance(leg, ShuttleLeg)]
+    facts = {
+        "depart": _clock(it.depart),
+        "arrive": _clock(it.arrive),
+        "duration": f"{math.ceil(it.duration_s / 60)} min",
+        "transfers": str(it.transfers),
+        "walking": f"{it.walking_m:.0f} m",
+        "CO2": f"{it.co2_g:.0f} g",
+        "via": " → ".join(_leg_label(leg) for leg in it.legs),
+    }
+    if shuttle:
+        leg = shuttle[0]
+        facts["shuttle pickup"] = f"{_clock(leg.pickup_earliest)}–{_clock(leg.pickup_latest)}"
+    return facts
+
+
+def _leg_label(leg: Any) -> str:
+    if isinstance(leg, TransitLeg):
+        return f"{leg.mode} {leg.route_short_name}"
+    return str(leg.mode)
+
+
+def timeline(it: Itinerary) -> list[dict[str, str]]:
+    rows = []
+    for leg in it.legs:
+        what = _leg_label(leg)
+        if isinstance(leg, TransitLeg):
+            what += f" towards {leg.headsign}"
+        if isinstance(leg, ShuttleLeg):
+            what += f" ({leg.vehicle}, pickup {_clock(leg.pickup_earliest)}–{_clock(leg.pickup_latest)})"
+        rows.append(
+            {
+                "from": _clock(leg.start),
+                "to": _clock(leg.end),
+                "leg": what,
+                "start": leg.origin.name,
+                "end": leg.destination.name,
+                "distance": f"{leg.distance_m:.0f} m",
+            }
+        )
+    return rows
+
+
+def book_shuttle(res: AppResources, it: Itinerary, wheelchair: bool = False) -> str:
+    """Book the itinerary's shuttle leg; the answer as a sentence."""
+    legs = [leg for leg in it.legs if isinstance(leg, ShuttleLeg)]
+    if not legs or res.area.shuttle is None:
+        return "This itinerary has no shuttle leg."
+    dispatcher = ShuttleDispatcher(live_store(res), res.network, res.area.shuttle, 1 if wheelchair else 0)
+    decision = dispatcher.book(legs[0])
+    if not decision.accepted:
+        return f"Sorry, the shuttle can no longer take this ride: {decision.reason}."
+    assert decision.promised_earliest_s is not None and decision.promised_latest_s is not None
+    return (
+        f"Booked {decision.booking} on {decision.vehicle}: pickup between {_clock(decision.promised_earliest_s)} "
+        f"and {_clock(decision.promised_latest_s)}."
+    )
+
+
+def _rgb(hex_colour: str, alpha: int = 255) -> list[int]:
+    value = hex_colour.lstrip("#")
+    return [int(value[k : k + 2], 16) for k in (0, 2, 4)] + [alpha]
+
+
+def _street_paths(res: AppResources) -> list[dict[str, Any]]:
+    """The drivable streets, simplified to about 5 m and rounded to about 1 m (small enough to resend)."""
+    if res.street_paths is None:
+        from shapely import LineString, simplify
+
+        drive = res.data.streets["drive"]
+        paths = []
+        for e in range(drive.n_edges):
+            line = simplify(LineString(drive.edge_coords(e)), 0.00005)
+            paths.append({"path": np.round(np.asarray(line.coords), 5).tolist()})
+        res.street_paths = paths
+    return res.street_paths
+
+
+def _street_layers(res: AppResources) -> list[Any]:
+    """Offline context for the map (no tile server needed): the drivable streets and the shuttle zones."""
+    import pydeck as pdk
+
+    service = res.area.shuttle
+    zones = [{"polygon": [list(p) for p in z.polygon], "name": z.name} for z in (service.zones if service else ())]
+    return [
+        pdk.Layer(
+            "PathLayer",
+            _street_paths(res),
+            id="streets",
+            get_path="path",
+            get_color=[180, 180, 180],
+            width_min_pixels=1,
+        ),
+        pdk.Layer(
+            "PolygonLayer",
+            zones,
+            id="zones",
+            get_polygon="polygon",
+            get_fill_color=_rgb(MODE_COLOURS["shuttle"], 30),
+            get_line_color=_rgb(MODE_COLOURS["shuttle"], 160),
+            line_width_min_pixels=2,
+        ),
+    ]
+
+
+def click_points(res: AppResources) -> list[dict[str, float]]:
+    """Points on the walkable streets a map click can pick (pydeck picks objects, not coordinates):
+    walk-graph nodes thinned to one per ~30 m cell."""
+    if res.pick_points is None:
+        walk = res.data.streets["walk"]
+        cells = np.column_stack([np.round(walk.node_lon / 0.00055), np.round(walk.node_lat / 0.00027)])
+        _, first = np.unique(cells, axis=0, return_index=True)
+        res.pick_points = [
+            {"lon": round(float(walk.node_lon[i]), 5), "lat": round(float(walk.node_lat[i]), 5)} for i in sorted(first)
+        ]
+    return res.pick_points
+
+
+def trip_map(res: AppResources, it: Itinerary | None, origin: Any, destination: Any, clickable: bool = True) -> Any:
+    """A pydeck map of the chosen itinerary, legs coloured by mode, over the streets and shuttle zones."""
+    import pydeck as pdk
+
+    layers = _street_layers(res)
+    if clickable:
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                click_points(res),
+                id="pick",
+                get_position=["lon", "lat"],
+                get_radius=6,
+                get_fill_color=[0, 0, 0, 0],
+                pickable=True,
+                auto_highlight=True,
+                highlight_color=[231, 111, 81, 200],
+            )
+        )
+    if it is not None:
+        legs = [
+            {
+                "path": [list(c) for c in leg.geometry],
+                "colour": _rgb(MODE_COLOURS.get(leg.mode, "#333333")),
+                "width": 8 if leg.mode == "walk" else 16,  # metres; deck.gl's pixel units misrender here
+                "label": f"{_clock(leg.start)}–{_clock(leg.end)} {_leg_label(leg)}",
+            }
+            for leg in it.legs
+        ]
+        layers.append(
+            pdk.Layer(
+                "PathLayer",
+                legs,
+                id="legs",
+                get_path="path",
+                get_color="colour",
+                get_width="width",
+                width_min_pixels=3,
+                pickable=False,
+            )
+        )
+    ends = [
+        {"lon": p[1], "lat": p[0], "colour": colour}
+        for p, colour in ((origin, [42, 157, 143, 255]), (destination, [200, 30, 30, 255]))
+        if p is not None
+    ]
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            ends,
+            id="ends",
+            get_position=["lon", "lat"],
+            get_fill_color="colour",
+            get_radius=40,
+            radius_min_pixels=7,
+        )
+    )
+    west, south, east, north = res.area.bbox
+    if it is not None:
+        coords = [c for leg in it.legs for c in leg.geometry]
+        lons, lats = [c[0] for c in coords], [c[1] for c in coords]
+        west, east, south, north = min(lons), max(lons), min(lats), max(lats)
+    span = max(east - west, (north - south) * 2, 0.005)
+    zoom = max(11.0, min(16.0, math.log2(360 / span) - 0.5))
+    view = pdk.ViewState(longitude=(west + east) / 2, latitude=(south + north) / 2, zoom=zoom)
+    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=False)
+
+
+def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> Any:
+    import pydeck as pdk
+
+    layers = _street_layers(res)
+    routes = [{"path": [list(c) for c in s.route_ahead]} for s in snapshot.shuttles if s.route_ahead]
+    layers.append(
+        pdk.Layer("PathLayer", routes, id="routes", get_path="path", get_color=[38, 70, 83, 150], width_min_pixels=3)
+    )
+    riders = [
+        {
+            "lon": r.lon,
+            "lat": r.lat,
+            "text": f"{r.booking} waits: pickup {_clock(r.promised_earliest_s)}–{_clock(r.promised_latest_s)}",
+        }
+        for r in snapshot.waiting
+    ]
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            riders,
+            id="waiting",
+            get_position=["lon", "lat"],
+            get_fill_color=[0, 122, 201, 220],
+            get_radius=12,
+            radius_min_pixels=4,
+            pickable=True,
+        )
+    )
+    shuttles = [
+        {
+            "lon": s.lon,
+            "lat": s.lat,
+            "radius": 20 + 6 * s.load,
+            "colour": _rgb(MODE_COLOURS["shuttle"]) if s.moving else [108, 117, 125, 255],
+            "text": f"{s.vehicle}: {s.load} on board{'' if s.moving else ', waiting'}",
+        }
+        for s in snapshot.shuttles
+    ]
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            shuttles,
+            id="shuttles",
+            get_position=["lon", "lat"],
+            get_fill_color="colour",
+            get_radius="radius",
+            radius_min_pixels=6,
+            pickable=True,
+        )
+    )
+    view = pdk.ViewState(longitude=24.918, latitude=60.157, zoom=14.2)
+    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip={"text": "{text}"})
+
+
+def day_path(res: AppResources, config: DayConfig) -> Path:
+    return res.app_dir / f"day-seed{config.seed}-req{config.requests}-fleet{config.fleet}.sqlite"
+
+
+def simulated_days(res: AppResources) -> list[Path]:
+    return sorted(res.app_dir.glob("day-*.sqlite"))
+
+
+def run_day(res: AppResources, config: DayConfig, progress: Callable[[str], None]) -> Path:
+    """Run a seeded day into its own database (or return the finished one already there)."""
+    path = day_path(res, config)
+    store = open_day(path, res.data, res.network, config, progress)
+    store.run(res.network, progress)
+    store.close()
+    return path
+
+
+def kpi_rows(store: ServiceStore, res: AppResources) -> list[tuple[str, str]]:
+    from dispatch.kpi import compute_kpis
+
+    return compute_kpis(store, res.network).rows()
+
+
+def hourly_table(store: ServiceStore) -> list[dict[str, float]]:
+    from dispatch.kpi import hourly
+
+    return hourly(store)
+
+
+def service_hours(res: AppResources) -> tuple[float, float]:
+    service = res.area.shuttle
+    if service is None:
+        return 7 * 3600.0, 19 * 3600.0
+    return _seconds(service.operating_hours[0]), _seconds(service.operating_hours[1])
+
+
+def names(places: Sequence[Any]) -> list[str]:
+    return [f"{p.name} ({p.kind})" for p in places]

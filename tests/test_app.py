@@ -1,0 +1,72 @@
+"""The Streamlit app's page logic with Streamlit's AppTest (no browser): inputs in, itineraries or messages out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.realdata
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def app(shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MAAS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("MAAS_CACHE_DIR", str(helsinki_cache))
+    monkeypatch.setenv("MAAS_APP_DIR", str(tmp_path / "app"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_default_trip_offers_the_shuttle_and_books_it(app: AppTest) -> None:
+    app.button(key="plan").click().run()
+    assert not app.exception
+    options = app.radio(key="chosen").options
+    assert any("shuttle" in o and "subway M" in o for o in options), options
+    assert any("metric" in str(type(m)).lower() for m in app.metric)
+    # choose the shuttle option and book it
+    index = next(i for i, o in enumerate(options) if "shuttle" in o)
+    app.radio(key="chosen").set_value(index).run()
+    app.button(key="book").click().run()
+    assert not app.exception
+    assert any("Booked" in s.value for s in app.success), [s.value for s in app.success]
+
+
+def test_typed_search_and_errors_are_plain_messages(app: AppTest) -> None:
+    app.text_input(key="destination_query").input("no such place xyz").run()
+    assert any("Nothing called" in c.value for c in app.caption)
+    app.button(key="plan").click().run()
+    assert any("Choose where from and where to" in i.value for i in app.info)
+    # a point outside the area: an error message, not a traceback
+    app.text_input(key="destination_query").input("60.30, 24.60").run()
+    app.button(key="plan").click().run()
+    assert not app.exception
+    assert any("outside" in i.value.lower() or "street" in i.value.lower() for i in app.info), [
+        i.value for i in app.info
+    ]
+
+
+def test_address_search_plans_a_walk_and_transit_trip(app: AppTest) -> None:
+    app.text_input(key="origin_query").input("Mannerheimintie 1").run()
+    assert app.selectbox(key="origin_choice").value.startswith("Mannerheimintie 1 ")
+    app.text_input(key="destination_query").input("Kamppi").run()
+    app.multiselect[0].set_value(["walk", "transit"]).run()
+    app.button(key="plan").click().run()
+    assert not app.exception
+    assert app.radio(key="chosen").options
+
+
+def test_fleet_page_runs_and_shows_a_seeded_day(app: AppTest) -> None:
+    app.sidebar.radio(key="page").set_value("Shuttle fleet").run()
+    assert any("No simulated day yet" in i.value for i in app.info)
+    app.sidebar.number_input[1].set_value(20)
+    app.sidebar.number_input[2].set_value(2)
+    app.sidebar.button[0].click().run()
+    assert not app.exception, app.exception
+    labels = [m.label for m in app.metric]
+    assert "shuttles moving" in labels and "riders on board" in labels
+    assert app.selectbox[0].value is not None

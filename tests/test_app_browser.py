@@ -1,0 +1,91 @@
+"""End to end: `streamlit run app.py` on a free port, driven in headless Chromium (Debian's, via Playwright).
+
+Saves a screenshot and the measured timings under ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.realdata
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (see .ci/run)")
+        pytest.skip("chromium is not installed")
+    port = free_port()
+    env = dict(os.environ, MAAS_DATA_DIR=str(shared_data), MAAS_CACHE_DIR=str(helsinki_cache))
+    env["MAAS_APP_DIR"] = str(tmp_path / "app")
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (proc.stdout.read() if proc.stdout else ""))
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_plan_a_real_trip_in_the_browser(server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        started = time.perf_counter()
+        page.goto(server)
+        page.get_by_role("button", name="Plan").wait_for(timeout=60_000)
+        page.locator("canvas").first.wait_for(timeout=60_000)  # the map is drawn: the page is complete
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+        first_render_s = time.perf_counter() - started
+        started = time.perf_counter()
+        page.get_by_role("button", name="Plan").click()
+        page.get_by_text("options in").wait_for(timeout=60_000)
+        plan_s = time.perf_counter() - started
+        page.get_by_text("Shuttle pickup window").wait_for(timeout=30_000)
+        body = page.inner_text("body")
+        page.wait_for_timeout(3000)  # let deck.gl draw the map before the screenshot
+        page.screenshot(path=str(ARTIFACTS / "planner.png"))
+        browser.close()
+    (ARTIFACTS / "app-timings.json").write_text(json.dumps({"first_render_s": first_render_s, "plan_s": plan_s}))
+    # Hernesaari to Rautatientori at 08:30: the shuttle to Ruoholahti metro, and the tram
+    assert "shuttle → subway M" in body, body[:2000]
+    assert "Shuttle pickup window" in body
+    assert "Traceback" not in body
+    assert first_render_s < 30 and plan_s < 10  # generous for CI; the measured figures are in the artifact
