@@ -488,6 +488,29 @@ def cmd_bookings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from maas.area import PROJECT_ROOT, load_area
+    from planner.area_data import load_area_data
+
+    area = load_area(args.area, args.data_dir)
+    load_area_data(area, cache=args.cache_dir, progress=_progress(time.perf_counter()))  # build caches first
+    env = dict(os.environ)
+    if args.data_dir:
+        env["MAAS_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    if args.cache_dir:
+        env["MAAS_CACHE_DIR"] = str(Path(args.cache_dir).resolve())
+    command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"), "--server.port", str(args.port)]
+    command += ["--browser.gatherUsageStats", "false"]
+    if args.headless:
+        command += ["--server.headless", "true"]
+    print(f"starting the app on http://localhost:{args.port} (Ctrl+C stops it)", file=sys.stderr)
+    return subprocess.call(command, env=env)
+
+
 def cmd_dispatch_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -625,6 +648,12 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--id", help="booking id (default: random)")
     book.add_argument("--quote", action="store_true", help="only say what would be offered")
     book.set_defaults(func=cmd_book)
+
+    app = sub.add_parser("app", help="start the Streamlit trip planner and fleet dashboard")
+    _common(app)
+    app.add_argument("--port", type=int, default=8501)
+    app.add_argument("--headless", action="store_true", help="do not open a browser")
+    app.set_defaults(func=cmd_app)
 
     bookings = sub.add_parser("bookings", help="list the bookings of a day in a database")
     bookings.add_argument("--db", required=True)
