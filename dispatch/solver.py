@@ -65,6 +65,10 @@ class SolverParams:
     unserved_penalty: float | None = None  # in distance units; default: 1000 x the largest distance
     log_search: bool = False
     portfolio: bool = True  # explore several constructions first, then improve the best
+    legacy_constraints: bool = False  # ride time and pairing as generic CP constraints (slower; for comparison)
+    lns_operators: bool = False  # add OR-Tools' insertion-based LNS neighbourhoods (remove and reinsert requests)
+    gls_lambda: float | None = None  # guided local search penalty coefficient (OR-Tools default 0.1)
+    iterated_local_search: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -175,8 +179,12 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
         p = manager.NodeToIndex(base + 2 * k)
         d = manager.NodeToIndex(base + 2 * k + 1)
         routing.AddPickupAndDelivery(p, d)
+        # AddPickupAndDelivery guides the operators but does not by itself forbid every split pair
         solver.Add(routing.VehicleVar(p) == routing.VehicleVar(d))
-        solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(d))
+        if params.legacy_constraints:
+            solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(d))
+        else:
+            time_dim.AddNodePrecedence(p, d, 0)
         time_dim.CumulVar(p).SetRange(
             math.ceil(r.pickup_window.earliest * scale),
             math.floor(_finite(r.pickup_window.latest, horizon) * scale),
@@ -187,10 +195,13 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
         )
         if r.max_ride_time is not None:
             # drop-off start - (pickup start + pickup service) <= L, exactly
-            solver.Add(
-                time_dim.CumulVar(d) - time_dim.CumulVar(p)
-                <= math.floor(r.max_ride_time * scale) + int(service_scaled[base + 2 * k])
-            )
+            limit = math.floor(r.max_ride_time * scale) + int(service_scaled[base + 2 * k])
+            if params.legacy_constraints:
+                solver.Add(time_dim.CumulVar(d) - time_dim.CumulVar(p) <= limit)
+            else:
+                # as a node precedence (cumul(p) >= cumul(d) - limit), which the local search filters
+                # check incrementally instead of propagating a generic constraint per move
+                time_dim.AddNodePrecedence(d, p, -limit)
         routing.AddDisjunction([p, d], penalty, 2)
         if r.vehicle is not None:
             fixed_to = vehicle_index[r.vehicle]
@@ -227,6 +238,26 @@ def _phase(
     else:
         search.time_limit.FromMilliseconds(max(int(seconds * 1000), 100))
     search.log_search = params.log_search
+    if params.lns_operators:
+        from ortools.util import optional_boolean_pb2
+
+        on = optional_boolean_pb2.BOOL_TRUE
+        operators = search.local_search_operators
+        for name in (
+            "use_path_lns",
+            "use_inactive_lns",
+            "use_global_cheapest_insertion_path_lns",
+            "use_local_cheapest_insertion_path_lns",
+            "use_global_cheapest_insertion_expensive_chain_lns",
+            "use_local_cheapest_insertion_expensive_chain_lns",
+            "use_global_cheapest_insertion_close_nodes_lns",
+            "use_local_cheapest_insertion_close_nodes_lns",
+        ):
+            setattr(operators, name, on)
+    if params.gls_lambda is not None:
+        search.guided_local_search_lambda_coefficient = params.gls_lambda
+    if params.iterated_local_search:
+        search.use_iterated_local_search = True
     if start_from is None:
         assignment = routing.SolveWithParameters(search)
     else:
@@ -353,6 +384,13 @@ def _extract(
             if routing.IsEnd(index):
                 break
             index = assignment.Value(routing.NextVar(index))
+        if len(stops) >= 2:
+            # leave the start depot as late as the first visit allows (no idling at the depot)
+            first = stops[1]
+            latest = first.start_service - float(problem.travel_time[stops[0].node, first.node])
+            if latest > stops[0].departure:
+                stops[0] = dataclasses.replace(stops[0], arrival=latest, start_service=latest, departure=latest)
+                stops[1] = dataclasses.replace(first, arrival=first.start_service)
         routes.append(Route(vehicle.id, tuple(stops)))
     unserved = tuple(Unserved(r.id, _reason(problem, r)) for r in problem.requests if r.id not in served)
     return Solution(
