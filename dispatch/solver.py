@@ -69,6 +69,10 @@ class SolverParams:
     lns_operators: bool = False  # add OR-Tools' insertion-based LNS neighbourhoods (remove and reinsert requests)
     gls_lambda: float | None = None  # guided local search penalty coefficient (OR-Tools default 0.1)
     iterated_local_search: bool = False
+    ruin_recreate: bool = True  # after a first improvement, restart the search from perturbed best solutions
+    ruin_share: float = 0.08  # share of requests removed (related ones: close in space and time) per restart
+    ruin_slice_share: float = 0.04  # each restart searches this share of the time limit (at least 2 s)
+    seed: int = 0  # for the ruin-and-recreate choices
 
     def __post_init__(self) -> None:
         problems = []
@@ -321,11 +325,50 @@ def solve(problem: Problem, params: SolverParams | None = None, initial: Solutio
         candidates = [_phase(problem, params, strategy, explore) for strategy in strategies]
         best = min(candidates, key=lambda s: _rank(problem, s))
         remaining = params.time_limit_s - (time.perf_counter() - started)
+        ruin = params.ruin_recreate and params.solution_limit is None and len(problem.requests) >= 4
+        first_share = 0.4 if ruin else 1.0
         if remaining > 0.5 or params.solution_limit is not None:
-            improved = _phase(problem, params, params.first_solution, remaining, start_from=best)
+            improved = _phase(problem, params, params.first_solution, remaining * first_share, start_from=best)
             if _rank(problem, improved) <= _rank(problem, best):
                 best = improved
+        if ruin:
+            best = _ruin_and_recreate(problem, params, best, started)
     return dataclasses.replace(best, solver_seconds=time.perf_counter() - started)
+
+
+def _ruin_and_recreate(problem: Problem, params: SolverParams, best: Solution, started: float) -> Solution:
+    """Restarts of the OR-Tools search from the best solution with related requests taken out.
+
+    Guided local search on tight time windows accepts few moves (most neighbours are infeasible) and
+    stays near one solution; removing a group of requests close in space and time and letting the
+    search reinsert them moves it elsewhere. A restart is kept only if it is better.
+    """
+    rng = np.random.default_rng(params.seed)
+    requests = problem.requests
+    k = max(2, min(30, round(params.ruin_share * len(requests))))
+    slice_s = max(2.0, params.ruin_slice_share * params.time_limit_s)
+    t = problem.travel_time
+    earliest = np.array([r.pickup_window.earliest for r in requests])
+    pickups = np.array([r.pickup for r in requests])
+    dropoffs = np.array([r.dropoff for r in requests])
+    while True:
+        left = params.time_limit_s - (time.perf_counter() - started)
+        if left < 1.0:
+            return best
+        seed = int(rng.integers(len(requests)))
+        related = t[pickups[seed], pickups] + t[dropoffs[seed], dropoffs] + np.abs(earliest - earliest[seed])
+        removed = {requests[i].id for i in np.argsort(related)[:k]}
+        routes = tuple(
+            dataclasses.replace(route, stops=tuple(s for s in route.stops if s.request not in removed))
+            for route in best.routes
+        )
+        perturbed = dataclasses.replace(best, routes=routes)
+        try:
+            candidate = _phase(problem, params, params.first_solution, min(slice_s, left), start_from=perturbed)
+        except DispatchError:
+            continue
+        if _rank(problem, candidate) < _rank(problem, best):
+            best = candidate
 
 
 def _extract(
