@@ -122,6 +122,7 @@ class OnlineParams:
     reoptimise_every_s: float = 900.0
     reoptimise_time_limit_s: float = 2.0
     reoptimise: bool = True
+    leave_later: bool = True  # riders bound for a departure are picked up as late as the plan allows
 
     def __post_init__(self) -> None:
         from dispatch.model import DispatchError
@@ -240,6 +241,58 @@ def best_insertion(
                     dataclasses.replace(plan, stops=tuple(candidate), free_s=plan.departure(now)),
                 )
     return best
+
+
+def leave_later(
+    insertion: Insertion,
+    booking: Booking,
+    bookings: Mapping[str, Booking],
+    net: Matrices,
+    now: float,
+    picked_up_s: Mapping[str, float],
+) -> Insertion:
+    """For a rider bound for a departure, picked up by an empty shuttle: plan the pickup as late as
+    the rest of the plan allows, so the rider leaves home later instead of waiting at the hub.
+
+    The pickup is held (``not_before_s``) at the latest time, found by bisection, at which every
+    stop of the vehicle's plan still replays; feasibility only shrinks as the hold moves later.
+    """
+    if math.isinf(booking.latest_dropoff_s):
+        return insertion
+    plan = insertion.plan
+    everyone = {**bookings, booking.id: booking}
+    k = insertion.pickup_position
+    timed = schedule(plan, plan.stops, everyone, net, now, picked_up_s)
+    if timed is None or (timed[k - 1].load if k else sum(everyone[b].seats for b in plan.onboard)) > 0:
+        return insertion
+
+    def held(t: float) -> tuple[VehiclePlan, list[ScheduledStop] | None]:
+        stops = list(plan.stops)
+        stops[k] = dataclasses.replace(stops[k], not_before_s=t)
+        candidate = dataclasses.replace(plan, stops=tuple(stops))
+        return candidate, schedule(candidate, stops, everyone, net, now, picked_up_s)
+
+    lo, hi = insertion.pickup_s, booking.latest_pickup_s
+    if held(hi)[1] is not None:
+        lo = hi
+    else:
+        while hi - lo > 1.0:
+            mid = (lo + hi) / 2
+            if held(mid)[1] is not None:
+                lo = mid
+            else:
+                hi = mid
+    if lo <= insertion.pickup_s:
+        return insertion
+    candidate, timed_late = held(float(math.floor(lo)) if math.floor(lo) >= insertion.pickup_s else lo)
+    if timed_late is None:
+        return insertion
+    return dataclasses.replace(
+        insertion,
+        pickup_s=timed_late[k].start_s,
+        dropoff_s=timed_late[insertion.dropoff_position].start_s,
+        plan=candidate,
+    )
 
 
 def promise(booking: Booking, planned_pickup_s: float, window_s: float) -> Booking:

@@ -37,6 +37,7 @@ from dispatch.online import (
     PlannedStop,
     VehiclePlan,
     best_insertion,
+    leave_later,
     promise,
     rejection_reason,
     reoptimise,
@@ -292,6 +293,8 @@ class ServiceStore:
             )
             self._event(now, "reject", booking.id, None, reason=reason)
             return Decision(booking.id, False, None, None, None, None, None, reason, ms)
+        if settings.params.leave_later:
+            insertion = leave_later(insertion, booking, state.bookings, net, now, state.picked_up_s)
         promised = promise(booking, insertion.pickup_s, settings.params.promise_window_s)
         state.bookings[booking.id] = promised
         state.plans = [insertion.plan if p.vehicle == insertion.vehicle else p for p in state.plans]
@@ -429,6 +432,8 @@ class ServiceStore:
             if insertion is None:
                 reason = rejection_reason(booking, state.plans, net, now)
                 return Decision(booking.id, False, None, None, None, None, None, reason, 0.0)
+            if settings.params.leave_later:
+                insertion = leave_later(insertion, booking, state.bookings, net, now, state.picked_up_s)
             promised = promise(booking, insertion.pickup_s, settings.params.promise_window_s)
             return Decision(
                 booking.id,

@@ -298,3 +298,20 @@ def test_quote_does_not_book(tmp_path: Path) -> None:
     assert first.accepted and second.accepted and first.planned_pickup_s == second.planned_pickup_s
     assert store.bookings() == []
     assert np.isfinite(first.planned_dropoff_s or np.nan)
+
+
+def test_riders_bound_for_a_departure_leave_home_as_late_as_possible(tmp_path: Path) -> None:
+    store = ServiceStore(tmp_path / "day.sqlite")
+    store.initialise(DaySettings(START, START + 3600, 0, OnlineParams()), [VehiclePlan("v", 4, 0, 0, START)], [], {})
+    direct = float(NET.time_s[3, 24])
+    # must reach the hub (node 24) by START + 1800; may be picked up from START + 300 for 15 minutes
+    b = Booking("train", 3, 24, START, START + 300, START + 1200, 2 * direct + 300, latest_dropoff_s=START + 1800)
+    decision = store.book(NET, b)
+    assert decision.accepted and decision.planned_pickup_s == pytest.approx(START + 1200, abs=1.0)
+    assert decision.planned_dropoff_s is not None and decision.planned_dropoff_s <= START + 1800
+    # a rider from an arrival is picked up as soon as possible
+    c = Booking("home", 24, 3, START, START + 2000, START + 2900, 2 * direct + 300)
+    later = store.book(NET, c)
+    assert later.accepted and later.planned_pickup_s == pytest.approx(START + 2000, abs=1.0)
+    store.run(NET)
+    check_day_from_events(store, seats=4)
