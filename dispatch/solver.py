@@ -355,9 +355,14 @@ def _ruin_and_recreate(problem: Problem, params: SolverParams, best: Solution, s
         left = params.time_limit_s - (time.perf_counter() - started)
         if left < 1.0:
             return best
-        seed = int(rng.integers(len(requests)))
-        related = t[pickups[seed], pickups] + t[dropoffs[seed], dropoffs] + np.abs(earliest - earliest[seed])
-        removed = {requests[i].id for i in np.argsort(related)[:k]}
+        if problem.minimize_vehicles and len(best.routes) > 1 and rng.random() < 0.5:
+            # empty the route with fewest requests: the way to a fleet one vehicle smaller
+            shortest = min(best.routes, key=lambda r: sum(s.kind == "pickup" for s in r.stops))
+            removed = {s.request for s in shortest.stops if s.request is not None}
+        else:
+            seed = int(rng.integers(len(requests)))
+            related = t[pickups[seed], pickups] + t[dropoffs[seed], dropoffs] + np.abs(earliest - earliest[seed])
+            removed = {requests[i].id for i in np.argsort(related)[:k]}
         routes = tuple(
             dataclasses.replace(route, stops=tuple(s for s in route.stops if s.request not in removed))
             for route in best.routes
