@@ -28,6 +28,7 @@ class BenchRow:
     unserved: int
     seconds: float
     verdict: str
+    minimize_vehicles: bool = False  # vehicles count first (Li & Lim), then distance
 
 
 def instance_files(dispatch_dir: Path, name: str) -> list[Path]:
@@ -113,6 +114,7 @@ def run_benchmark(
             len(solution.unserved),
             round(solution.solver_seconds, 1),
             report.summary(),
+            problem.minimize_vehicles,
         )
         rows.append(row)
         if out_dir is not None:

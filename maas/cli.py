@@ -511,6 +511,32 @@ def cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(command, env=env)
 
 
+def benchmark_summary(rows: Sequence[Any]) -> str:
+    """One line: where vehicles count first (a best-known vehicle count is given), how many runs match
+    it and the distance gap over those only (fewer vehicles and more distance is not a worse gap);
+    otherwise the mean and worst distance gap."""
+    counted = [r for r in rows if r.best_known_vehicles is not None and r.best_known is not None]
+    tail = f"unserved {sum(r.unserved for r in rows)}, invalid {sum(r.verdict != 'valid' for r in rows)}"
+    with_vehicles = [r for r in counted if getattr(r, "minimize_vehicles", False)]
+    if with_vehicles:
+        same = [r for r in with_vehicles if r.vehicles == r.best_known_vehicles]
+        fewer = sum(r.vehicles < r.best_known_vehicles for r in with_vehicles)
+        gaps = [r.gap_pct for r in same if r.gap_pct is not None]
+        mean = f"{sum(gaps) / len(gaps):.2f} %" if gaps else "n/a"
+        worst = f"{max(gaps):.2f} %" if gaps else "n/a"
+        return (
+            f"{len(rows)} instances: best-known vehicle count on {len(same)}/{len(with_vehicles)}"
+            f" ({fewer} with fewer); distance gap where equal: mean {mean}, worst {worst}; {tail}"
+        )
+    gaps = [r.gap_pct for r in rows if r.gap_pct is not None]
+    if not gaps:
+        return f"{len(rows)} instances (no best-known solutions to compare with); {tail}"
+    return (
+        f"{len(rows)} instances ({len(gaps)} with a best known): mean gap {sum(gaps) / len(gaps):.2f} %, "
+        f"worst {max(gaps):.2f} %; {tail}"
+    )
+
+
 def cmd_dispatch_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -538,12 +564,7 @@ def cmd_dispatch_bench(args: argparse.Namespace) -> int:
 
     only = [s.strip() for s in args.instances.split(",")] if args.instances else None
     rows = run_benchmark(dispatch_dir, args.set, params, only, Path(args.out) if args.out else None, show)
-    gaps = [r.gap_pct for r in rows if r.gap_pct is not None]
-    if gaps:
-        print(
-            f"{len(rows)} instances: mean gap {sum(gaps) / len(gaps):.2f} %, worst {max(gaps):.2f} %, "
-            f"unserved {sum(r.unserved for r in rows)}, invalid {sum(r.verdict != 'valid' for r in rows)}"
-        )
+    print(benchmark_summary(rows))
     csv_path = Path(args.csv) if args.csv else Path(f"dispatch-bench-{args.set}.csv")
     write_csv(rows, csv_path)
     print(f"written {csv_path}")
