@@ -30,7 +30,11 @@ from maas.area import resolve_data_dir
 HERE = Path(__file__).resolve().parent
 DEFAULT = "lc101,lr101,lrc101,lc104,lr104,lrc104,lr201,lrc201,lr204"
 SCALE = 100
-FIXED = 10**9  # per used vehicle: more than any distance, so vehicles come first
+def fixed_cost(problem: Problem) -> int:
+    """Per used vehicle, in scaled units: more than any route's distance, so vehicles come first, yet
+    not so large that PyVRP's penalty management breaks down (a flat 10**9 made it return infeasible
+    solutions on lr101 and lrc101 with a "penalty parameter has reached its maximum" warning)."""
+    return math.ceil(float(problem.distance.max()) * SCALE * (problem.n_nodes + 1))
 
 
 def schedule(problem: Problem, vehicle_index: int, visits: list[tuple[int, str]]) -> Route:
@@ -86,7 +90,7 @@ def run_pyvrp(problem: Problem, seconds: float) -> Solution:
         capacity=depot_vehicle.seats,
         start_depot=depot,
         end_depot=depot,
-        fixed_cost=FIXED,
+        fixed_cost=fixed_cost(problem),
         tw_early=int(depot_vehicle.shift.earliest * SCALE),
         tw_late=int(depot_vehicle.shift.latest * SCALE),
     )
@@ -142,7 +146,7 @@ def run_vroom(problem: Problem) -> Solution:
                 end=vehicle.end,
                 capacity=[vehicle.seats],
                 time_window=vroom.TimeWindow(int(vehicle.shift.earliest * SCALE), int(vehicle.shift.latest * SCALE)),
-                costs=vroom.VehicleCosts(fixed=FIXED),
+                costs=vroom.VehicleCosts(fixed=fixed_cost(problem)),
             )
         )
     for k, r in enumerate(problem.requests):

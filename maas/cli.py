@@ -389,6 +389,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             reoptimise=not args.no_reoptimise,
             reoptimise_every_s=args.reoptimise_every * 60,
             reoptimise_time_limit_s=args.reoptimise_time,
+            leave_later=args.leave_later,
         ),
     )
     data, network = _shuttle_day(args)
@@ -653,6 +654,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--db", default="sim.sqlite", help="SQLite file (resumed when it holds a day)")
     sim.add_argument("--out", help="directory for kpis.json/csv, hourly.csv, kpis.png (default: next to --db)")
     sim.add_argument("--no-reoptimise", action="store_true", help="immediate insertion only")
+    sim.add_argument(
+        "--leave-later",
+        action="store_true",
+        help="pick riders bound for a metro departure up as late as the plan allows (fewer served, less time lost)",
+    )
     sim.add_argument("--reoptimise-every", type=float, default=15.0, help="minutes between re-optimisations")
     sim.add_argument("--reoptimise-time", type=float, default=2.0, help="OR-Tools seconds per re-optimisation")
     sim.set_defaults(func=cmd_simulate)

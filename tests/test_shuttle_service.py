@@ -302,7 +302,8 @@ def test_quote_does_not_book(tmp_path: Path) -> None:
 
 def test_riders_bound_for_a_departure_leave_home_as_late_as_possible(tmp_path: Path) -> None:
     store = ServiceStore(tmp_path / "day.sqlite")
-    store.initialise(DaySettings(START, START + 3600, 0, OnlineParams()), [VehiclePlan("v", 4, 0, 0, START)], [], {})
+    params = OnlineParams(leave_later=True)
+    store.initialise(DaySettings(START, START + 3600, 0, params), [VehiclePlan("v", 4, 0, 0, START)], [], {})
     direct = float(NET.time_s[3, 24])
     # must reach the hub (node 24) by START + 1800; may be picked up from START + 300 for 15 minutes
     b = Booking("train", 3, 24, START, START + 300, START + 1200, 2 * direct + 300, latest_dropoff_s=START + 1800)
