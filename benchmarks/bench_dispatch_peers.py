@@ -30,6 +30,8 @@ from maas.area import resolve_data_dir
 HERE = Path(__file__).resolve().parent
 DEFAULT = "lc101,lr101,lrc101,lc104,lr104,lrc104,lr201,lrc201,lr204"
 SCALE = 100
+
+
 def fixed_cost(problem: Problem) -> int:
     """Per used vehicle, in scaled units: more than any route's distance, so vehicles come first, yet
     not so large that PyVRP's penalty management breaks down (a flat 10**9 made it return infeasible

@@ -9,6 +9,7 @@ coordinate snaps to the nearer end of its nearest drivable edge.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +37,18 @@ class ShuttleNetwork:
     def n_nodes(self) -> int:
         return self.graph.n_nodes
 
+    @functools.cached_property
+    def _snapper(self) -> EdgeSnapper:
+        # built on first use, once per network (a module-level cache keyed by id() could hand a
+        # snapper to a different graph that reused a freed one's id)
+        return EdgeSnapper(self.graph)
+
     def lonlat(self, node: int) -> tuple[float, float]:
         return float(self.graph.node_lon[node]), float(self.graph.node_lat[node])
 
     def snap(self, lon: float, lat: float, max_distance_m: float = 300.0) -> int:
         """The drive-graph node serving a coordinate (the nearer end of the nearest drivable edge)."""
-        snap = _snapper(self.graph).snap_one(lon, lat, max_distance_m)
+        snap = self._snapper.snap_one(lon, lat, max_distance_m)
         edge = snap.edge
         return int(self.graph.edge_from[edge] if snap.fraction <= 0.5 else self.graph.edge_to[edge])
 
@@ -63,15 +70,6 @@ class ShuttleNetwork:
         for u, v in itertools.pairwise(nodes):
             pieces.append(self.graph.edge_coords(_edge_between(self.graph, u, v))[1:])
         return np.vstack(pieces)
-
-
-_snappers: dict[int, EdgeSnapper] = {}
-
-
-def _snapper(graph: StreetGraph) -> EdgeSnapper:
-    if id(graph) not in _snappers:
-        _snappers[id(graph)] = EdgeSnapper(graph)
-    return _snappers[id(graph)]
 
 
 def _edge_between(graph: StreetGraph, u: int, v: int) -> int:

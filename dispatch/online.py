@@ -188,20 +188,21 @@ def schedule(
     return out
 
 
-def driving_time(plan: VehiclePlan, stops: Sequence[PlannedStop], net: Matrices) -> float:
+def _along(plan: VehiclePlan, stops: Sequence[PlannedStop], matrix: np.ndarray) -> float:
+    """Sum of ``matrix`` over the legs from where the vehicle is through ``stops``."""
     node, total = plan.node, 0.0
     for stop in stops:
-        total += float(net.time_s[node, stop.node])
+        total += float(matrix[node, stop.node])
         node = stop.node
     return total
+
+
+def driving_time(plan: VehiclePlan, stops: Sequence[PlannedStop], net: Matrices) -> float:
+    return _along(plan, stops, net.time_s)
 
 
 def driving_distance(plan: VehiclePlan, stops: Sequence[PlannedStop], net: Matrices) -> float:
-    node, total = plan.node, 0.0
-    for stop in stops:
-        total += float(net.dist_m[node, stop.node])
-        node = stop.node
-    return total
+    return _along(plan, stops, net.dist_m)
 
 
 def best_insertion(

@@ -32,6 +32,7 @@ from typing import Any
 from dispatch.model import DispatchError
 from dispatch.online import (
     Booking,
+    Insertion,
     Matrices,
     OnlineParams,
     PlannedStop,
@@ -136,6 +137,39 @@ class State:
     plans: list[VehiclePlan]
     bookings: dict[str, Booking]  # active ones
     picked_up_s: dict[str, float]  # on board: when their pickup service ended
+
+
+def _offer(
+    state: State, net: Matrices, booking: Booking, settings: DaySettings
+) -> tuple[Insertion | None, Booking | None, str]:
+    """What the plan can offer ``booking`` at the state's clock: the insertion and the promised
+    booking, or a rejection reason. Shared by a booking decision and a quote, so both answer alike."""
+    now = state.clock_s
+    insertion = (
+        best_insertion(state.plans, booking, state.bookings, net, now, state.picked_up_s)
+        if booking.latest_pickup_s >= now
+        else None
+    )
+    if insertion is None:
+        return None, None, rejection_reason(booking, state.plans, net, now)
+    if settings.params.leave_later:
+        insertion = leave_later(insertion, booking, state.bookings, net, now, state.picked_up_s)
+    return insertion, promise(booking, insertion.pickup_s, settings.params.promise_window_s), ""
+
+
+def _accepted(insertion: Insertion, promised: Booking, reason: str, ms: float) -> Decision:
+    assert promised.promised_earliest_s is not None and promised.promised_latest_s is not None
+    return Decision(
+        promised.id,
+        True,
+        insertion.vehicle,
+        promised.promised_earliest_s,
+        promised.promised_latest_s,
+        insertion.pickup_s,
+        insertion.dropoff_s,
+        reason,
+        ms,
+    )
 
 
 class ServiceStore:
@@ -279,13 +313,8 @@ class ServiceStore:
     def _decide(self, state: State, net: Matrices, booking: Booking, settings: DaySettings) -> Decision:
         started = time.perf_counter()
         now = state.clock_s
-        insertion = (
-            best_insertion(state.plans, booking, state.bookings, net, now, state.picked_up_s)
-            if booking.latest_pickup_s >= now
-            else None
-        )
-        if insertion is None:
-            reason = rejection_reason(booking, state.plans, net, now)
+        insertion, promised, reason = _offer(state, net, booking, settings)
+        if insertion is None or promised is None:
             ms = (time.perf_counter() - started) * 1000
             self.db.execute(
                 "UPDATE bookings SET status = 'rejected', reason = ?, decision_ms = ? WHERE id = ?",
@@ -293,9 +322,6 @@ class ServiceStore:
             )
             self._event(now, "reject", booking.id, None, reason=reason)
             return Decision(booking.id, False, None, None, None, None, None, reason, ms)
-        if settings.params.leave_later:
-            insertion = leave_later(insertion, booking, state.bookings, net, now, state.picked_up_s)
-        promised = promise(booking, insertion.pickup_s, settings.params.promise_window_s)
         state.bookings[booking.id] = promised
         state.plans = [insertion.plan if p.vehicle == insertion.vehicle else p for p in state.plans]
         ms = (time.perf_counter() - started) * 1000
@@ -323,18 +349,7 @@ class ServiceStore:
             planned_pickup_s=insertion.pickup_s,
             planned_dropoff_s=insertion.dropoff_s,
         )
-        assert promised.promised_earliest_s is not None and promised.promised_latest_s is not None
-        return Decision(
-            booking.id,
-            True,
-            insertion.vehicle,
-            promised.promised_earliest_s,
-            promised.promised_latest_s,
-            insertion.pickup_s,
-            insertion.dropoff_s,
-            "accepted",
-            ms,
-        )
+        return _accepted(insertion, promised, "accepted", ms)
 
     def _reoptimise(self, state: State, net: Matrices, settings: DaySettings) -> None:
         result = reoptimise(
@@ -426,26 +441,11 @@ class ServiceStore:
         try:
             settings = self.settings()
             state = self.load_state()
-            now = max(at_s if at_s is not None else state.clock_s, state.clock_s)
-            state.clock_s = now
-            insertion = best_insertion(state.plans, booking, state.bookings, net, now, state.picked_up_s)
-            if insertion is None:
-                reason = rejection_reason(booking, state.plans, net, now)
+            state.clock_s = max(at_s if at_s is not None else state.clock_s, state.clock_s)
+            insertion, promised, reason = _offer(state, net, booking, settings)
+            if insertion is None or promised is None:
                 return Decision(booking.id, False, None, None, None, None, None, reason, 0.0)
-            if settings.params.leave_later:
-                insertion = leave_later(insertion, booking, state.bookings, net, now, state.picked_up_s)
-            promised = promise(booking, insertion.pickup_s, settings.params.promise_window_s)
-            return Decision(
-                booking.id,
-                True,
-                insertion.vehicle,
-                promised.promised_earliest_s,
-                promised.promised_latest_s,
-                insertion.pickup_s,
-                insertion.dropoff_s,
-                "available",
-                0.0,
-            )
+            return _accepted(insertion, promised, "available", 0.0)
         finally:
             self.db.execute("ROLLBACK")
 
