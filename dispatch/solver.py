@@ -72,6 +72,7 @@ class SolverParams:
     ruin_recreate: bool = True  # after a first improvement, restart the search from perturbed best solutions
     ruin_share: float = 0.08  # share of requests removed (related ones: close in space and time) per restart
     ruin_slice_share: float = 0.04  # each restart searches this share of the time limit (at least 2 s)
+    route_elimination_share: float = 0.5  # vehicles first: share of the time left spent on smaller fleets
     seed: int = 0  # for the ruin-and-recreate choices
 
     def __post_init__(self) -> None:
@@ -84,6 +85,8 @@ class SolverParams:
             problems.append(f"first_solution {self.first_solution!r} not in {', '.join(FIRST_SOLUTION_STRATEGIES)}")
         if self.metaheuristic not in METAHEURISTICS:
             problems.append(f"metaheuristic {self.metaheuristic!r} not in {', '.join(METAHEURISTICS)}")
+        if not 0 <= self.route_elimination_share <= 1:
+            problems.append(f"route_elimination_share must be in 0..1, got {self.route_elimination_share}")
         if not 1 <= self.scale <= 10_000:
             problems.append(f"scale must be in 1..10000, got {self.scale}")
         if self.unserved_penalty is not None and self.unserved_penalty <= 0:
@@ -109,8 +112,12 @@ class _Model:
     service: list[float]
 
 
-def _build(problem: Problem, params: SolverParams) -> _Model:
-    """The OR-Tools model for ``problem`` (built afresh for every search phase; it takes milliseconds)."""
+def _build(problem: Problem, params: SolverParams, late_cost: int | None = None) -> _Model:
+    """The OR-Tools model for ``problem`` (built afresh for every search phase; it takes milliseconds).
+
+    With ``late_cost``, the latest ends of the request windows and of the shifts become soft: being
+    late costs ``late_cost`` per scaled time unit instead of being forbidden (route elimination).
+    """
     from ortools.constraint_solver import pywrapcp
 
     scale = params.scale
@@ -137,6 +144,8 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
     ]
     finite = [w for w in finite if not math.isinf(w)]
     horizon = (max(finite) if finite else 0.0) + float(problem.travel_time.max() + max(service, default=0)) * 2 + 1
+    if late_cost is not None:
+        horizon *= 2  # room for the lateness the soft windows allow
     horizon_scaled = math.ceil(horizon * scale)
 
     manager = pywrapcp.RoutingIndexManager(
@@ -189,14 +198,13 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
             solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(d))
         else:
             time_dim.AddNodePrecedence(p, d, 0)
-        time_dim.CumulVar(p).SetRange(
-            math.ceil(r.pickup_window.earliest * scale),
-            math.floor(_finite(r.pickup_window.latest, horizon) * scale),
-        )
-        time_dim.CumulVar(d).SetRange(
-            math.ceil(r.dropoff_window.earliest * scale),
-            math.floor(_finite(r.dropoff_window.latest, horizon) * scale),
-        )
+        for index, window in ((p, r.pickup_window), (d, r.dropoff_window)):
+            latest = math.floor(_finite(window.latest, horizon) * scale)
+            if late_cost is None:
+                time_dim.CumulVar(index).SetRange(math.ceil(window.earliest * scale), latest)
+            else:
+                time_dim.CumulVar(index).SetRange(math.ceil(window.earliest * scale), horizon_scaled)
+                time_dim.SetCumulVarSoftUpperBound(index, latest, late_cost)
         if r.max_ride_time is not None:
             # drop-off start - (pickup start + pickup service) <= L, exactly
             limit = math.floor(r.max_ride_time * scale) + int(service_scaled[base + 2 * k])
@@ -214,24 +222,35 @@ def _build(problem: Problem, params: SolverParams) -> _Model:
         lo = math.ceil(vehicle.shift.earliest * scale)
         hi = math.floor(_finite(vehicle.shift.latest, horizon) * scale)
         time_dim.CumulVar(routing.Start(v)).SetRange(lo, hi)
-        time_dim.CumulVar(routing.End(v)).SetRange(lo, hi)
+        if late_cost is None:
+            time_dim.CumulVar(routing.End(v)).SetRange(lo, hi)
+        else:
+            time_dim.CumulVar(routing.End(v)).SetRange(lo, horizon_scaled)
+            time_dim.SetCumulVarSoftUpperBound(routing.End(v), hi, late_cost)
         if vehicle.max_route_duration is not None:
             time_dim.SetSpanUpperBoundForVehicle(math.floor(vehicle.max_route_duration * scale), v)
-        # leave as late and come back as early as the schedule allows (tight, readable schedules)
-        routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
+        # leave as late and come back as early as the schedule allows (tight, readable schedules);
+        # with soft windows a late start would only add lateness
+        if late_cost is None:
+            routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
 
     return _Model(manager, routing, time_dim, base, service)
 
 
 def _phase(
-    problem: Problem, params: SolverParams, first_solution: str, seconds: float, start_from: Solution | None = None
+    problem: Problem,
+    params: SolverParams,
+    first_solution: str,
+    seconds: float,
+    start_from: Solution | None = None,
+    late_cost: int | None = None,
 ) -> Solution:
     """One OR-Tools search: from a construction heuristic, or improving ``start_from``'s routes."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     started = time.perf_counter()
-    model = _build(problem, params)
+    model = _build(problem, params, late_cost)
     routing, manager = model.routing, model.manager
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first_solution)
@@ -327,6 +346,14 @@ def solve(problem: Problem, params: SolverParams | None = None, initial: Solutio
         remaining = params.time_limit_s - (time.perf_counter() - started)
         ruin = params.ruin_recreate and params.solution_limit is None and len(problem.requests) >= 4
         first_share = 0.4 if ruin else 1.0
+        eliminate = ruin and problem.minimize_vehicles and params.route_elimination_share > 0
+        if eliminate:
+            # vehicles first: shrink the fleet before polishing distance
+            best = _eliminate_routes(
+                problem, params, best, started + params.time_limit_s * (0.2 + 0.8 * params.route_elimination_share)
+            )
+            remaining = params.time_limit_s - (time.perf_counter() - started)
+            first_share = 0.3
         if remaining > 0.5 or params.solution_limit is not None:
             improved = _phase(problem, params, params.first_solution, remaining * first_share, start_from=best)
             if _rank(problem, improved) <= _rank(problem, best):
@@ -334,6 +361,116 @@ def solve(problem: Problem, params: SolverParams | None = None, initial: Solutio
         if ruin:
             best = _ruin_and_recreate(problem, params, best, started)
     return dataclasses.replace(best, solver_seconds=time.perf_counter() - started)
+
+
+def _requests_of(route: Route) -> set[str]:
+    return {s.request for s in route.stops if s.request is not None}
+
+
+def _eliminate_routes(problem: Problem, params: SolverParams, best: Solution, deadline: float) -> Solution:
+    """Route elimination: look for a solution with one vehicle fewer, again and again until the deadline.
+
+    A fixed cost per vehicle alone rarely gets there: emptying a route leaves its requests unserved,
+    and the search simply reopens the route. Here the fleet really is one vehicle smaller: one route
+    is taken away, and its requests are put back with the latest ends of the time windows made soft
+    (lateness costs far more than distance), so every insertion is possible and the search has a
+    slope to follow (total lateness) rather than a plateau (the count of unserved requests). When the
+    lateness reaches zero, the routes are read back into the model with hard windows; if they fit,
+    the smaller fleet is the new best. A route that resists for several rounds gives way to another.
+    """
+    if any(r.vehicle is not None for r in problem.requests):
+        return best  # requests tied to a vehicle: the fleet cannot simply shrink
+    rng = np.random.default_rng(params.seed + 1)
+    slice_s = max(2.0, params.ruin_slice_share * params.time_limit_s)
+    index_of = {r.id: i for i, r in enumerate(problem.requests)}
+    relatedness = _relatedness(problem)
+    k = max(2, min(30, round(params.ruin_share * len(problem.requests))))
+    late_cost = 100  # a time unit late costs as much as 100 units of distance
+    # leaving a request out must cost more than any lateness, or the search prefers it
+    soft_params = dataclasses.replace(params, unserved_penalty=1e6 * max(float(problem.travel_time.max()), 1.0))
+    tried: dict[str, int] = {}
+    while len(best.routes) > 1 and deadline - time.perf_counter() >= 1.0:
+        # the route with fewest requests (and least tried) goes first: it has the fewest to place elsewhere
+        target = min(best.routes, key=lambda r: (tried.get(r.vehicle, 0), len(_requests_of(r)), rng.random()))
+        tried[target.vehicle] = tried.get(target.vehicle, 0) + 1
+        kept = {route.vehicle for route in best.routes if route is not target}
+        smaller = dataclasses.replace(
+            problem, vehicles=tuple(v for v in problem.vehicles if v.id in kept), minimize_vehicles=False
+        )
+        current = dataclasses.replace(best, routes=tuple(r for r in best.routes if r is not target))
+        late = math.inf
+        start_from = current
+        for _ in range(6):
+            left = deadline - time.perf_counter()
+            if left < 1.0:
+                return best
+            try:
+                candidate = _phase(
+                    smaller, soft_params, params.first_solution, min(slice_s, left), start_from, late_cost
+                )
+            except DispatchError:
+                break
+            candidate_late = math.inf if candidate.unserved else _lateness(problem, candidate)
+            if candidate_late < late:
+                current, late = candidate, candidate_late
+            if late <= 1e-6:
+                try:
+                    feasible = _phase(smaller, params, params.first_solution, 0.2, start_from=current)
+                except DispatchError:
+                    feasible = None  # the schedule needs the soft windows after all
+                if feasible is not None and not feasible.unserved:
+                    best = feasible
+                    tried.clear()
+                    break
+            # a restart from the same routes would find the same ones: take out the requests
+            # related to a late one (or any) so the routes around it are rebuilt
+            late_requests = _late_requests(problem, current) or [r.id for r in problem.requests]
+            seed = index_of[late_requests[int(rng.integers(len(late_requests)))]]
+            removed = {problem.requests[i].id for i in np.argsort(relatedness[seed])[:k]}
+            start_from = dataclasses.replace(
+                current,
+                routes=tuple(
+                    dataclasses.replace(r, stops=tuple(s for s in r.stops if s.request not in removed))
+                    for r in current.routes
+                ),
+            )
+    return best
+
+
+def _lateness_by_stop(problem: Problem, solution: Solution) -> list[tuple[str | None, float]]:
+    """How late each stop starts after its window closes (soft-window search): (request, lateness)."""
+    request = {r.id: r for r in problem.requests}
+    shift_end = {v.id: v.shift.latest for v in problem.vehicles}
+    lateness = []
+    for route in solution.routes:
+        for stop in route.stops:
+            if stop.request is not None:
+                r = request[stop.request]
+                latest = r.pickup_window.latest if stop.kind == "pickup" else r.dropoff_window.latest
+            else:
+                latest = shift_end[route.vehicle] if stop.kind == "end" else math.inf
+            lateness.append((stop.request, max(0.0, stop.start_service - latest)))
+    return lateness
+
+
+def _lateness(problem: Problem, solution: Solution) -> float:
+    return sum(late for _, late in _lateness_by_stop(problem, solution))
+
+
+def _late_requests(problem: Problem, solution: Solution) -> list[str]:
+    late = {request for request, lateness in _lateness_by_stop(problem, solution) if lateness > 1e-6}
+    return sorted(r for r in late if r is not None)
+
+
+def _relatedness(problem: Problem) -> np.ndarray:
+    """Request-by-request dissimilarity: pickups and drop-offs apart in travel time, earliest pickups apart."""
+    t = problem.travel_time
+    pickups = np.array([r.pickup for r in problem.requests])
+    dropoffs = np.array([r.dropoff for r in problem.requests])
+    earliest = np.array([r.pickup_window.earliest for r in problem.requests])
+    return np.asarray(
+        t[np.ix_(pickups, pickups)] + t[np.ix_(dropoffs, dropoffs)] + np.abs(earliest[:, None] - earliest[None, :])
+    )
 
 
 def _ruin_and_recreate(problem: Problem, params: SolverParams, best: Solution, started: float) -> Solution:
@@ -345,6 +482,7 @@ def _ruin_and_recreate(problem: Problem, params: SolverParams, best: Solution, s
     """
     rng = np.random.default_rng(params.seed)
     requests = problem.requests
+    shrink_here = problem.minimize_vehicles and params.route_elimination_share == 0
     k = max(2, min(30, round(params.ruin_share * len(requests))))
     slice_s = max(2.0, params.ruin_slice_share * params.time_limit_s)
     t = problem.travel_time
@@ -355,8 +493,8 @@ def _ruin_and_recreate(problem: Problem, params: SolverParams, best: Solution, s
         left = params.time_limit_s - (time.perf_counter() - started)
         if left < 1.0:
             return best
-        if problem.minimize_vehicles and len(best.routes) > 1 and rng.random() < 0.5:
-            # empty the route with fewest requests: the way to a fleet one vehicle smaller
+        if shrink_here and len(best.routes) > 1 and rng.random() < 0.5:
+            # empty the route with fewest requests (when route elimination is off): towards a smaller fleet
             shortest = min(best.routes, key=lambda r: sum(s.kind == "pickup" for s in r.stops))
             removed = {s.request for s in shortest.stops if s.request is not None}
         else:

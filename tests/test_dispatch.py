@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -258,3 +259,21 @@ def test_benchmark_readers_and_exchange_json(shared_data: Path) -> None:
         assert route["stops"][0]["node"] == 0 and route["stops"][-1]["node"] == 0
         inner = [s["node"] for s in route["stops"][1:-1]]
         assert all(1 <= n <= 32 for n in inner)
+
+
+def test_route_elimination_frees_vehicles_a_wasteful_plan_uses() -> None:
+    """From a plan with one vehicle per request, the smaller-fleet search packs them into one route."""
+    from dispatch.solver import _eliminate_routes
+
+    base = line_problem([0, 10, 20, 30, 40, 50, 60, 70, 80], [(1, 2), (3, 4), (5, 6), (7, 8)], seats=1)
+    vehicles = tuple(Vehicle(str(v), 0, 0, 1, shift=TimeWindow(0, 1000)) for v in range(4))
+    problem = dataclasses.replace(base, vehicles=vehicles, minimize_vehicles=True)
+    one_each = dataclasses.replace(
+        problem, requests=tuple(dataclasses.replace(r, vehicle=str(i)) for i, r in enumerate(problem.requests))
+    )
+    wasteful = solve(one_each, SolverParams(time_limit_s=1, portfolio=False))
+    assert wasteful.vehicles_used == 4 and validate(problem, wasteful).ok
+    packed = _eliminate_routes(problem, SolverParams(time_limit_s=2), wasteful, time.perf_counter() + 12)
+    assert packed.vehicles_used == 1 and not packed.unserved
+    assert validate(problem, packed).ok
+    assert packed.distance == pytest.approx(160)  # out along the line and back, one rider at a time
