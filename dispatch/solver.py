@@ -52,6 +52,9 @@ METAHEURISTICS = (
     "AUTOMATIC",
 )
 
+# route elimination: a time unit late costs as much as this many units of distance
+LATE_COST = 100
+
 
 @dataclass(frozen=True, slots=True)
 class SolverParams:
@@ -72,7 +75,7 @@ class SolverParams:
     ruin_recreate: bool = True  # after a first improvement, restart the search from perturbed best solutions
     ruin_share: float = 0.08  # share of requests removed (related ones: close in space and time) per restart
     ruin_slice_share: float = 0.04  # each restart searches this share of the time limit (at least 2 s)
-    route_elimination_share: float = 0.5  # vehicles first: share of the time left spent on smaller fleets
+    route_elimination_share: float = 0.6  # vehicles first: share of the time left spent on smaller fleets
     seed: int = 0  # for the ruin-and-recreate choices
 
     def __post_init__(self) -> None:
@@ -327,7 +330,9 @@ def solve(problem: Problem, params: SolverParams | None = None, initial: Solutio
     Otherwise, with ``params.portfolio`` (default), a fifth of the time goes to short searches from
     several construction heuristics (cheapest insertion in parallel, local and sequential variants:
     which one fits every request differs by instance), and the rest to improving the best of them
-    (fewest unserved, then fewest vehicles where they count, then distance).
+    (fewest unserved, then fewest vehicles where they count, then distance): a first improvement,
+    then, where vehicles count first, route elimination (``_eliminate_routes``) with
+    ``route_elimination_share`` of the time left, then ruin-and-recreate restarts to the end.
     """
     params = params or SolverParams()
     started = time.perf_counter()
@@ -345,19 +350,17 @@ def solve(problem: Problem, params: SolverParams | None = None, initial: Solutio
         best = min(candidates, key=lambda s: _rank(problem, s))
         remaining = params.time_limit_s - (time.perf_counter() - started)
         ruin = params.ruin_recreate and params.solution_limit is None and len(problem.requests) >= 4
-        first_share = 0.4 if ruin else 1.0
         eliminate = ruin and problem.minimize_vehicles and params.route_elimination_share > 0
-        if eliminate:
-            # vehicles first: shrink the fleet before polishing distance
-            best = _eliminate_routes(
-                problem, params, best, started + params.time_limit_s * (0.2 + 0.8 * params.route_elimination_share)
-            )
-            remaining = params.time_limit_s - (time.perf_counter() - started)
-            first_share = 0.3
+        # vehicles first: a short first improvement, then most of the time on smaller fleets
+        first_share = (0.15 if eliminate else 0.4) if ruin else 1.0
         if remaining > 0.5 or params.solution_limit is not None:
             improved = _phase(problem, params, params.first_solution, remaining * first_share, start_from=best)
             if _rank(problem, improved) <= _rank(problem, best):
                 best = improved
+        if eliminate:
+            # try smaller fleets from the improved routes (shorter routes leave room)
+            left = params.time_limit_s - (time.perf_counter() - started)
+            best = _eliminate_routes(problem, params, best, time.perf_counter() + left * params.route_elimination_share)
         if ruin:
             best = _ruin_and_recreate(problem, params, best, started)
     return dataclasses.replace(best, solver_seconds=time.perf_counter() - started)
@@ -385,7 +388,7 @@ def _eliminate_routes(problem: Problem, params: SolverParams, best: Solution, de
     index_of = {r.id: i for i, r in enumerate(problem.requests)}
     relatedness = _relatedness(problem)
     k = max(2, min(30, round(params.ruin_share * len(problem.requests))))
-    late_cost = 100  # a time unit late costs as much as 100 units of distance
+    late_cost = LATE_COST
     # leaving a request out must cost more than any lateness, or the search prefers it
     soft_params = dataclasses.replace(params, unserved_penalty=1e6 * max(float(problem.travel_time.max()), 1.0))
     tried: dict[str, int] = {}
@@ -400,7 +403,7 @@ def _eliminate_routes(problem: Problem, params: SolverParams, best: Solution, de
         current = dataclasses.replace(best, routes=tuple(r for r in best.routes if r is not target))
         late = math.inf
         start_from = current
-        for _ in range(6):
+        for _ in range(8):
             left = deadline - time.perf_counter()
             if left < 1.0:
                 return best
@@ -411,7 +414,8 @@ def _eliminate_routes(problem: Problem, params: SolverParams, best: Solution, de
             except DispatchError:
                 break
             candidate_late = math.inf if candidate.unserved else _lateness(problem, candidate)
-            if candidate_late < late:
+            improved = candidate_late < late
+            if improved:
                 current, late = candidate, candidate_late
             if late <= 1e-6:
                 try:
@@ -422,6 +426,9 @@ def _eliminate_routes(problem: Problem, params: SolverParams, best: Solution, de
                     best = feasible
                     tried.clear()
                     break
+            if improved:
+                start_from = current  # the search is getting somewhere: let it go on
+                continue
             # a restart from the same routes would find the same ones: take out the requests
             # related to a late one (or any) so the routes around it are rebuilt
             late_requests = _late_requests(problem, current) or [r.id for r in problem.requests]
