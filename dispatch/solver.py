@@ -75,7 +75,7 @@ class SolverParams:
     ruin_recreate: bool = True  # after a first improvement, restart the search from perturbed best solutions
     ruin_share: float = 0.08  # share of requests removed (related ones: close in space and time) per restart
     ruin_slice_share: float = 0.04  # each restart searches this share of the time limit (at least 2 s)
-    route_elimination_share: float = 0.6  # vehicles first: share of the time left spent on smaller fleets
+    route_elimination_share: float = 0.5  # vehicles first: share of the time left spent on smaller fleets
     seed: int = 0  # for the ruin-and-recreate choices
 
     def __post_init__(self) -> None:
@@ -351,8 +351,7 @@ def solve(problem: Problem, params: SolverParams | None = None, initial: Solutio
         remaining = params.time_limit_s - (time.perf_counter() - started)
         ruin = params.ruin_recreate and params.solution_limit is None and len(problem.requests) >= 4
         eliminate = ruin and problem.minimize_vehicles and params.route_elimination_share > 0
-        # vehicles first: a short first improvement, then most of the time on smaller fleets
-        first_share = (0.15 if eliminate else 0.4) if ruin else 1.0
+        first_share = 0.4 if ruin else 1.0
         if remaining > 0.5 or params.solution_limit is not None:
             improved = _phase(problem, params, params.first_solution, remaining * first_share, start_from=best)
             if _rank(problem, improved) <= _rank(problem, best):
