@@ -386,7 +386,7 @@ def _eliminate_routes(problem: Problem, params: SolverParams, best: Solution, de
     slice_s = max(2.0, params.ruin_slice_share * params.time_limit_s)
     index_of = {r.id: i for i, r in enumerate(problem.requests)}
     relatedness = _relatedness(problem)
-    k = max(2, min(30, round(params.ruin_share * len(problem.requests))))
+    k = _ruin_size(params, len(problem.requests))
     late_cost = LATE_COST
     # leaving a request out must cost more than any lateness, or the search prefers it
     soft_params = dataclasses.replace(params, unserved_penalty=1e6 * max(float(problem.travel_time.max()), 1.0))
@@ -432,14 +432,7 @@ def _eliminate_routes(problem: Problem, params: SolverParams, best: Solution, de
             # related to a late one (or any) so the routes around it are rebuilt
             late_requests = _late_requests(problem, current) or [r.id for r in problem.requests]
             seed = index_of[late_requests[int(rng.integers(len(late_requests)))]]
-            removed = {problem.requests[i].id for i in np.argsort(relatedness[seed])[:k]}
-            start_from = dataclasses.replace(
-                current,
-                routes=tuple(
-                    dataclasses.replace(r, stops=tuple(s for s in r.stops if s.request not in removed))
-                    for r in current.routes
-                ),
-            )
+            start_from = _without(current, {problem.requests[i].id for i in np.argsort(relatedness[seed])[:k]})
     return best
 
 
@@ -468,6 +461,19 @@ def _late_requests(problem: Problem, solution: Solution) -> list[str]:
     return sorted(r for r in late if r is not None)
 
 
+def _ruin_size(params: SolverParams, n_requests: int) -> int:
+    return max(2, min(30, round(params.ruin_share * n_requests)))
+
+
+def _without(solution: Solution, removed: set[str]) -> Solution:
+    """The solution's routes with the ``removed`` requests taken out (a start for reinsertion)."""
+    routes = tuple(
+        dataclasses.replace(route, stops=tuple(s for s in route.stops if s.request not in removed))
+        for route in solution.routes
+    )
+    return dataclasses.replace(solution, routes=routes)
+
+
 def _relatedness(problem: Problem) -> np.ndarray:
     """Request-by-request dissimilarity: pickups and drop-offs apart in travel time, earliest pickups apart."""
     t = problem.travel_time
@@ -489,12 +495,9 @@ def _ruin_and_recreate(problem: Problem, params: SolverParams, best: Solution, s
     rng = np.random.default_rng(params.seed)
     requests = problem.requests
     shrink_here = problem.minimize_vehicles and params.route_elimination_share == 0
-    k = max(2, min(30, round(params.ruin_share * len(requests))))
+    k = _ruin_size(params, len(requests))
     slice_s = max(2.0, params.ruin_slice_share * params.time_limit_s)
-    t = problem.travel_time
-    earliest = np.array([r.pickup_window.earliest for r in requests])
-    pickups = np.array([r.pickup for r in requests])
-    dropoffs = np.array([r.dropoff for r in requests])
+    relatedness = _relatedness(problem)
     while True:
         left = params.time_limit_s - (time.perf_counter() - started)
         if left < 1.0:
@@ -505,15 +508,9 @@ def _ruin_and_recreate(problem: Problem, params: SolverParams, best: Solution, s
             removed = {s.request for s in shortest.stops if s.request is not None}
         else:
             seed = int(rng.integers(len(requests)))
-            related = t[pickups[seed], pickups] + t[dropoffs[seed], dropoffs] + np.abs(earliest - earliest[seed])
-            removed = {requests[i].id for i in np.argsort(related)[:k]}
-        routes = tuple(
-            dataclasses.replace(route, stops=tuple(s for s in route.stops if s.request not in removed))
-            for route in best.routes
-        )
-        perturbed = dataclasses.replace(best, routes=routes)
+            removed = {requests[i].id for i in np.argsort(relatedness[seed])[:k]}
         try:
-            candidate = _phase(problem, params, params.first_solution, min(slice_s, left), start_from=perturbed)
+            candidate = _phase(problem, params, params.first_solution, min(slice_s, left), _without(best, removed))
         except DispatchError:
             continue
         if _rank(problem, candidate) < _rank(problem, best):
