@@ -217,8 +217,8 @@ def test_same_input_same_solution_under_a_solution_limit() -> None:
 
 def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
     with pytest.raises(DispatchError) as info:
-        SolverParams(time_limit_s=0, first_solution="MAGIC", scale=0)
-    for word in ("time_limit_s", "first_solution", "scale"):
+        SolverParams(time_limit_s=0, first_solution="MAGIC", scale=0, route_elimination_share=1.5)
+    for word in ("time_limit_s", "first_solution", "scale", "route_elimination_share"):
         assert word in str(info.value)
     toml = tmp_path / "solver.toml"
     toml.write_text('[solver]\ntime_limit_s = 5\nmetaheuristic = "TABU_SEARCH"\n', encoding="utf-8")
