@@ -192,6 +192,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--instances", default=DEFAULT)
+    parser.add_argument("--workers", type=int, default=2, help="our parallel searches (VROOM gets 2 threads too)")
     parser.add_argument("--data-dir")
     parser.add_argument("--out", default=str(HERE / "results" / "dispatch_peers.json"))
     args = parser.parse_args()
@@ -203,7 +204,7 @@ def main() -> None:
         problem = read_li_lim(folder / "lilim" / f"{name}.txt")
         known = bks.get(name)
         runs = {
-            "ours": lambda p=problem: solve(p, SolverParams(time_limit_s=args.time_limit)),
+            "ours": lambda p=problem: solve(p, SolverParams(time_limit_s=args.time_limit, workers=args.workers)),
             "pyvrp": lambda p=problem: run_pyvrp(p, args.time_limit),
             "vroom": lambda p=problem: run_vroom(p),
         }

@@ -284,9 +284,22 @@ def _hhmm(minutes: float) -> str:
     return f"{total // 60:02d}:{total % 60:02d}"
 
 
+def _solver_params(args: argparse.Namespace) -> Any:
+    """SolverParams from --params (TOML), with --time-limit and --workers (else the TOML's, else 2) on top."""
+    import dataclasses
+    import os
+
+    from dispatch.solver import SolverParams
+
+    params = SolverParams.from_toml(args.params) if args.params else SolverParams()
+    # one search per core, two at most by default: OR-Tools' search itself uses one core
+    workers = args.workers or (params.workers if params.workers > 1 else min(2, os.cpu_count() or 1))
+    return dataclasses.replace(params, time_limit_s=args.time_limit, workers=workers)
+
+
 def cmd_dispatch(args: argparse.Namespace) -> int:
     from dispatch.realworld import read_realworld
-    from dispatch.solver import SolverParams, solve
+    from dispatch.solver import solve
     from dispatch.validate import validate
     from maas.area import load_area
     from planner.area_data import load_area_data
@@ -299,10 +312,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    params = SolverParams.from_toml(args.params) if args.params else SolverParams()
-    params = SolverParams(
-        **{**{f: getattr(params, f) for f in params.__dataclass_fields__}, "time_limit_s": args.time_limit}
-    )
+    params = _solver_params(args)
     solution = solve(problem, params)
     report = validate(problem, solution)
     plan = {
@@ -542,13 +552,9 @@ def cmd_dispatch_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from dispatch.bench import run_benchmark, write_csv
-    from dispatch.solver import SolverParams
     from maas.area import resolve_data_dir
 
-    params = SolverParams.from_toml(args.params) if args.params else SolverParams()
-    params = SolverParams(
-        **{**{f: getattr(params, f) for f in params.__dataclass_fields__}, "time_limit_s": args.time_limit}
-    )
+    params = _solver_params(args)
     dispatch_dir = resolve_data_dir(args.data_dir) / "dispatch"
     header = f"{'instance':<12}{'cost':>10}{'best':>10}{'gap %':>8}{'veh':>5}{'bkv':>5}{'unserved':>9}{'s':>7}  verdict"
     print(header)
@@ -630,6 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
     disp.add_argument("--cache-dir")
     disp.add_argument("--time-limit", type=float, default=30.0)
     disp.add_argument("--params", help="solver settings TOML")
+    disp.add_argument("--workers", type=int, help="parallel searches, best kept (default: 2, or 1 on one core)")
     disp.add_argument("--out", default="plan.json")
     disp.set_defaults(func=cmd_dispatch)
 
@@ -638,6 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
     bench.add_argument("--instances", help="comma-separated instance names (default: the whole set)")
     bench.add_argument("--params", help="solver settings TOML ([solver] table of SolverParams fields)")
+    bench.add_argument("--workers", type=int, help="parallel searches per instance (default: 2, or 1 on one core)")
     bench.add_argument("--data-dir", help="directory holding dispatch/ (default: ../shared/data)")
     bench.add_argument("--out", help="directory for one solution JSON per instance")
     bench.add_argument("--csv", help="CSV file for the table (default: dispatch-bench-<set>.csv)")

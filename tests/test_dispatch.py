@@ -213,12 +213,19 @@ def test_same_input_same_solution_under_a_solution_limit() -> None:
     first, second = solve(problem, params), solve(problem, params)
     assert first.routes == second.routes and first.distance == second.distance
     assert validate(problem, first).ok
+    # two workers in parallel processes, searching differently: still deterministic
+    parallel = dataclasses.replace(params, workers=2)
+    one, other = solve(problem, parallel), solve(problem, parallel)
+    assert one.routes == other.routes and validate(problem, one).ok
+    # without diversification worker 0 runs the single search itself, so two are never worse than one
+    both = solve(problem, dataclasses.replace(parallel, diversify=False))
+    assert (len(both.unserved), both.distance) <= (len(first.unserved), first.distance)
 
 
 def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
     with pytest.raises(DispatchError) as info:
-        SolverParams(time_limit_s=0, first_solution="MAGIC", scale=0, route_elimination_share=1.5)
-    for word in ("time_limit_s", "first_solution", "scale", "route_elimination_share"):
+        SolverParams(time_limit_s=0, first_solution="MAGIC", scale=0, route_elimination_share=1.5, workers=0)
+    for word in ("time_limit_s", "first_solution", "scale", "route_elimination_share", "workers"):
         assert word in str(info.value)
     toml = tmp_path / "solver.toml"
     toml.write_text('[solver]\ntime_limit_s = 5\nmetaheuristic = "TABU_SEARCH"\n', encoding="utf-8")
