@@ -1,0 +1,371 @@
+"""Pickup-and-delivery routes over a uniform fleet as flat integer arrays, and the numba kernels on them.
+
+Everything here works on the solver's own scaled integers (``SolverParams.scale``): travel times
+rounded up, window ends rounded down, the time transit from a node is its service time plus the
+travel time, exactly as in the OR-Tools model, so routes found here are feasible there too. A
+schedule starts every visit as early as possible; that is exact for time windows and capacity,
+and on the safe side for ride-time limits and route durations (a later start could shorten them).
+
+Request k has node 2k (pickup) and 2k + 1 (drop-off); the start depot is 2K, the end depot 2K + 1.
+A route is ``seq[:n]`` of request nodes (the depots implied at both ends); a set of routes is a
+2-D array with one row per route and an array of lengths. Used by ``dispatch.route_min`` (fewer
+vehicles) and ``dispatch.lns`` (shorter routes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from dispatch.model import Problem, Route, Solution, Stop
+
+BIG = np.int64(1) << 60  # no limit (window end, ride time, route duration)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFleetProblem:
+    """A problem with identical vehicles as flat integer arrays (see the module docstring)."""
+
+    transit: np.ndarray  # int64 (2K+2, 2K+2): service at the origin plus travel, scaled
+    distance: np.ndarray  # int64 (2K+2, 2K+2), scaled
+    earliest: np.ndarray  # int64 (2K+2,)
+    latest: np.ndarray  # int64 (2K+2,)
+    seats: np.ndarray  # int64 (2K,): + at pickups, - at drop-offs
+    chairs: np.ndarray  # int64 (2K,)
+    ride_limit: np.ndarray  # int64 (K,): drop-off start minus pickup start
+    capacity: np.ndarray  # int64 (2,): seats, wheelchair places
+    max_duration: int  # route duration bound (BIG if none)
+
+
+def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None:
+    """The arrays for ``problem``, or None where the fleet is not uniform or a request is tied to a vehicle."""
+    vehicles = problem.vehicles
+    first = vehicles[0]
+    uniform = all(
+        (v.start, v.end, v.seats, v.wheelchair_places, v.shift, v.max_route_duration)
+        == (first.start, first.end, first.seats, first.wheelchair_places, first.shift, first.max_route_duration)
+        for v in vehicles
+    )
+    if not uniform or any(r.vehicle is not None for r in problem.requests) or not problem.requests:
+        return None
+    location = [x for r in problem.requests for x in (r.pickup, r.dropoff)] + [first.start, first.end]
+    service = [x for r in problem.requests for x in (r.pickup_service, r.dropoff_service)] + [0.0, 0.0]
+    loc = np.array(location)
+    service_scaled = np.ceil(np.array(service) * scale).astype(np.int64)
+    travel = np.ceil(problem.travel_time[np.ix_(loc, loc)] * scale).astype(np.int64)
+    distance = np.rint(problem.distance[np.ix_(loc, loc)] * scale).astype(np.int64)
+    np.fill_diagonal(travel, 0)
+    np.fill_diagonal(distance, 0)
+
+    def low(x: float) -> int:
+        return math.ceil(x * scale)
+
+    def high(x: float) -> int:
+        return int(BIG) if math.isinf(x) else math.floor(x * scale)
+
+    earliest = [low(w.earliest) for r in problem.requests for w in (r.pickup_window, r.dropoff_window)]
+    latest = [high(w.latest) for r in problem.requests for w in (r.pickup_window, r.dropoff_window)]
+    earliest += [low(first.shift.earliest)] * 2
+    latest += [high(first.shift.latest)] * 2
+    ride = [
+        int(BIG) if r.max_ride_time is None else math.floor(r.max_ride_time * scale) + int(service_scaled[2 * k])
+        for k, r in enumerate(problem.requests)
+    ]
+    return CompiledFleetProblem(
+        transit=travel + service_scaled[:, None],
+        distance=distance,
+        earliest=np.array(earliest, dtype=np.int64),
+        latest=np.array(latest, dtype=np.int64),
+        seats=np.array([s for r in problem.requests for s in (r.seats, -r.seats)], dtype=np.int64),
+        chairs=np.array([c for r in problem.requests for c in (r.wheelchairs, -r.wheelchairs)], dtype=np.int64),
+        ride_limit=np.array(ride, dtype=np.int64),
+        capacity=np.array([first.seats, first.wheelchair_places], dtype=np.int64),
+        max_duration=int(BIG) if first.max_route_duration is None else math.floor(first.max_route_duration * scale),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# numba kernels: a route is seq[:n] of request nodes; the depots are implied at both ends
+
+
+@njit(cache=True)
+def route_feasible(seq, n, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time):
+    """Whether the route seq[:n] is feasible with every visit as early as possible."""
+    start = transit.shape[0] - 2
+    t = earliest[start]
+    node = start
+    load_s = 0
+    load_c = 0
+    for q in range(n):
+        x = seq[q]
+        t = max(t + transit[node, x], earliest[x])
+        if t > latest[x]:
+            return False
+        load_s += seats[x]
+        load_c += chairs[x]
+        if load_s > capacity[0] or load_c > capacity[1]:
+            return False
+        if x % 2 == 0:
+            pick_time[x // 2] = t
+        elif t - pick_time[x // 2] > ride_limit[x // 2]:
+            return False
+        node = x
+    t = max(t + transit[node, start + 1], earliest[start + 1])
+    return t <= latest[start + 1] and t - earliest[start] <= max_duration
+
+
+@njit(cache=True)
+def _rest_feasible(
+    seq,
+    j,
+    n,
+    t,
+    node,
+    load_s,
+    load_c,
+    transit,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    pick_time,
+):
+    """Whether seq[j:n] then the end depot can follow ``node`` served at ``t`` with these loads.
+
+    ``pick_time[k]`` holds the pickup time of every request picked up before; pickups in seq[j:n]
+    are written there too.
+    """
+    start = transit.shape[0] - 2
+    for q in range(j, n):
+        x = seq[q]
+        t = max(t + transit[node, x], earliest[x])
+        if t > latest[x]:
+            return False
+        load_s += seats[x]
+        load_c += chairs[x]
+        if load_s > capacity[0] or load_c > capacity[1]:
+            return False
+        if x % 2 == 0:
+            pick_time[x // 2] = t
+        elif t - pick_time[x // 2] > ride_limit[x // 2]:
+            return False
+        node = x
+    t = max(t + transit[node, start + 1], earliest[start + 1])
+    return t <= latest[start + 1] and t - earliest[start] <= max_duration
+
+
+@njit(cache=True)
+def best_insertion(
+    seq,
+    n,
+    k,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    prefix_time,
+    prefix_s,
+    prefix_c,
+    pick_time,
+):
+    """Cheapest feasible insertion of request k into seq[:n]: (added distance, i, j), or (-1, -1, -1).
+
+    The pickup goes before seq[i], the drop-off before seq[j] (j >= i; j == n: before the end depot).
+    prefix_* and pick_time are work arrays.
+    """
+    start = transit.shape[0] - 2
+    end = start + 1
+    p = 2 * k
+    d = p + 1
+    # the route as it is: time and loads after each visit, pickup times
+    t = earliest[start]
+    node = start
+    ls = 0
+    lc = 0
+    for q in range(n):
+        x = seq[q]
+        t = max(t + transit[node, x], earliest[x])
+        ls += seats[x]
+        lc += chairs[x]
+        prefix_time[q] = t
+        prefix_s[q] = ls
+        prefix_c[q] = lc
+        node = x
+    best = -1
+    best_i = -1
+    best_j = -1
+    for i in range(n + 1):
+        a = start if i == 0 else seq[i - 1]
+        ta = earliest[start] if i == 0 else prefix_time[i - 1]
+        la_s = 0 if i == 0 else prefix_s[i - 1]
+        la_c = 0 if i == 0 else prefix_c[i - 1]
+        tp = max(ta + transit[a, p], earliest[p])
+        if tp > latest[p]:
+            continue
+        cur_s = la_s + seats[p]
+        cur_c = la_c + chairs[p]
+        if cur_s > capacity[0] or cur_c > capacity[1]:
+            continue
+        # pickup times before position i are the route's own
+        for q in range(i):
+            if seq[q] % 2 == 0:
+                pick_time[seq[q] // 2] = prefix_time[q]
+        pick_time[k] = tp
+        cur_t = tp
+        cur = p
+        b_i = end if i == n else seq[i]
+        for j in range(i, n + 1):
+            b = end if j == n else seq[j]
+            td = max(cur_t + transit[cur, d], earliest[d])
+            if td > latest[d] or td - tp > ride_limit[k]:
+                break  # a later drop-off only comes later
+            if j == i:
+                added = distance[a, p] + distance[p, d] + distance[d, b] - distance[a, b]
+            else:
+                added = (
+                    distance[a, p]
+                    + distance[p, b_i]
+                    - distance[a, b_i]
+                    + distance[cur, d]
+                    + distance[d, b]
+                    - distance[cur, b]
+                )
+            # pickups in seq[j:] overwrite pick_time; each is rewritten before it is read again
+            if (best < 0 or added < best) and _rest_feasible(
+                seq,
+                j,
+                n,
+                td,
+                d,
+                cur_s + seats[d],
+                cur_c + chairs[d],
+                transit,
+                earliest,
+                latest,
+                seats,
+                chairs,
+                ride_limit,
+                capacity,
+                max_duration,
+                pick_time,
+            ):
+                best = added
+                best_i = i
+                best_j = j
+            if j == n:
+                break
+            # serve seq[j] before the drop-off: move on, or stop if that already fails
+            x = seq[j]
+            cur_t = max(cur_t + transit[cur, x], earliest[x])
+            if cur_t > latest[x]:
+                break
+            cur_s += seats[x]
+            cur_c += chairs[x]
+            if cur_s > capacity[0] or cur_c > capacity[1]:
+                break
+            if x % 2 == 0:
+                pick_time[x // 2] = cur_t
+            elif cur_t - pick_time[x // 2] > ride_limit[x // 2]:
+                break
+            cur = x
+    return best, best_i, best_j
+
+
+@njit(cache=True)
+def insert_request(seq, n, k, i, j):
+    """Put request k's pickup before seq[i] and drop-off before seq[j] (of the old sequence); new length."""
+    for q in range(n - 1, j - 1, -1):
+        seq[q + 2] = seq[q]
+    seq[j + 1] = 2 * k + 1
+    for q in range(j - 1, i - 1, -1):
+        seq[q + 1] = seq[q]
+    seq[i] = 2 * k
+    return n + 2
+
+
+@njit(cache=True)
+def remove_requests(seq, n, out, eject_a, eject_b, eject_c):
+    """seq[:n] without the nodes of requests eject_a/b/c (-1: none) into ``out``; the new length."""
+    m = 0
+    for q in range(n):
+        r = seq[q] // 2
+        if r != eject_a and r != eject_b and r != eject_c:
+            out[m] = seq[q]
+            m += 1
+    return m
+
+
+@njit(cache=True)
+def seed_numba(seed):
+    np.random.seed(seed)  # noqa: NPY002 (numba has only the global RNG)
+
+
+def routes_as_arrays(
+    problem: Problem, compiled: CompiledFleetProblem, solution: Solution
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``solution``'s routes as (routes, lengths), or None if one is not feasible with earliest starts."""
+    index_of = {r.id: k for k, r in enumerate(problem.requests)}
+    n_routes = len(solution.routes)
+    routes = np.zeros((n_routes, 2 * len(problem.requests) + 2), dtype=np.int64)
+    lengths = np.zeros(n_routes, dtype=np.int64)
+    for r, route in enumerate(solution.routes):
+        nodes = [2 * index_of[s.request] + (s.kind == "dropoff") for s in route.stops if s.request is not None]
+        routes[r, : len(nodes)] = nodes
+        lengths[r] = len(nodes)
+    work = np.zeros(len(problem.requests), dtype=np.int64)
+    c = compiled
+    for r in range(n_routes):
+        if not route_feasible(
+            routes[r],
+            lengths[r],
+            c.transit,
+            c.earliest,
+            c.latest,
+            c.seats,
+            c.chairs,
+            c.ride_limit,
+            c.capacity,
+            c.max_duration,
+            work,
+        ):
+            return None
+    return routes, lengths
+
+
+def arrays_as_solution(problem: Problem, routes: np.ndarray, lengths: np.ndarray) -> Solution:
+    """Routes as stop orders on the first vehicles (identical), without a schedule."""
+    out = []
+    for r in range(len(lengths)):
+        if lengths[r] == 0:
+            continue
+        vehicle = problem.vehicles[len(out)]
+        stops = [Stop(vehicle.start, "start", None, 0.0, 0.0, 0.0, 0, 0)]
+        for x in routes[r, : lengths[r]]:
+            request = problem.requests[int(x) // 2]
+            drop = bool(x % 2)
+            stops.append(
+                Stop(
+                    request.dropoff if drop else request.pickup,
+                    "dropoff" if drop else "pickup",
+                    request.id,
+                    0.0,
+                    0.0,
+                    0.0,
+                    0,
+                    0,
+                )
+            )
+        stops.append(Stop(vehicle.end, "end", None, 0.0, 0.0, 0.0, 0, 0))
+        out.append(Route(vehicle.id, tuple(stops)))
+    return Solution(problem.name, tuple(out), (), 0.0, 0.0, 0.0, 0)
