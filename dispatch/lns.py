@@ -34,7 +34,7 @@ from dispatch.pdp_arrays import (
 
 
 @njit(cache=True)
-def _total_distance(routes, lengths, distance):
+def _total_distance(routes, lengths, distance):  # type: ignore[no-untyped-def]
     start = distance.shape[0] - 2
     total = 0
     for r in range(lengths.shape[0]):
@@ -50,7 +50,7 @@ def _total_distance(routes, lengths, distance):
 
 
 @njit(cache=True)
-def _lns_steps(
+def _lns_steps(  # type: ignore[no-untyped-def]
     routes,
     lengths,
     cost,

@@ -92,7 +92,7 @@ def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None
 
 
 @njit(cache=True)
-def route_feasible(seq, n, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time):
+def route_feasible(seq, n, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time):  # type: ignore[no-untyped-def]
     """Whether the route seq[:n] is feasible with every visit as early as possible."""
     start = transit.shape[0] - 2
     t = earliest[start]
@@ -118,7 +118,7 @@ def route_feasible(seq, n, transit, earliest, latest, seats, chairs, ride_limit,
 
 
 @njit(cache=True)
-def _rest_feasible(
+def _rest_feasible(  # type: ignore[no-untyped-def]
     seq,
     j,
     n,
@@ -161,7 +161,7 @@ def _rest_feasible(
 
 
 @njit(cache=True)
-def best_insertion(
+def best_insertion(  # type: ignore[no-untyped-def]
     seq,
     n,
     k,
@@ -283,7 +283,7 @@ def best_insertion(
 
 
 @njit(cache=True)
-def insert_request(seq, n, k, i, j):
+def insert_request(seq, n, k, i, j):  # type: ignore[no-untyped-def]
     """Put request k's pickup before seq[i] and drop-off before seq[j] (of the old sequence); new length."""
     for q in range(n - 1, j - 1, -1):
         seq[q + 2] = seq[q]
@@ -295,7 +295,7 @@ def insert_request(seq, n, k, i, j):
 
 
 @njit(cache=True)
-def remove_requests(seq, n, out, eject_a, eject_b, eject_c):
+def remove_requests(seq, n, out, eject_a, eject_b, eject_c):  # type: ignore[no-untyped-def]
     """seq[:n] without the nodes of requests eject_a/b/c (-1: none) into ``out``; the new length."""
     m = 0
     for q in range(n):
@@ -307,7 +307,7 @@ def remove_requests(seq, n, out, eject_a, eject_b, eject_c):
 
 
 @njit(cache=True)
-def seed_numba(seed):
+def seed_numba(seed):  # type: ignore[no-untyped-def]
     np.random.seed(seed)  # noqa: NPY002 (numba has only the global RNG)
 
 
@@ -345,7 +345,7 @@ def routes_as_arrays(
 
 def arrays_as_solution(problem: Problem, routes: np.ndarray, lengths: np.ndarray) -> Solution:
     """Routes as stop orders on the first vehicles (identical), without a schedule."""
-    out = []
+    out: list[Route] = []
     for r in range(len(lengths)):
         if lengths[r] == 0:
             continue

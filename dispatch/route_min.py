@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 @njit(cache=True)
-def _ejection_steps(
+def _ejection_steps(  # type: ignore[no-untyped-def]
     routes,
     lengths,
     n_routes,
