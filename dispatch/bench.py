@@ -96,8 +96,7 @@ def run_benchmark(
         files = [f for f in files if f.stem in wanted]
     bks = best_known(dispatch_dir)
     reader = read_cordeau if set_name.startswith("cordeau") else read_li_lim
-    if reader is read_li_lim:
-        compile_kernels()  # before the clock: the first compilation takes seconds
+    compile_kernels()  # before the clock: the first compilation takes seconds
     rows = []
     for file in files:
         problem = reader(file)

@@ -6,8 +6,10 @@ shortens them (lc103 with 9 vehicles stayed 26 % over the best known after 35 s)
 removes a group of requests -- close in space and time to a random one, or picked at random --
 and puts them back one by one, each at its cheapest feasible place (the order shuffled); the
 result is kept by the simulated-annealing rule, with a temperature falling from two average arcs
-to a fiftieth of one over the time given. No route is ever added, so the fleet never
-grows; a route emptied on the way stays empty.
+to a fiftieth of one over the time given. Where vehicles count first no route is ever added,
+so the fleet never grows and a route emptied on the way stays empty; otherwise one empty route
+is among the places tried. Ride-time and route-duration limits (dial-a-ride) are met with the
+later starts of ``pdp_arrays.schedule_feasible``.
 
 Works on the arrays of ``dispatch.pdp_arrays``; the numba kernel ``_lns_steps`` changes the state
 in place, ``shorten_routes`` keeps the clock.
@@ -70,8 +72,12 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     ride_limit,
     capacity,
     max_duration,
+    open_routes,
 ):
-    """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost), state changed in place."""
+    """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost), state changed in place.
+
+    ``open_routes``: a request may also go into an empty route (one is tried: the vehicles are identical).
+    """
     n_routes, size = routes.shape
     n_req = ride_limit.shape[0]
     work = np.empty_like(routes)
@@ -119,9 +125,12 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             best_r = -1
             best_i = -1
             best_j = -1
+            tried_empty = False
             for r in range(n_routes):
-                if lengths[r] == 0:
-                    continue  # never open a route the solution does not use
+                if work_lengths[r] == 0:
+                    if not open_routes or tried_empty:
+                        continue  # where vehicles count, never open a route the solution does not use
+                    tried_empty = True
                 added, i, j = best_insertion(
                     work[r],
                     work_lengths[r],
@@ -193,11 +202,15 @@ def shorten_routes(
     seed: int = 0,
     params: LnsParams | None = None,
 ) -> Solution | None:
-    """``solution``'s routes made shorter by ``deadline`` (never more of them), or None if it does not apply.
+    """``solution``'s routes made shorter by ``deadline``, or None if it does not apply.
+
+    Where vehicles count first (``Problem.minimize_vehicles``) no route is ever added; otherwise
+    any vehicle of the fleet may be used.
 
     ``relatedness`` is the request-by-request dissimilarity (smaller: more related). None where the
-    fleet is mixed, a request is tied to a vehicle, a request is unserved, or a route needs later
-    starts than earliest-possible. The stops of the result carry the order only (no schedule).
+    fleet is mixed, a request is tied to a vehicle, a request is unserved, or a route has no
+    schedule the kernels find (should not happen: same integers as OR-Tools). The stops of the
+    result carry the order only (no schedule).
     """
     params = params or LnsParams()
     compiled = compile_problem(problem, scale)
@@ -207,6 +220,11 @@ def shorten_routes(
     if arrays is None:
         return None
     routes, lengths = arrays
+    open_routes = not problem.minimize_vehicles
+    if open_routes and len(problem.vehicles) > len(lengths):
+        spare = len(problem.vehicles) - len(lengths)
+        routes = np.vstack([routes, np.zeros((spare, routes.shape[1]), np.int64)])
+        lengths = np.concatenate([lengths, np.zeros(spare, np.int64)])
     c = compiled
     n_req = len(problem.requests)
     related = np.argsort(relatedness, axis=1).astype(np.int64)
@@ -241,5 +259,6 @@ def shorten_routes(
             c.ride_limit,
             c.capacity,
             c.max_duration,
+            open_routes,
         )
     return arrays_as_solution(problem, best_routes, best_lengths)

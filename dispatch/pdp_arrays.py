@@ -2,9 +2,14 @@
 
 Everything here works on the solver's own scaled integers (``SolverParams.scale``): travel times
 rounded up, window ends rounded down, the time transit from a node is its service time plus the
-travel time, exactly as in the OR-Tools model, so routes found here are feasible there too. A
-schedule starts every visit as early as possible; that is exact for time windows and capacity,
-and on the safe side for ride-time limits and route durations (a later start could shorten them).
+travel time, exactly as in the OR-Tools model, so routes found here are feasible there too.
+Starting every visit as early as possible decides time windows and capacity exactly. Where
+ride times or route durations are limited (dial-a-ride), a route whose earliest schedule breaks
+them may still be feasible with later starts; ``schedule_feasible`` then looks for such a
+schedule with the eight-step procedure of Cordeau & Laporte (2003): leave the depot as late as
+the waiting allows, then delay each pickup by as much as its forward time slack and the waiting
+after it allow. What it finds is checked constraint by constraint, so it never accepts an
+infeasible route; it may in rare cases miss a feasible one.
 
 Request k has node 2k (pickup) and 2k + 1 (drop-off); the start depot is 2K, the end depot 2K + 1.
 A route is ``seq[:n]`` of request nodes (the depots implied at both ends); a set of routes is a
@@ -93,12 +98,13 @@ def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None
 
 @njit(cache=True)
 def route_feasible(seq, n, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time):  # type: ignore[no-untyped-def]
-    """Whether the route seq[:n] is feasible with every visit as early as possible."""
+    """Whether the route seq[:n] is feasible: as early as possible, or else with later starts (dial-a-ride)."""
     start = transit.shape[0] - 2
     t = earliest[start]
     node = start
     load_s = 0
     load_c = 0
+    early_enough = True  # ride times and duration with every visit as early as possible
     for q in range(n):
         x = seq[q]
         t = max(t + transit[node, x], earliest[x])
@@ -111,10 +117,101 @@ def route_feasible(seq, n, transit, earliest, latest, seats, chairs, ride_limit,
         if x % 2 == 0:
             pick_time[x // 2] = t
         elif t - pick_time[x // 2] > ride_limit[x // 2]:
-            return False
+            early_enough = False
         node = x
     t = max(t + transit[node, start + 1], earliest[start + 1])
-    return t <= latest[start + 1] and t - earliest[start] <= max_duration
+    if t > latest[start + 1]:
+        return False
+    if early_enough and t - earliest[start] <= max_duration:
+        return True
+    work = np.empty((4, n + 2), np.int64)
+    pick_position = np.empty(ride_limit.shape[0], np.int64)
+    return schedule_feasible(seq, n, transit, earliest, latest, ride_limit, max_duration, work, pick_position)
+
+
+@njit(cache=True)
+def _forward(path, first, m, transit, earliest, arrive, begin):  # type: ignore[no-untyped-def]
+    """Earliest arrival and start of service at path[first:m], after path[first - 1] served at begin[first - 1]."""
+    for q in range(first, m):
+        arrive[q] = begin[q - 1] + transit[path[q - 1], path[q]]
+        begin[q] = max(arrive[q], earliest[path[q]])
+
+
+@njit(cache=True)
+def _forward_slack(i, path, m, latest, ride_limit, max_duration, arrive, begin, pick_position):  # type: ignore[no-untyped-def]
+    """How far the start of service at position i can move later without breaking a window, the ride
+    time of a passenger aboard since before i, or the route duration (Cordeau & Laporte's F_i)."""
+    slack = BIG
+    waiting = 0
+    for q in range(i, m):
+        if q > i:
+            waiting += begin[q] - arrive[q]
+        x = path[q]
+        room = latest[x] - begin[q]
+        if 0 < q < m - 1 and x % 2 == 1:
+            picked = pick_position[x // 2]
+            if picked < i:
+                room = min(room, ride_limit[x // 2] - (begin[q] - begin[picked]))
+        if q == m - 1 and i > 0:
+            room = min(room, max_duration - (begin[q] - begin[0]))
+        slack = min(slack, waiting + max(room, 0))
+    return slack
+
+
+@njit(cache=True)
+def schedule_feasible(seq, n, transit, earliest, latest, ride_limit, max_duration, work, pick_position):  # type: ignore[no-untyped-def]
+    """Whether seq[:n] has a schedule within windows, ride times and route duration (capacity not checked).
+
+    Cordeau & Laporte's eight steps on work = (path, arrive, begin, spare) rows of length n + 2.
+    """
+    start = transit.shape[0] - 2
+    m = n + 2
+    path = work[0]
+    arrive = work[1]
+    begin = work[2]
+    path[0] = start
+    for q in range(n):
+        path[q + 1] = seq[q]
+        if seq[q] % 2 == 0:
+            pick_position[seq[q] // 2] = q + 1
+    path[m - 1] = start + 1
+    arrive[0] = earliest[start]
+    begin[0] = earliest[start]
+    _forward(path, 1, m, transit, earliest, arrive, begin)
+    for q in range(m):
+        if begin[q] > latest[path[q]]:
+            return False
+    # leave the depot as late as the waiting on the way and the slack allow
+    waiting = 0
+    for q in range(1, m - 1):
+        waiting += begin[q] - arrive[q]
+    begin[0] += min(_forward_slack(0, path, m, latest, ride_limit, max_duration, arrive, begin, pick_position), waiting)
+    _forward(path, 1, m, transit, earliest, arrive, begin)
+    if _schedule_ok(path, m, latest, ride_limit, max_duration, begin, pick_position):
+        return True
+    # delay each pickup in turn, shortening the rides of those picked up there
+    for j in range(1, m - 1):
+        if path[j] % 2 == 1:
+            continue
+        waiting = 0
+        for q in range(j + 1, m - 1):
+            waiting += begin[q] - arrive[q]
+        delay = min(_forward_slack(j, path, m, latest, ride_limit, max_duration, arrive, begin, pick_position), waiting)
+        if delay > 0:
+            begin[j] += delay
+            _forward(path, j + 1, m, transit, earliest, arrive, begin)
+    return _schedule_ok(path, m, latest, ride_limit, max_duration, begin, pick_position)
+
+
+@njit(cache=True)
+def _schedule_ok(path, m, latest, ride_limit, max_duration, begin, pick_position):  # type: ignore[no-untyped-def]
+    for q in range(m):
+        if begin[q] > latest[path[q]]:
+            return False
+        x = path[q]
+        if 0 < q < m - 1 and x % 2 == 1 and begin[q] - begin[pick_position[x // 2]] > ride_limit[x // 2]:
+            return False
+    return begin[m - 1] - begin[0] <= max_duration
 
 
 @njit(cache=True)
@@ -135,11 +232,12 @@ def _rest_feasible(  # type: ignore[no-untyped-def]
     capacity,
     max_duration,
     pick_time,
+    relaxed,
 ):
     """Whether seq[j:n] then the end depot can follow ``node`` served at ``t`` with these loads.
 
     ``pick_time[k]`` holds the pickup time of every request picked up before; pickups in seq[j:n]
-    are written there too.
+    are written there too. ``relaxed``: ride times and duration not checked (windows and loads only).
     """
     start = transit.shape[0] - 2
     for q in range(j, n):
@@ -153,11 +251,11 @@ def _rest_feasible(  # type: ignore[no-untyped-def]
             return False
         if x % 2 == 0:
             pick_time[x // 2] = t
-        elif t - pick_time[x // 2] > ride_limit[x // 2]:
+        elif not relaxed and t - pick_time[x // 2] > ride_limit[x // 2]:
             return False
         node = x
     t = max(t + transit[node, start + 1], earliest[start + 1])
-    return t <= latest[start + 1] and t - earliest[start] <= max_duration
+    return t <= latest[start + 1] and (relaxed or t - earliest[start] <= max_duration)
 
 
 @njit(cache=True)
@@ -182,8 +280,15 @@ def best_insertion(  # type: ignore[no-untyped-def]
     """Cheapest feasible insertion of request k into seq[:n]: (added distance, i, j), or (-1, -1, -1).
 
     The pickup goes before seq[i], the drop-off before seq[j] (j >= i; j == n: before the end depot).
-    prefix_* and pick_time are work arrays.
+    prefix_* and pick_time are work arrays. Where ride times or the route duration are limited, the
+    earliest schedule only rules out (windows, loads, the shortest possible ride); a place that
+    would be the cheapest so far is then checked by ``schedule_feasible``.
     """
+    exact = max_duration < BIG or ride_limit.min() < BIG
+    size = n + 4 if exact else 1  # work arrays for schedule_feasible
+    candidate = np.empty(size, np.int64)
+    work = np.empty((4, size), np.int64)
+    pick_position = np.empty(ride_limit.shape[0] if exact else 1, np.int64)
     start = transit.shape[0] - 2
     end = start + 1
     p = 2 * k
@@ -224,11 +329,12 @@ def best_insertion(  # type: ignore[no-untyped-def]
         pick_time[k] = tp
         cur_t = tp
         cur = p
+        on_board = 0  # time from the pickup to cur without waiting: the shortest possible ride so far
         b_i = end if i == n else seq[i]
         for j in range(i, n + 1):
             b = end if j == n else seq[j]
             td = max(cur_t + transit[cur, d], earliest[d])
-            if td > latest[d] or td - tp > ride_limit[k]:
+            if td > latest[d] or (td - tp if not exact else on_board + transit[cur, d]) > ride_limit[k]:
                 break  # a later drop-off only comes later
             if j == i:
                 added = distance[a, p] + distance[p, d] + distance[d, b] - distance[a, b]
@@ -259,10 +365,26 @@ def best_insertion(  # type: ignore[no-untyped-def]
                 capacity,
                 max_duration,
                 pick_time,
+                exact,
             ):
-                best = added
-                best_i = i
-                best_j = j
+                if exact:
+                    m = 0
+                    for q in range(n + 1):
+                        if q == i:
+                            candidate[m] = p
+                            m += 1
+                        if q == j:
+                            candidate[m] = d
+                            m += 1
+                        if q < n:
+                            candidate[m] = seq[q]
+                            m += 1
+                if not exact or schedule_feasible(
+                    candidate, n + 2, transit, earliest, latest, ride_limit, max_duration, work, pick_position
+                ):
+                    best = added
+                    best_i = i
+                    best_j = j
             if j == n:
                 break
             # serve seq[j] before the drop-off: move on, or stop if that already fails
@@ -276,8 +398,9 @@ def best_insertion(  # type: ignore[no-untyped-def]
                 break
             if x % 2 == 0:
                 pick_time[x // 2] = cur_t
-            elif cur_t - pick_time[x // 2] > ride_limit[x // 2]:
+            elif not exact and cur_t - pick_time[x // 2] > ride_limit[x // 2]:
                 break
+            on_board += transit[cur, x]
             cur = x
     return best, best_i, best_j
 
@@ -314,7 +437,7 @@ def seed_numba(seed):  # type: ignore[no-untyped-def]
 def routes_as_arrays(
     problem: Problem, compiled: CompiledFleetProblem, solution: Solution
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """``solution``'s routes as (routes, lengths), or None if one is not feasible with earliest starts."""
+    """``solution``'s routes as (routes, lengths), or None if ``route_feasible`` rejects one."""
     index_of = {r.id: k for k, r in enumerate(problem.requests)}
     n_routes = len(solution.routes)
     routes = np.zeros((n_routes, 2 * len(problem.requests) + 2), dtype=np.int64)

@@ -103,6 +103,7 @@ class SolverParams:
     route_elimination_share: float = 0.5  # vehicles first: share of the time left spent on smaller fleets
     fleet_first: bool = False  # vehicles first: eliminate routes early and longest (FLEET_FIRST_SHARES)
     ejection_share: float = 0.25  # vehicles first, identical vehicles: share of the time for the ejection pool
+    lns_share: float = 0.5  # distance only, identical vehicles: share of the time after construction for dispatch.lns
     seed: int = 0  # for the ruin-and-recreate choices
     workers: int = 1  # independent searches side by side in processes (one per core); the best is kept
     diversify: bool = True  # parallel workers differ in neighbourhoods and metaheuristic (WORKER_FLAVOURS)
@@ -121,6 +122,8 @@ class SolverParams:
             problems.append(f"route_elimination_share must be in 0..1, got {self.route_elimination_share}")
         if not 0 <= self.ejection_share <= 1:
             problems.append(f"ejection_share must be in 0..1, got {self.ejection_share}")
+        if not 0 <= self.lns_share <= 1:
+            problems.append(f"lns_share must be in 0..1, got {self.lns_share}")
         if not 1 <= self.workers <= 64:
             problems.append(f"workers must be in 1..64, got {self.workers}")
         if not 1 <= self.scale <= 10_000:
@@ -414,6 +417,10 @@ def _solve_one(problem: Problem, params: SolverParams, initial: Solution | None 
             left = params.time_limit_s - (time.perf_counter() - started)
             best = _shorten_by_lns(problem, params, best, time.perf_counter() + left * LNS_SHARE)
             remaining = params.time_limit_s - (time.perf_counter() - started)
+        elif ruin and not problem.minimize_vehicles and params.lns_share > 0 and _uniform_fleet(problem, params):
+            # distance alone (dial-a-ride): numba ruin and recreate first, OR-Tools then polishes
+            best = _shorten_by_lns(problem, params, best, time.perf_counter() + remaining * params.lns_share)
+            remaining = params.time_limit_s - (time.perf_counter() - started)
         if eliminate and params.fleet_first:
             first_share, elimination_share = FLEET_FIRST_SHARES
             params = dataclasses.replace(params, route_elimination_share=elimination_share)
@@ -642,11 +649,17 @@ def _without(solution: Solution, removed: set[str]) -> Solution:
 
 
 def _relatedness(problem: Problem) -> np.ndarray:
-    """Request-by-request dissimilarity: pickups and drop-offs apart in travel time, earliest pickups apart."""
+    """Request-by-request dissimilarity: pickups and drop-offs apart in travel time, earliest pickups apart.
+
+    The earliest pickup also follows from the drop-off window (dial-a-ride: an inbound request's
+    pickup window is the whole day, its drop-off window is tight).
+    """
     t = problem.travel_time
     pickups = np.array([r.pickup for r in problem.requests])
     dropoffs = np.array([r.dropoff for r in problem.requests])
-    earliest = np.array([r.pickup_window.earliest for r in problem.requests])
+    earliest = np.array(
+        [max(r.pickup_window.earliest, r.dropoff_window.earliest - t[r.pickup, r.dropoff]) for r in problem.requests]
+    )
     return np.asarray(
         t[np.ix_(pickups, pickups)] + t[np.ix_(dropoffs, dropoffs)] + np.abs(earliest[:, None] - earliest[None, :])
     )

@@ -1,0 +1,193 @@
+"""Dial-a-ride schedules in the numba kernels (dispatch.pdp_arrays.schedule_feasible and its callers).
+
+The oracle is independent of the kernels: for a fixed stop order, every constraint on the starts
+of service is a difference constraint (windows, travel, ride time, route duration), so a schedule
+exists exactly when the constraint graph has no negative cycle, which Bellman-Ford decides.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from dispatch.pdp_arrays import best_insertion, route_feasible, schedule_feasible
+
+HORIZON = 200
+
+
+def has_schedule(
+    path: list[int],
+    transit: np.ndarray,
+    earliest: np.ndarray,
+    latest: np.ndarray,
+    ride_limit: np.ndarray,
+    max_duration: int,
+) -> bool:
+    """Bellman-Ford on the difference constraints of the stop order ``path`` (depots included)."""
+    m = len(path)
+    source = m
+    edges: list[tuple[int, int, int]] = []  # (u, v, w): start[v] - start[u] <= w
+    for q, x in enumerate(path):
+        edges.append((source, q, int(latest[x])))
+        edges.append((q, source, -int(earliest[x])))
+    for q in range(1, m):
+        edges.append((q, q - 1, -int(transit[path[q - 1], path[q]])))
+    position = {x: q for q, x in enumerate(path)}
+    for q in range(1, m - 1):
+        if path[q] % 2 == 1:
+            edges.append((position[path[q] - 1], q, int(ride_limit[path[q] // 2])))
+    edges.append((0, m - 1, max_duration))
+    dist = [0] * (m + 1)
+    for _ in range(m + 1):
+        changed = False
+        for u, v, w in edges:
+            if dist[u] + w < dist[v]:
+                dist[v] = dist[u] + w
+                changed = True
+        if not changed:
+            return True
+    return False
+
+
+def random_route(rng: np.random.Generator) -> tuple[np.ndarray, int, tuple[np.ndarray, ...], int]:
+    """A random order of 2-4 requests with Cordeau-like windows (one end tight), ride and duration limits."""
+    k_count = int(rng.integers(2, 5))
+    points = rng.uniform(0, 20, size=(2 * k_count + 1, 2))[[*range(2 * k_count), 2 * k_count, 2 * k_count]]
+    travel = np.ceil(np.linalg.norm(points[:, None] - points[None], axis=2)).astype(np.int64)
+    service = np.concatenate([rng.integers(0, 4, 2 * k_count), [0, 0]]).astype(np.int64)
+    transit = travel + service[:, None]
+    earliest = np.zeros(2 * k_count + 2, np.int64)
+    latest = np.full(2 * k_count + 2, HORIZON, np.int64)
+    for k in range(k_count):
+        t = int(rng.integers(0, 120))
+        if rng.random() < 0.5:
+            earliest[2 * k], latest[2 * k] = t, t + 15
+        else:
+            earliest[2 * k + 1], latest[2 * k + 1] = t + 20, t + 35
+    direct = [int(travel[2 * k, 2 * k + 1] + service[2 * k]) for k in range(k_count)]
+    ride_limit = np.array([d + int(rng.integers(0, 30)) for d in direct], np.int64)
+    max_duration = int(rng.integers(60, 250))
+    waiting, aboard, seq = list(range(k_count)), [], []
+    while waiting or aboard:
+        choice = int(rng.integers(len(waiting) + len(aboard)))
+        if choice < len(waiting):
+            k = waiting.pop(choice)
+            aboard.append(k)
+            seq.append(2 * k)
+        else:
+            seq.append(2 * aboard.pop(choice - len(waiting)) + 1)
+    arrays = (transit, earliest, latest, ride_limit)
+    return np.array(seq, np.int64), max_duration, arrays, k_count
+
+
+def earliest_schedule_ok(
+    seq: np.ndarray,
+    transit: np.ndarray,
+    earliest: np.ndarray,
+    latest: np.ndarray,
+    ride_limit: np.ndarray,
+    max_duration: int,
+) -> bool:
+    """Every visit as early as possible (what the kernels did before dial-a-ride schedules)."""
+    start = transit.shape[0] - 2
+    path = [start, *seq.tolist(), start + 1]
+    begin = [int(earliest[start])]
+    for q in range(1, len(path)):
+        begin.append(max(begin[-1] + int(transit[path[q - 1], path[q]]), int(earliest[path[q]])))
+    if any(b > latest[x] for b, x in zip(begin, path, strict=True)):
+        return False
+    rides_ok = all(
+        begin[q] - begin[path.index(x - 1)] <= ride_limit[x // 2] for q, x in enumerate(path[1:-1], 1) if x % 2
+    )
+    return rides_ok and begin[-1] - begin[0] <= max_duration
+
+
+def test_schedule_feasible_agrees_with_bellman_ford() -> None:
+    rng = np.random.default_rng(7)
+    feasible = needs_later_starts = 0
+    for _ in range(3000):
+        seq, max_duration, (transit, earliest, latest, ride_limit), k_count = random_route(rng)
+        path = [2 * k_count, *seq.tolist(), 2 * k_count + 1]
+        expected = has_schedule(path, transit, earliest, latest, ride_limit, max_duration)
+        work = np.empty((4, len(seq) + 2), np.int64)
+        found = schedule_feasible(
+            seq, len(seq), transit, earliest, latest, ride_limit, max_duration, work, np.empty(k_count, np.int64)
+        )
+        assert found == expected, (seq, max_duration)
+        feasible += expected
+        needs_later_starts += expected and not earliest_schedule_ok(
+            seq, transit, earliest, latest, ride_limit, max_duration
+        )
+    # the draw must exercise both verdicts and the later starts, or the test proves little
+    assert feasible >= 150
+    assert needs_later_starts >= 100
+
+
+def test_route_feasible_uses_later_starts_and_checks_capacity() -> None:
+    # depot at 0, pickup at 10 opening at 100, drop-off at 20; ride limit 15, duration 40
+    xs = np.array([10.0, 20.0, 0.0, 0.0])
+    transit = np.abs(xs[:, None] - xs[None, :]).astype(np.int64)
+    earliest = np.array([100, 0, 0, 0], np.int64)
+    latest = np.array([110, HORIZON, HORIZON, HORIZON], np.int64)
+    seats = np.array([1, -1], np.int64)
+    chairs = np.zeros(2, np.int64)
+    seq = np.array([0, 1], np.int64)
+    args = (transit, earliest, latest, seats, chairs, np.array([15], np.int64))
+    work = np.zeros(1, np.int64)
+    # leaving the depot at 0 makes the route 130 long; leaving at 90 makes it 40
+    assert route_feasible(seq, 2, *args, np.array([1, 0], np.int64), 40, work)
+    assert not route_feasible(seq, 2, *args, np.array([1, 0], np.int64), 39, work)
+    assert not route_feasible(seq, 2, *args, np.array([0, 0], np.int64), 40, work)  # no seat
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_best_insertion_finds_cheapest_feasible_place_with_ride_limits(seed: int) -> None:
+    """Against trying every place for the last request and asking Bellman-Ford."""
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(150):
+        seq, max_duration, (transit, earliest, latest, ride_limit), k_count = random_route(rng)
+        k = k_count - 1
+        rest = np.array([x for x in seq if x // 2 != k], np.int64)
+        n = len(rest)
+        distance = transit.copy()
+        seats = np.array([1, -1] * k_count, np.int64)
+        chairs = np.zeros(2 * k_count, np.int64)
+        capacity = np.array([3, 0], np.int64)
+        start = 2 * k_count
+        best = -1
+        for i in range(n + 1):
+            for j in range(i, n + 1):
+                order = [*rest[:i].tolist(), 2 * k, *rest[i:j].tolist(), 2 * k + 1, *rest[j:].tolist()]
+                loads = np.cumsum([seats[x] for x in order])
+                if loads.max() > capacity[0]:
+                    continue
+                path = [start, *order, start + 1]
+                if not has_schedule(path, transit, earliest, latest, ride_limit, max_duration):
+                    continue
+                cost = sum(int(distance[a, b]) for a, b in itertools.pairwise(path))
+                before = [start, *rest.tolist(), start + 1]
+                added = cost - sum(int(distance[a, b]) for a, b in itertools.pairwise(before))
+                best = added if best < 0 else min(best, added)
+        size = n + 2
+        got, i, j = best_insertion(
+            np.concatenate([rest, [0, 0]]).astype(np.int64),
+            n,
+            k,
+            transit,
+            distance,
+            earliest,
+            latest,
+            seats,
+            chairs,
+            ride_limit,
+            capacity,
+            max_duration,
+            np.empty(size, np.int64),
+            np.empty(size, np.int64),
+            np.empty(size, np.int64),
+            np.empty(k_count, np.int64),
+        )
+        assert got == best
+        assert (i >= 0) == (best >= 0)
