@@ -8,11 +8,16 @@ exists exactly when the constraint graph has no negative cycle, which Bellman-Fo
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
 
+from dispatch.lns import shorten_routes
+from dispatch.model import Problem, Request, TimeWindow, Vehicle
 from dispatch.pdp_arrays import best_insertion, route_feasible, schedule_feasible
+from dispatch.solver import SolverParams, _phase, _relatedness, solve
+from dispatch.validate import validate
 
 HORIZON = 200
 
@@ -191,3 +196,54 @@ def test_best_insertion_finds_cheapest_feasible_place_with_ride_limits(seed: int
         )
         assert got == best
         assert (i >= 0) == (best >= 0)
+
+
+def random_darp(seed: int, n_requests: int = 12) -> Problem:
+    """Cordeau-like: a tight window at one end of each ride, ride limit 30, route duration 240."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-10, 10, (2 * n_requests + 1, 2))
+    matrix = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+    requests = []
+    for k in range(n_requests):
+        p, d = 1 + k, 1 + n_requests + k
+        t = float(rng.uniform(30, 400))
+        tight, wide = TimeWindow(t, t + 15), TimeWindow(0, 600)
+        outbound = k % 2 == 0
+        requests.append(
+            Request(
+                str(k),
+                p,
+                d,
+                pickup_window=tight if outbound else wide,
+                dropoff_window=wide if outbound else tight,
+                pickup_service=3,
+                dropoff_service=3,
+                max_ride_time=30,
+            )
+        )
+    fleet = tuple(Vehicle(str(v), 0, 0, 3, shift=TimeWindow(0, 600), max_route_duration=240) for v in range(4))
+    return Problem(f"darp-{seed}", tuple(requests), fleet, matrix, matrix.copy())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lns_on_dial_a_ride_keeps_every_constraint(seed: int) -> None:
+    """Ruin and recreate with later starts: OR-Tools accepts its routes and the validator finds nothing."""
+    problem = random_darp(seed)
+    params = SolverParams(time_limit_s=2, portfolio=False, ruin_recreate=False)
+    start = _phase(problem, params, params.first_solution, 1.0)
+    assert not start.unserved and not validate(problem, start).violations
+    shorter = shorten_routes(problem, start, time.perf_counter() + 1.0, _relatedness(problem), params.scale, seed)
+    assert shorter is not None
+    scheduled = _phase(problem, params, params.first_solution, 0.5, start_from=shorter)
+    report = validate(problem, scheduled)
+    assert not scheduled.unserved and not report.violations
+    assert report.distance <= start.distance + 1e-6
+
+
+def test_solve_uses_lns_for_dial_a_ride_and_stays_valid() -> None:
+    problem = random_darp(11, n_requests=16)
+    solution = solve(problem, SolverParams(time_limit_s=4, lns_share=0.85))
+    report = validate(problem, solution)
+    assert not solution.unserved and not report.violations
+    plain = solve(problem, SolverParams(time_limit_s=4, lns_share=0.0))
+    assert report.distance <= validate(problem, plain).distance * 1.02
