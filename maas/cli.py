@@ -299,7 +299,7 @@ def _solver_params(args: argparse.Namespace) -> Any:
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
     from dispatch.realworld import read_realworld
-    from dispatch.solver import solve
+    from dispatch.solver import compile_kernels, solve
     from dispatch.validate import validate
     from maas.area import load_area
     from planner.area_data import load_area_data
@@ -313,6 +313,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         flush=True,
     )
     params = _solver_params(args)
+    compile_kernels()  # the first compilation takes seconds; the time limit is for the search
     solution = solve(problem, params)
     report = validate(problem, solution)
     plan = {

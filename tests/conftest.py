@@ -44,3 +44,15 @@ def helsinki(shared_data: Path, helsinki_cache: Path):  # type: ignore[no-untype
     from planner.area_data import load_area_data
 
     return load_area_data(load_area("helsinki", shared_data), cache=helsinki_cache)
+
+
+@pytest.fixture(scope="session")
+def compiled_kernels() -> None:
+    """Compile the numba searches once, before any test's time budget starts.
+
+    On a fresh machine the first compilation takes several seconds; a test that gives the
+    ejection pool one second would otherwise spend it compiling and find nothing.
+    """
+    from dispatch.solver import compile_kernels
+
+    compile_kernels()

@@ -19,6 +19,9 @@ from dispatch.pdp_arrays import best_insertion, route_feasible, schedule_feasibl
 from dispatch.solver import SolverParams, _phase, _relatedness, solve
 from dispatch.validate import validate
 
+# numba compiles before the clocks start: several tests give a search one second
+pytestmark = pytest.mark.usefixtures("compiled_kernels")
+
 HORIZON = 200
 
 

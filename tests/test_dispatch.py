@@ -17,6 +17,9 @@ from dispatch.readers import read_cordeau, read_li_lim
 from dispatch.solver import SolverParams, solve
 from dispatch.validate import validate
 
+# numba compiles before the clocks start: several tests give a search one second
+pytestmark = pytest.mark.usefixtures("compiled_kernels")
+
 FAST = SolverParams(time_limit_s=2)
 
 

@@ -16,6 +16,9 @@ from dispatch.route_min import EjectionParams, compile_problem, eliminate_routes
 from dispatch.solver import SolverParams, _phase, solve
 from dispatch.validate import validate
 
+# numba compiles before the clocks start: several tests give a search one second
+pytestmark = pytest.mark.usefixtures("compiled_kernels")
+
 
 def random_problem(seed: int, n_requests: int = 4, seats: int = 2) -> Problem:
     """Requests on a 100 x 100 plane with windows tight enough that the smallest fleet varies."""
