@@ -87,7 +87,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     prefix_time = np.empty(size + 2, np.int64)
     prefix_s = np.empty(size + 2, np.int64)
     prefix_c = np.empty(size + 2, np.int64)
-    pick_time = np.zeros(n_req, np.int64)
+    suffix_latest = np.empty(size + 2, np.int64)
     for _ in range(steps):
         # ruin: related requests (close to a random one), or random ones
         q = 1 + np.random.randint(max_removed)  # noqa: NPY002 (numba has only the global RNG)
@@ -147,7 +147,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                     prefix_time,
                     prefix_s,
                     prefix_c,
-                    pick_time,
+                    suffix_latest,
                 )
                 if i >= 0 and (best < 0 or added < best):
                     best, best_r, best_i, best_j = added, r, i, j

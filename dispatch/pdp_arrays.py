@@ -215,50 +215,6 @@ def _schedule_ok(path, m, latest, ride_limit, max_duration, begin, pick_position
 
 
 @njit(cache=True)
-def _rest_feasible(  # type: ignore[no-untyped-def]
-    seq,
-    j,
-    n,
-    t,
-    node,
-    load_s,
-    load_c,
-    transit,
-    earliest,
-    latest,
-    seats,
-    chairs,
-    ride_limit,
-    capacity,
-    max_duration,
-    pick_time,
-    relaxed,
-):
-    """Whether seq[j:n] then the end depot can follow ``node`` served at ``t`` with these loads.
-
-    ``pick_time[k]`` holds the pickup time of every request picked up before; pickups in seq[j:n]
-    are written there too. ``relaxed``: ride times and duration not checked (windows and loads only).
-    """
-    start = transit.shape[0] - 2
-    for q in range(j, n):
-        x = seq[q]
-        t = max(t + transit[node, x], earliest[x])
-        if t > latest[x]:
-            return False
-        load_s += seats[x]
-        load_c += chairs[x]
-        if load_s > capacity[0] or load_c > capacity[1]:
-            return False
-        if x % 2 == 0:
-            pick_time[x // 2] = t
-        elif not relaxed and t - pick_time[x // 2] > ride_limit[x // 2]:
-            return False
-        node = x
-    t = max(t + transit[node, start + 1], earliest[start + 1])
-    return t <= latest[start + 1] and (relaxed or t - earliest[start] <= max_duration)
-
-
-@njit(cache=True)
 def best_insertion(  # type: ignore[no-untyped-def]
     seq,
     n,
@@ -275,14 +231,18 @@ def best_insertion(  # type: ignore[no-untyped-def]
     prefix_time,
     prefix_s,
     prefix_c,
-    pick_time,
+    suffix_latest,
 ):
     """Cheapest feasible insertion of request k into seq[:n]: (added distance, i, j), or (-1, -1, -1).
 
     The pickup goes before seq[i], the drop-off before seq[j] (j >= i; j == n: before the end depot).
-    prefix_* and pick_time are work arrays. Where ride times or the route duration are limited, the
-    earliest schedule only rules out (windows, loads, the shortest possible ride); a place that
-    would be the cheapest so far is then checked by ``schedule_feasible``.
+    prefix_* and suffix_latest are work arrays of at least n + 1. Where ride times or the route
+    duration are limited, the earliest schedule only rules out (windows, loads, the shortest
+    possible ride); a place that would be the cheapest so far is then checked by ``schedule_feasible``.
+
+    Each place costs O(1) after an O(n) pass: ``suffix_latest[q]`` is the latest arrival at seq[q]
+    (q == n: the end depot) from which the rest of the route still meets its windows, so the part
+    after the drop-off needs no replay (on 200-task routes the replay took most of the search's time).
     """
     exact = max_duration < BIG or ride_limit.min() < BIG
     size = n + 4 if exact else 1  # work arrays for schedule_feasible
@@ -307,6 +267,23 @@ def best_insertion(  # type: ignore[no-untyped-def]
         prefix_s[q] = ls
         prefix_c[q] = lc
         node = x
+    # backwards: the latest arrival at each position that the rest of the route can absorb. An
+    # arrival before the window opens waits, so the bound is exact where it is not below the
+    # window's opening; below it the rest is infeasible whatever the arrival (-BIG).
+    bound = latest[end] if latest[end] >= earliest[end] else -BIG
+    suffix_latest[n] = bound
+    for q in range(n - 1, -1, -1):
+        x = seq[q]
+        after = end if q == n - 1 else seq[q + 1]
+        bound = min(latest[x], bound - transit[x, after]) if bound > -BIG else -BIG
+        if bound < earliest[x]:
+            bound = -BIG
+        suffix_latest[q] = bound
+    # after the drop-off the loads are the route's own: places before the last overload are out
+    overloaded = -1
+    for q in range(n):
+        if prefix_s[q] > capacity[0] or prefix_c[q] > capacity[1]:
+            overloaded = q
     best = -1
     best_i = -1
     best_j = -1
@@ -322,11 +299,6 @@ def best_insertion(  # type: ignore[no-untyped-def]
         cur_c = la_c + chairs[p]
         if cur_s > capacity[0] or cur_c > capacity[1]:
             continue
-        # pickup times before position i are the route's own
-        for q in range(i):
-            if seq[q] % 2 == 0:
-                pick_time[seq[q] // 2] = prefix_time[q]
-        pick_time[k] = tp
         cur_t = tp
         cur = p
         on_board = 0  # time from the pickup to cur without waiting: the shortest possible ride so far
@@ -347,26 +319,7 @@ def best_insertion(  # type: ignore[no-untyped-def]
                     + distance[d, b]
                     - distance[cur, b]
                 )
-            # pickups in seq[j:] overwrite pick_time; each is rewritten before it is read again
-            if (best < 0 or added < best) and _rest_feasible(
-                seq,
-                j,
-                n,
-                td,
-                d,
-                cur_s + seats[d],
-                cur_c + chairs[d],
-                transit,
-                earliest,
-                latest,
-                seats,
-                chairs,
-                ride_limit,
-                capacity,
-                max_duration,
-                pick_time,
-                exact,
-            ):
+            if (best < 0 or added < best) and j > overloaded and td + transit[d, b] <= suffix_latest[j]:
                 if exact:
                     m = 0
                     for q in range(n + 1):
@@ -387,18 +340,17 @@ def best_insertion(  # type: ignore[no-untyped-def]
                     best_j = j
             if j == n:
                 break
-            # serve seq[j] before the drop-off: move on, or stop if that already fails
+            # serve seq[j] before the drop-off: move on, or stop if the rest from seq[j] cannot absorb
+            # the arrival even without the drop-off (with it, later still: travel times meet the
+            # triangle inequality, as Euclidean and shortest-path times do)
             x = seq[j]
-            cur_t = max(cur_t + transit[cur, x], earliest[x])
-            if cur_t > latest[x]:
+            arrive = cur_t + transit[cur, x]
+            if arrive > suffix_latest[j]:
                 break
+            cur_t = max(arrive, earliest[x])
             cur_s += seats[x]
             cur_c += chairs[x]
             if cur_s > capacity[0] or cur_c > capacity[1]:
-                break
-            if x % 2 == 0:
-                pick_time[x // 2] = cur_t
-            elif not exact and cur_t - pick_time[x // 2] > ride_limit[x // 2]:
                 break
             on_board += transit[cur, x]
             cur = x

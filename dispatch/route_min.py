@@ -68,6 +68,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
     prefix_time = np.empty(size + 2, np.int64)
     prefix_s = np.empty(size + 2, np.int64)
     prefix_c = np.empty(size + 2, np.int64)
+    suffix_latest = np.empty(size + 2, np.int64)
     pick_time = np.zeros(n_req, np.int64)
     reduced = np.empty(size + 2, np.int64)
     best_seq = np.empty(size + 2, np.int64)
@@ -99,7 +100,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                 prefix_time,
                 prefix_s,
                 prefix_c,
-                pick_time,
+                suffix_latest,
             )
             if i >= 0 and (best < 0 or added < best):
                 best, best_r, best_i, best_j = added, r, i, j
@@ -162,7 +163,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                                 prefix_time,
                                 prefix_s,
                                 prefix_c,
-                                pick_time,
+                                suffix_latest,
                             )
                             if i < 0:
                                 continue
@@ -220,7 +221,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                     prefix_time,
                     prefix_s,
                     prefix_c,
-                    pick_time,
+                    suffix_latest,
                 )
                 if i < 0:
                     continue

@@ -15,7 +15,7 @@ import pytest
 
 from dispatch.lns import shorten_routes
 from dispatch.model import Problem, Request, TimeWindow, Vehicle
-from dispatch.pdp_arrays import best_insertion, route_feasible, schedule_feasible
+from dispatch.pdp_arrays import BIG, best_insertion, route_feasible, schedule_feasible
 from dispatch.solver import SolverParams, _phase, _relatedness, solve
 from dispatch.validate import validate
 
@@ -195,10 +195,97 @@ def test_best_insertion_finds_cheapest_feasible_place_with_ride_limits(seed: int
             np.empty(size, np.int64),
             np.empty(size, np.int64),
             np.empty(size, np.int64),
-            np.empty(k_count, np.int64),
+            np.empty(size, np.int64),
         )
         assert got == best
         assert (i >= 0) == (best >= 0)
+
+
+def windows_and_loads_ok(
+    path: list[int],
+    transit: np.ndarray,
+    earliest: np.ndarray,
+    latest: np.ndarray,
+    seats: np.ndarray,
+    chairs: np.ndarray,
+    capacity: np.ndarray,
+) -> bool:
+    """Every visit as early as possible meets its window, and the loads stay within capacity."""
+    t, load_s, load_c = int(earliest[path[0]]), 0, 0
+    for a, b in itertools.pairwise(path):
+        t = max(t + int(transit[a, b]), int(earliest[b]))
+        if b < len(seats):
+            load_s += int(seats[b])
+            load_c += int(chairs[b])
+        if t > latest[b] or load_s > capacity[0] or load_c > capacity[1]:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_best_insertion_without_ride_limits_matches_brute_force(seed: int) -> None:
+    """Li & Lim-like (windows and loads only): the O(1) check of the rest of the route against trying
+    every place, on random feasible routes with seats and wheelchair places."""
+    rng = np.random.default_rng(500 + seed)
+    found_some = tried = 0
+    for _ in range(600):
+        k_count = int(rng.integers(2, 7))
+        points = rng.uniform(0, 30, size=(2 * k_count + 1, 2))[[*range(2 * k_count), 2 * k_count, 2 * k_count]]
+        travel = np.ceil(np.linalg.norm(points[:, None] - points[None], axis=2)).astype(np.int64)
+        service = np.concatenate([rng.integers(0, 5, 2 * k_count), [0, 0]]).astype(np.int64)
+        transit = travel + service[:, None]
+        opens = rng.integers(0, 150, 2 * k_count + 2)
+        earliest = np.where(rng.random(2 * k_count + 2) < 0.6, opens, 0).astype(np.int64)
+        latest = (earliest + rng.integers(20, 120, 2 * k_count + 2)).astype(np.int64)
+        earliest[-2:], latest[-2:] = 0, 400
+        wheelchair = rng.random(k_count) < 0.3
+        seats = np.array([v for w in wheelchair for v in ((0, 0) if w else (1, -1))], np.int64)
+        chairs = np.array([v for w in wheelchair for v in ((1, -1) if w else (0, 0))], np.int64)
+        capacity = np.array([2, 1], np.int64)
+        k = k_count - 1
+        others = list(rng.permutation(k))
+        rest: list[int] = []
+        for r in others:  # pickup somewhere, drop-off somewhere after it
+            i = int(rng.integers(len(rest) + 1))
+            j = int(rng.integers(i, len(rest) + 1))
+            rest = [*rest[:i], 2 * r, *rest[i:j], 2 * r + 1, *rest[j:]]
+        start, n = 2 * k_count, len(rest)
+        before = [start, *rest, start + 1]
+        if not windows_and_loads_ok(before, transit, earliest, latest, seats, chairs, capacity):
+            continue  # the searches insert into feasible routes only
+        tried += 1
+        base = sum(int(transit[a, b]) for a, b in itertools.pairwise(before))
+        best = -1
+        for i in range(n + 1):
+            for j in range(i, n + 1):
+                path = [start, *rest[:i], 2 * k, *rest[i:j], 2 * k + 1, *rest[j:], start + 1]
+                if windows_and_loads_ok(path, transit, earliest, latest, seats, chairs, capacity):
+                    added = sum(int(transit[a, b]) for a, b in itertools.pairwise(path)) - base
+                    best = added if best < 0 else min(best, added)
+        no_limit = np.full(k_count, int(BIG), np.int64)
+        size = n + 2
+        got, i, j = best_insertion(
+            np.array([*rest, 0, 0], np.int64),
+            n,
+            k,
+            transit,
+            transit,
+            earliest,
+            latest,
+            seats,
+            chairs,
+            no_limit,
+            capacity,
+            int(BIG),
+            *(np.empty(size, np.int64) for _ in range(4)),
+        )
+        assert got == best
+        if best >= 0:
+            found_some += 1
+            path = [start, *rest[:i], 2 * k, *rest[i:j], 2 * k + 1, *rest[j:], start + 1]
+            assert windows_and_loads_ok(path, transit, earliest, latest, seats, chairs, capacity)
+    # enough routes, and both verdicts occur often, or the comparison proves little
+    assert tried >= 80 and 0.2 * tried <= found_some <= 0.9 * tried
 
 
 def random_darp(seed: int, n_requests: int = 12) -> Problem:
