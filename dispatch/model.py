@@ -29,7 +29,7 @@ class TimeWindow:
     latest: float
 
     def __post_init__(self) -> None:
-        if self.latest < self.earliest:
+        if not self.latest >= self.earliest:  # also refuses NaN
             raise DispatchError(f"time window [{self.earliest}, {self.latest}] ends before it starts")
 
 
@@ -82,11 +82,16 @@ class Problem:
         n = self.travel_time.shape[0] if self.travel_time.ndim == 2 else -1
         if self.travel_time.shape != (n, n) or self.distance.shape != (n, n):
             problems.append("travel_time and distance must be square matrices of the same size")
-        if (self.travel_time < 0).any() or (self.distance < 0).any():
-            problems.append("matrices must not be negative")
-        ids = [r.id for r in self.requests]
-        if len(set(ids)) != len(ids):
-            problems.append("request ids must be unique")
+        for label, matrix in (("travel_time", self.travel_time), ("distance", self.distance)):
+            if np.isnan(matrix).any():
+                problems.append(f"{label} has NaN entries")
+            elif (matrix < 0).any():
+                i, j = np.argwhere(matrix < 0)[0]
+                problems.append(f"{label} must not be negative ({matrix[i, j]!r} from node {i} to {j})")
+        for kind, ids in (("request", [r.id for r in self.requests]), ("vehicle", [v.id for v in self.vehicles])):
+            repeated = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+            if repeated:
+                problems.append(f"{kind} ids must be unique; repeated: {', '.join(map(str, repeated[:10]))}")
         for r in self.requests:
             for node in (r.pickup, r.dropoff):
                 if not 0 <= node < n:
@@ -95,10 +100,19 @@ class Problem:
                 problems.append(f"request {r.id}: fixed to unknown vehicle {r.vehicle}")
             if r.seats < 0 or r.wheelchairs < 0:
                 problems.append(f"request {r.id}: seats and wheelchairs must be >= 0")
+            windows = (r.pickup_window.earliest, r.pickup_window.latest, r.dropoff_window.earliest)
+            if any(np.isnan(w) for w in windows) or not np.isfinite(r.pickup_window.earliest):
+                problems.append(f"request {r.id}: time windows must be numbers with a finite start")
+            if r.max_ride_time is not None and not r.max_ride_time >= 0:
+                problems.append(f"request {r.id}: max_ride_time must be >= 0")
         for v in self.vehicles:
             for node in (v.start, v.end):
                 if not 0 <= node < n:
                     problems.append(f"vehicle {v.id}: depot node {node} outside the matrices")
+            if v.seats < 0 or v.wheelchair_places < 0:
+                problems.append(f"vehicle {v.id}: seats and wheelchair places must be >= 0")
+            if np.isnan(v.shift.earliest) or not np.isfinite(v.shift.earliest):
+                problems.append(f"vehicle {v.id}: the shift needs a finite start")
         if not self.vehicles:
             problems.append("no vehicles")
         if self.node_labels and len(self.node_labels) != n:

@@ -23,19 +23,14 @@ import pandas as pd
 
 from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 from dispatch.network import capped_graph
+from maas.errors import InputError, InputProblem
+from maas.tabular import FieldReader, parse_clock_minutes, read_csv_file
 from planner.area_data import AreaData
 from planner.street_search import StreetSearch
 from planner.streets import StreetGraph
 
-
-def _minutes(value: object) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
-        return None
-    text = str(value).strip()
-    if ":" in text:
-        hours, minutes = text.split(":")[:2]
-        return int(hours) * 60 + float(minutes)
-    return float(text)
+REQUEST_COLUMNS = ("id", "pickup_lat", "pickup_lon", "dropoff_lat", "dropoff_lon", "earliest_pickup", "latest_pickup")
+FLEET_COLUMNS = ("id", "depot_lat", "depot_lon")
 
 
 def street_matrices(
@@ -61,6 +56,9 @@ def street_matrices(
             km[i, j] = path / 1000
         minutes[i] = seconds / 60
     np.fill_diagonal(minutes, 0)
+    # Fractions along a shared edge can leave sums a rounding error below zero (-1e-14 km).
+    np.maximum(minutes, 0.0, out=minutes)
+    np.maximum(km, 0.0, out=km)
     if not np.isfinite(minutes).all():
         i, j = np.argwhere(~np.isfinite(minutes))[0]
         raise DispatchError(f"point {j} cannot be reached from point {i} on the street network")
@@ -80,112 +78,140 @@ def _path_length(graph: StreetGraph, search: StreetSearch, edge: int, frac: floa
     return metres
 
 
+def _unique_ids(reader: FieldReader, frame: pd.DataFrame) -> None:
+    first: dict[str, int] = {}
+    for line, ident in zip(frame.index, frame["id"], strict=True):
+        if not ident:
+            reader.problem(int(line), "id", "value is empty")
+        elif ident in first:
+            reader.problem(int(line), "id", f"id {ident!r} repeats the one on line {first[ident]}")
+        else:
+            first[ident] = int(line)
+
+
 def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaData) -> Problem:
+    """The dial-a-ride problem of a batch of real requests and a fleet on the area's streets.
+
+    Raises :class:`InputError` naming every problem in both files (file, line, column) before any
+    travel time is computed.
+    """
     area = data.area
     if area.shuttle is None:
         raise DispatchError(f"area {area.name} defines no [shuttle] service")
-    problems: list[str] = []
-
-    def load(path: str | Path, required: list[str]) -> pd.DataFrame:
-        source = Path(path)
-        if not source.is_file():
-            raise DispatchError(f"{source} does not exist")
-        df = pd.read_csv(source, dtype=str, keep_default_na=False)
-        missing = [c for c in required if c not in df.columns]
-        if missing:
-            problems.append(f"{source.name}: missing column(s) {', '.join(missing)}")
-        return df
-
-    req = load(
-        requests_csv,
-        ["id", "pickup_lat", "pickup_lon", "dropoff_lat", "dropoff_lon", "earliest_pickup", "latest_pickup"],
-    )
-    fleet = load(fleet_csv, ["id", "depot_lat", "depot_lon"])
+    service = area.shuttle
+    tables = {
+        "requests": (read_csv_file(requests_csv), REQUEST_COLUMNS),
+        "fleet": (read_csv_file(fleet_csv), FLEET_COLUMNS),
+    }
+    problems: list[InputProblem] = []
+    for table, required in tables.values():
+        problems += table.problems
+        if table.frame is not None:
+            problems += [
+                InputProblem(table.name, c, "required column is missing")
+                for c in required
+                if c not in table.frame.columns
+            ]
     if problems:
-        raise DispatchError("; ".join(problems))
+        raise InputError(f"{requests_csv} and {fleet_csv}", problems, kind="dispatch input")
+    req = tables["requests"][0].frame
+    fleet = tables["fleet"][0].frame
+    assert req is not None and fleet is not None
     points: list[tuple[float, float]] = []
 
-    def number(df: pd.DataFrame, name: str, row: int, col: str, default: float | None = None) -> float:
-        raw = df.at[row, col] if col in df.columns else ""
-        if str(raw).strip() == "":
-            if default is None:
-                problems.append(f"{name}, row {row + 2}, field '{col}': value is empty")
-                return 0.0
-            return default
-        try:
-            return float(str(raw))
-        except ValueError:
-            problems.append(f"{name}, row {row + 2}, field '{col}': not a number ({raw!r})")
-            return 0.0
-
-    def clock(df: pd.DataFrame, name: str, row: int, col: str, default: float | None = None) -> float:
-        raw = df.at[row, col] if col in df.columns else ""
-        try:
-            value = _minutes(raw)
-        except ValueError:
-            value = None
-            problems.append(f"{name}, row {row + 2}, field '{col}': not a time ({raw!r}); use HH:MM")
-            return 0.0
-        if value is None:
-            if default is None:
-                problems.append(f"{name}, row {row + 2}, field '{col}': value is empty")
-                return 0.0
-            return default
-        return value
-
-    def point(df: pd.DataFrame, name: str, row: int, prefix: str) -> int:
-        lat = number(df, name, row, f"{prefix}_lat")
-        lon = number(df, name, row, f"{prefix}_lon")
-        if not area.contains(lon, lat):
-            problems.append(f"{name}, row {row + 2}: {prefix} ({lat}, {lon}) is outside the area {area.name}")
+    def point(reader: FieldReader, row: pd.Series, line: int, prefix: str) -> int:
+        lat = reader.number(row[f"{prefix}_lat"], line, f"{prefix}_lat", low=-90, high=90)
+        lon = reader.number(row[f"{prefix}_lon"], line, f"{prefix}_lon", low=-180, high=180)
+        if math.isfinite(lat) and math.isfinite(lon) and not area.contains(lon, lat):
+            reader.problem(line, f"{prefix}_lat", f"{prefix} ({lat}, {lon}) is outside the area {area.name}")
         points.append((lon, lat))
         return len(points) - 1
 
-    service = area.shuttle
-    start_day, end_day = (_minutes(service.operating_hours[0]) or 0.0), (_minutes(service.operating_hours[1]) or 1440.0)
+    def get(row: pd.Series, col: str) -> str:
+        return str(row[col]) if col in row.index else ""
+
+    start_day = parse_clock_minutes(service.operating_hours[0]) or 0.0
+    end_day = parse_clock_minutes(service.operating_hours[1]) or 1440.0
+    fleet_reader = FieldReader(tables["fleet"][0].name)
+    _unique_ids(fleet_reader, fleet)
     vehicles = []
-    for row in range(len(fleet)):
-        depot = point(fleet, "fleet.csv", row, "depot")
+    for line, row in fleet.iterrows():
+        ln = int(line)
+        depot = point(fleet_reader, row, ln, "depot")
+        seats = fleet_reader.number(
+            get(row, "seats"), ln, "seats", default=service.fleet.seats, low=0, high=100, integer=True
+        )
+        places = fleet_reader.number(
+            get(row, "wheelchair_places"),
+            ln,
+            "wheelchair_places",
+            default=service.fleet.wheelchair_places,
+            low=0,
+            high=20,
+            integer=True,
+        )
+        if seats == 0 and places == 0:
+            fleet_reader.problem(ln, "seats", "a vehicle needs at least one seat or wheelchair place")
+        shift_start = fleet_reader.clock_minutes(get(row, "shift_start"), ln, "shift_start", default=start_day)
+        shift_end = fleet_reader.clock_minutes(get(row, "shift_end"), ln, "shift_end", default=end_day)
+        if shift_end <= shift_start:
+            fleet_reader.problem(ln, "shift_end", "the shift ends before it starts")
+        if not all(math.isfinite(v) for v in (seats, places, shift_start, shift_end)) or shift_end <= shift_start:
+            continue
         vehicles.append(
             Vehicle(
-                id=str(fleet.at[row, "id"]),
+                id=str(row["id"]),
                 start=depot,
                 end=depot,
-                seats=int(number(fleet, "fleet.csv", row, "seats", service.fleet.seats)),
-                wheelchair_places=int(
-                    number(fleet, "fleet.csv", row, "wheelchair_places", service.fleet.wheelchair_places)
-                ),
-                shift=TimeWindow(
-                    clock(fleet, "fleet.csv", row, "shift_start", start_day),
-                    clock(fleet, "fleet.csv", row, "shift_end", end_day),
-                ),
+                seats=int(seats),
+                wheelchair_places=int(places),
+                shift=TimeWindow(shift_start, shift_end),
             )
         )
+    request_reader = FieldReader(tables["requests"][0].name)
+    _unique_ids(request_reader, req)
     requests = []
-    for row in range(len(req)):
-        pickup = point(req, "requests.csv", row, "pickup")
-        dropoff = point(req, "requests.csv", row, "dropoff")
-        earliest = clock(req, "requests.csv", row, "earliest_pickup")
-        latest = clock(req, "requests.csv", row, "latest_pickup")
+    for line, row in req.iterrows():
+        ln = int(line)
+        pickup = point(request_reader, row, ln, "pickup")
+        dropoff = point(request_reader, row, ln, "dropoff")
+        earliest = request_reader.clock_minutes(row["earliest_pickup"], ln, "earliest_pickup")
+        latest = request_reader.clock_minutes(row["latest_pickup"], ln, "latest_pickup")
         if latest < earliest:
-            problems.append(f"requests.csv, row {row + 2}: latest_pickup is before earliest_pickup")
-        ride = number(req, "requests.csv", row, "max_ride_min", -1.0)
+            request_reader.problem(ln, "latest_pickup", "latest_pickup is before earliest_pickup")
+        latest_dropoff = request_reader.clock_minutes(
+            get(row, "latest_dropoff"), ln, "latest_dropoff", default=math.inf
+        )
+        if latest_dropoff < earliest:
+            request_reader.problem(ln, "latest_dropoff", "latest_dropoff is before earliest_pickup")
+        ride_text = get(row, "max_ride_min")
+        ride = request_reader.number(ride_text, ln, "max_ride_min", low=0.1, high=1440) if ride_text else -1.0
+        seats = request_reader.number(get(row, "seats"), ln, "seats", default=1.0, low=0, high=100, integer=True)
+        chairs = request_reader.number(
+            get(row, "wheelchair"), ln, "wheelchair", default=0.0, low=0, high=20, integer=True
+        )
+        if seats == 0 and chairs == 0:
+            request_reader.problem(ln, "seats", "a request needs at least one seat or a wheelchair place")
+        values = (earliest, latest, latest_dropoff if latest_dropoff != math.inf else 0.0, ride, seats, chairs)
+        if not all(math.isfinite(v) for v in values) or latest < earliest or latest_dropoff < earliest:
+            continue
         requests.append(
             Request(
-                id=str(req.at[row, "id"]),
+                id=str(row["id"]),
                 pickup=pickup,
                 dropoff=dropoff,
-                seats=int(number(req, "requests.csv", row, "seats", 1.0)),
-                wheelchairs=int(number(req, "requests.csv", row, "wheelchair", 0.0)),
-                pickup_window=TimeWindow(earliest, max(latest, earliest)),
-                dropoff_window=TimeWindow(0.0, clock(req, "requests.csv", row, "latest_dropoff", float("inf"))),
+                seats=int(seats),
+                wheelchairs=int(chairs),
+                pickup_window=TimeWindow(earliest, latest),
+                dropoff_window=TimeWindow(0.0, latest_dropoff),
                 pickup_service=1.0,
                 dropoff_service=1.0,
                 max_ride_time=None if ride < 0 else ride,
             )
         )
+    problems = fleet_reader.problems + request_reader.problems
     if problems:
-        raise DispatchError(f"{len(problems)} problem(s) in the input:\n  - " + "\n  - ".join(problems))
+        raise InputError(f"{requests_csv} and {fleet_csv}", problems, kind="dispatch input")
     graph = capped_graph(data.streets["drive"], service.fleet.speed_kmh)
     minutes, km = street_matrices(graph, points)
     # Where no ride limit is given, the area's promise applies: factor x direct time + extra minutes.

@@ -11,9 +11,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
+import os
+import re
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from maas.errors import MaasError
@@ -24,6 +28,36 @@ def _progress(start: float) -> Any:
         print(f"[{time.perf_counter() - start:6.1f} s] {message}", file=sys.stderr, flush=True)
 
     return say
+
+
+def _number(kind: type, low: float, high: float, what: str) -> Any:
+    """An argparse type: a finite ``kind`` (int or float) in [low, high], with a message naming the range."""
+
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            span = f"{low:g}" + (f" to {high:g}" if math.isfinite(high) else " or more")
+            raise argparse.ArgumentTypeError(f"expected {what} from {span}, got {text!r}")
+        return value
+
+    return parse
+
+
+_METRES = _number(float, 0, 100_000, "a distance in metres")
+_TRANSFERS = _number(int, 0, 7, "a number of transfers")
+_POSITIVE_SECONDS = _number(float, 0.1, 86_400, "a number of seconds")
+_WORKERS = _number(int, 1, 64, "a number of parallel searches")
+_COUNT = _number(int, 1, 1_000_000, "a whole number")
+_SEATS = _number(int, 1, 100, "a number of seats")
+
+
+def _booking_id(text: str) -> str:
+    if not (1 <= len(text) <= 64) or not all(c.isprintable() and not c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"a booking id is 1-64 printable characters without spaces, got {text!r}")
+    return text
 
 
 def _date(text: str) -> dt.date:
@@ -207,8 +241,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     kwargs = {"arrive_by": args.depart} if args.arrive_by else {"depart_at": args.depart}
     shuttle = None
     if "shuttle" in modes:
-        from pathlib import Path
-
         from dispatch.day import shuttle_network
         from dispatch.quotes import ShuttleDispatcher
         from dispatch.service import ServiceStore
@@ -287,7 +319,6 @@ def _hhmm(minutes: float) -> str:
 def _solver_params(args: argparse.Namespace) -> Any:
     """SolverParams from --params (TOML), with --time-limit and --workers (else the TOML's, else 2) on top."""
     import dataclasses
-    import os
 
     from dispatch.solver import SolverParams
 
@@ -367,6 +398,10 @@ def _hours(text: str) -> tuple[float, float]:
         start, end = (float(x) for x in text.split("-"))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"hours must be START-END, e.g. 7-19; got {text!r}") from exc
+    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end <= 48):
+        raise argparse.ArgumentTypeError(
+            f"hours must be START-END with 0 <= START < END <= 48, e.g. 7-19; got {text!r}"
+        )
     return start, end
 
 
@@ -383,7 +418,6 @@ def _shuttle_day(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from dispatch.day import DayConfig, open_day
     from dispatch.kpi import compute_kpis, write_reports
@@ -422,16 +456,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _clock_s(text: str) -> float:
-    try:
-        parts = [int(x) for x in text.split(":")]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected HH:MM, got {text!r}") from exc
-    return parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0)
+    from maas.tabular import parse_clock_minutes
+
+    minutes = parse_clock_minutes(text) if ":" in text else None
+    if minutes is None:
+        raise argparse.ArgumentTypeError(f"expected a time HH:MM (hours 0-47, minutes 0-59), got {text!r}")
+    return minutes * 60
 
 
 def cmd_book(args: argparse.Namespace) -> int:
     import uuid
-    from pathlib import Path
 
     from dispatch.online import Booking
     from dispatch.service import ServiceStore
@@ -474,7 +508,6 @@ def cmd_book(args: argparse.Namespace) -> int:
 
 
 def cmd_bookings(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from dispatch.service import ServiceStore
 
@@ -501,9 +534,7 @@ def cmd_bookings(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    import os
     import subprocess
-    from pathlib import Path
 
     from maas.area import PROJECT_ROOT, load_area
     from planner.area_data import load_area_data
@@ -550,7 +581,6 @@ def benchmark_summary(rows: Sequence[Any]) -> str:
 
 
 def cmd_dispatch_bench(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from dispatch.bench import run_benchmark, write_csv
     from maas.area import resolve_data_dir
@@ -605,8 +635,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--arrive-by", action="store_true", help="treat --depart as the latest arrival")
     plan.add_argument("--modes", default="walk,transit", help="comma-separated: walk,bike,car,transit,shuttle")
     plan.add_argument("--db", help="service-day database the shuttle mode quotes against (maas simulate --db)")
-    plan.add_argument("--max-transfers", type=int, default=None)
-    plan.add_argument("--max-walk", type=float, default=None, help="metres of walking to or from transit")
+    plan.add_argument("--max-transfers", type=_TRANSFERS, default=None)
+    plan.add_argument("--max-walk", type=_METRES, default=None, help="metres of walking to or from transit")
     plan.add_argument("--params", help="router settings TOML ([router] table of RouterParams fields)")
     plan.add_argument("--json", action="store_true", help="print itineraries as JSON")
     plan.add_argument("--geojson", metavar="FILE", help="also write the itineraries' geometry as GeoJSON")
@@ -617,8 +647,10 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--origins", required=True, help="GeoJSON or CSV (id,lat,lon) points; polygons use centroids")
     matrix.add_argument("--destinations", help="default: the origins")
     matrix.add_argument("--depart", type=_datetime, required=True, metavar="YYYY-MM-DDTHH:MM")
-    matrix.add_argument("--window", type=int, default=10, help="departure window in minutes")
-    matrix.add_argument("--percentile", type=float, default=50)
+    matrix.add_argument(
+        "--window", type=_number(int, 1, 240, "minutes"), default=10, help="departure window in minutes"
+    )
+    matrix.add_argument("--percentile", type=_number(float, 0, 100, "a percentile"), default=50)
     matrix.add_argument("--modes", default="transit", help="transit, walk, bike or car")
     matrix.add_argument("--params", help="router settings TOML")
     matrix.add_argument(
@@ -635,18 +667,18 @@ def build_parser() -> argparse.ArgumentParser:
     disp.add_argument("--area", default="helsinki")
     disp.add_argument("--data-dir")
     disp.add_argument("--cache-dir")
-    disp.add_argument("--time-limit", type=float, default=30.0)
+    disp.add_argument("--time-limit", type=_POSITIVE_SECONDS, default=30.0)
     disp.add_argument("--params", help="solver settings TOML")
-    disp.add_argument("--workers", type=int, help="parallel searches, best kept (default: 2, or 1 on one core)")
+    disp.add_argument("--workers", type=_WORKERS, help="parallel searches, best kept (default: 2, or 1 on one core)")
     disp.add_argument("--out", default="plan.json")
     disp.set_defaults(func=cmd_dispatch)
 
     bench = sub.add_parser("dispatch-bench", help="run the dispatcher on benchmark instances against best-known")
     bench.add_argument("--set", required=True, choices=["cordeau-a", "cordeau-b", "lilim-100", "lilim-200"])
-    bench.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
+    bench.add_argument("--time-limit", type=_POSITIVE_SECONDS, default=60.0, help="seconds per instance")
     bench.add_argument("--instances", help="comma-separated instance names (default: the whole set)")
     bench.add_argument("--params", help="solver settings TOML ([solver] table of SolverParams fields)")
-    bench.add_argument("--workers", type=int, help="parallel searches per instance (default: 2, or 1 on one core)")
+    bench.add_argument("--workers", type=_WORKERS, help="parallel searches per instance (default: 2, or 1 on one core)")
     bench.add_argument("--data-dir", help="directory holding dispatch/ (default: ../shared/data)")
     bench.add_argument("--out", help="directory for one solution JSON per instance")
     bench.add_argument("--csv", help="CSV file for the table (default: dispatch-bench-<set>.csv)")
@@ -654,9 +686,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="simulate a shuttle service day (online dispatch, SQLite state, KPIs)")
     _common(sim)
-    sim.add_argument("--fleet", type=int, default=6, help="number of shuttles")
-    sim.add_argument("--seats", type=int, help="seats per shuttle (default: the area's)")
-    sim.add_argument("--requests", type=int, default=1000, help="generated requests")
+    sim.add_argument(
+        "--fleet", type=_number(int, 1, 1000, "a number of shuttles"), default=6, help="number of shuttles"
+    )
+    sim.add_argument("--seats", type=_SEATS, help="seats per shuttle (default: the area's)")
+    sim.add_argument("--requests", type=_COUNT, default=1000, help="generated requests")
     sim.add_argument("--demand", help="read requests from this CSV instead of generating them")
     sim.add_argument("--hours", type=_hours, default=(7.0, 19.0), help="service hours, START-END (default 7-19)")
     sim.add_argument("--seed", type=int, default=1)
@@ -668,8 +702,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="pick riders bound for a metro departure up as late as the plan allows (fewer served, less time lost)",
     )
-    sim.add_argument("--reoptimise-every", type=float, default=15.0, help="minutes between re-optimisations")
-    sim.add_argument("--reoptimise-time", type=float, default=2.0, help="OR-Tools seconds per re-optimisation")
+    sim.add_argument(
+        "--reoptimise-every",
+        type=_number(float, 1, 1440, "minutes"),
+        default=15.0,
+        help="minutes between re-optimisations",
+    )
+    sim.add_argument(
+        "--reoptimise-time", type=_POSITIVE_SECONDS, default=2.0, help="OR-Tools seconds per re-optimisation"
+    )
     sim.set_defaults(func=cmd_simulate)
 
     book = sub.add_parser("book", help="book (or --quote) one shuttle ride against a day in a database")
@@ -679,15 +720,15 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--to", dest="destination", type=_latlon, required=True, help="LAT,LON")
     book.add_argument("--at", type=_clock_s, help="booking time HH:MM (default: the day's clock)")
     book.add_argument("--pickup", type=_clock_s, help="earliest pickup HH:MM (default: now)")
-    book.add_argument("--seats", type=int, default=1)
+    book.add_argument("--seats", type=_SEATS, default=1)
     book.add_argument("--wheelchair", action="store_true")
-    book.add_argument("--id", help="booking id (default: random)")
+    book.add_argument("--id", type=_booking_id, help="booking id (default: random)")
     book.add_argument("--quote", action="store_true", help="only say what would be offered")
     book.set_defaults(func=cmd_book)
 
     app = sub.add_parser("app", help="start the Streamlit trip planner and fleet dashboard")
     _common(app)
-    app.add_argument("--port", type=int, default=8501)
+    app.add_argument("--port", type=_number(int, 1, 65535, "a port"), default=8501)
     app.add_argument("--headless", action="store_true", help="do not open a browser")
     app.set_defaults(func=cmd_app)
 
@@ -698,9 +739,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NEGATIVE_VALUE = re.compile(r"^-\d[\d.]*(,-?\d[\d.]*)*$")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--from -30.02,-51.22`` as ``--from=-30.02,-51.22``: argparse would take the value for an option.
+
+    Coordinates south of the equator or west of Greenwich start with a minus sign; no option of
+    ours looks like a number, so a number after an option is always that option's value.
+    """
+    out: list[str] = []
+    for token in argv:
+        if out and _NEGATIVE_VALUE.match(token) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _log_internal_error(argv: Sequence[str] | None) -> Path:
+    """Write the current exception's trace to a log file and return its path."""
+    import traceback
+
+    from maas.cache import cache_dir
+
+    try:
+        folder = cache_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        import tempfile
+
+        folder = Path(tempfile.gettempdir())
+    path = folder / f"maas-{dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(f"maas {' '.join(argv if argv is not None else sys.argv[1:])}\n\n")
+        traceback.print_exc(file=handle)
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``maas`` command; 0 on success, 1 when the answer is "no", 2 for bad input, 3 on a bug.
+
+    No traceback reaches the user: input problems are printed as one message, an unexpected
+    internal error as one line with the log file that holds its trace.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.func(args))
     except MaasError as exc:
@@ -709,6 +793,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("maas: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped reading: end quietly, as Unix tools do.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 0
+    except Exception as exc:  # a bug, not the user's fault: one line and the trace in a file
+        log = _log_internal_error(argv)
+        print(f"maas: internal error ({type(exc).__name__}: {exc}); the trace is in {log}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ class DataNotFoundError(MaasError):
 
 
 @dataclass(frozen=True, slots=True)
-class FeedProblem:
-    """One problem found in a GTFS feed.
+class InputProblem:
+    """One problem found in an input file (a GTFS table, a CSV, a TOML file).
 
     ``rows`` are 1-based line numbers in the file as a text editor shows them
     (the header is line 1), so a user can jump straight to them.
@@ -46,15 +46,31 @@ class FeedProblem:
         return f"{where}: {self.message}"
 
 
-class FeedValidationError(MaasError):
-    """A GTFS feed has one or more problems; all of them are in :attr:`problems`."""
+FeedProblem = InputProblem  # the name the GTFS reader has always used
 
-    def __init__(self, source: str, problems: list[FeedProblem]) -> None:
+
+class InputError(MaasError):
+    """An input file has one or more problems; all of them are in :attr:`problems`.
+
+    ``kind`` says what the input is ("GTFS feed", "requests file", ...) and ``source`` names it.
+    """
+
+    kind = "input"
+
+    def __init__(self, source: str, problems: list[InputProblem], kind: str | None = None) -> None:
         self.source = source
         self.problems = list(problems)
-        lines = [f"GTFS feed {source} has {len(self.problems)} problem(s):"]
+        if kind is not None:
+            self.kind = kind
+        lines = [f"{self.kind} {source} has {len(self.problems)} problem(s):"]
         lines += [f"  - {p.describe()}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class FeedValidationError(InputError):
+    """A GTFS feed has one or more problems; all of them are in :attr:`problems`."""
+
+    kind = "GTFS feed"
 
 
 class NoServiceError(FeedValidationError):

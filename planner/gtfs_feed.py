@@ -10,7 +10,6 @@ the timetable compiler uses.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from maas.errors import DataNotFoundError, FeedProblem, FeedValidationError, NoServiceError
+from maas.tabular import read_csv_bytes
 
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "stops": ("stop_id", "stop_lat", "stop_lon"),
@@ -69,36 +69,50 @@ def format_gtfs_time(seconds: int) -> str:
     return f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def _read_raw_tables(path: Path) -> dict[str, pd.DataFrame]:
-    """Every ``*.txt`` table of the feed, all values as strings (empty -> NA)."""
+def _read_raw_tables(path: Path) -> tuple[dict[str, pd.DataFrame], list[FeedProblem]]:
+    """Every ``*.txt`` table of the feed, all values as strings (empty -> NA), indexed by file line.
 
-    def read(buffer: io.BufferedIOBase | Path) -> pd.DataFrame:
-        df = pd.read_csv(
-            buffer, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig", skipinitialspace=True
-        )
-        df.columns = [str(c).strip() for c in df.columns]
-        return df
-
+    Files that cannot be read as CSV (not UTF-8, empty, ragged rows, a required file with a
+    header only) are returned as problems instead.
+    """
     tables: dict[str, pd.DataFrame] = {}
+    problems: list[FeedProblem] = []
+
+    def add(name: str, data: bytes) -> None:
+        stem = name[:-4]
+        table = read_csv_bytes(data, name, header_only_ok=stem not in REQUIRED_FILES)
+        if table.frame is None:
+            problems.extend(table.problems)
+            tables[stem] = pd.DataFrame()  # present, so it is not also reported as missing
+            return
+        tables[stem] = table.frame.replace("", pd.NA)
+
     if path.is_dir():
         for file in sorted(path.glob("*.txt")):
-            tables[file.stem] = read(file)
+            try:
+                add(file.name, file.read_bytes())
+            except OSError as exc:
+                problems.append(FeedProblem(file.name, None, f"cannot be read ({exc.strerror})"))
     else:
         try:
             with zipfile.ZipFile(path) as archive:
                 for info in archive.infolist():
                     name = Path(info.filename).name
                     if name.endswith(".txt") and not info.is_dir():
-                        with archive.open(info) as handle:
-                            tables[name[:-4]] = read(handle)  # type: ignore[arg-type]
-        except zipfile.BadZipFile as exc:
+                        try:
+                            data = archive.read(info)
+                        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                            problems.append(FeedProblem(name, None, f"cannot be read from the zip ({exc})"))
+                            continue
+                        add(name, data)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise FeedValidationError(str(path), [FeedProblem(path.name, None, f"not a zip file ({exc})")]) from exc
-    return tables
+    return tables, problems
 
 
 def _rows(df: pd.DataFrame, mask: np.ndarray | pd.Series) -> tuple[int, ...]:
-    # The header is line 1 of the file, so DataFrame row i is line i + 2.
-    return tuple(int(i) + 2 for i in df.index[np.asarray(mask, dtype=bool)])
+    # Raw tables are indexed by their line in the file (the header is line 1).
+    return tuple(int(i) for i in df.index[np.asarray(mask, dtype=bool)])
 
 
 class _Collector:
@@ -355,8 +369,10 @@ def load_feed(path: str | Path) -> GtfsFeed:
     source = Path(path)
     if not source.exists():
         raise DataNotFoundError(f"GTFS feed {source} does not exist")
-    tables = _read_raw_tables(source)
-    problems = validate_tables(tables)
+    tables, unreadable = _read_raw_tables(source)
+    problems = unreadable + validate_tables({k: v for k, v in tables.items() if len(v.columns)})
+    for problem in unreadable:  # an unreadable file is not also "missing"
+        problems = [p for p in problems if not (p.file == problem.file and p.message == "required file is missing")]
     if problems:
         raise FeedValidationError(str(source), problems)
     feed = _read_with_gtfs_kit(source)

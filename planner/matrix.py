@@ -21,17 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from maas.errors import MaasError
+from planner.points import Point, read_points
+
+__all__ = ["MatrixSettings", "Point", "read_points", "travel_time_matrix"]
 from planner.raptor import INF
 from planner.router import Planner
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Point:
-    id: str
-    lat: float
-    lon: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,35 +177,3 @@ def travel_time_matrix(
         if progress:
             progress(i + 1, len(origins))
     return TravelTimeMatrix(tuple(p.id for p in origins), tuple(p.id for p in targets), result)
-
-
-def read_points(path: str | Path) -> list[Point]:
-    """Points from GeoJSON (point or polygon features; polygons give their centroid) or CSV (id, lat, lon)."""
-    source = Path(path)
-    if not source.is_file():
-        raise MaasError(f"points file {source} does not exist")
-    if source.suffix.lower() == ".csv":
-        import pandas as pd
-
-        df = pd.read_csv(source, dtype={"id": str})
-        missing = [c for c in ("id", "lat", "lon") if c not in df.columns]
-        if missing:
-            raise MaasError(f"{source}: missing column(s) {', '.join(missing)} (need id, lat, lon)")
-        bad = df[pd.to_numeric(df["lat"], errors="coerce").isna() | pd.to_numeric(df["lon"], errors="coerce").isna()]
-        if len(bad):
-            raise MaasError(f"{source}: rows {', '.join(str(i + 2) for i in bad.index[:10])} have no numeric lat/lon")
-        lats = df["lat"].to_numpy(dtype=float)
-        lons = df["lon"].to_numpy(dtype=float)
-        return [Point(str(i), float(la), float(lo)) for i, la, lo in zip(df["id"], lats, lons, strict=True)]
-    import geopandas as gpd
-
-    frame = gpd.read_file(source)
-    if "id" not in frame.columns:
-        raise MaasError(f"{source}: features need an 'id' property")
-    if frame.crs is not None and frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs(4326)
-    centroids = frame.geometry
-    if not (frame.geom_type == "Point").all():
-        # centroids in a metric projection, then back to lon/lat
-        centroids = frame.geometry.to_crs(frame.geometry.estimate_utm_crs()).centroid.to_crs(4326)
-    return [Point(str(i), float(g.y), float(g.x)) for i, g in zip(frame["id"], centroids, strict=True)]

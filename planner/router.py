@@ -315,6 +315,8 @@ class Planner:
         assert moment is not None
         data, raptor = self._for_date(moment.date())
         clock = moment.hour * 3600 + moment.minute * 60 + moment.second
+        if max_walk_m is not None and not (math.isfinite(max_walk_m) and max_walk_m >= 0):
+            raise MaasError(f"max_walk_m must be a distance in metres >= 0, got {max_walk_m}")
         max_walk = self.params.max_walk_m if max_walk_m is None else max_walk_m
         rides = (self.params.max_transfers if max_transfers is None else max_transfers) + 1
         if not 1 <= rides <= 8:
@@ -323,6 +325,8 @@ class Planner:
         d_lat, d_lon = destination
         query = _Query(self, data, raptor, moment.date(), (o_lon, o_lat), (d_lon, d_lat), max_walk, rides)
         query.shuttle = shuttle
+        if max_walk_m is not None:  # the rider's own limit on walking bounds a walk-only trip too
+            query.direct_walk_limit_m = min(query.direct_walk_limit_m, max_walk_m)
         if depart_at is not None:
             options = query.depart_at(clock, modes)
             options.sort(key=lambda it: (it.arrive, it.transfers, it.depart))
@@ -406,6 +410,7 @@ class _Query:
         self.origin = Place("Origin", origin[1], origin[0])
         self.destination = Place("Destination", destination[1], destination[0])
         self.max_walk_m = max_walk_m
+        self.direct_walk_limit_m = planner.params.max_direct_walk_m
         self.rides = rides
         self.reason = ""
         w = planner.walk
@@ -499,14 +504,14 @@ class _Query:
         options: list[Itinerary] = []
         if "transit" in modes:
             walk_based = self._transit(clock, "walk") if "walk" in modes or "bike" not in modes else []
-            if "walk" in modes and self.direct_walk_m <= self.p.params.max_direct_walk_m:
+            if "walk" in modes and self.direct_walk_m <= self.direct_walk_limit_m:
                 walk_based.append(self._direct("walk", clock))
             options += _pareto(walk_based)
             if "bike" in modes:
                 options += _pareto(self._transit(clock, "bike"))
             if "shuttle" in modes:
                 options += _pareto(self._shuttle_trips(clock))
-        elif "walk" in modes and self.direct_walk_m <= self.p.params.max_direct_walk_m:
+        elif "walk" in modes and self.direct_walk_m <= self.direct_walk_limit_m:
             options.append(self._direct("walk", clock))
         for mode in ("bike", "car"):
             if mode in modes:
@@ -514,9 +519,7 @@ class _Query:
                 if leg is not None:
                     options.append(leg)
         if not options and "walk" in modes and not self.reason:
-            self.reason = (
-                f"the walk is {self.direct_walk_m:.0f} m, over the {self.p.params.max_direct_walk_m:.0f} m limit"
-            )
+            self.reason = f"the walk is {self.direct_walk_m:.0f} m, over the {self.direct_walk_limit_m:.0f} m limit"
         return options
 
     def arrive_by(self, clock: int, modes: Sequence[str]) -> list[Itinerary]:
@@ -532,7 +535,7 @@ class _Query:
                         hi = mid
                 options += [it for it in self._transit(lo, "walk") if it.arrive <= clock]
         for mode in ("walk", "bike", "car"):
-            if mode in modes and (mode != "walk" or self.direct_walk_m <= self.p.params.max_direct_walk_m):
+            if mode in modes and (mode != "walk" or self.direct_walk_m <= self.direct_walk_limit_m):
                 it = self._direct(mode, 0)
                 if it is not None:
                     shift = clock - it.arrive
