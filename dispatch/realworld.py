@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,7 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
     assert req is not None and fleet is not None
     points: list[tuple[float, float]] = []
 
-    def point(reader: FieldReader, row: pd.Series, line: int, prefix: str) -> int:
+    def point(reader: FieldReader, row: dict[Any, Any], line: int, prefix: str) -> int:
         lat = reader.number(row[f"{prefix}_lat"], line, f"{prefix}_lat", low=-90, high=90)
         lon = reader.number(row[f"{prefix}_lon"], line, f"{prefix}_lon", low=-180, high=180)
         if math.isfinite(lat) and math.isfinite(lon) and not area.contains(lon, lat):
@@ -127,16 +128,15 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
         points.append((lon, lat))
         return len(points) - 1
 
-    def get(row: pd.Series, col: str) -> str:
-        return str(row[col]) if col in row.index else ""
+    def get(row: dict[Any, Any], col: str) -> str:
+        return str(row.get(col, ""))
 
     start_day = parse_clock_minutes(service.operating_hours[0]) or 0.0
     end_day = parse_clock_minutes(service.operating_hours[1]) or 1440.0
     fleet_reader = FieldReader(tables["fleet"][0].name)
     _unique_ids(fleet_reader, fleet)
     vehicles = []
-    for line, row in fleet.iterrows():
-        ln = int(line)
+    for ln, row in zip(fleet.index.tolist(), fleet.to_dict("records"), strict=True):
         depot = point(fleet_reader, row, ln, "depot")
         seats = fleet_reader.number(
             get(row, "seats"), ln, "seats", default=service.fleet.seats, low=0, high=100, integer=True
@@ -171,8 +171,7 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
     request_reader = FieldReader(tables["requests"][0].name)
     _unique_ids(request_reader, req)
     requests = []
-    for line, row in req.iterrows():
-        ln = int(line)
+    for ln, row in zip(req.index.tolist(), req.to_dict("records"), strict=True):
         pickup = point(request_reader, row, ln, "pickup")
         dropoff = point(request_reader, row, ln, "dropoff")
         earliest = request_reader.clock_minutes(row["earliest_pickup"], ln, "earliest_pickup")

@@ -132,8 +132,19 @@ class SolverParams:
             problems.append(f"workers must be in 1..64, got {self.workers}")
         if not 1 <= self.scale <= 10_000:
             problems.append(f"scale must be in 1..10000, got {self.scale}")
-        if self.unserved_penalty is not None and self.unserved_penalty <= 0:
-            problems.append("unserved_penalty must be positive")
+        if self.unserved_penalty is not None and not 0 < self.unserved_penalty < 1e12:
+            problems.append("unserved_penalty must be positive and below 1e12")
+        if self.gls_lambda is not None and not 0 < self.gls_lambda <= 100:
+            problems.append(f"gls_lambda must be in (0, 100], got {self.gls_lambda}")
+        for name in ("ruin_share", "ruin_slice_share"):
+            if not 0 < getattr(self, name) <= 1:
+                problems.append(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not 0 <= self.seed < 2**31:
+            problems.append(f"seed must be in 0..2**31-1, got {self.seed}")
+        if self.solution_limit is not None and self.solution_limit > 10**9:
+            problems.append(f"solution_limit must be at most 1e9, got {self.solution_limit}")
+        if not self.time_limit_s <= 7 * 86400:
+            problems.append(f"time_limit_s must be at most a week, got {self.time_limit_s}")
         if problems:
             raise DispatchError("solver parameters: " + "; ".join(problems))
 

@@ -9,6 +9,7 @@ beside the project checkout when it exists.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ class StreetSettings:
         problems = []
         for name in ("walk_speed_mps", "bike_speed_mps", "drive_default_kmh", "stop_link_max_m"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or not value > 0:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e6:
                 problems.append(f"streets.{name} must be a positive number, got {value!r}")
         _problems_to_error("street settings", problems)
 
@@ -157,45 +158,113 @@ def _get(
             problems.append(f"missing {prefix}{key}")
         return None if default is ... else default
     value = table[key]
-    if not isinstance(value, kind):
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         problems.append(f"{prefix}{key} has the wrong type ({type(value).__name__})")
         return None
     return value
 
 
+def _table(raw: dict[str, Any], key: str, problems: list[str], prefix: str = "") -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        problems.append(f"[{prefix}{key}] must be a table, got {type(value).__name__}")
+        return {}
+    return value
+
+
+def _number(
+    table: dict[str, Any], key: str, problems: list[str], prefix: str, default: float, low: float, high: float
+) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        problems.append(f"{prefix}{key} must be a number, got {value!r}")
+        return default
+    if not low <= value <= high:
+        problems.append(f"{prefix}{key} must be in [{low:g}, {high:g}], got {value!r}")
+        return default
+    return float(value)
+
+
+def _lonlat(value: Any) -> tuple[float, float] | None:
+    """A [lon, lat] pair of finite numbers in range, else None."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in value):
+        return None
+    lon, lat = float(value[0]), float(value[1])
+    return (lon, lat) if -180 <= lon <= 180 and -90 <= lat <= 90 else None
+
+
+def _clock_minutes(text: str) -> float | None:
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    hours, minutes = int(parts[0]), int(parts[1])
+    return hours * 60.0 + minutes if hours < 48 and minutes < 60 else None
+
+
 def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService | None:
     zones = []
-    for i, z in enumerate(raw.get("zones", [])):
+    raw_zones = raw.get("zones", [])
+    if not isinstance(raw_zones, list):
+        problems.append("shuttle.zones must be a list of [[shuttle.zones]] tables")
+        raw_zones = []
+    for i, z in enumerate(raw_zones):
         prefix = f"shuttle.zones[{i}]."
+        if not isinstance(z, dict):
+            problems.append(f"shuttle.zones[{i}] must be a table")
+            continue
         name = _get(z, "name", str, problems, prefix)
         polygon = _get(z, "polygon", list, problems, prefix)
         hubs = _get(z, "hub_stop_ids", list, problems, prefix)
-        if polygon is not None and (len(polygon) < 3 or any(len(p) != 2 for p in polygon)):
-            problems.append(f"{prefix}polygon needs at least 3 [lon, lat] points")
+        ring = [_lonlat(p) for p in polygon] if polygon is not None else []
+        if polygon is not None and (len(ring) < 3 or any(p is None for p in ring)):
+            problems.append(f"{prefix}polygon needs at least 3 [lon, lat] points of numbers in range")
             polygon = None
+        if hubs is not None and (not hubs or not all(isinstance(h, str | int) and str(h).strip() for h in hubs)):
+            problems.append(f"{prefix}hub_stop_ids must be a non-empty list of GTFS stop ids")
+            hubs = None
         if name and polygon and hubs is not None:
-            zones.append(
-                ShuttleZone(name, tuple((float(x), float(y)) for x, y in polygon), tuple(str(h) for h in hubs))
-            )
-    depot = _get(raw, "depot", list, problems, "shuttle.")
-    fleet_raw = raw.get("fleet", {})
-    try:
-        fleet = FleetDefaults(**fleet_raw)
-    except (TypeError, ConfigError) as exc:
-        problems.append(str(exc))
-        fleet = FleetDefaults()
+            zones.append(ShuttleZone(name, tuple(p for p in ring if p is not None), tuple(str(h) for h in hubs)))
+    depot = _lonlat(raw.get("depot"))
+    if depot is None:
+        problems.append("shuttle.depot must be [lon, lat] (numbers in range)")
+    fleet_raw = _table(raw, "fleet", problems, "shuttle.")
+    fleet_problems: list[str] = []
+    for key, kind in (("size", int), ("seats", int), ("wheelchair_places", int), ("speed_kmh", (int, float))):
+        if key in fleet_raw:
+            _get(fleet_raw, key, kind, fleet_problems, "shuttle.fleet.")
+    unknown = sorted(set(fleet_raw) - {"size", "seats", "wheelchair_places", "speed_kmh"})
+    if unknown:
+        fleet_problems.append(f"unknown shuttle.fleet setting(s) {', '.join(unknown)}")
+    fleet = FleetDefaults()
+    if fleet_problems:
+        problems.extend(fleet_problems)
+    else:
+        try:
+            fleet = FleetDefaults(**fleet_raw)
+        except ConfigError as exc:
+            problems.append(str(exc))
     hours = raw.get("operating_hours", ["07:00", "19:00"])
-    if depot is None or len(depot) != 2:
-        problems.append("shuttle.depot must be [lon, lat]")
+    clocks = [_clock_minutes(h) if isinstance(h, str) else None for h in hours] if isinstance(hours, list) else []
+    if len(clocks) != 2 or None in clocks:
+        problems.append('shuttle.operating_hours must be ["HH:MM", "HH:MM"], e.g. ["07:00", "19:00"]')
+        hours = ["07:00", "19:00"]
+    elif clocks[1] <= clocks[0]:  # type: ignore[operator]
+        problems.append("shuttle.operating_hours must end after they start")
+    max_wait = _number(raw, "max_wait_min", problems, "shuttle.", 15.0, 1, 240)
+    factor = _number(raw, "max_ride_factor", problems, "shuttle.", 2.0, 1, 10)
+    extra = _number(raw, "max_ride_extra_min", problems, "shuttle.", 5.0, 0, 240)
+    if depot is None:
         return None
     return ShuttleService(
         zones=tuple(zones),
-        depot=(float(depot[0]), float(depot[1])),
+        depot=depot,
         fleet=fleet,
         operating_hours=(str(hours[0]), str(hours[1])),
-        max_wait_min=float(raw.get("max_wait_min", 15.0)),
-        max_ride_factor=float(raw.get("max_ride_factor", 2.0)),
-        max_ride_extra_min=float(raw.get("max_ride_extra_min", 5.0)),
+        max_wait_min=max_wait,
+        max_ride_factor=factor,
+        max_ride_extra_min=extra,
     )
 
 
@@ -205,11 +274,15 @@ def load_area(
     """Read an area definition; reports every problem in the file at once."""
     path = area_file(name_or_path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
     problems: list[str] = []
-    a = raw.get("area", {})
+    a = _table(raw, "area", problems)
     name = _get(a, "name", str, problems, "area.")
     title = _get(a, "title", str, problems, "area.", default=name)
     timezone = _get(a, "timezone", str, problems, "area.")
@@ -218,8 +291,14 @@ def load_area(
     population = _get(a, "population", str, problems, "area.", default=None)
     service_date = _get(a, "service_date", dt.date, problems, "area.")
     bbox = _get(a, "bbox", list, problems, "area.")
-    if bbox is not None and (len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3])):
-        problems.append("area.bbox must be [west, south, east, north] with west<east, south<north")
+    if bbox is not None:
+        corners = [_lonlat(bbox[:2]), _lonlat(bbox[2:])] if len(bbox) == 4 else [None]
+        if None in corners or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
+            problems.append("area.bbox must be [west, south, east, north] in degrees with west<east, south<north")
+            bbox = None
+    for key, value in (("name", name), ("gtfs", gtfs), ("osm", osm)):
+        if isinstance(value, str) and not value.strip():
+            problems.append(f"area.{key} is empty")
     if timezone:
         try:
             import zoneinfo
@@ -227,12 +306,17 @@ def load_area(
             zoneinfo.ZoneInfo(timezone)
         except Exception:
             problems.append(f"area.timezone {timezone!r} is not a known time zone")
-    try:
-        streets = StreetSettings(**raw.get("streets", {}))
-    except (TypeError, ConfigError) as exc:
-        problems.append(str(exc))
-        streets = StreetSettings()
-    shuttle = _parse_shuttle(raw["shuttle"], problems) if "shuttle" in raw else None
+    streets_raw = _table(raw, "streets", problems)
+    unknown = sorted(set(streets_raw) - {f for f in StreetSettings.__dataclass_fields__})
+    if unknown:
+        problems.append(f"unknown streets setting(s) {', '.join(unknown)}")
+    streets = StreetSettings()
+    if not unknown:
+        try:
+            streets = StreetSettings(**streets_raw)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    shuttle = _parse_shuttle(_table(raw, "shuttle", problems), problems) if "shuttle" in raw else None
     _problems_to_error(str(path), problems)
     root = resolve_data_dir(data_dir)
     area = Area(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
+import types
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from maas.errors import MaasError
 
@@ -17,8 +19,38 @@ def read_table(path: str | Path, table: str, settings_class: type, error: type[M
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise error(f"{path}: {exc}") from exc
     values = raw.get(table, raw)
+    if not isinstance(values, dict):
+        raise error(f"{path}: [{table}] must be a table of settings, got {type(values).__name__}")
     known = {f.name for f in fields(settings_class)}
     unknown = sorted(set(values) - known)
+    problems = []
     if unknown:
-        raise error(f"{path}: unknown {table} settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        problems.append(f"unknown {table} settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    hints = get_type_hints(settings_class)
+    for name, value in values.items():
+        if name in hints:
+            problem = _type_problem(value, hints[name])
+            if problem:
+                problems.append(f"{table}.{name} {problem}")
+    if problems:
+        raise error(f"{path}: " + "; ".join(problems))
     return dict(values)
+
+
+def _type_problem(value: Any, hint: Any) -> str | None:
+    """Why ``value`` (as TOML gives it) does not fit the field type ``hint``; None when it does."""
+    allowed = get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if isinstance(value, bool):
+        fits = bool in allowed
+    elif isinstance(value, int):
+        fits = int in allowed or float in allowed
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return f"must be a finite number, got {value}"
+        fits = float in allowed
+    else:
+        fits = any(isinstance(value, kind) for kind in allowed if isinstance(kind, type) and kind is not type(None))
+    if fits:
+        return None
+    names = " or ".join("none" if kind is type(None) else getattr(kind, "__name__", str(kind)) for kind in allowed)
+    return f"must be {names}, got {type(value).__name__} {value!r}"

@@ -67,16 +67,20 @@ class RouterParams:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 problems.append(f"{name} must be positive, got {value}")
+        for name in ("walk_speed_mps", "bike_speed_mps"):
+            value = getattr(self, name)
+            if value is not None and not value <= 50:
+                problems.append(f"{name} must be at most 50 m/s, got {value}")
         for name in ("max_walk_m", "max_bike_m", "max_direct_walk_m", "max_snap_m"):
-            if not getattr(self, name) >= 0:
-                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+            if not 0 <= getattr(self, name) <= 1_000_000:
+                problems.append(f"{name} must be in 0..1,000,000 m, got {getattr(self, name)}")
         if not 0 <= self.max_transfers <= 7:
             problems.append(f"max_transfers must be in 0..7, got {self.max_transfers}")
         for name in ("transfer_slack_s", "board_slack_s"):
             if not 0 <= getattr(self, name) <= 1800:
                 problems.append(f"{name} must be in 0..1800 s, got {getattr(self, name)}")
-        if self.max_trip_s <= 0:
-            problems.append("max_trip_s must be positive")
+        if not 0 < self.max_trip_s <= 2 * 86400:
+            problems.append(f"max_trip_s must be in 1..172800 s, got {self.max_trip_s}")
         if problems:
             raise ConfigError("router parameters: " + "; ".join(problems))
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dispatch.model import DispatchError
 from dispatch.realworld import capped_graph, read_realworld, street_matrices
 from dispatch.solver import SolverParams, solve
 from dispatch.validate import validate
+from maas.errors import InputError
 
 pytestmark = pytest.mark.realdata
 
@@ -44,13 +44,13 @@ def test_small_batch_is_planned_validly(helsinki, tmp_path: Path) -> None:  # ty
 
 def test_every_input_problem_is_reported_at_once(helsinki, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = REQUESTS + "r4,60.30,24.9155,60.1632,24.9155,8h,08:20,1,0\nr5,60.1560,,60.1632,24.9155,08:00,07:00,1,0\n"
-    with pytest.raises(DispatchError) as info:
+    with pytest.raises(InputError) as info:
         read_realworld(*write(tmp_path, bad), helsinki)
     message = str(info.value)
-    assert "requests.csv, row 5: pickup (60.3, 24.9155) is outside the area helsinki" in message
-    assert "requests.csv, row 5, field 'earliest_pickup': not a time ('8h')" in message
-    assert "requests.csv, row 6, field 'pickup_lon': value is empty" in message
-    assert "requests.csv, row 6: latest_pickup is before earliest_pickup" in message
+    assert "requests.csv, field 'pickup_lat', row 5: pickup (60.3, 24.9155) is outside the area helsinki" in message
+    assert "requests.csv, field 'earliest_pickup', row 5: not a time ('8h')" in message
+    assert "requests.csv, field 'pickup_lon', row 6: value is empty" in message
+    assert "requests.csv, field 'latest_pickup', row 6: latest_pickup is before earliest_pickup" in message
 
 
 def test_shuttle_never_drives_faster_than_its_cap(helsinki) -> None:  # type: ignore[no-untyped-def]
