@@ -37,7 +37,8 @@ from dispatch.model import DispatchError
 from dispatch.network import ShuttleNetwork
 from dispatch.online import Booking
 from maas.area import Area, ShuttleService
-from maas.errors import MaasError
+from maas.errors import InputError, InputProblem, MaasError
+from maas.tabular import FieldReader, read_csv_file
 from planner.timetable import Timetable
 
 SERVICE_S = 30.0
@@ -298,13 +299,6 @@ def _hhmmss(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def _seconds(text: str) -> float:
-    parts = [float(p) for p in text.split(":")]
-    while len(parts) < 3:
-        parts.append(0.0)
-    return parts[0] * 3600 + parts[1] * 60 + parts[2]
-
-
 def write_demand_csv(bookings: Sequence[Booking], network: ShuttleNetwork, path: Path) -> None:
     rows = []
     for b in bookings:
@@ -328,62 +322,74 @@ def write_demand_csv(bookings: Sequence[Booking], network: ShuttleNetwork, path:
 
 
 def read_demand_csv(path: Path, network: ShuttleNetwork, service: ShuttleService) -> list[Booking]:
-    """Riders from CSV (the columns :func:`write_demand_csv` writes; times HH:MM[:SS]); every problem at once."""
-    if not path.is_file():
-        raise DispatchError(f"{path} does not exist")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    """Riders from CSV (the columns :func:`write_demand_csv` writes; times HH:MM[:SS]).
+
+    Raises :class:`InputError` naming every problem (file, line, column) at once.
+    """
+    table = read_csv_file(path)
+    if table.frame is None:
+        raise InputError(str(path), list(table.problems), kind="demand file")
+    df = table.frame
     required = [c for c in CSV_COLUMNS if c not in ("latest_dropoff", "seats", "wheelchair")]
-    missing = [c for c in required if c not in df.columns]
+    missing = [InputProblem(table.name, c, "required column is missing") for c in required if c not in df.columns]
     if missing:
-        raise DispatchError(f"{path.name}: missing column(s) {', '.join(missing)}")
-    problems: list[str] = []
+        raise InputError(str(path), missing, kind="demand file")
+    reader = FieldReader(table.name)
     out = []
-
-    def value(row: int, col: str, kind: str, default: float | None = None) -> float:
-        raw = str(df.at[row, col]).strip() if col in df.columns else ""
-        if raw == "":
-            if default is None:
-                problems.append(f"{path.name}, row {row + 2}, field '{col}': value is empty")
-                return 0.0
-            return default
-        try:
-            return _seconds(raw) if kind == "time" else float(raw)
-        except ValueError:
-            problems.append(f"{path.name}, row {row + 2}, field '{col}': not a {kind} ({raw!r})")
-            return 0.0
-
-    for row in range(len(df)):
-        where = f"{path.name}, row {row + 2}"
-        pickup_lat, pickup_lon = value(row, "pickup_lat", "number"), value(row, "pickup_lon", "number")
-        dropoff_lat, dropoff_lon = value(row, "dropoff_lat", "number"), value(row, "dropoff_lon", "number")
-        earliest, latest = value(row, "earliest_pickup", "time"), value(row, "latest_pickup", "time")
+    first: dict[str, int] = {}
+    for line, row in zip(df.index.tolist(), df.to_dict("records"), strict=True):
+        ident = str(row["id"])
+        if not ident:
+            reader.problem(line, "id", "value is empty")
+        elif ident in first:
+            reader.problem(line, "id", f"id {ident!r} repeats the one on line {first[ident]}")
+        first.setdefault(ident, line)
+        coords = [
+            reader.number(
+                row[c], line, c, low=-90 if c.endswith("lat") else -180, high=90 if c.endswith("lat") else 180
+            )
+            for c in ("pickup_lat", "pickup_lon", "dropoff_lat", "dropoff_lon")
+        ]
+        announced = reader.clock_minutes(row["announced"], line, "announced") * 60
+        earliest = reader.clock_minutes(row["earliest_pickup"], line, "earliest_pickup") * 60
+        latest = reader.clock_minutes(row["latest_pickup"], line, "latest_pickup") * 60
+        latest_dropoff = reader.clock_minutes(row.get("latest_dropoff", ""), line, "latest_dropoff", default=math.inf)
+        seats = reader.number(row.get("seats", ""), line, "seats", default=1.0, low=0, high=100, integer=True)
+        chairs = reader.number(row.get("wheelchair", ""), line, "wheelchair", default=0.0, low=0, high=20, integer=True)
         if latest < earliest:
-            problems.append(f"{where}: latest_pickup is before earliest_pickup")
+            reader.problem(line, "latest_pickup", "latest_pickup is before earliest_pickup")
+        if announced > latest:
+            reader.problem(line, "announced", "announced after the latest pickup")
+        if latest_dropoff * 60 < earliest:
+            reader.problem(line, "latest_dropoff", "latest_dropoff is before earliest_pickup")
+        if seats == 0 and chairs == 0:
+            reader.problem(line, "seats", "a rider needs at least one seat or a wheelchair place")
+        values = (*coords, announced, earliest, latest, seats, chairs)
+        if not all(math.isfinite(v) for v in values) or latest < earliest or announced > latest:
+            continue
+        pickup_lat, pickup_lon, dropoff_lat, dropoff_lon = coords
         try:
             pickup = network.snap(pickup_lon, pickup_lat)
             dropoff = network.snap(dropoff_lon, dropoff_lat)
         except MaasError as error:  # the snapper's own error says how far the street is
-            problems.append(f"{where}: {error}")
+            reader.problem(line, "pickup_lat", str(error))
             continue
         direct = float(network.time_s[pickup, dropoff])
         out.append(
             Booking(
-                id=str(df.at[row, "id"]),
+                id=ident,
                 pickup=pickup,
                 dropoff=dropoff,
-                announced_s=value(row, "announced", "time"),
+                announced_s=announced,
                 earliest_pickup_s=earliest,
                 latest_pickup_s=latest,
                 max_ride_s=service.max_ride_factor * direct + service.max_ride_extra_min * 60,
-                latest_dropoff_s=value(row, "latest_dropoff", "time", math.inf),
-                seats=int(value(row, "seats", "number", 1.0)),
-                wheelchairs=int(value(row, "wheelchair", "number", 0.0)),
+                latest_dropoff_s=latest_dropoff * 60,
+                seats=int(seats),
+                wheelchairs=int(chairs),
                 service_s=SERVICE_S,
             )
         )
-    ids = [b.id for b in out]
-    if len(set(ids)) != len(ids):
-        problems.append(f"{path.name}: request ids are not unique")
-    if problems:
-        raise DispatchError(f"{len(problems)} problem(s) in {path}:\n  - " + "\n  - ".join(problems))
+    if reader.problems:
+        raise InputError(str(path), reader.problems, kind="demand file")
     return sorted(out, key=lambda b: (b.announced_s, b.id))

@@ -6,6 +6,7 @@ distance. Node ids of the files are kept as the problem's node labels.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +18,42 @@ def _euclidean(xy: np.ndarray) -> np.ndarray:
     return np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
 
 
-def _numbers(path: Path) -> list[list[float]]:
+def _numbers(path: Path, header_fields: int, row_fields: int) -> list[list[float]]:
+    """The instance's rows of numbers; every malformed line is reported at once."""
     if not path.is_file():
         raise DispatchError(f"instance file {path} does not exist")
-    rows = []
-    for line_no, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DispatchError(f"{path}: not a text file (undecodable byte at offset {exc.start})") from exc
+    rows: list[list[float]] = []
+    problems: list[str] = []
+    for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            rows.append([float(v) for v in line.split()])
-        except ValueError as exc:
-            raise DispatchError(f"{path}, line {line_no}: not a row of numbers: {line.strip()!r}") from exc
+            values = [float(v) for v in line.split()]
+        except ValueError:
+            problems.append(f"line {line_no}: not a row of numbers: {line.strip()[:60]!r}")
+            continue
+        need = header_fields if not rows else row_fields
+        if not all(math.isfinite(v) and abs(v) < 1e9 for v in values):
+            problems.append(f"line {line_no}: numbers must be finite and below 1e9")
+        elif len(values) < need:
+            problems.append(f"line {line_no}: {len(values)} numbers, expected at least {need}")
+        rows.append(values)
+    if len(rows) < 3 and not problems:
+        problems.append("fewer than 3 lines (a header, a depot and at least one node)")
+    if problems:
+        shown = problems[:10] + ([f"and {len(problems) - 10} more"] if len(problems) > 10 else [])
+        raise DispatchError(f"instance file {path} has {len(problems)} problem(s):\n  - " + "\n  - ".join(shown))
     return rows
+
+
+def _whole(value: float, what: str, source: Path, low: int = 0) -> int:
+    if value != int(value) or value < low:
+        raise DispatchError(f"{source}: {what} must be a whole number >= {low}, got {value:g}")
+    return int(value)
 
 
 def read_cordeau(path: str | Path) -> Problem:
@@ -37,8 +62,12 @@ def read_cordeau(path: str | Path) -> Problem:
     Node 0 is the start depot; a final node 2N+1, where present, is the end depot (else node 0).
     """
     source = Path(path)
-    rows = _numbers(source)
+    rows = _numbers(source, 5, 7)
     k, header_n, route_limit, capacity, ride_limit = rows[0][:5]
+    _whole(k, "the vehicle count", source, 1)
+    _whole(capacity, "the capacity", source, 1)
+    if route_limit < 0 or ride_limit < 0:
+        raise DispatchError(f"{source}: route and ride limits must be >= 0")
     nodes = rows[1:]
     # The header's second number is 2N in some files (a2-16) and N in others (a4-16), so N is taken
     # from the node lines: the pickups are the nodes with a positive load.
@@ -54,7 +83,7 @@ def read_cordeau(path: str | Path) -> Problem:
     requests = []
     for i in range(1, n + 1):
         p, d = nodes[i], nodes[n + i]
-        if int(p[4]) <= 0 or int(d[4]) != -int(p[4]):
+        if p[4] != int(p[4]) or int(p[4]) <= 0 or d[4] != -p[4]:
             raise DispatchError(f"{source}: node {i} and its drop-off {n + i} have loads {p[4]} and {d[4]}")
         requests.append(
             Request(
@@ -90,10 +119,11 @@ def read_li_lim(path: str | Path, vehicles: int | None = None) -> Problem:
     The fleet size in the file is an upper bound; the objective is hierarchical (vehicles, then distance).
     """
     source = Path(path)
-    rows = _numbers(source)
-    n_vehicles, capacity = int(rows[0][0]), int(rows[0][1])
+    rows = _numbers(source, 2, 9)
+    n_vehicles = _whole(rows[0][0], "the vehicle count", source, 1)
+    capacity = _whole(rows[0][1], "the capacity", source, 1)
     tasks = rows[1:]
-    ids = [int(r[0]) for r in tasks]
+    ids = [int(r[0]) if r[0] == int(r[0]) else -1 for r in tasks]
     if ids != list(range(len(tasks))):
         raise DispatchError(f"{source}: task ids must run 0..{len(tasks) - 1} in order")
     xy = np.array([[r[1], r[2]] for r in tasks])
@@ -101,6 +131,8 @@ def read_li_lim(path: str | Path, vehicles: int | None = None) -> Problem:
     requests = []
     for r in tasks[1:]:
         if r[3] > 0:  # a pickup names its delivery in the last column
+            if r[3] != int(r[3]) or r[8] != int(r[8]) or not 0 < r[8] < len(tasks):
+                raise DispatchError(f"{source}: pickup {int(r[0])} names delivery {r[8]:g}, not a task")
             d = tasks[int(r[8])]
             if int(d[7]) != int(r[0]) or d[3] != -r[3]:
                 raise DispatchError(f"{source}: pickup {int(r[0])} and delivery {int(r[8])} do not match")

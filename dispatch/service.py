@@ -145,6 +145,9 @@ def _offer(
     """What the plan can offer ``booking`` at the state's clock: the insertion and the promised
     booking, or a rejection reason. Shared by a booking decision and a quote, so both answer alike."""
     now = state.clock_s
+    outside = outside_hours_reason(booking, settings)
+    if outside:
+        return None, None, outside
     insertion = (
         best_insertion(state.plans, booking, state.bookings, net, now, state.picked_up_s)
         if booking.latest_pickup_s >= now
@@ -155,6 +158,39 @@ def _offer(
     if settings.params.leave_later:
         insertion = leave_later(insertion, booking, state.bookings, net, now, state.picked_up_s)
     return insertion, promise(booking, insertion.pickup_s, settings.params.promise_window_s), ""
+
+
+def _hhmm(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def outside_hours_reason(booking: Booking, settings: DaySettings) -> str:
+    """Why a booking falls outside the service's hours ("" when it does not).
+
+    A pickup window that closes before the service opens, or opens after it has closed, cannot be served;
+    the answer says when the shuttle runs instead of calling the window closed.
+    """
+    if booking.latest_pickup_s < settings.start_s or booking.earliest_pickup_s >= settings.end_s:
+        return (
+            f"the shuttle runs from {_hhmm(settings.start_s)} to {_hhmm(settings.end_s)}; "
+            f"a pickup at {_hhmm(booking.earliest_pickup_s)} is outside its hours"
+        )
+    return ""
+
+
+def _check_time(at_s: float | None, clock_s: float, settings: DaySettings) -> None:
+    """A booking or quote time must be on the day and not before its clock (a typo must not move the clock)."""
+    if at_s is None:
+        return
+    if not math.isfinite(at_s) or at_s > settings.end_s:
+        raise DispatchError(
+            f"{_hhmm(at_s) if math.isfinite(at_s) else at_s} is after the service day's end ({_hhmm(settings.end_s)})"
+        )
+    if at_s < clock_s - 0.5:
+        raise DispatchError(
+            f"the day's clock is already at {_hhmm(clock_s)}; a booking cannot be made at {_hhmm(at_s)}, in the past"
+        )
 
 
 def _accepted(insertion: Insertion, promised: Booking, reason: str, ms: float) -> Decision:
@@ -427,6 +463,7 @@ class ServiceStore:
                 raise DispatchError(f"booking id {booking.id!r} already exists in {self.path}")
             settings = self.settings()
             state = self.load_state()
+            _check_time(at_s, state.clock_s, settings)
             self._advance(state, net, max(at_s if at_s is not None else state.clock_s, state.clock_s))
             db.execute(
                 "INSERT INTO bookings (id, status, announced_s, data) VALUES (?, 'pending', ?, ?)",
@@ -441,6 +478,7 @@ class ServiceStore:
         try:
             settings = self.settings()
             state = self.load_state()
+            _check_time(at_s, state.clock_s, settings)
             state.clock_s = max(at_s if at_s is not None else state.clock_s, state.clock_s)
             insertion, promised, reason = _offer(state, net, booking, settings)
             if insertion is None or promised is None:

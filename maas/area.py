@@ -226,6 +226,8 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
             hubs = None
         if name and polygon and hubs is not None:
             zones.append(ShuttleZone(name, tuple(p for p in ring if p is not None), tuple(str(h) for h in hubs)))
+    if not raw_zones:
+        problems.append("shuttle needs at least one [[shuttle.zones]] (name, polygon, hub_stop_ids)")
     depot = _lonlat(raw.get("depot"))
     if depot is None:
         problems.append("shuttle.depot must be [lon, lat] (numbers in range)")

@@ -470,16 +470,24 @@ def cmd_book(args: argparse.Namespace) -> int:
     from dispatch.online import Booking
     from dispatch.service import ServiceStore
 
-    if not Path(args.db).exists():
-        raise MaasError(f"{args.db} does not exist: start a day with 'maas simulate --db {args.db}' first")
+    if not Path(args.db).is_file():
+        raise MaasError(f"--db {args.db} does not exist: start a day with 'maas simulate --db {args.db}' first")
     data, network = _shuttle_day(args)
     service = data.area.shuttle
     store = ServiceStore(args.db)
-    now = max(float(store.meta("clock_s")), args.at if args.at is not None else 0.0)
+    clock = float(store.meta("clock_s"))
+    now = clock if args.at is None else args.at
     earliest = args.pickup if args.pickup is not None else now
     for label, (lat, lon) in (("--from", args.origin), ("--to", args.destination)):
         if not data.area.contains(lon, lat):
             raise MaasError(f"{label} {lat},{lon} is outside the area {data.area.name}")
+    plans = store.load_state().plans
+    most_seats = max((p.seats for p in plans), default=0)
+    most_places = max((p.wheelchair_places for p in plans), default=0)
+    if args.seats > most_seats:
+        raise MaasError(f"--seats {args.seats}: the largest shuttle of this day has {most_seats} seats")
+    if args.wheelchair and most_places < 1:
+        raise MaasError("--wheelchair: no shuttle of this day has a wheelchair place")
     pickup = network.snap(args.origin[1], args.origin[0])
     dropoff = network.snap(args.destination[1], args.destination[0])
     direct = float(network.time_s[pickup, dropoff])
@@ -494,7 +502,7 @@ def cmd_book(args: argparse.Namespace) -> int:
         seats=args.seats,
         wheelchairs=1 if args.wheelchair else 0,
     )
-    decision = store.quote(network, booking, now) if args.quote else store.book(network, booking, now)
+    decision = store.quote(network, booking, args.at) if args.quote else store.book(network, booking, args.at)
     if decision.accepted:
         assert decision.promised_earliest_s is not None and decision.promised_latest_s is not None
         verb = "available" if args.quote else "booked"
@@ -508,11 +516,10 @@ def cmd_book(args: argparse.Namespace) -> int:
 
 
 def cmd_bookings(args: argparse.Namespace) -> int:
-
     from dispatch.service import ServiceStore
 
-    if not Path(args.db).exists():
-        raise MaasError(f"{args.db} does not exist")
+    if not Path(args.db).is_file():
+        raise MaasError(f"--db {args.db} does not exist")
     store = ServiceStore(args.db)
     rows = store.bookings()
     if args.status:
@@ -521,16 +528,22 @@ def cmd_bookings(args: argparse.Namespace) -> int:
     def clock(value: float | None) -> str:
         return "" if value is None else _hhmm(value / 60)
 
-    print(f"{'id':<12}{'status':<10}{'vehicle':<12}{'promised':<14}{'pickup':>7}{'dropoff':>8}  reason")
+    table: list[tuple[str, ...]] = [("id", "status", "vehicle", "promised", "pickup", "dropoff", "reason")]
     for r in rows:
         promised = (
             f"{clock(r['promised_earliest_s'])}-{clock(r['promised_latest_s'])}" if r["promised_earliest_s"] else ""
         )
-        print(
-            f"{r['id']:<12}{r['status']:<10}{r['vehicle'] or '':<12}{promised:<14}{clock(r['pickup_s']):>7}"
-            f"{clock(r['dropoff_s']):>8}  {r['reason'] or ''}"
-        )
+        cells = (r["id"], r["status"], r["vehicle"] or "", promised, clock(r["pickup_s"]), clock(r["dropoff_s"]))
+        # ids and reasons come from users and files: show control characters escaped, one row per booking
+        table.append((*(_printable(str(c)) for c in cells), _printable(r["reason"] or "")))
+    widths = [max(len(row[i]) for row in table) for i in range(6)]
+    for row in table:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6])
     return 0
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def cmd_app(args: argparse.Namespace) -> int:

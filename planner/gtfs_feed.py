@@ -183,17 +183,22 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
         services = pd.concat([usable[t]["service_id"] for t in ("calendar", "calendar_dates") if t in usable])
         references("trips", "service_id", services, "calendar.txt or calendar_dates.txt")
 
-    def numeric(table: str, col: str, low: float, high: float) -> None:
+    def numeric(table: str, col: str, low: float, high: float, integer: bool = True) -> None:
         if table not in usable or col not in usable[table].columns:
             return
         df = usable[table]
         values = pd.to_numeric(df[col], errors="coerce")
         present = df[col].notna()
-        bad = present & (values.isna() | (values < low) | (values > high))
-        c.check(df, table, col, bad, f"must be a number in [{low}, {high}]")
+        bad = present & (values.isna() | ~(values >= low) | ~(values <= high))
+        if integer:
+            bad |= present & values.notna() & (values != values.round())
+        kind = "a whole number" if integer else "a number"
+        c.check(df, table, col, bad, f"must be {kind} in [{low}, {high}]")
 
-    numeric("stops", "stop_lat", -90, 90)
-    numeric("stops", "stop_lon", -180, 180)
+    numeric("stops", "stop_lat", -90, 90, integer=False)
+    numeric("stops", "stop_lon", -180, 180, integer=False)
+    if "stops" in usable:
+        _far_stops(usable["stops"], c)
     numeric("stops", "location_type", 0, 4)
     numeric("routes", "route_type", 0, 1702)
     numeric("stop_times", "stop_sequence", 0, 2**31 - 1)
@@ -213,6 +218,12 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
                 parsed = pd.to_datetime(df[col], format="%Y%m%d", errors="coerce")
                 c.check(df, table, col, df[col].notna() & parsed.isna(), "not a date in YYYYMMDD form")
 
+    if "calendar" in usable:
+        cal = usable["calendar"]
+        start = pd.to_datetime(cal["start_date"], format="%Y%m%d", errors="coerce")
+        end = pd.to_datetime(cal["end_date"], format="%Y%m%d", errors="coerce")
+        c.check(cal, "calendar", "end_date", (end < start).fillna(False), "end_date is before start_date")
+
     if "frequencies" in usable:
         freq = usable["frequencies"]
         start = parse_gtfs_times(freq["start_time"])
@@ -231,6 +242,30 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
     if "stop_times" in usable:
         _validate_stop_times(usable["stop_times"], c)
     return c.problems
+
+
+FAR_STOP_KM = 1000.0
+
+
+def _far_stops(stops: pd.DataFrame, c: _Collector) -> None:
+    """Stops over 1,000 km from the feed's median stop: swapped lat and lon, or a missing sign.
+
+    No city's transit reaches that far, and such a stop would silently join no street network.
+    """
+    lat = pd.to_numeric(stops["stop_lat"], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(stops["stop_lon"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    if ok.sum() < 3:
+        return
+    lat0, lon0 = np.median(lat[ok]), np.median(lon[ok])
+    p1, p2 = np.radians(lat), np.radians(lat0)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon0 - lon) / 2) ** 2
+    km = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    far = ok & (km > FAR_STOP_KM)
+    message = (
+        f"over {FAR_STOP_KM:.0f} km from the feed's other stops (near {lat0:.3f}, {lon0:.3f}); lat and lon swapped?"
+    )
+    c.check(stops, "stops", "stop_lat", far, message)
 
 
 def _validate_stop_times(st: pd.DataFrame, c: _Collector) -> None:

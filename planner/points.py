@@ -45,13 +45,13 @@ def read_points(path: str | Path) -> list[Point]:
         points, problems = _read_geojson(source)
     else:
         points, problems = _read_with_gdal(source)
-    seen: dict[str, int] = {}
-    for number, point in enumerate(points):
-        if point.id in seen:
-            problems.append(
-                InputProblem(source.name, "id", f"id {point.id!r} repeats the one of point {seen[point.id] + 1}")
-            )
-        seen.setdefault(point.id, number)
+    if suffix not in (".csv", ".txt"):  # CSV rows are checked with their line numbers
+        seen: dict[str, int] = {}
+        for number, point in enumerate(points, 1):
+            if point.id in seen:
+                message = f"feature {number}: id {point.id!r} repeats the one of feature {seen[point.id]}"
+                problems.append(InputProblem(source.name, "id", message))
+            seen.setdefault(point.id, number)
     if not points and not problems:
         problems.append(InputProblem(source.name, None, "has no points"))
     if problems:
@@ -69,9 +69,13 @@ def _read_csv(source: Path) -> tuple[list[Point], list[InputProblem]]:
         return [], [InputProblem(source.name, c, "required column is missing (need id, lat, lon)") for c in missing]
     reader = FieldReader(source.name)
     points = []
+    first: dict[str, int] = {}
     for line, ident, lat_raw, lon_raw in zip(frame.index, frame["id"], frame["lat"], frame["lon"], strict=True):
         if not ident:
             reader.problem(int(line), "id", "value is empty")
+        elif ident in first:
+            reader.problem(int(line), "id", f"id {ident!r} repeats the one on line {first[ident]}")
+        first.setdefault(ident, int(line))
         lat = reader.number(lat_raw, int(line), "lat", low=-90, high=90)
         lon = reader.number(lon_raw, int(line), "lon", low=-180, high=180)
         points.append(Point(str(ident), lat, lon))
@@ -152,26 +156,35 @@ def _centre(geometry: Any) -> tuple[float, float] | str:
     kind = geometry.get("type")
     if kind not in ("Point", "Polygon", "MultiPolygon"):
         return f"geometry type {kind!r} is not supported (Point, Polygon or MultiPolygon)"
+    if not _finite_numbers(geometry.get("coordinates")):
+        return "coordinates must be finite numbers"
     from shapely.geometry import shape
 
     try:
         shp = shape(geometry)
+        if shp.is_empty or not shp.is_valid:
+            return "empty or invalid geometry"
+        if kind == "Point":
+            return float(shp.x), float(shp.y)
+        lat0 = shp.representative_point().y
     except Exception as exc:  # shapely raises several types for malformed coordinates
         return f"malformed coordinates ({type(exc).__name__})"
-    if shp.is_empty:
-        return "empty geometry"
-    if kind == "Point":
-        return float(shp.x), float(shp.y)
     # Centroid in a local metric frame (an equirectangular projection around the shape is exact enough
     # at the size of a zone or a hexagon), then back to degrees.
     from shapely import affinity
 
-    lat0 = shp.representative_point().y
     k = math.cos(math.radians(lat0))
     if not math.isfinite(k) or k <= 0:
         return "coordinates out of range"
     centroid = affinity.scale(shp, xfact=k, yfact=1.0, origin=(0, 0)).centroid
     return float(centroid.x / k), float(centroid.y)
+
+
+def _finite_numbers(coordinates: Any) -> bool:
+    """Nested lists whose leaves are all finite numbers (and there is at least one)."""
+    if isinstance(coordinates, list):
+        return bool(coordinates) and all(_finite_numbers(c) for c in coordinates)
+    return isinstance(coordinates, int | float) and not isinstance(coordinates, bool) and math.isfinite(coordinates)
 
 
 def _transformer(crs: Any) -> tuple[Any, str | None]:

@@ -231,7 +231,7 @@ def read_osm_highways(path: str | Path) -> OsmHighways:
             elif isinstance(obj, osmium.osm.Way) and "highway" in obj.tags:
                 tags = {k: obj.tags[k] for k in _TAGS_KEPT if k in obj.tags}
                 raw_ways.append((obj.id, [n.ref for n in obj.nodes], tags))
-    except RuntimeError as exc:
+    except Exception as exc:  # osmium raises RuntimeError, InvalidLocationError, ... for broken files
         raise StreetDataError(f"cannot read OSM file {source}: {exc}") from exc
     ways: list[tuple[int, np.ndarray, dict[str, str]]] = []
     trimmed = 0
