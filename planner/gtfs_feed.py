@@ -220,9 +220,9 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
 
     if "calendar" in usable:
         cal = usable["calendar"]
-        start = pd.to_datetime(cal["start_date"], format="%Y%m%d", errors="coerce")
-        end = pd.to_datetime(cal["end_date"], format="%Y%m%d", errors="coerce")
-        c.check(cal, "calendar", "end_date", (end < start).fillna(False), "end_date is before start_date")
+        first_day = pd.to_datetime(cal["start_date"], format="%Y%m%d", errors="coerce")
+        last_day = pd.to_datetime(cal["end_date"], format="%Y%m%d", errors="coerce")
+        c.check(cal, "calendar", "end_date", (last_day < first_day).fillna(False), "end_date is before start_date")
 
     if "frequencies" in usable:
         freq = usable["frequencies"]
