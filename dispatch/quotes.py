@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 
+from dispatch.model import DispatchError
 from dispatch.network import ShuttleNetwork
 from dispatch.online import Booking
 from dispatch.service import Decision, ServiceStore
@@ -50,7 +51,11 @@ class ShuttleDispatcher:
         self, origin: tuple[float, float], destination: tuple[float, float], earliest_pickup_s: int
     ) -> ShuttleQuote | None:
         booking = self._booking(origin, destination, earliest_pickup_s, "quote")
-        decision = self.store.quote(self.network, booking)
+        try:
+            decision = self.store.quote(self.network, booking)
+        except DispatchError as exc:  # the day is over: no shuttle, and the rider is told why
+            self._reason = str(exc)
+            return None
         if not decision.accepted:
             self._reason = decision.reason
             return None

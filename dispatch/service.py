@@ -161,6 +161,8 @@ def _offer(
 
 
 def _hhmm(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "the end of the day"
     minutes = round(seconds / 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
@@ -181,6 +183,10 @@ def outside_hours_reason(booking: Booking, settings: DaySettings) -> str:
 
 def _check_time(at_s: float | None, clock_s: float, settings: DaySettings) -> None:
     """A booking or quote time must be on the day and not before its clock (a typo must not move the clock)."""
+    if not math.isfinite(clock_s) or clock_s >= settings.end_s:
+        raise DispatchError(
+            f"this service day is over (it ran to {_hhmm(settings.end_s)}); start a new day to book or quote"
+        )
     if at_s is None:
         return
     if not math.isfinite(at_s) or at_s > settings.end_s:
@@ -487,10 +493,37 @@ class ServiceStore:
         finally:
             self.db.execute("ROLLBACK")
 
-    def run(self, net: Matrices, progress: Callable[[str], None] | None = None) -> None:
-        """Run (or resume) the day to its end, reporting each simulated hour."""
+    def next_event_s(self) -> float:
+        """When :meth:`step` would act next: the next pending request or re-optimisation (inf: the day's end)."""
+        settings = self.settings()
+        row = self.db.execute(
+            "SELECT announced_s FROM bookings WHERE status = 'pending' ORDER BY announced_s, id LIMIT 1"
+        ).fetchone()
+        times = [float(row[0])] if row else []
+        next_reopt = float(self.meta("next_reoptimise_s"))
+        if settings.params.reoptimise and next_reopt < settings.end_s:
+            times.append(next_reopt)
+        return max(min(times), float(self.meta("clock_s"))) if times else math.inf
+
+    def advance_to(self, net: Matrices, until_s: float) -> None:
+        """Move the day's clock to ``until_s``, carrying out every planned stop on the way (never backwards)."""
+        with self.transaction():
+            if self.meta("finished"):
+                return
+            state = self.load_state()
+            self._advance(state, net, max(until_s, state.clock_s))
+
+    def run(self, net: Matrices, progress: Callable[[str], None] | None = None, until_s: float | None = None) -> None:
+        """Run (or resume) the day to its end, or up to ``until_s`` of its clock, reporting each simulated hour.
+
+        Stopped at ``until_s``, the day stays open: bookings and quotes are made against it, and a later
+        ``run`` carries on from there.
+        """
         hour = -1
         while True:
+            if until_s is not None and self.next_event_s() >= until_s:
+                self.advance_to(net, until_s)
+                break
             outcome = self.step(net)
             if outcome is None or outcome == "finish":
                 break

@@ -245,8 +245,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         from dispatch.quotes import ShuttleDispatcher
         from dispatch.service import ServiceStore
 
-        if not args.db or not Path(args.db).exists():
-            raise MaasError("--modes shuttle needs --db, a service day made with 'maas simulate' (or its file)")
+        if not args.db:
+            raise MaasError("--modes shuttle needs --db FILE, a service day made with 'maas simulate --until HH:MM'")
+        if not Path(args.db).is_file():
+            raise MaasError(
+                f"--db {args.db} does not exist; make a day with 'maas simulate --db {args.db} --until 08:00'"
+            )
         service = planner.area.shuttle
         if service is None:
             raise MaasError(f"area {planner.area.name} has no shuttle service")
@@ -441,6 +445,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     say = _progress(time.perf_counter())
     store = open_day(Path(args.db), data, network, config, say)
     started = time.perf_counter()
+    if args.until is not None:
+        store.run(network, say, until_s=args.until)
+        from collections import Counter
+
+        clock = float(store.meta("clock_s"))
+        counts = Counter(r["status"] for r in store.bookings())
+        served = counts["accepted"] + counts["onboard"] + counts["done"]
+        print(
+            f"the day in {args.db} is open at {_hhmm(clock / 60)}: {served} rides accepted, "
+            f"{counts['rejected']} refused, {counts['pending']} requests still to come.\n"
+            f"Book with 'maas book --db {args.db} ...', plan with '--modes walk,transit,shuttle --db {args.db}', "
+            f"run on with 'maas simulate --db {args.db}'."
+        )
+        return 0
     store.run(network, say)
     kpis = compute_kpis(store, network)
     out = Path(args.out) if args.out else Path(args.db).with_suffix("")
@@ -710,6 +728,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--db", default="sim.sqlite", help="SQLite file (resumed when it holds a day)")
     sim.add_argument("--out", help="directory for kpis.json/csv, hourly.csv, kpis.png (default: next to --db)")
     sim.add_argument("--no-reoptimise", action="store_true", help="immediate insertion only")
+    sim.add_argument(
+        "--until", type=_clock_s, metavar="HH:MM", help="stop the day at this time and leave it open for bookings"
+    )
     sim.add_argument(
         "--leave-later",
         action="store_true",

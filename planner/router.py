@@ -264,6 +264,13 @@ class Planner:
 
     # ------------------------------------------------------------------------------------------
     def snap(self, access: _StreetAccess, lat: float, lon: float, label: str) -> Snap:
+        area = self.data.area
+        if not area.contains(lon, lat):
+            west, south, east, north = area.bbox
+            raise OutsideAreaError(
+                f"{label} ({lat:.5f}, {lon:.5f}) is outside the area this planner covers: {area.title}, "
+                f"latitude {south:g} to {north:g}, longitude {west:g} to {east:g}"
+            )
         try:
             return access.snapper.snap_one(lon, lat, self.params.max_snap_m)
         except OutsideAreaError as exc:

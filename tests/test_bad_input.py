@@ -745,3 +745,85 @@ def test_a_crash_is_reported_as_a_crash() -> None:
     with pytest.raises(AssertionError):
         check("self-test", Mutation("x", "f.csv", "either"), lambda: (_ for _ in ()).throw(MaasError("no name")))
     assert np.isfinite(1.0)
+
+
+# -- command-line options ---------------------------------------------------------------------------------
+
+ODD_VALUES = [
+    *("-5", "0", "-0", "nan", "inf", "-inf", "1e309", "abc", "", " ", "1.5", "99999999999", "25:99", "12:60"),
+    *("-30.02,-51.22", "60.1,24.9", "60.1", "60.1,24.9,1", "91,0", "2022-02-30T08:00", "2022-02-22T25:00"),
+    *("x\ny", "\x1b[31m", "é" * 70, "07:00", "23:59", "48:00", "1-2-3", "19-7", "0-48", "walk,,transit", "boat"),
+]
+
+
+def _run_cli(argv: list[str]) -> tuple[int, str, str]:
+    import contextlib
+
+    from maas.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse refuses an option value with status 2
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def cli_world(helsinki: Any, helsinki_cache: Path, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A small simulated day and a points file, for commands that read them."""
+    folder = tmp_path_factory.mktemp("cli")
+    (folder / "points.csv").write_text("id,lat,lon\na,60.1575,24.9170\nb,60.1650,24.9300\n", encoding="utf-8")
+    common = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]
+    code, out, err = _run_cli(
+        ["simulate", *common, "--fleet", "2", "--requests", "20", "--hours", "7-9", "--until", "07:30"]
+        + ["--db", str(folder / "day.sqlite"), "--out", str(folder / "kpis")]
+    )
+    assert code == 0, err
+    return folder, common
+
+
+COMMANDS = {
+    "plan": (
+        ["plan", "--from", "60.1575,24.9170", "--to", "60.1735,24.9560", "--depart", "2022-02-22T08:30"],
+        ["--from", "--to", "--depart", "--max-walk", "--max-transfers", "--modes", "--date"],
+    ),
+    "book": (
+        ["book", "--db", "{db}", "--from", "60.1570,24.9150", "--to", "60.1630,24.9150", "--quote"],
+        ["--at", "--pickup", "--seats", "--id", "--from", "--to", "--db"],
+    ),
+    "bookings": (["bookings", "--db", "{db}"], ["--status", "--db"]),
+    "matrix": (
+        ["matrix", "--origins", "{points}", "--depart", "2022-02-22T08:30", "--out", "{out}", "--window", "2"],
+        ["--window", "--percentile", "--modes", "--origins", "--depart"],
+    ),
+}
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@fuzz
+@given(data=st.data())
+def test_cli_options(command: str, data: st.DataObject, cli_world: Any) -> None:
+    """Any value for any option: a result, "no", or a message (exit 0, 1 or 2); never a trace or an internal error."""
+    folder, common = cli_world
+    template, options = COMMANDS[command]
+    option = data.draw(st.sampled_from(options))
+    value = data.draw(st.sampled_from(ODD_VALUES))
+    fill = {"{db}": str(folder / "day.sqlite"), "{points}": str(folder / "points.csv"), "{out}": str(folder / "tt.csv")}
+    argv = [fill.get(a, a) for a in template]
+    if option in argv:
+        argv[argv.index(option) + 1] = value
+    else:
+        argv += [option, value]
+    if command not in ("bookings",):
+        argv += common
+    if command == "book" and option != "--id":
+        argv += ["--id", f"q{data.draw(st.integers(0, 10**9))}"]
+    code, out, err = _run_cli(argv)
+    assert code in (0, 1, 2), (argv, code, err)
+    assert "internal error" not in err and "Traceback" not in err + out, (argv, err)
+    if code == 2:
+        assert err.strip(), f"{argv}: refused without a message"
+    TALLY.add(f"cli-{command}", Mutation(option, command, "either"), {0: "accepted", 1: "no", 2: "rejected"}[code])
