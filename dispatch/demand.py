@@ -152,7 +152,24 @@ def zone_homes(
     if population is not None and population.exists():
         import geopandas as gpd
 
-        cells = gpd.read_file(population)
+        try:
+            cells = gpd.read_file(population)
+        except Exception as exc:  # GDAL drivers raise their own error types
+            raise InputError(
+                str(population), [InputProblem(population.name, None, f"cannot be read ({exc})")], "population file"
+            ) from exc
+        if "population" not in cells.columns:
+            raise InputError(
+                str(population), [InputProblem(population.name, "population", "column is missing")], "population file"
+            )
+        people = pd.to_numeric(cells["population"], errors="coerce")
+        if people.isna().any() or (people < 0).any():
+            bad = tuple(int(i) + 1 for i in np.flatnonzero(people.isna() | (people < 0))[:10])
+            raise InputError(
+                str(population),
+                [InputProblem(population.name, "population", "must be a number >= 0", bad)],
+                "population file",
+            )
     buildings = read_residential_buildings(osm_file) if osm_file is not None and osm_file.exists() else None
     out = []
     for zone in service.zones:

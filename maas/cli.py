@@ -835,6 +835,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return 0
+    except OSError as exc:  # a file the user named cannot be written or read (folder missing, no permission, disk full)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"maas: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug, not the user's fault: one line and the trace in a file
         log = _log_internal_error(argv)
         print(f"maas: internal error ({type(exc).__name__}: {exc}); the trace is in {log}", file=sys.stderr)

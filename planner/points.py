@@ -182,7 +182,7 @@ def _centre(geometry: Any) -> tuple[float, float] | str:
 
 def _finite_numbers(coordinates: Any) -> bool:
     """Nested lists whose leaves are all finite numbers (and there is at least one)."""
-    if isinstance(coordinates, list):
+    if isinstance(coordinates, list | tuple):
         return bool(coordinates) and all(_finite_numbers(c) for c in coordinates)
     return isinstance(coordinates, int | float) and not isinstance(coordinates, bool) and math.isfinite(coordinates)
 

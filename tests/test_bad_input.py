@@ -776,10 +776,8 @@ def cli_world(helsinki: Any, helsinki_cache: Path, shared_data: Path, tmp_path_f
     folder = tmp_path_factory.mktemp("cli")
     (folder / "points.csv").write_text("id,lat,lon\na,60.1575,24.9170\nb,60.1650,24.9300\n", encoding="utf-8")
     common = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]
-    code, out, err = _run_cli(
-        ["simulate", *common, "--fleet", "2", "--requests", "20", "--hours", "7-9", "--until", "07:30"]
-        + ["--db", str(folder / "day.sqlite"), "--out", str(folder / "kpis")]
-    )
+    day = ["--fleet", "2", "--requests", "20", "--hours", "7-9", "--until", "07:30", "--db", str(folder / "day.sqlite")]
+    code, _, err = _run_cli(["simulate", *common, *day])
     assert code == 0, err
     return folder, common
 

@@ -87,7 +87,7 @@ def test_bad_numbers_duplicates_and_references_reported_at_once(tmp_path: Path) 
         "stops.txt, field 'stop_lon', row 7: must be a number in [-180, 180]",
         "trips.txt, field 'route_id', row 4: refers to a route_id not in routes.txt",
         "trips.txt, field 'service_id', row 5: refers to a service_id not in calendar.txt or calendar_dates.txt",
-        "frequencies.txt, field 'headway_secs', row 2: must be a number in [1, 604800]",
+        "frequencies.txt, field 'headway_secs', row 2: must be a whole number in [1, 604800]",
         "frequencies.txt, field 'end_time', row 2: end_time is not after start_time",
     ]
     for line in expected:

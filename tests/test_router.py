@@ -137,8 +137,14 @@ def test_json_and_geojson_exports(planner: Planner) -> None:
 
 
 def test_errors_are_clear(planner: Planner) -> None:
-    with pytest.raises(OutsideAreaError, match=r"origin .* is \d+ m from the nearest walk street"):
+    with pytest.raises(
+        OutsideAreaError, match=r"origin \(60.20000, 24.92000\) is outside the area this planner covers"
+    ):
         planner.plan((60.20, 24.92), DESTINATION, depart_at=at(8, 0))
+    with pytest.raises(
+        OutsideAreaError, match=r"origin .* is \d+ m from the nearest walk street"
+    ):  # in the area, 890 m from its street
+        planner.plan((LAT + 0.008, WEST + 0.01), DESTINATION, depart_at=at(8, 0))
     with pytest.raises(NoServiceError, match="dates with service: 2022-02-21"):
         planner.plan(ORIGIN, DESTINATION, depart_at=dt.datetime(2022, 2, 26, 8, 0))
     with pytest.raises(MaasError, match="unknown mode"):

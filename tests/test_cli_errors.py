@@ -1,0 +1,93 @@
+"""How the command line fails: one line for a bug (the trace in a log file), quiet on a closed pipe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maas import cli
+
+
+def test_an_internal_error_is_one_line_and_a_log_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MAAS_CACHE_DIR", str(tmp_path))
+
+    def broken(args: object) -> int:
+        return 1 // 0
+
+    monkeypatch.setattr(cli, "cmd_bookings", broken)
+    code = cli.main(["bookings", "--db", "whatever.sqlite"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "internal error (ZeroDivisionError" in err
+    log = Path(err.rsplit("the trace is in ", 1)[1].strip())
+    assert log.parent == tmp_path / "logs"
+    trace = log.read_text()
+    assert "Traceback" in trace and "1 // 0" in trace and "bookings --db whatever.sqlite" in trace
+
+
+def test_bad_option_values_name_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, expected in [
+        (
+            ["plan", "--from", "60.1,24.9", "--to", "60.2,24.9", "--depart", "2022-02-22T08:30", "--max-walk", "-5"],
+            "argument --max-walk: expected a distance in metres from 0 to 100000, got '-5'",
+        ),
+        (
+            ["book", "--db", "x", "--from", "60.1,24.9", "--to", "60.2,24.9", "--seats", "0"],
+            "argument --seats: expected a number of seats from 1 to 100, got '0'",
+        ),
+        (
+            ["book", "--db", "x", "--from", "60.1,24.9", "--to", "60.2,24.9", "--at", "25:99"],
+            "argument --at: expected a time HH:MM (hours 0-47, minutes 0-59), got '25:99'",
+        ),
+        (
+            ["book", "--db", "x", "--from", "60.1,24.9", "--to", "60.2,24.9", "--id", "a\nb"],
+            "argument --id: a booking id is 1-64 printable characters without spaces",
+        ),
+        (["simulate", "--hours", "19-7"], "argument --hours: hours must be START-END with 0 <= START < END <= 48"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 2
+        assert expected in capsys.readouterr().err
+
+
+def test_negative_coordinates_need_no_equals_sign() -> None:
+    joined = cli._join_negative_values(["plan", "--from", "-30.02,-51.22", "--to", "60.1,24.9", "--max-walk", "-5"])
+    assert joined == ["plan", "--from=-30.02,-51.22", "--to", "60.1,24.9", "--max-walk=-5"]
+
+
+def test_a_missing_database_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = cli.main(["bookings", "--db", str(tmp_path / "nothing.sqlite")])
+    assert code == 2
+    assert f"--db {tmp_path / 'nothing.sqlite'} does not exist" in capsys.readouterr().err
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`maas bookings | head -1`: the reader goes away; no BrokenPipeError trace, exit status 0."""
+    from dispatch.online import Booking, OnlineParams, VehiclePlan
+    from dispatch.service import DaySettings, ServiceStore
+
+    db = tmp_path / "day.sqlite"
+    store = ServiceStore(db)
+    riders = [Booking(f"rider-{i:05d}", 0, 1, 25200.0 + i, 25200.0 + i, 26100.0 + i, 900.0) for i in range(20000)]
+    store.initialise(
+        DaySettings(25200.0, 68400.0, 0, OnlineParams()), [VehiclePlan("v1", 8, 1, 0, 25200.0)], riders, {}
+    )
+    store.close()
+    result = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m maas bookings --db {db} | head -1; echo status ${{PIPESTATUS[0]}}"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
+    assert result.stdout.splitlines()[0].split()[:2] == ["id", "status"]
+    assert result.stdout.splitlines()[-1] == "status 0"
+    assert result.stderr == "", result.stderr
