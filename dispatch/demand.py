@@ -207,6 +207,26 @@ def hubs_for(service: ShuttleService, network: ShuttleNetwork, timetable: Timeta
     return hubs
 
 
+def _hhmm(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _check_hub_service(hubs: Sequence[Hub], start_s: float, end_s: float) -> None:
+    """Every hub needs departures or arrivals inside the hours, else no rider can be made for its zone."""
+    problems = []
+    for hub in hubs:
+        times = np.concatenate([hub.departures_s, hub.arrivals_s])
+        if not ((times >= start_s) & (times <= end_s)).any():
+            span = f"{_hhmm(float(times.min()))} to {_hhmm(float(times.max()))}" if len(times) else "never"
+            problems.append(
+                f"zone {hub.zone}: hub stops {', '.join(hub.stop_ids)} have no departures or arrivals between "
+                f"{_hhmm(start_s)} and {_hhmm(end_s)} (they have service from {span})"
+            )
+    if problems:
+        raise DispatchError("no demand can be generated: " + "; ".join(problems))
+
+
 def _clock(value: str) -> float:
     hours, minutes = value.split(":")
     return int(hours) * 3600 + int(minutes) * 60
@@ -235,8 +255,17 @@ def generate_demand(
     zone_weight = np.array([residents for _, _, residents in homes], dtype=float)
     zone_weight /= zone_weight.sum()
     max_wait = service.max_wait_min * 60
+    _check_hub_service(hubs, start_s, end_s)
     out: list[Booking] = []
+    attempts, max_attempts = 0, 1000 + 200 * n_requests  # a bounded search even for strange inputs
     while len(out) < n_requests:
+        attempts += 1
+        if attempts > max_attempts:
+            raise DispatchError(
+                f"could make only {len(out)} of {n_requests} requests in {max_attempts} tries: few trains at the "
+                f"hubs between {_hhmm(start_s)} and {_hhmm(end_s)} fit the shuttle's hours and wait; "
+                "widen --hours or check the hub stops"
+            )
         part = rng.random()
         if part < 1 / 3:
             target = rng.uniform(start_s, end_s)

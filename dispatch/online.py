@@ -120,7 +120,10 @@ class Insertion:
 class OnlineParams:
     promise_window_s: float = 600.0  # the pickup window a rider is promised (centred on the plan)
     reoptimise_every_s: float = 900.0
-    reoptimise_time_limit_s: float = 2.0
+    reoptimise_time_limit_s: float = 2.0  # with a solution limit: only a safety cap
+    # a work budget (solutions the search may find) makes a seeded day the same on every run and machine;
+    # None searches for reoptimise_time_limit_s instead (results then depend on the machine's speed)
+    reoptimise_solution_limit: int | None = 30
     reoptimise: bool = True
     # riders bound for a departure picked up as late as the plan allows: they leave home later, but the
     # lost slack costs pooling (Helsinki default day: 74 % served instead of 80 %), so it is opt-in
@@ -136,6 +139,8 @@ class OnlineParams:
             problems.append("reoptimise_every_s must be positive")
         if self.reoptimise_time_limit_s <= 0:
             problems.append("reoptimise_time_limit_s must be positive")
+        if self.reoptimise_solution_limit is not None and not 1 <= self.reoptimise_solution_limit <= 10**6:
+            problems.append("reoptimise_solution_limit must be in 1..1,000,000")
         if problems:
             raise DispatchError("online parameters: " + "; ".join(problems))
 
@@ -448,7 +453,14 @@ def reoptimise(
     )
     solution = solve(
         problem,
-        SolverParams(time_limit_s=params.reoptimise_time_limit_s, scale=1, portfolio=False),
+        SolverParams(
+            time_limit_s=params.reoptimise_time_limit_s
+            if params.reoptimise_solution_limit is None
+            else max(params.reoptimise_time_limit_s, 30.0),
+            solution_limit=params.reoptimise_solution_limit,
+            scale=1,
+            portfolio=False,
+        ),
         initial=_current_routes(problem, plans, starts, now),
     )
     if solution.unserved:

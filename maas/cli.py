@@ -437,7 +437,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         params=OnlineParams(
             reoptimise=not args.no_reoptimise,
             reoptimise_every_s=args.reoptimise_every * 60,
-            reoptimise_time_limit_s=args.reoptimise_time,
+            reoptimise_time_limit_s=args.reoptimise_time or 2.0,
+            reoptimise_solution_limit=None if args.reoptimise_time else args.reoptimise_budget,
             leave_later=args.leave_later,
         ),
     )
@@ -743,7 +744,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="minutes between re-optimisations",
     )
     sim.add_argument(
-        "--reoptimise-time", type=_POSITIVE_SECONDS, default=2.0, help="OR-Tools seconds per re-optimisation"
+        "--reoptimise-budget",
+        type=_number(int, 1, 1_000_000, "a number of solutions"),
+        default=30,
+        help="solutions each re-optimisation may search (a work budget: the same day on every run; default 30)",
+    )
+    sim.add_argument(
+        "--reoptimise-time",
+        type=_POSITIVE_SECONDS,
+        help="search each re-optimisation for this many seconds instead of a work budget (not reproducible)",
     )
     sim.set_defaults(func=cmd_simulate)
 

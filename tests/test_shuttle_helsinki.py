@@ -111,3 +111,42 @@ def test_maas_simulate_writes_kpis(tmp_path: Path, shared_data: Path, helsinki_c
     assert kpis["promises_kept_share"] == 1.0
     assert (tmp_path / "sim" / "kpis.png").stat().st_size > 1000
     assert main(["bookings", "--db", str(db), "--status", "done"]) == 0
+
+
+def test_demand_without_trains_in_the_hours_fails_fast_and_says_when(helsinki, network) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from dispatch.model import DispatchError
+
+    started = time.perf_counter()
+    with pytest.raises(
+        DispatchError, match=r"have no departures or arrivals between 02:30 and 04:30 \(they have service from"
+    ):
+        generate_demand(helsinki.area, network, helsinki.timetable, 100, seed=1, hours=(2.5, 4.5))
+    assert time.perf_counter() - started < 10
+
+
+def _day_rows(db: Path) -> list[tuple[object, ...]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        return con.execute(
+            "SELECT id, status, vehicle, promised_earliest_s, promised_latest_s, pickup_s, dropoff_s FROM bookings"
+            " ORDER BY id"
+        ).fetchall()
+
+
+def test_a_seeded_day_is_the_same_twice_and_after_a_stop_and_resume(
+    tmp_path: Path, shared_data: Path, helsinki_cache: Path, helsinki
+) -> None:  # type: ignore[no-untyped-def]
+    """With the default work budget, re-optimisation does not depend on the clock: one command, one day."""
+    common = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache), "--fleet", "2", "--requests", "60"]
+    common += ["--hours", "7-10", "--seed", "3", "--reoptimise-every", "10"]
+    for name in ("a", "b"):
+        assert main(["simulate", *common, "--db", str(tmp_path / f"{name}.sqlite")]) == 0
+    assert main(["simulate", *common, "--db", str(tmp_path / "c.sqlite"), "--until", "08:10"]) == 0
+    assert main(["simulate", *common, "--db", str(tmp_path / "c.sqlite")]) == 0
+    a, b, c = (_day_rows(tmp_path / f"{name}.sqlite") for name in "abc")
+    assert len(a) == 60 and sum(row[1] == "done" for row in a) >= 30
+    assert a == b
+    assert a == c
