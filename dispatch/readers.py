@@ -7,6 +7,7 @@ distance. Node ids of the files are kept as the problem's node labels.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,29 @@ def _whole(value: float, what: str, source: Path, low: int = 0) -> int:
     return int(value)
 
 
+def _named(source: Path, build: Callable[[], Problem]) -> Problem:
+    """Build a problem from an instance file; a malformed value is reported with the file's name."""
+    try:
+        return build()
+    except DispatchError as exc:
+        if str(source) in str(exc):
+            raise
+        raise DispatchError(f"instance file {source}: {exc}") from exc
+    except (IndexError, ValueError, OverflowError) as exc:
+        raise DispatchError(f"instance file {source} is malformed ({exc})") from exc
+
+
 def read_cordeau(path: str | Path) -> Problem:
+    """Cordeau (2006) DARP (see :func:`_read_cordeau`); every problem names the file."""
+    return _named(Path(path), lambda: _read_cordeau(Path(path)))
+
+
+def read_li_lim(path: str | Path, vehicles: int | None = None) -> Problem:
+    """Li & Lim PDPTW (see :func:`_read_li_lim`); every problem names the file."""
+    return _named(Path(path), lambda: _read_li_lim(Path(path), vehicles))
+
+
+def _read_cordeau(path: Path) -> Problem:
     """Cordeau (2006) DARP: header ``K N-or-2N T Q L``; nodes ``id x y service load earliest latest``.
 
     Node 0 is the start depot; a final node 2N+1, where present, is the end depot (else node 0).
@@ -113,7 +136,7 @@ def read_cordeau(path: str | Path) -> Problem:
     return Problem(source.stem, tuple(requests), vehicles, matrix, matrix.copy(), labels)
 
 
-def read_li_lim(path: str | Path, vehicles: int | None = None) -> Problem:
+def _read_li_lim(path: Path, vehicles: int | None = None) -> Problem:
     """Li & Lim PDPTW: ``vehicles capacity speed``; tasks ``id x y demand ready due service pickup delivery``.
 
     The fleet size in the file is an upper bound; the objective is hierarchical (vehicles, then distance).

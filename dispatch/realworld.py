@@ -1,6 +1,6 @@
 """Real-world dispatch input: requests and fleet from CSV, travel times on the area's streets.
 
-``requests.csv`` columns (times as HH:MM on the service day, or minutes after midnight):
+``requests.csv`` columns (times as HH:MM on the service day, hours up to 47 for after midnight):
 ``id, pickup_lat, pickup_lon, dropoff_lat, dropoff_lon, earliest_pickup, latest_pickup`` and
 optionally ``seats`` (1), ``wheelchair`` (0/1), ``latest_dropoff``, ``max_ride_min``.
 
@@ -24,7 +24,7 @@ import pandas as pd
 
 from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 from dispatch.network import capped_graph
-from maas.errors import InputError, InputProblem
+from maas.errors import InputError, InputProblem, OutsideAreaError
 from maas.tabular import FieldReader, parse_clock_minutes, read_csv_file
 from planner.area_data import AreaData
 from planner.street_search import StreetSearch
@@ -32,6 +32,7 @@ from planner.streets import StreetGraph
 
 REQUEST_COLUMNS = ("id", "pickup_lat", "pickup_lon", "dropoff_lat", "dropoff_lon", "earliest_pickup", "latest_pickup")
 FLEET_COLUMNS = ("id", "depot_lat", "depot_lon")
+MAX_SNAP_M = 300.0  # a pickup, drop-off or depot farther from any drivable street cannot be served
 
 
 def street_matrices(
@@ -119,6 +120,7 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
     fleet = tables["fleet"][0].frame
     assert req is not None and fleet is not None
     points: list[tuple[float, float]] = []
+    origins: list[tuple[FieldReader, int, str]] = []  # where each point was read, for snapping problems
 
     def point(reader: FieldReader, row: dict[Any, Any], line: int, prefix: str) -> int:
         lat = reader.number(row[f"{prefix}_lat"], line, f"{prefix}_lat", low=-90, high=90)
@@ -126,6 +128,7 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
         if math.isfinite(lat) and math.isfinite(lon) and not area.contains(lon, lat):
             reader.problem(line, f"{prefix}_lat", f"{prefix} ({lat}, {lon}) is outside the area {area.name}")
         points.append((lon, lat))
+        origins.append((reader, line, prefix))
         return len(points) - 1
 
     def get(row: dict[Any, Any], col: str) -> str:
@@ -208,11 +211,18 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
                 max_ride_time=None if ride < 0 else ride,
             )
         )
+    graph = capped_graph(data.streets["drive"], service.fleet.speed_kmh)
+    if not (fleet_reader.problems or request_reader.problems):
+        snapper = StreetSearch(graph, "time").snapper
+        for (lon, lat), (reader, line, prefix) in zip(points, origins, strict=True):
+            try:
+                snapper.snap_one(lon, lat, MAX_SNAP_M)
+            except OutsideAreaError as exc:
+                reader.problem(line, f"{prefix}_lat", f"{prefix} {exc}")
     problems = fleet_reader.problems + request_reader.problems
     if problems:
         raise InputError(f"{requests_csv} and {fleet_csv}", problems, kind="dispatch input")
-    graph = capped_graph(data.streets["drive"], service.fleet.speed_kmh)
-    minutes, km = street_matrices(graph, points)
+    minutes, km = street_matrices(graph, points, MAX_SNAP_M)
     # Where no ride limit is given, the area's promise applies: factor x direct time + extra minutes.
     requests = [
         r

@@ -477,7 +477,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def _clock_s(text: str) -> float:
     from maas.tabular import parse_clock_minutes
 
-    minutes = parse_clock_minutes(text) if ":" in text else None
+    minutes = parse_clock_minutes(text)
     if minutes is None:
         raise argparse.ArgumentTypeError(f"expected a time HH:MM (hours 0-47, minutes 0-59), got {text!r}")
     return minutes * 60

@@ -154,7 +154,7 @@ class FieldReader:
         return value
 
     def clock_minutes(self, raw: object, line: int, field: str, *, default: float | None = None) -> float:
-        """HH:MM[:SS] (hours 0-47) or a number of minutes after midnight, as minutes."""
+        """HH:MM[:SS] (hours 0-47) as minutes after midnight."""
         text = self.text(raw)
         if text == "":
             if default is None:
@@ -169,21 +169,18 @@ class FieldReader:
 
 
 def parse_clock_minutes(text: str) -> float | None:
-    """``HH:MM[:SS]`` (hours 0-47, minutes and seconds 0-59) or minutes in [0, 2880) -> minutes; else None."""
-    text = text.strip()
-    match = _CLOCK.match(text)
-    if match:
-        hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
-        if hours >= MAX_CLOCK_HOURS:
-            return None
-        return hours * 60 + minutes + seconds / 60
-    try:
-        value = float(text)
-    except ValueError:
+    """``HH:MM[:SS]`` (hours 0-47, minutes and seconds 0-59) -> minutes after midnight; anything else -> None.
+
+    A bare number is refused on purpose: "12.30" is a common way of writing half past twelve, and read as
+    minutes it would silently mean 00:12.
+    """
+    match = _CLOCK.match(text.strip())
+    if not match:
         return None
-    if not math.isfinite(value) or not 0 <= value < MAX_CLOCK_HOURS * 60:
+    hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
+    if hours >= MAX_CLOCK_HOURS:
         return None
-    return value
+    return hours * 60 + minutes + seconds / 60
 
 
 def _fmt(value: float) -> str:

@@ -410,6 +410,14 @@ def load_feed(path: str | Path) -> GtfsFeed:
         problems = [p for p in problems if not (p.file == problem.file and p.message == "required file is missing")]
     if problems:
         raise FeedValidationError(str(source), problems)
-    feed = _read_with_gtfs_kit(source)
+    # gtfs-kit reads exactly the rows that were validated: a line this reader skips or splits
+    # differently from pandas (a stray control character, a blank-looking row) cannot reach it.
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="maas-gtfs-") as folder:
+        for name, frame in tables.items():
+            if len(frame.columns):
+                frame.to_csv(Path(folder) / f"{name}.txt", index=False, lineterminator="\n")
+        feed = _read_with_gtfs_kit(Path(folder))
     calendar = ServiceCalendar.from_tables(getattr(feed, "calendar", None), getattr(feed, "calendar_dates", None))
     return GtfsFeed(source=source, feed=feed, calendar=calendar)
