@@ -553,7 +553,9 @@ class _Query:
                     options.append(_shift(it, shift))
         if options:
             options = _pareto(options) if "transit" in modes else options
-        elif not self.reason:
+        if "transit" in modes and "shuttle" in modes:  # a group of its own, as for depart-at
+            options += self._shuttle_arrive_by(clock)
+        if not options and not self.reason:
             self.reason = "no journey arrives in time with these modes and limits"
         return options
 
@@ -574,6 +576,35 @@ class _Query:
             pickup_earliest=quote.pickup_earliest_s,
             pickup_latest=quote.pickup_latest_s,
         )
+
+    def _shuttle_arrive_by(self, clock: int) -> list[Itinerary]:
+        """Shuttle options that arrive by ``clock``: departures are tried back from ``clock`` in 5-minute
+        steps until one has an on-time shuttle option, then the last 5 minutes are bisected to the minute.
+
+        A quote depends on the fleet's plan (and a departure before the day's clock gets none), so arrival
+        is not monotonic in departure and a plain bisection over the whole range could miss every option;
+        every option returned is on time, its pickup window the one that makes the arrival.
+        """
+        if self.shuttle is None or self.p.area.shuttle is None:
+            return []
+
+        def on_time(depart: int) -> bool:
+            return any(it.arrive <= clock for it in self._shuttle_trips(depart))
+
+        step = 300
+        late = clock
+        early = clock - step
+        while early >= clock - self.p.params.max_trip_s and not on_time(early):
+            late, early = early, early - step
+        if early < clock - self.p.params.max_trip_s:
+            return []
+        while late - early > 60:
+            mid = (early + late) // 2
+            if on_time(mid):
+                early = mid
+            else:
+                late = mid
+        return [it for it in _pareto(self._shuttle_trips(early)) if it.arrive <= clock]
 
     def _shuttle_trips(self, clock: int) -> list[Itinerary]:
         """Shuttle to the hub then transit, or transit to the hub then shuttle, where an end is in a zone."""

@@ -150,3 +150,27 @@ def test_a_seeded_day_is_the_same_twice_and_after_a_stop_and_resume(
     assert len(a) == 60 and sum(row[1] == "done" for row in a) >= 30
     assert a == b
     assert a == c
+
+
+def test_arrive_by_offers_the_shuttle_with_a_window_that_makes_it(helsinki, network, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    service = helsinki.area.shuttle
+    depot = network.snap(*service.depot)
+    store = ServiceStore(tmp_path / "day.sqlite")
+    store.initialise(
+        DaySettings(7 * 3600, 19 * 3600, depot, OnlineParams()), [VehiclePlan("s1", 8, 1, depot, 7 * 3600)], [], {}
+    )
+    dispatcher = ShuttleDispatcher(store, network, service)
+    planner = Planner(helsinki)
+    by = dt.datetime(2022, 2, 22, 9, 0)
+    for origin, destination, first in ((HERNESAARI, CENTRE, True), (CENTRE, HERNESAARI, False)):
+        result = planner.plan(
+            origin, destination, arrive_by=by, modes=("walk", "transit", "shuttle"), shuttle=dispatcher
+        )
+        shuttle_trips = [it for it in result if any(isinstance(leg, ShuttleLeg) for leg in it.legs)]
+        assert shuttle_trips, f"arrive-by must offer the shuttle ({'from' if first else 'to'} Hernesaari)"
+        for trip in shuttle_trips:
+            assert trip.arrive <= 9 * 3600
+            leg = trip.legs[0] if first else trip.legs[-1]
+            assert isinstance(leg, ShuttleLeg) and leg.pickup_earliest <= leg.start <= leg.pickup_latest
+            assert trip.depart >= 9 * 3600 - 45 * 60  # not a ride hours early: the latest that works, to 5 min
+    assert store.bookings() == []  # quotes book nothing
