@@ -145,14 +145,19 @@ def fleet_page(res: webapp.AppResources) -> None:
     if not days:
         st.info("No simulated day yet: run one from the sidebar (300 requests take about half a minute).")
         return
-    names = [d.name for d in days]
+    names = [str(d) for d in days]
     current = st.session_state.get("day")
-    index = names.index(current.rsplit("/", 1)[-1]) if current and current.rsplit("/", 1)[-1] in names else 0
-    path = days[st.selectbox("Day", range(len(names)), index=index, format_func=lambda i: names[i])]
+    index = names.index(current) if current in names else 0
+    path = days[
+        st.selectbox("Day", range(len(names)), index=index, format_func=lambda i: webapp.day_label(res, days[i]))
+    ]
     store = ServiceStore(path)
     start, end = webapp.service_hours(res)
-    if "fleet_time" not in st.session_state:
-        st.session_state["fleet_time"] = dt.time(8, 0)
+    if st.session_state.get("fleet_day") != str(path):  # a new day starts at its clock (or 08:00)
+        st.session_state["fleet_day"] = str(path)
+        st.session_state["fleet_time"] = webapp.default_view_time(store, start, end)
+    if "fleet_time_next" in st.session_state:  # Play's next frame, set before the slider exists
+        st.session_state["fleet_time"] = st.session_state.pop("fleet_time_next")
     at = st.slider(
         "Time of day",
         dt.time(int(start // 3600)),
@@ -190,7 +195,7 @@ def fleet_page(res: webapp.AppResources) -> None:
         time.sleep(1.0)
         nxt = seconds + 300
         if nxt < end:
-            st.session_state["fleet_time"] = dt.time(nxt // 3600, nxt // 60 % 60)
+            st.session_state["fleet_time_next"] = dt.time(nxt // 3600, nxt // 60 % 60)
             st.rerun()
 
 

@@ -578,6 +578,12 @@ def cmd_app(args: argparse.Namespace) -> int:
         env["MAAS_DATA_DIR"] = str(Path(args.data_dir).resolve())
     if args.cache_dir:
         env["MAAS_CACHE_DIR"] = str(Path(args.cache_dir).resolve())
+    if args.db:
+        if not Path(args.db).is_file():
+            raise MaasError(
+                f"--db {args.db} does not exist; make a day with 'maas simulate --db {args.db} --until 08:00'"
+            )
+        env["MAAS_APP_LIVE_DB"] = str(Path(args.db).resolve())
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"), "--server.port", str(args.port)]
     command += ["--browser.gatherUsageStats", "false"]
     if args.headless:
@@ -773,6 +779,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(app)
     app.add_argument("--port", type=_number(int, 1, 65535, "a port"), default=8501)
     app.add_argument("--headless", action="store_true", help="do not open a browser")
+    app.add_argument("--db", help="the live service day to plan and book against and show (maas simulate --until)")
     app.set_defaults(func=cmd_app)
 
     bookings = sub.add_parser("bookings", help="list the bookings of a day in a database")

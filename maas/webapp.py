@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ MODE_COLOURS = {
     "other": "#333333",
 }
 APP_DIR_ENV = "MAAS_APP_DIR"
+LIVE_DB_ENV = "MAAS_APP_LIVE_DB"  # `maas app --db FILE`: the live day is that file (e.g. from `maas simulate --until`)
 
 
 @dataclass
@@ -76,9 +78,9 @@ def _clock(seconds: float) -> str:
 
 
 def live_store(res: AppResources) -> ServiceStore:
-    """The day the planner's shuttle bookings go to: the fleet at the depot, no other riders yet."""
-    path = res.app_dir / "live-day.sqlite"
-    store = ServiceStore(path)
+    """The day the planner's shuttle bookings go to: ``maas app --db FILE``'s day, else a day of the app's own
+    (the fleet at the depot, no other riders yet)."""
+    store = ServiceStore(live_day_path(res))
     if not store.is_initialised():
         service = res.area.shuttle
         assert service is not None
@@ -91,6 +93,36 @@ def live_store(res: AppResources) -> ServiceStore:
         settings = DaySettings(start, _seconds(service.operating_hours[1]), depot, OnlineParams())
         store.initialise(settings, plans, [], {"area": res.area.name, "demand": "bookings from the app"})
     return store
+
+
+def live_day_path(res: AppResources) -> Path:
+    return Path(os.environ[LIVE_DB_ENV]) if os.environ.get(LIVE_DB_ENV) else res.app_dir / "live-day.sqlite"
+
+
+def day_label(res: AppResources, path: Path) -> str:
+    """A day's name as a person reads it."""
+    if path == live_day_path(res):
+        try:
+            clock = float(ServiceStore(path).meta("clock_s"))
+        except (MaasError, ValueError):
+            return "Live day (the planner's bookings)"
+        at = "over" if not math.isfinite(clock) else f"clock at {_clock(clock)}"
+        return f"Live day (the planner's bookings; {at})"
+    match = re.fullmatch(r"day-seed(\d+)-req(\d+)-fleet(\d+)\.sqlite", path.name)
+    if match:
+        return f"Simulated day: seed {match[1]}, {match[2]} requests, {match[3]} shuttles"
+    return path.stem
+
+
+def default_view_time(store: ServiceStore, start: float, end: float) -> dt.time:
+    """Where the fleet page opens a day: a live day at its clock, a finished one at 08:00 (within the hours)."""
+    try:
+        clock = float(store.meta("clock_s"))
+    except (MaasError, ValueError):
+        clock = math.inf
+    seconds = clock if math.isfinite(clock) and start <= clock < end else max(start, min(8 * 3600.0, end - 300))
+    seconds = int(seconds) // 300 * 300
+    return dt.time(seconds // 3600, seconds // 60 % 60)
 
 
 def _seconds(clock: str) -> float:
@@ -397,7 +429,9 @@ def day_path(res: AppResources, config: DayConfig) -> Path:
 
 
 def simulated_days(res: AppResources) -> list[Path]:
-    return sorted(res.app_dir.glob("day-*.sqlite"))
+    """The live day (when it exists) first, then the seeded days run from the fleet page."""
+    live = live_day_path(res)
+    return ([live] if live.is_file() else []) + sorted(res.app_dir.glob("day-*.sqlite"))
 
 
 def run_day(res: AppResources, config: DayConfig, progress: Callable[[str], None]) -> Path:

@@ -70,3 +70,40 @@ def test_fleet_page_runs_and_shows_a_seeded_day(app: AppTest) -> None:
     labels = [m.label for m in app.metric]
     assert "shuttles moving" in labels and "riders on board" in labels
     assert app.selectbox[0].value is not None
+
+
+def test_the_live_day_from_the_command_line_shows_the_planners_booking_and_plays(
+    shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """`maas simulate --until 08:00`, then `maas app --db`: the planner books on that day, the fleet page
+    shows it (opened at its clock) and Play steps through frames without an error."""
+    from maas.cli import main
+
+    db = tmp_path / "live.sqlite"
+    common = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]
+    assert main(["simulate", *common, "--requests", "100", "--fleet", "3", "--until", "08:00", "--db", str(db)]) == 0
+    monkeypatch.setenv("MAAS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("MAAS_CACHE_DIR", str(helsinki_cache))
+    monkeypatch.setenv("MAAS_APP_DIR", str(tmp_path / "app"))
+    monkeypatch.setenv("MAAS_APP_LIVE_DB", str(db))  # what `maas app --db live.sqlite` sets
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    app.button(key="plan").click().run()
+    options = app.radio(key="chosen").options
+    app.radio(key="chosen").set_value(next(i for i, o in enumerate(options) if "shuttle" in o)).run()
+    app.button(key="book").click().run()
+    assert any("Booked" in s.value for s in app.success), [s.value for s in app.success]
+    from dispatch.service import ServiceStore
+
+    booked = [b for b in ServiceStore(db).bookings() if b["id"].startswith("trip-")]
+    assert len(booked) == 1 and booked[0]["status"] == "accepted"
+
+    app.sidebar.radio(key="page").set_value("Shuttle fleet").run()
+    assert not app.exception, app.exception
+    day = app.selectbox[0]
+    assert day.options[0].startswith("Live day (the planner's bookings; clock at 08:00)")
+    assert app.slider(key="fleet_time").value.strftime("%H:%M") == "08:00"  # opened at the day's clock
+    app.slider(key="fleet_time").set_value(__import__("datetime").time(18, 40)).run()
+    app.toggle(key="playing").set_value(True).run(timeout=60)  # plays 18:45, 18:50, 18:55, then stops
+    assert not app.exception, app.exception
+    assert app.slider(key="fleet_time").value.strftime("%H:%M") == "18:55"

@@ -91,3 +91,20 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[0].split()[:2] == ["id", "status"]
     assert result.stdout.splitlines()[-1] == "status 0"
     assert result.stderr == "", result.stderr
+
+
+def test_app_db_option_hands_the_live_day_to_the_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`maas app --db FILE` starts Streamlit with the day's file as the live day (no server started here)."""
+    import planner.area_data
+
+    seen: dict[str, str] = {}
+    monkeypatch.setattr(planner.area_data, "load_area_data", lambda *a, **k: None)
+    monkeypatch.setattr(subprocess, "call", lambda command, env: seen.update(env) or 0)
+    db = tmp_path / "live.sqlite"
+    db.write_bytes(b"")
+    assert cli.main(["app", "--db", str(db)]) == 0
+    assert seen["MAAS_APP_LIVE_DB"] == str(db.resolve())
+    assert cli.main(["app", "--db", str(tmp_path / "none.sqlite")]) == 2
+    assert "does not exist" in capsys.readouterr().err
