@@ -8,8 +8,9 @@ optionally ``seats`` (1), ``wheelchair`` (0/1), ``latest_dropoff``, ``max_ride_m
 default), ``wheelchair_places``, ``shift_start`` and ``shift_end`` (the area's operating hours).
 
 Travel times are shortest times on the area's drive graph with every edge's speed capped at the
-shuttle's (18 km/h by default), in minutes; distances in kilometres. Every problem in the files
-is reported at once, naming file, row and field.
+shuttle's (18 km/h by default), in minutes, between the drive-graph nodes that serve the points
+(the shuttle network's all-pairs tables, as the online service uses); distances in kilometres.
+Every problem in the files is reported at once, naming file, row and field.
 """
 
 from __future__ import annotations
@@ -23,61 +24,13 @@ import numpy as np
 import pandas as pd
 
 from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
-from dispatch.network import capped_graph
 from maas.errors import InputError, InputProblem, OutsideAreaError
 from maas.tabular import FieldReader, parse_clock_minutes, read_csv_file
 from planner.area_data import AreaData
-from planner.street_search import StreetSearch
-from planner.streets import StreetGraph
 
 REQUEST_COLUMNS = ("id", "pickup_lat", "pickup_lon", "dropoff_lat", "dropoff_lon", "earliest_pickup", "latest_pickup")
 FLEET_COLUMNS = ("id", "depot_lat", "depot_lon")
 MAX_SNAP_M = 300.0  # a pickup, drop-off or depot farther from any drivable street cannot be served
-
-
-def street_matrices(
-    graph: StreetGraph, lonlat: list[tuple[float, float]], max_snap_m: float = 300.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Travel-time (minutes) and distance (km) matrices between points, on a drive graph."""
-    time_search = StreetSearch(graph, "time")
-    snaps = [time_search.snapper.snap_one(lon, lat, max_snap_m) for lon, lat in lonlat]
-    edges = np.array([s.edge for s in snaps], dtype=np.int64)
-    fracs = np.array([s.fraction for s in snaps])
-    n = len(snaps)
-    minutes = np.zeros((n, n))
-    km = np.zeros((n, n))
-    for i, snap in enumerate(snaps):
-        time_search.from_snap(snap, np.inf)
-        seconds = time_search.cost_to_snaps(edges, fracs)
-        for j in range(n):
-            if i == j:
-                continue
-            if edges[j] == snap.edge and fracs[j] >= snap.fraction:  # further along the same edge
-                seconds[j] = (fracs[j] - snap.fraction) * time_search.edge_cost(snap.edge)
-            path = _path_length(graph, time_search, edges[j], fracs[j], snap)
-            km[i, j] = path / 1000
-        minutes[i] = seconds / 60
-    np.fill_diagonal(minutes, 0)
-    # Fractions along a shared edge can leave sums a rounding error below zero (-1e-14 km).
-    np.maximum(minutes, 0.0, out=minutes)
-    np.maximum(km, 0.0, out=km)
-    if not np.isfinite(minutes).all():
-        i, j = np.argwhere(~np.isfinite(minutes))[0]
-        raise DispatchError(f"point {j} cannot be reached from point {i} on the street network")
-    return minutes, km
-
-
-def _path_length(graph: StreetGraph, search: StreetSearch, edge: int, frac: float, start: object) -> float:
-    u, v = int(graph.edge_from[edge]), int(graph.edge_to[edge])
-    w = search.edge_cost(edge)
-    via_u = search.dist[u] + frac * w
-    via_v = search.dist[v] + (1 - frac) * w if search.has_twin[edge] else np.inf
-    end = u if via_u <= via_v else v
-    along = frac if end == u else 1 - frac
-    metres = along * float(graph.edge_length[edge])
-    for e in search.path_edges(end):
-        metres += float(graph.edge_length[e])
-    return metres
 
 
 def _unique_ids(reader: FieldReader, frame: pd.DataFrame) -> None:
@@ -211,18 +164,34 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
                 max_ride_time=None if ride < 0 else ride,
             )
         )
-    graph = capped_graph(data.streets["drive"], service.fleet.speed_kmh)
+    from dispatch.day import shuttle_network
+
+    network = shuttle_network(data)  # all-pairs times on the capped drive graph, cached per area
+    nodes = np.zeros(len(points), dtype=np.int64)
     if not (fleet_reader.problems or request_reader.problems):
-        snapper = StreetSearch(graph, "time").snapper
-        for (lon, lat), (reader, line, prefix) in zip(points, origins, strict=True):
+        for k, ((lon, lat), (reader, line, prefix)) in enumerate(zip(points, origins, strict=True)):
             try:
-                snapper.snap_one(lon, lat, MAX_SNAP_M)
+                nodes[k] = network.snap(lon, lat, MAX_SNAP_M)
             except OutsideAreaError as exc:
                 reader.problem(line, f"{prefix}_lat", f"{prefix} {exc}")
     problems = fleet_reader.problems + request_reader.problems
     if problems:
         raise InputError(f"{requests_csv} and {fleet_csv}", problems, kind="dispatch input")
-    minutes, km = street_matrices(graph, points, MAX_SNAP_M)
+    # Every point is the drive-graph node that serves it, as in the online service; the matrices are
+    # slices of the network's all-pairs tables, so a batch of thousands of points takes well under a second.
+    # Points served by the same node become one location (vehicles at one depot are then identical).
+    unique_nodes, location = np.unique(nodes, return_inverse=True)
+    requests = [
+        dataclasses.replace(r, pickup=int(location[r.pickup]), dropoff=int(location[r.dropoff])) for r in requests
+    ]
+    vehicles = [dataclasses.replace(v, start=int(location[v.start]), end=int(location[v.end])) for v in vehicles]
+    minutes = network.time_s[np.ix_(unique_nodes, unique_nodes)].astype(np.float64) / 60.0
+    km = network.dist_m[np.ix_(unique_nodes, unique_nodes)].astype(np.float64) / 1000.0
+    np.fill_diagonal(minutes, 0.0)
+    np.fill_diagonal(km, 0.0)
+    if not np.isfinite(minutes).all():
+        i, j = np.argwhere(~np.isfinite(minutes))[0]
+        raise DispatchError(f"point {j} cannot be reached from point {i} on the shuttle's streets")
     # Where no ride limit is given, the area's promise applies: factor x direct time + extra minutes.
     requests = [
         r

@@ -42,6 +42,7 @@ FIRST_SOLUTION_STRATEGIES = (
     "SAVINGS",
     "AUTOMATIC",
 )
+LARGE_BATCH = 250  # requests: above this, the first plan comes from dispatch.construct, not OR-Tools
 PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "SEQUENTIAL_CHEAPEST_INSERTION")
 METAHEURISTICS = (
     "GUIDED_LOCAL_SEARCH",
@@ -408,7 +409,9 @@ def _solve_one(problem: Problem, params: SolverParams, initial: Solution | None 
     else:
         strategies = list(dict.fromkeys([params.first_solution, *PORTFOLIO]))
         explore = params.time_limit_s * 0.2 / len(strategies)
-        candidates = [_phase(problem, params, strategy, explore) for strategy in strategies]
+        candidates = _large_batch_start(problem, params) if len(problem.requests) > LARGE_BATCH else []
+        if not candidates:
+            candidates = [_phase(problem, params, strategy, explore) for strategy in strategies]
         ranked = sorted(candidates, key=lambda s: _rank(problem, s))
         best = ranked[0]
         alternative = ranked[variant % len(ranked)]
@@ -450,6 +453,24 @@ def _solve_one(problem: Problem, params: SolverParams, initial: Solution | None 
         if ruin:
             best = _ruin_and_recreate(problem, params, best, started)
     return dataclasses.replace(best, solver_seconds=time.perf_counter() - started)
+
+
+def _large_batch_start(problem: Problem, params: SolverParams) -> list[Solution]:
+    """Cheapest insertion in time order (``dispatch.construct``), scheduled by OR-Tools; [] where it does not apply.
+
+    On batches of hundreds of requests OR-Tools' own constructions use up their share of the time
+    and leave most riders unplanned; inserting one request at a time takes about a second for a
+    thousand and plans everyone the fleet can carry.
+    """
+    from dispatch.construct import insertion_plan
+
+    plan = insertion_plan(problem, params.scale)
+    if plan is None:
+        return []
+    try:
+        return [_phase(problem, params, params.first_solution, max(1.0, 0.05 * params.time_limit_s), start_from=plan)]
+    except DispatchError:
+        return []
 
 
 def _solve_in_parallel(problem: Problem, params: SolverParams) -> Solution:
@@ -790,6 +811,22 @@ def _reason(problem: Problem, request: Request) -> str:
         return "its drop-off window closes before it can arrive even when driven directly"
     if request.max_ride_time is not None and direct > request.max_ride_time:
         return f"the direct ride ({direct:.1f}) exceeds its maximum ride time ({request.max_ride_time})"
-    if all(request.seats > v.seats or request.wheelchairs > v.wheelchair_places for v in problem.vehicles):
-        return "no vehicle has room for it"
-    return "not inserted by the search within its limits (fleet or time windows too tight)"
+    roomy = [v for v in problem.vehicles if request.seats <= v.seats and request.wheelchairs <= v.wheelchair_places]
+    if not roomy:
+        need = f"{request.seats} seat(s)" + (
+            f" and {request.wheelchairs} wheelchair place(s)" if request.wheelchairs else ""
+        )
+        return f"no vehicle has room for it ({need})"
+    if request.vehicle is not None and request.vehicle not in {v.id for v in roomy}:
+        return f"it is tied to vehicle {request.vehicle}, which has no room for it"
+    in_shift = [
+        v
+        for v in roomy
+        if v.shift.earliest + float(problem.travel_time[v.start, request.pickup]) <= request.pickup_window.latest
+        and request.pickup_window.earliest + request.pickup_service + direct <= v.shift.latest
+    ]
+    if not in_shift:
+        return (
+            "no vehicle with room is on shift, or can reach the pickup, within its window (outside the service hours?)"
+        )
+    return "every vehicle with room is busy in its window: the fleet is too small for the demand at that time"
