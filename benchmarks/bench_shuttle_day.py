@@ -36,7 +36,8 @@ def main() -> None:
     parser.add_argument("--fleet", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hours", default="7-19")
-    parser.add_argument("--reoptimise-time", type=float, default=2.0)
+    parser.add_argument("--reoptimise-budget", type=int, default=30, help="solutions per re-optimisation")
+    parser.add_argument("--reoptimise-time", type=float, help="seconds per re-optimisation instead of a budget")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "shuttle-day"))
     args = parser.parse_args()
     hours = tuple(float(h) for h in args.hours.split("-"))
@@ -44,7 +45,11 @@ def main() -> None:
     network = shuttle_network(data)
     results = []
     for label, reoptimise in (("insertion only", False), ("insertion + re-optimisation", True)):
-        params = OnlineParams(reoptimise=reoptimise, reoptimise_time_limit_s=args.reoptimise_time)
+        params = OnlineParams(
+            reoptimise=reoptimise,
+            reoptimise_time_limit_s=args.reoptimise_time or 2.0,
+            reoptimise_solution_limit=None if args.reoptimise_time else args.reoptimise_budget,
+        )
         config = DayConfig(args.fleet, args.requests, (hours[0], hours[1]), args.seed, params=params)
         with tempfile.TemporaryDirectory() as tmp:
             store = open_day(Path(tmp) / "day.sqlite", data, network, config, lambda _m: None)

@@ -13,6 +13,7 @@ from dispatch.network import ShuttleNetwork, load_network
 from dispatch.online import OnlineParams, VehiclePlan
 from dispatch.service import DaySettings, ServiceStore
 from planner.area_data import AreaData
+from planner.streets import StreetGraph
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +40,46 @@ class DayConfig:
             raise DispatchError("simulation settings: " + "; ".join(problems))
 
 
+# A drive graph up to this size is kept whole (all-pairs tables of 4,000 nodes take 64 MB each);
+# a larger one (a city) is cut to the streets around the service, so memory follows the service.
+WHOLE_GRAPH_MAX_NODES = 4000
+SERVICE_MARGIN_M = 2000.0
+
+
+def service_graph(data: AreaData) -> StreetGraph:
+    """The drive streets the shuttle service needs: the whole graph of a small extract, else the
+    streets within ``SERVICE_MARGIN_M`` of the box around its zones, hubs and depot (their largest
+    strongly connected part, so that every pair of places has a path)."""
+    service = data.area.shuttle
+    drive = data.streets["drive"]
+    if service is None or drive.n_nodes <= WHOLE_GRAPH_MAX_NODES:
+        return drive
+    tt = data.timetable
+    lons = [x for zone in service.zones for x, _ in zone.polygon] + [service.depot[0]]
+    lats = [y for zone in service.zones for _, y in zone.polygon] + [service.depot[1]]
+    for zone in service.zones:
+        for stop_id in zone.hub_stop_ids:
+            k = tt.stop_index(stop_id)
+            lons.append(float(tt.stop_lon[k]))
+            lats.append(float(tt.stop_lat[k]))
+    dlat = SERVICE_MARGIN_M / 111_320.0
+    dlon = dlat / max(math.cos(math.radians(sum(lats) / len(lats))), 0.1)
+    keep = (
+        (drive.node_lon >= min(lons) - dlon)
+        & (drive.node_lon <= max(lons) + dlon)
+        & (drive.node_lat >= min(lats) - dlat)
+        & (drive.node_lat <= max(lats) + dlat)
+    )
+    if not keep.any():
+        raise DispatchError(f"area {data.area.name}: no drivable street near the shuttle's zones and hubs")
+    return drive.subgraph(keep).largest_strong_component()
+
+
 def shuttle_network(data: AreaData) -> ShuttleNetwork:
     service = data.area.shuttle
     if service is None:
         raise DispatchError(f"area {data.area.name} defines no [shuttle] service")
-    return load_network(data.streets["drive"], service.fleet.speed_kmh, data.area.name)
+    return load_network(service_graph(data), service.fleet.speed_kmh, data.area.name)
 
 
 def open_day(

@@ -98,7 +98,7 @@ class Area:
     name: str
     title: str
     timezone: str
-    gtfs_file: Path
+    gtfs_files: tuple[Path, ...]  # one feed, or several merged (ids kept apart by feed)
     osm_file: Path
     population_file: Path | None
     service_date: dt.date
@@ -106,6 +106,11 @@ class Area:
     data_dir: Path
     streets: StreetSettings = field(default_factory=StreetSettings)
     shuttle: ShuttleService | None = None
+
+    @property
+    def gtfs_file(self) -> Path:
+        """The first (often the only) feed."""
+        return self.gtfs_files[0]
 
     def contains(self, lon: float, lat: float) -> bool:
         west, south, east, north = self.bbox
@@ -288,7 +293,10 @@ def load_area(
     name = _get(a, "name", str, problems, "area.")
     title = _get(a, "title", str, problems, "area.", default=name)
     timezone = _get(a, "timezone", str, problems, "area.")
-    gtfs = _get(a, "gtfs", str, problems, "area.")
+    gtfs = _get(a, "gtfs", (str, list), problems, "area.")
+    if isinstance(gtfs, list) and (not gtfs or not all(isinstance(g, str) and g.strip() for g in gtfs)):
+        problems.append("area.gtfs must be a file name or a non-empty list of file names")
+        gtfs = None
     osm = _get(a, "osm", str, problems, "area.")
     population = _get(a, "population", str, problems, "area.", default=None)
     service_date = _get(a, "service_date", dt.date, problems, "area.")
@@ -325,7 +333,7 @@ def load_area(
         name=name,
         title=title,
         timezone=timezone,
-        gtfs_file=root / gtfs,
+        gtfs_files=tuple(root / g for g in ([gtfs] if isinstance(gtfs, str) else gtfs)),
         osm_file=root / osm,
         population_file=(root / population) if population else None,
         service_date=service_date,
@@ -335,7 +343,7 @@ def load_area(
         shuttle=shuttle,
     )
     if check_files:
-        missing = [p for p in (area.gtfs_file, area.osm_file) if not p.is_file()]
+        missing = [p for p in (*area.gtfs_files, area.osm_file) if not p.is_file()]
         if missing:
             raise DataNotFoundError(
                 f"area {name!r} needs "

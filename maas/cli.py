@@ -103,7 +103,7 @@ def info_facts(data: Any) -> dict[str, Any]:
         "title": area.title,
         "timezone": area.timezone,
         "bbox_west_south_east_north": list(area.bbox),
-        "gtfs_file": str(area.gtfs_file),
+        "gtfs_files": [str(p) for p in area.gtfs_files],
         "osm_file": str(area.osm_file),
         "service_date": tt.service_date.isoformat(),
         "stops": int(tt.n_stops),
@@ -300,9 +300,15 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     settings = MatrixSettings(window_min=args.window, percentile=args.percentile)
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
 
+    interactive = sys.stderr.isatty()
+
     def progress(done: int, total: int) -> None:
-        bar = "#" * (30 * done // total)
-        print(f"\r  origins [{bar:<30}] {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        if interactive:
+            bar = "#" * (30 * done // total)
+            end = "" if done < total else "\n"
+            print(f"\r  origins [{bar:<30}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+        elif done == total or done * 10 // total != (done - 1) * 10 // total:  # a line per tenth in a log
+            print(f"  origins {done}/{total}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
     matrix = travel_time_matrix(planner, origins, destinations, args.depart, modes, settings, progress)
@@ -312,6 +318,10 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         f"wrote {args.out}: {matrix.minutes.size} pairs ({reachable} reachable) "
         f"in {time.perf_counter() - started:.1f} s"
     )
+    if matrix.unsnapped:
+        side = Path(args.out).with_suffix(".unreachable.csv")
+        matrix.write_unsnapped_csv(side)
+        print(f"{len(matrix.unsnapped)} point(s) are not near a street and are unreachable; listed in {side}")
     return 0
 
 

@@ -22,7 +22,7 @@ from maas.cache import cache_dir, cache_key
 from planner import streets as streets_mod
 from planner import timetable as timetable_mod
 from planner.footpaths import Footpaths, compute_footpaths
-from planner.gtfs_feed import load_feed
+from planner.gtfs_feed import load_feeds
 from planner.shapes import Shapes
 from planner.streets import MODES, EdgeSnapper, StreetGraph, build_mode_graph, compile_street_graph, read_osm_highways
 from planner.timetable import Timetable, compile_timetable
@@ -112,8 +112,8 @@ def load_area_data(
     date = service_date or area.service_date
     root = cache_dir(cache) / area.name
     root.mkdir(parents=True, exist_ok=True)
-    say(f"hashing inputs ({area.gtfs_file.name}, {area.osm_file.name})")
-    tt_key = cache_key("timetable", timetable_mod.FORMAT_VERSION, [area.gtfs_file], {"date": date.isoformat()})
+    say(f"hashing inputs ({', '.join(p.name for p in area.gtfs_files)}, {area.osm_file.name})")
+    tt_key = cache_key("timetable", timetable_mod.FORMAT_VERSION, list(area.gtfs_files), {"date": date.isoformat()})
     st_key = cache_key("streets", streets_mod.FORMAT_VERSION, [area.osm_file], _street_params(area))
     link_key = cache_key(
         "links",
@@ -135,8 +135,8 @@ def load_area_data(
     else:
         from_cache = False
         t0 = time.perf_counter()
-        say(f"reading and validating GTFS {area.gtfs_file}")
-        feed = load_feed(area.gtfs_file)
+        say(f"reading and validating GTFS {', '.join(map(str, area.gtfs_files))}")
+        feed = load_feeds(area.gtfs_files)
         say(f"compiling timetable for {date.isoformat()}")
         timetable = compile_timetable(feed, date)
         timetable.save(tt_path)

@@ -9,9 +9,10 @@ the timetable compiler uses.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -399,9 +400,8 @@ def _read_with_gtfs_kit(path: Path) -> object:
     return gtfs_kit.read_feed(path, dist_units="km")
 
 
-def load_feed(path: str | Path) -> GtfsFeed:
-    """Validate and read a GTFS feed; raises :class:`FeedValidationError` listing every problem."""
-    source = Path(path)
+def _validated_tables(source: Path) -> dict[str, pd.DataFrame]:
+    """The feed's tables as read and validated; raises :class:`FeedValidationError` listing every problem."""
     if not source.exists():
         raise DataNotFoundError(f"GTFS feed {source} does not exist")
     tables, unreadable = _read_raw_tables(source)
@@ -410,14 +410,84 @@ def load_feed(path: str | Path) -> GtfsFeed:
         problems = [p for p in problems if not (p.file == problem.file and p.message == "required file is missing")]
     if problems:
         raise FeedValidationError(str(source), problems)
+    return {name: frame for name, frame in tables.items() if len(frame.columns)}
+
+
+# Columns that hold a feed's own ids, which must be kept apart when feeds are merged.
+ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "agency": ("agency_id",),
+    "routes": ("route_id", "agency_id"),
+    "trips": ("route_id", "service_id", "trip_id", "shape_id", "block_id"),
+    "stops": ("stop_id", "parent_station", "zone_id", "level_id"),
+    "stop_times": ("trip_id", "stop_id"),
+    "calendar": ("service_id",),
+    "calendar_dates": ("service_id",),
+    "frequencies": ("trip_id",),
+    "transfers": ("from_stop_id", "to_stop_id", "from_route_id", "to_route_id", "from_trip_id", "to_trip_id"),
+    "shapes": ("shape_id",),
+    "fare_attributes": ("fare_id", "agency_id"),
+    "fare_rules": ("fare_id", "route_id", "origin_id", "destination_id", "contains_id"),
+    "pathways": ("pathway_id", "from_stop_id", "to_stop_id"),
+    "levels": ("level_id",),
+}
+
+
+def feed_prefix(path: Path) -> str:
+    """The prefix that keeps a feed's ids apart in a merged timetable: its file name without extension."""
+    return path.name.split(".")[0] + ":"
+
+
+def load_feed(path: str | Path) -> GtfsFeed:
+    """Validate and read a GTFS feed; raises :class:`FeedValidationError` listing every problem."""
+    return load_feeds([Path(path)])
+
+
+def load_feeds(paths: Sequence[str | Path]) -> GtfsFeed:
+    """Validate and read one or several GTFS feeds as one.
+
+    With several feeds every id is prefixed with its feed's :func:`feed_prefix` (``poa_trensurb:123``),
+    so that equal ids of different operators stay apart; transfers between the feeds are the walks
+    between their stops, as within one feed. Problems of every feed are reported together.
+    """
+    sources = [Path(p) for p in paths]
+    if not sources:
+        raise DataNotFoundError("no GTFS feed given")
+    per_feed: list[dict[str, pd.DataFrame]] = []
+    problems: list[FeedProblem] = []
+    for source in sources:
+        try:
+            per_feed.append(_validated_tables(source))
+        except FeedValidationError as exc:
+            if len(sources) == 1:
+                raise
+            problems += [dataclasses.replace(p, file=f"{source.name}/{p.file}") for p in exc.problems]
+    if problems:
+        raise FeedValidationError(", ".join(str(s) for s in sources), problems)
+    if len(sources) == 1:
+        tables = per_feed[0]
+    else:
+        names = sorted({name for t in per_feed for name in t} - {"feed_info"})
+        tables = {}
+        for name in names:
+            parts = []
+            for source, feed_tables in zip(sources, per_feed, strict=True):
+                if name in feed_tables:
+                    frame = feed_tables[name].copy()
+                    for column in ID_COLUMNS.get(name, ()):
+                        if column in frame.columns:
+                            present = frame[column].notna()
+                            frame.loc[present, column] = feed_prefix(source) + frame.loc[present, column].astype(str)
+                    parts.append(frame)
+            tables[name] = pd.concat(parts, ignore_index=True)
     # gtfs-kit reads exactly the rows that were validated: a line this reader skips or splits
     # differently from pandas (a stray control character, a blank-looking row) cannot reach it.
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="maas-gtfs-") as folder:
         for name, frame in tables.items():
-            if len(frame.columns):
-                frame.to_csv(Path(folder) / f"{name}.txt", index=False, lineterminator="\n")
+            frame.to_csv(Path(folder) / f"{name}.txt", index=False, lineterminator="\n")
         feed = _read_with_gtfs_kit(Path(folder))
     calendar = ServiceCalendar.from_tables(getattr(feed, "calendar", None), getattr(feed, "calendar_dates", None))
-    return GtfsFeed(source=source, feed=feed, calendar=calendar)
+    return GtfsFeed(
+        source=sources[0] if len(sources) == 1 else Path(" + ".join(map(str, sources))), feed=feed, calendar=calendar
+    )

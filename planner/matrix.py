@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from maas.errors import MaasError
+from maas.errors import MaasError, OutsideAreaError
 from planner.points import Point, read_points
 
 __all__ = ["MatrixSettings", "Point", "read_points", "travel_time_matrix"]
 from planner.raptor import INF
 from planner.router import Planner
+from planner.streets import Snap
 
 Progress = Callable[[int, int], None]
 
@@ -58,6 +59,14 @@ class TravelTimeMatrix:
     origin_ids: tuple[str, ...]
     destination_ids: tuple[str, ...]
     minutes: np.ndarray  # float (NaN = not reachable within the limits), shape (origins, destinations)
+    # points no street reaches: (origin or destination, id, why); their rows or columns are NaN
+    unsnapped: tuple[tuple[str, str, str], ...] = ()
+
+    def write_unsnapped_csv(self, path: str | Path) -> None:
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["role", "id", "reason"])
+            writer.writerows(self.unsnapped)
 
     def rows(self) -> list[tuple[str, str, int | None]]:
         out = []
@@ -110,8 +119,24 @@ def travel_time_matrix(
     clock0 = depart.hour * 3600 + depart.minute * 60 + depart.second
     access = planner.walk if mode in ("transit", "walk") else (planner.bike if mode == "bike" else planner.car)
     speed = {"transit": planner.walk_speed, "walk": planner.walk_speed, "bike": planner.bike_speed, "car": 1.0}[mode]
-    o_snaps = [planner.snap(access, p.lat, p.lon, f"origin {p.id}") for p in origins]
-    d_snaps = [planner.snap(access, p.lat, p.lon, f"destination {p.id}") for p in targets]
+    unsnapped: list[tuple[str, str, str]] = []
+
+    def snap_or_none(p: Point, role: str) -> Snap | None:
+        # One point off the streets (in a lake, or on a street the clipped extract cut off) must not
+        # abort a matrix of thousands: it is marked unreachable, as r5py does, and listed.
+        try:
+            return planner.snap(access, p.lat, p.lon, f"{role} {p.id}")
+        except OutsideAreaError as exc:
+            unsnapped.append((role, p.id, str(exc)))
+            return None
+
+    o_maybe = [snap_or_none(p, "origin") for p in origins]
+    d_maybe = [snap_or_none(p, "destination") for p in targets]
+    d_missing = np.array([s is None for s in d_maybe], dtype=bool)
+    fallback = next((s for s in (*o_maybe, *d_maybe) if s is not None), None)
+    if fallback is None:
+        raise OutsideAreaError(f"none of the {len(origins) + len(targets)} points is near a street of the area")
+    d_snaps = [s if s is not None else fallback for s in d_maybe]
     d_edges = np.array([s.edge for s in d_snaps], dtype=np.int64)
     d_fracs = np.array([s.fraction for s in d_snaps])
     d_off = np.array([s.distance_m for s in d_snaps])
@@ -123,6 +148,8 @@ def travel_time_matrix(
         walk_limit = min(settings.max_walk_leg_s * speed, settings.max_egress_m)
         egress = np.full((len(targets), raptor.timetable.n_stops), INF, dtype=np.int64)
         for j, snap in enumerate(d_snaps):
+            if d_missing[j]:
+                continue
             w.from_destination.from_snap(snap, walk_limit)
             metres = (
                 w.point_costs(w.from_destination, snap, w.stop_edges, w.stop_fracs) + w.stop_link_m + snap.distance_m
@@ -130,7 +157,12 @@ def travel_time_matrix(
             ok = metres <= walk_limit
             egress[j, w.stops[ok]] = np.ceil(metres[ok] / speed).astype(np.int64)
 
-    for i, (origin, snap) in enumerate(zip(origins, o_snaps, strict=True)):
+    for i, (origin, maybe) in enumerate(zip(origins, o_maybe, strict=True)):
+        if maybe is None:
+            if progress:
+                progress(i + 1, len(origins))
+            continue
+        snap = maybe
         search = access.from_origin
         limit = settings.max_trip_s * speed if mode != "car" else float(settings.max_trip_s)
         search.from_snap(snap, limit)
@@ -176,4 +208,5 @@ def travel_time_matrix(
             result[i] = _reduce(per_minute, settings)
         if progress:
             progress(i + 1, len(origins))
-    return TravelTimeMatrix(tuple(p.id for p in origins), tuple(p.id for p in targets), result)
+    result[:, d_missing] = np.nan
+    return TravelTimeMatrix(tuple(p.id for p in origins), tuple(p.id for p in targets), result, tuple(unsnapped))

@@ -23,6 +23,7 @@ to both.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, fields
@@ -366,6 +367,42 @@ class StreetGraph:
     def edge_coords(self, edge: int) -> np.ndarray:
         a, b = self.edge_geom_start[edge], self.edge_geom_start[edge + 1]
         return np.column_stack([self.geom_lon[a:b], self.geom_lat[a:b]])
+
+    def subgraph(self, keep: np.ndarray) -> StreetGraph:
+        """The graph on the nodes where ``keep`` (bool[N]) is true and the edges between them, renumbered."""
+        keep = np.asarray(keep, dtype=bool)
+        new_index = np.full(self.n_nodes, -1, dtype=np.int64)
+        new_index[keep] = np.arange(int(keep.sum()))
+        edges = np.flatnonzero(keep[self.edge_from] & keep[self.edge_to])  # still sorted by source
+        edge_from = new_index[self.edge_from[edges]].astype(self.edge_from.dtype)
+        counts = np.bincount(edge_from, minlength=int(keep.sum()))
+        starts, ends = self.edge_geom_start[edges], self.edge_geom_start[edges + 1]
+        sizes = ends - starts
+        take = np.repeat(starts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
+        return dataclasses.replace(
+            self,
+            node_osmid=self.node_osmid[keep],
+            node_lon=self.node_lon[keep],
+            node_lat=self.node_lat[keep],
+            node_edge_start=np.r_[0, np.cumsum(counts)].astype(self.node_edge_start.dtype),
+            edge_from=edge_from,
+            edge_to=new_index[self.edge_to[edges]].astype(self.edge_to.dtype),
+            edge_length=self.edge_length[edges],
+            edge_time=self.edge_time[edges],
+            edge_name=self.edge_name[edges],
+            edge_geom_start=np.r_[0, np.cumsum(sizes)].astype(self.edge_geom_start.dtype),
+            geom_lon=self.geom_lon[take],
+            geom_lat=self.geom_lat[take],
+        )
+
+    def largest_strong_component(self) -> StreetGraph:
+        """The subgraph of the largest strongly connected component (every node reaches every other)."""
+        from scipy.sparse.csgraph import connected_components
+
+        if self.n_nodes == 0:
+            return self
+        _, labels = connected_components(self.to_scipy("time"), directed=True, connection="strong")
+        return self.subgraph(labels == np.bincount(labels).argmax())
 
     def to_scipy(self, weight: str = "time") -> Any:
         """A ``scipy.sparse.csr_matrix`` of edge times (or lengths), keeping the cheapest parallel edge."""
