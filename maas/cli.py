@@ -321,7 +321,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if matrix.unsnapped:
         side = Path(args.out).with_suffix(".unreachable.csv")
         matrix.write_unsnapped_csv(side)
-        print(f"{len(matrix.unsnapped)} point(s) are not near a street and are unreachable; listed in {side}")
+        count = len({point for _, point, _ in matrix.unsnapped})
+        print(f"{count} point(s) are not near a street and are unreachable; listed in {side}")
     return 0
 
 

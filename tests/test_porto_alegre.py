@@ -1,0 +1,86 @@
+"""Porto Alegre, the second shipped area: two feeds merged, southern and western coordinates, a city-sized
+street graph, points off the streets. Uses the shared data (realdata)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maas.cli import main
+
+pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture(scope="module")
+def poa_cache(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (shared_data / "porto_alegre" / "poa_osm.pbf").is_file():
+        pytest.skip("no porto_alegre data")
+    return tmp_path_factory.mktemp("poa-cache")
+
+
+@pytest.fixture(scope="module")
+def poa(shared_data: Path, poa_cache: Path) -> Any:
+    from maas.area import load_area
+    from planner.area_data import load_area_data
+
+    return load_area_data(load_area("porto_alegre", shared_data), cache=poa_cache)
+
+
+def test_both_feeds_are_merged_with_their_ids_kept_apart(poa: Any) -> None:
+    ids = set(poa.timetable.stop_ids.tolist())
+    assert "poa_trensurb:SP" in ids and "poa_trensurb:MR" in ids
+    assert sum(i.startswith("poa_eptc:") for i in ids) > 3000
+    assert not any(":" not in i for i in ids)
+    routes = set(poa.timetable.route_ids.tolist())
+    assert any(r.startswith("poa_trensurb:") for r in routes) and any(r.startswith("poa_eptc:") for r in routes)
+    assert poa.area.timezone == "America/Sao_Paulo"
+
+
+def test_plan_with_southern_western_coordinates_rides_a_bus_or_the_train(
+    shared_data: Path, poa_cache: Path, poa: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["plan", "--area", "porto_alegre", "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
+    argv += ["--from", "-30.0340,-51.2300", "--to", "-30.0065,-51.2094", "--depart", "2019-05-15T14:00"]
+    assert main(argv) == 0  # no '=' needed before a negative coordinate
+    out = capsys.readouterr().out
+    assert "Option 1:" in out and ("bus " in out or "rail " in out or "subway " in out), out
+
+
+def test_matrix_keeps_every_point_and_lists_the_ones_off_the_streets(
+    shared_data: Path, poa_cache: Path, poa: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    points = tmp_path / "points.csv"
+    rows = (shared_data / "porto_alegre" / "poa_points_of_interest.csv").read_text().strip().splitlines()[:6]
+    rows.append("in_the_river,-30.0234,-51.2544")  # the Guaíba: over a kilometre from any street
+    points.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "tt.csv"
+    argv = ["matrix", "--area", "porto_alegre", "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
+    argv += ["--origins", str(points), "--depart", "2019-05-15T14:00", "--window", "2", "--out", str(out)]
+    assert main(argv) == 0
+    with out.open() as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == 6 * 6
+    assert all(r["travel_time"] == "" for r in table if "in_the_river" in (r["from_id"], r["to_id"]))
+    assert sum(r["travel_time"] != "" for r in table) >= 25
+    side = out.with_suffix(".unreachable.csv").read_text()
+    assert "origin,in_the_river," in side and "destination,in_the_river," in side
+    assert "1 point(s) are not near a street" in capsys.readouterr().out
+
+
+def test_a_shuttle_day_runs_on_the_streets_around_the_service(
+    shared_data: Path, poa_cache: Path, poa: Any, tmp_path: Path
+) -> None:
+    from dispatch.day import service_graph
+
+    graph = service_graph(poa)
+    assert poa.streets["drive"].n_nodes > 10_000 and graph.n_nodes < 3000  # memory follows the service
+    argv = ["simulate", "--area", "porto_alegre", "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
+    argv += ["--requests", "60", "--fleet", "3", "--hours", "7-10", "--db", str(tmp_path / "day.sqlite")]
+    assert main(argv) == 0
+    from dispatch.service import ServiceStore
+
+    statuses = [b["status"] for b in ServiceStore(tmp_path / "day.sqlite").bookings()]
+    assert len(statuses) == 60 and statuses.count("done") >= 20
