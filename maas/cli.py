@@ -129,6 +129,8 @@ def info_facts(data: Any) -> dict[str, Any]:
         },
         "stops_inside_extract": int(links.inside_extract.sum()),
         "stops_linked_to_walk_graph": int(linked.sum()),
+        "stops_inside_not_linked": links.unlinked_inside(tt, 10)[0],
+        "stops_inside_not_linked_farthest": links.unlinked_inside(tt, 10)[1],
         "stop_link_distance_m_p50_max": [
             round(float(np.median(links.distance_m[linked])), 1),
             round(float(links.distance_m[linked].max()), 1),
@@ -220,7 +222,7 @@ def describe_itinerary(number: int, it: Any) -> str:
             stops = len(leg.intermediate_stops) + 1
             lines.append(
                 f"{span}  {leg.mode} {leg.route_short_name} from {leg.origin.name} to {leg.destination.name} "
-                f"({stops} stop{'s' if stops != 1 else ''}), towards {leg.headsign}"
+                f"({stops} stop{'s' if stops != 1 else ''})" + (f", towards {leg.headsign}" if leg.headsign else "")
             )
         else:
             where = (
@@ -603,6 +605,33 @@ def cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(command, env=env)
 
 
+def cmd_area_init(args: argparse.Namespace) -> int:
+    from maas.area import AREAS_DIR, resolve_data_dir
+    from maas.area_init import draft_area
+
+    data_dir = resolve_data_dir(args.data_dir)
+
+    def find(name: str) -> Path:
+        path = Path(name)
+        return path if path.exists() or path.is_absolute() else data_dir / name
+
+    draft = draft_area(args.name, [find(g) for g in args.gtfs], find(args.osm), data_dir, args.timezone)
+    out = Path(args.out) if args.out else AREAS_DIR / f"{args.name}.toml"
+    if out.exists() and not args.force:
+        raise MaasError(f"{out} exists; choose another --out or add --force")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(draft.toml, encoding="utf-8")
+    west, south, east, north = draft.bbox
+    print(f"wrote {out}")
+    print(f"  bbox (from the street extract): west {west}, south {south}, east {east}, north {north}")
+    print(f"  service date: {draft.service_date} ({draft.best_dates[0][1]} trips in all feeds)")
+    for facts in draft.feeds:
+        span = f"{facts.first_departure}-{facts.last_departure}"
+        print(f"  {facts.path.name}: time zone {facts.timezone}, departures {span}")
+    print(f"next: maas build --area {out}  (it reports stops too far from the streets to be linked)")
+    return 0
+
+
 def benchmark_summary(rows: Sequence[Any]) -> str:
     """One line: where vehicles count first (a best-known vehicle count is given), how many runs match
     it and the distance gap over those only (fewer vehicles and more distance is not a worse gap);
@@ -792,6 +821,18 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--headless", action="store_true", help="do not open a browser")
     app.add_argument("--db", help="the live service day to plan and book against and show (maas simulate --until)")
     app.set_defaults(func=cmd_app)
+
+    area = sub.add_parser("area", help="make a new area file from GTFS and OSM files")
+    area_sub = area.add_subparsers(dest="area_command", required=True)
+    init = area_sub.add_parser("init", help="write data/areas/NAME.toml from the data (bbox, time zone, service date)")
+    init.add_argument("--name", required=True, help="the area's name (letters, digits, _ and -)")
+    init.add_argument("--gtfs", action="append", required=True, help="a GTFS feed (repeat for several)")
+    init.add_argument("--osm", required=True, help="the OpenStreetMap extract (.osm.pbf or .osm)")
+    init.add_argument("--data-dir", help="paths are written relative to it (default ../shared/data)")
+    init.add_argument("--timezone", help="when the feeds name none (agency_timezone)")
+    init.add_argument("--out", help="where to write the file (default data/areas/NAME.toml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=cmd_area_init)
 
     bookings = sub.add_parser("bookings", help="list the bookings of a day in a database")
     bookings.add_argument("--db", required=True)

@@ -56,6 +56,14 @@ class StopLinks:
     def linked(self) -> np.ndarray:
         return self.edge >= 0
 
+    def unlinked_inside(self, timetable: Timetable, limit: int = 10) -> tuple[int, list[str]]:
+        """How many stops inside the extract are too far from a walkable street to be linked, and the
+        farthest ``limit`` of them as "id name (N m)" (often stations reached by a long path, e.g. airports)."""
+        idx = np.flatnonzero(self.inside_extract & ~self.linked)
+        order = idx[np.argsort(-self.distance_m[idx])][:limit]
+        names = [f"{timetable.stop_ids[i]} {timetable.stop_names[i]} ({self.distance_m[i]:.0f} m)" for i in order]
+        return len(idx), names
+
 
 @dataclass(frozen=True)
 class AreaData:
@@ -123,8 +131,11 @@ def load_area_data(
     )
     tt_path = root / f"timetable-{date.isoformat()}-{tt_key}.npz"
     shapes_path = root / f"shapes-{tt_key}.npz"
-    st_paths = {m: root / f"streets-{m}-{st_key}.npz" for m in MODES}
-    osm_meta = root / f"streets-{st_key}.json"
+    # Street graphs depend only on the extract and the street settings: areas on one extract share them.
+    shared = cache_dir(cache) / "streets"
+    shared.mkdir(parents=True, exist_ok=True)
+    st_paths = {m: shared / f"streets-{m}-{st_key}.npz" for m in MODES}
+    osm_meta = shared / f"streets-{st_key}.json"
     link_path = root / f"stop-links-{link_key}.npz"
     footpath_path = root / f"footpaths-{link_key}-{int(FOOTPATH_MAX_M)}.npz"
     from_cache = True
@@ -176,6 +187,12 @@ def load_area_data(
         from_cache = False
         say("linking stops to the walk graph")
         links = link_stops(timetable, graphs["walk"], area)
+        count, examples = links.unlinked_inside(timetable, 5)
+        if count:
+            say(
+                f"{count} stop(s) inside the extract are over {area.streets.stop_link_max_m:.0f} m from a walkable "
+                f"street and are reached as the crow flies (x 1.3): {'; '.join(examples)}"
+            )
         tmp = link_path.with_suffix(".tmp.npz")
         np.savez(
             tmp,

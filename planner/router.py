@@ -489,8 +489,18 @@ class _Query:
             steps = self.raptor.journey(k, stop)
             out.append(self._assemble(steps, access_mode, access_of[steps[0].board_stop]))
         if not out and not self.reason:
-            self.reason = f"no transit connection within {params.max_trip_s // 3600} h"
+            self.reason = f"no transit connection within {params.max_trip_s // 3600} h" + self._service_span(stops)
         return out
+
+    def _service_span(self, stops: np.ndarray) -> str:
+        """When the stops near the origin have departures on this day (a feed may cover part of the day)."""
+        times = [self.tt.departures_from(str(self.tt.stop_ids[s])) for s in stops[:100]]
+        times = [t for t in times if len(t)]
+        if not times:
+            return "; no trip leaves the stops near the origin on this day"
+        first, last = int(min(t[0] for t in times)), int(max(t[-1] for t in times))
+        clock = lambda seconds: f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"  # noqa: E731
+        return f"; the stops near the origin have departures from {clock(first)} to {clock(last)} on this day"
 
     def _raptor(self, stops: np.ndarray, at_stops: np.ndarray, egress: np.ndarray | None = None) -> TransitResult:
         params = self.p.params

@@ -84,3 +84,36 @@ def test_a_shuttle_day_runs_on_the_streets_around_the_service(
 
     statuses = [b["status"] for b in ServiceStore(tmp_path / "day.sqlite").bookings()]
     assert len(statuses) == 60 and statuses.count("done") >= 20
+
+
+def test_area_init_writes_a_file_that_builds_and_plans_without_edits(
+    shared_data: Path, poa_cache: Path, poa: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`maas area init` on the two feeds and the extract: bbox, time zone and a date both feeds serve come
+    from the data; the file builds (sharing the street graphs already built for porto_alegre) and plans."""
+    import tomllib
+
+    import planner.area_data
+
+    area_file = tmp_path / "poa_init.toml"
+    argv = ["area", "init", "--name", "poa_init", "--data-dir", str(shared_data), "--out", str(area_file)]
+    argv += ["--gtfs", "porto_alegre/poa_eptc.zip", "--gtfs", "porto_alegre/poa_trensurb.zip"]
+    assert main([*argv, "--osm", "porto_alegre/poa_osm.pbf"]) == 0
+    raw = tomllib.loads(area_file.read_text())["area"]
+    assert raw["timezone"] == "America/Sao_Paulo" and raw["service_date"].weekday() < 5
+    west, south, east, north = raw["bbox"]
+    assert -51.27 <= west < east <= -51.13 and -30.12 <= south < north <= -29.98
+    streets_before = sorted((poa_cache / "streets").glob("*.npz"))
+    read_osm = planner.area_data.read_osm_highways
+    try:  # the extract is not read again: porto_alegre's graphs are shared
+        planner.area_data.read_osm_highways = lambda *a: (_ for _ in ()).throw(AssertionError("rebuilt"))  # type: ignore[assignment]
+        build = ["build", "--area", str(area_file), "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
+        assert main(build) == 0
+    finally:
+        planner.area_data.read_osm_highways = read_osm  # type: ignore[assignment]
+    assert sorted((poa_cache / "streets").glob("*.npz")) == streets_before
+    plan = ["plan", "--area", str(area_file), "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
+    plan += ["--from", "-30.0340,-51.2300", "--to", "-30.0065,-51.2094", "--depart", f"{raw['service_date']}T14:00"]
+    capsys.readouterr()
+    assert main(plan) == 0
+    assert "Option 1:" in capsys.readouterr().out
