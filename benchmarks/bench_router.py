@@ -41,7 +41,8 @@ from planner.router import Planner
 from planner.timetable import Timetable
 
 HERE = Path(__file__).resolve().parent
-DATE = dt.date(2022, 2, 22)
+DATE = dt.date(2022, 2, 22)  # the area's service date (set in main)
+HOURS = (7 * 3600, 9 * 3600)  # departures are drawn from these hours (--hours)
 TARGETS_MS = {"door_to_door_p50": 20, "door_to_door_p95": 100, "stop_to_stop_p50": 2, "range_60min_p50": 200}
 
 
@@ -63,7 +64,7 @@ def bench_door_to_door(planner: Planner, rng: np.random.Generator, n: int) -> di
     points = random_points(planner, rng, 2 * n)
     times, found, transit = [], 0, 0
     for i in range(n):
-        depart = dt.datetime.combine(DATE, dt.time()) + dt.timedelta(seconds=int(rng.integers(7 * 3600, 9 * 3600)))
+        depart = dt.datetime.combine(DATE, dt.time()) + dt.timedelta(seconds=int(rng.integers(HOURS[0], HOURS[1])))
         start = time.perf_counter()
         result = planner.plan(points[2 * i], points[2 * i + 1], depart_at=depart)
         times.append((time.perf_counter() - start) * 1000)
@@ -86,7 +87,7 @@ def served_stops(tt: Timetable) -> np.ndarray:
 def stop_queries(tt: Timetable, rng: np.random.Generator, n: int) -> list[tuple[int, int, int]]:
     stops = served_stops(tt)
     return [
-        (int(a), int(b), int(rng.integers(7 * 3600, 9 * 3600)))
+        (int(a), int(b), int(rng.integers(HOURS[0], HOURS[1])))
         for a, b in (rng.choice(stops, 2, replace=False) for _ in range(n))
     ]
 
@@ -124,7 +125,7 @@ def bench_range(planner: Planner, rng: np.random.Generator, n: int) -> dict[str,
     points = random_points(planner, rng, 2 * n)
     times = []
     for i in range(n):
-        start = dt.datetime.combine(DATE, dt.time(7, 0)) + dt.timedelta(minutes=int(rng.integers(0, 60)))
+        start = dt.datetime.combine(DATE, dt.time(HOURS[0] // 3600)) + dt.timedelta(minutes=int(rng.integers(0, 60)))
         t = time.perf_counter()
         planner.profile(points[2 * i], points[2 * i + 1], start, window_min=60)
         times.append((time.perf_counter() - t) * 1000)
@@ -300,7 +301,7 @@ def pyraptor_peer(tt: Timetable, rng: np.random.Generator, n: int) -> dict[str, 
         (
             names[int(rng.integers(len(names)))],
             names[int(rng.integers(len(names)))],
-            int(rng.integers(7 * 3600, 9 * 3600)),
+            int(rng.integers(HOURS[0], HOURS[1])),
         )
         for _ in range(n)
     ]
@@ -356,16 +357,26 @@ def main() -> None:
     parser.add_argument("--pyraptor-queries", type=int, default=20)
     parser.add_argument("--no-pyraptor", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", default=str(HERE / "results" / "router.json"))
+    parser.add_argument("--area", default="helsinki")
+    parser.add_argument("--hours", default="7-9", help="departure hours START-END (Porto Alegre's buses: 11-16)")
+    parser.add_argument("--out", help="default benchmarks/results/router.json (router-<area>.json elsewhere)")
     args = parser.parse_args()
+    global DATE, HOURS
+    start_h, end_h = (int(h) for h in args.hours.split("-"))
+    HOURS = (start_h * 3600, end_h * 3600)
+    if args.out is None:
+        name = "router.json" if args.area == "helsinki" else f"router-{args.area}.json"
+        args.out = str(HERE / "results" / name)
 
-    data = load_area_data(load_area("helsinki"))
+    data = load_area_data(load_area(args.area))
+    DATE = data.area.service_date
     planner = Planner(data)
     tt = data.timetable
     rng = np.random.default_rng(args.seed)
-    # warm up (numba compilation, first searches)
-    planner.plan((60.1575, 24.9170), (60.1735, 24.9560), depart_at=dt.datetime(2022, 2, 22, 8, 30))
-    report: dict[str, Any] = {"seed": args.seed}
+    # warm up (numba compilation, first searches) on points of the area, not counted
+    warm = random_points(planner, np.random.default_rng(args.seed + 1), 2)
+    planner.plan(warm[0], warm[1], depart_at=dt.datetime.combine(DATE, dt.time(HOURS[0] // 3600)))
+    report: dict[str, Any] = {"seed": args.seed, "area": args.area, "date": DATE.isoformat(), "hours": args.hours}
 
     print(f"door-to-door: {args.queries} queries ...", flush=True)
     report["door_to_door"] = bench_door_to_door(planner, rng, args.queries)
