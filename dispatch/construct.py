@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from dispatch.model import Problem, Solution, Unserved
-from dispatch.pdp_arrays import arrays_as_solution, best_insertion, compile_problem, insert_request
+from dispatch.pdp_arrays import arrays_as_solution, cheapest_route, compile_problem, insert_request
 
 
 @njit(cache=True)
@@ -42,36 +42,25 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
     suffix_latest = np.empty(size + 2, np.int64)
     for x in range(order.shape[0]):
         k = order[x]
-        best = -1
-        best_r = -1
-        best_i = -1
-        best_j = -1
-        tried_empty = False
-        for r in range(n_routes):
-            if lengths[r] == 0:
-                if tried_empty:
-                    continue  # the vehicles are identical: one empty route stands for all
-                tried_empty = True
-            added, i, j = best_insertion(
-                routes[r],
-                lengths[r],
-                k,
-                transit,
-                distance,
-                earliest,
-                latest,
-                seats,
-                chairs,
-                ride_limit,
-                capacity,
-                max_duration,
-                prefix_time,
-                prefix_s,
-                prefix_c,
-                suffix_latest,
-            )
-            if i >= 0 and (best < 0 or added < best):
-                best, best_r, best_i, best_j = added, r, i, j
+        best_r, best_i, best_j = cheapest_route(
+            routes,
+            lengths,
+            k,
+            True,
+            transit,
+            distance,
+            earliest,
+            latest,
+            seats,
+            chairs,
+            ride_limit,
+            capacity,
+            max_duration,
+            prefix_time,
+            prefix_s,
+            prefix_c,
+            suffix_latest,
+        )
         if best_r >= 0:
             lengths[best_r] = insert_request(routes[best_r], lengths[best_r], k, best_i, best_j)
             inserted[k] = True

@@ -27,7 +27,7 @@ from numba import njit
 from dispatch.model import DispatchError, Problem, Solution
 from dispatch.pdp_arrays import (
     arrays_as_solution,
-    best_insertion,
+    cheapest_route,
     compile_problem,
     insert_request,
     routes_as_arrays,
@@ -121,36 +121,26 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         ok = True
         for x in range(count):
             k = chosen[x]
-            best = -1
-            best_r = -1
-            best_i = -1
-            best_j = -1
-            tried_empty = False
-            for r in range(n_routes):
-                if work_lengths[r] == 0:
-                    if not open_routes or tried_empty:
-                        continue  # where vehicles count, never open a route the solution does not use
-                    tried_empty = True
-                added, i, j = best_insertion(
-                    work[r],
-                    work_lengths[r],
-                    k,
-                    transit,
-                    distance,
-                    earliest,
-                    latest,
-                    seats,
-                    chairs,
-                    ride_limit,
-                    capacity,
-                    max_duration,
-                    prefix_time,
-                    prefix_s,
-                    prefix_c,
-                    suffix_latest,
-                )
-                if i >= 0 and (best < 0 or added < best):
-                    best, best_r, best_i, best_j = added, r, i, j
+            # where vehicles count, never open a route the solution does not use
+            best_r, best_i, best_j = cheapest_route(
+                work,
+                work_lengths,
+                k,
+                open_routes,
+                transit,
+                distance,
+                earliest,
+                latest,
+                seats,
+                chairs,
+                ride_limit,
+                capacity,
+                max_duration,
+                prefix_time,
+                prefix_s,
+                prefix_c,
+                suffix_latest,
+            )
             if best_r < 0:
                 ok = False
                 break

@@ -358,6 +358,63 @@ def best_insertion(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def cheapest_route(  # type: ignore[no-untyped-def]
+    routes,
+    lengths,
+    k,
+    open_routes,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    prefix_time,
+    prefix_s,
+    prefix_c,
+    suffix_latest,
+):
+    """The cheapest feasible insertion of request k over all routes: (route, i, j), route -1 if none.
+
+    Empty routes are tried only where ``open_routes``, and then only one (the vehicles are identical).
+    """
+    best = -1
+    best_r = -1
+    best_i = -1
+    best_j = -1
+    tried_empty = False
+    for r in range(lengths.shape[0]):
+        if lengths[r] == 0:
+            if not open_routes or tried_empty:
+                continue
+            tried_empty = True
+        added, i, j = best_insertion(
+            routes[r],
+            lengths[r],
+            k,
+            transit,
+            distance,
+            earliest,
+            latest,
+            seats,
+            chairs,
+            ride_limit,
+            capacity,
+            max_duration,
+            prefix_time,
+            prefix_s,
+            prefix_c,
+            suffix_latest,
+        )
+        if i >= 0 and (best < 0 or added < best):
+            best, best_r, best_i, best_j = added, r, i, j
+    return best_r, best_i, best_j
+
+
+@njit(cache=True)
 def insert_request(seq, n, k, i, j):  # type: ignore[no-untyped-def]
     """Put request k's pickup before seq[i] and drop-off before seq[j] (of the old sequence); new length."""
     for q in range(n - 1, j - 1, -1):
