@@ -223,32 +223,59 @@ def best_insertion(
     everyone[booking.id] = booking
     pickup = PlannedStop(booking.id, "pickup", booking.pickup)
     dropoff = PlannedStop(booking.id, "dropoff", booking.dropoff)
-    best: Insertion | None = None
-    for plan in plans:
+    # Every place (vehicle, i, j) with its added driving time, computed at once from the matrix; the
+    # places are then tried cheapest first (ties in the order vehicle, i, j), and the first whose
+    # schedule replays is the best. Only that schedule check is costly, and few are needed.
+    candidates: list[tuple[float, int, int, int]] = []
+    for v, plan in enumerate(plans):
         if booking.seats > plan.seats or booking.wheelchairs > plan.wheelchair_places:
             continue
-        base_time = driving_time(plan, plan.stops, net)
+        added = _added_times(plan, booking.pickup, booking.dropoff, net.time_s)
+        first = plan.locked(now)
+        ii, jj = np.nonzero(np.triu(np.ones_like(added, dtype=bool)))
+        keep = ii >= first
+        candidates += zip(
+            added[ii[keep], jj[keep]].tolist(),
+            [v] * int(keep.sum()),
+            ii[keep].tolist(),
+            jj[keep].tolist(),
+            strict=True,
+        )
+    candidates.sort()
+    for added_s, v, i, j in candidates:
+        plan = plans[v]
         stops = list(plan.stops)
-        n = len(stops)
-        for i in range(plan.locked(now), n + 1):
-            for j in range(i, n + 1):
-                candidate = [*stops[:i], pickup, *stops[i:j], dropoff, *stops[j:]]
-                added = driving_time(plan, candidate, net) - base_time
-                if best is not None and added >= best.added_time_s:
-                    continue
-                timed = schedule(plan, candidate, everyone, net, now, picked_up_s)
-                if timed is None:
-                    continue
-                best = Insertion(
-                    plan.vehicle,
-                    i,
-                    j + 1,
-                    added,
-                    timed[i].start_s,
-                    timed[j + 1].start_s,
-                    dataclasses.replace(plan, stops=tuple(candidate), free_s=plan.departure(now)),
-                )
-    return best
+        candidate = [*stops[:i], pickup, *stops[i:j], dropoff, *stops[j:]]
+        timed = schedule(plan, candidate, everyone, net, now, picked_up_s)
+        if timed is None:
+            continue
+        return Insertion(
+            plan.vehicle,
+            i,
+            j + 1,
+            added_s,
+            timed[i].start_s,
+            timed[j + 1].start_s,
+            dataclasses.replace(plan, stops=tuple(candidate), free_s=plan.departure(now)),
+        )
+    return None
+
+
+def _added_times(plan: VehiclePlan, pickup: int, dropoff: int, time_s: np.ndarray) -> np.ndarray:
+    """(n+1, n+1) added driving time of the pickup before stop i and the drop-off before stop j (j >= i;
+    n: at the end), for a plan of n stops driven from ``plan.node``; below the diagonal is unused."""
+    nodes = np.array([plan.node] + [s.node for s in plan.stops], dtype=np.int64)
+    n = len(nodes) - 1
+    after = np.append(nodes[1:], -1)  # the stop after each gap; -1 past the end
+    at_end = after < 0
+    nxt = np.where(at_end, 0, after)
+    old_leg = np.where(at_end, 0.0, time_s[nodes, nxt])
+    p_in = time_s[nodes, pickup] + np.where(at_end, 0.0, time_s[pickup, nxt]) - old_leg
+    d_in = time_s[nodes, dropoff] + np.where(at_end, 0.0, time_s[dropoff, nxt]) - old_leg
+    added = p_in[:, None] + d_in[None, :]
+    together = time_s[nodes, pickup] + time_s[pickup, dropoff] + np.where(at_end, 0.0, time_s[dropoff, nxt]) - old_leg
+    added[np.arange(n + 1), np.arange(n + 1)] = together
+    return added.astype(np.float64)
 
 
 def leave_later(

@@ -316,3 +316,47 @@ def test_riders_bound_for_a_departure_leave_home_as_late_as_possible(tmp_path: P
     assert later.accepted and later.planned_pickup_s == pytest.approx(START + 2000, abs=1.0)
     store.run(NET)
     check_day_from_events(store, seats=4)
+
+
+def test_best_insertion_matches_trying_every_place_in_scan_order() -> None:
+    """The insertion tries places cheapest first and stops at the first that replays; a scan of every
+    (vehicle, pickup, drop-off) place with the full schedule check must choose the same place."""
+    from dispatch.online import PlannedStop, VehiclePlan, best_insertion, driving_time, schedule
+
+    def scan(plans, booking, bookings, net, now):  # type: ignore[no-untyped-def]
+        everyone = {**bookings, booking.id: booking}
+        best = None
+        for plan in plans:
+            if booking.seats > plan.seats:
+                continue
+            stops, base = list(plan.stops), driving_time(plan, plan.stops, net)
+            for i in range(plan.locked(now), len(stops) + 1):
+                for j in range(i, len(stops) + 1):
+                    p, d = (
+                        PlannedStop(booking.id, "pickup", booking.pickup),
+                        PlannedStop(booking.id, "dropoff", booking.dropoff),
+                    )
+                    cand = [*stops[:i], p, *stops[i:j], d, *stops[j:]]
+                    added = driving_time(plan, cand, net) - base
+                    if (best is None or added < best[0]) and schedule(plan, cand, everyone, net, now, {}) is not None:
+                        best = (added, plan.vehicle, i, j + 1)
+        return best
+
+    net = grid_net(6)
+    for seed in range(4):
+        riders = random_bookings(net, 40, seed, 8 * 3600, 2 * 3600)
+        plans = [VehiclePlan(f"v{k}", 4, 0, 0, 7 * 3600) for k in range(3)]
+        accepted: dict[str, object] = {}
+        checked = 0
+        for rider in sorted(riders, key=lambda b: b.earliest_pickup_s):
+            now = 7 * 3600.0
+            expected = scan(plans, rider, accepted, net, now)
+            got = best_insertion(plans, rider, accepted, net, now, {})  # type: ignore[arg-type]
+            assert (got is None) == (expected is None)
+            if got is None:
+                continue
+            assert (got.added_time_s, got.vehicle, got.pickup_position, got.dropoff_position) == expected
+            plans = [got.plan if p.vehicle == got.vehicle else p for p in plans]
+            accepted[rider.id] = rider
+            checked += 1
+        assert checked >= 15
