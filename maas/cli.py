@@ -681,7 +681,13 @@ def cmd_dispatch_bench(args: argparse.Namespace) -> int:
     only = [s.strip() for s in args.instances.split(",")] if args.instances else None
     rows = run_benchmark(dispatch_dir, args.set, params, only, Path(args.out) if args.out else None, show)
     print(benchmark_summary(rows))
-    csv_path = Path(args.csv) if args.csv else Path(f"dispatch-bench-{args.set}.csv")
+    from maas.area import PROJECT_ROOT
+
+    # never into the folder the command runs in: benchmark outputs live under benchmarks/results
+    csv_path = (
+        Path(args.csv) if args.csv else PROJECT_ROOT / "benchmarks" / "results" / f"dispatch-bench-{args.set}.csv"
+    )
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
     write_csv(rows, csv_path)
     print(f"written {csv_path}")
     return 0
@@ -759,7 +765,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=_WORKERS, help="parallel searches per instance (default: 2, or 1 on one core)")
     bench.add_argument("--data-dir", help="directory holding dispatch/ (default: ../shared/data)")
     bench.add_argument("--out", help="directory for one solution JSON per instance")
-    bench.add_argument("--csv", help="CSV file for the table (default: dispatch-bench-<set>.csv)")
+    bench.add_argument("--csv", help="CSV file for the table (default: benchmarks/results/dispatch-bench-<set>.csv)")
     bench.set_defaults(func=cmd_dispatch_bench)
 
     sim = sub.add_parser("simulate", help="simulate a shuttle service day (online dispatch, SQLite state, KPIs)")
