@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--fleet", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hours", default="7-19")
-    parser.add_argument("--reoptimise-budget", type=int, default=30, help="solutions per re-optimisation")
+    parser.add_argument("--reoptimise-budget", type=int, default=60, help="solutions per re-optimisation")
     parser.add_argument("--reoptimise-time", type=float, help="seconds per re-optimisation instead of a budget")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "shuttle-day"))
     args = parser.parse_args()

@@ -123,7 +123,7 @@ class OnlineParams:
     reoptimise_time_limit_s: float = 2.0  # with a solution limit: only a safety cap
     # a work budget (solutions the search may find) makes a seeded day the same on every run and machine;
     # None searches for reoptimise_time_limit_s instead (results then depend on the machine's speed)
-    reoptimise_solution_limit: int | None = 30
+    reoptimise_solution_limit: int | None = 60
     reoptimise: bool = True
     # riders bound for a departure picked up as late as the plan allows: they leave home later, but the
     # lost slack costs pooling (Helsinki default day: 74 % served instead of 80 %), so it is opt-in

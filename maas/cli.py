@@ -798,8 +798,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--reoptimise-budget",
         type=_number(int, 1, 1_000_000, "a number of solutions"),
-        default=30,
-        help="solutions each re-optimisation may search (a work budget: the same day on every run; default 30)",
+        default=60,
+        help="solutions each re-optimisation may search (a work budget: the same day on every run; default 60)",
     )
     sim.add_argument(
         "--reoptimise-time",

@@ -21,12 +21,29 @@ def poa_cache(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return tmp_path_factory.mktemp("poa-cache")
 
 
+@pytest.fixture(scope="module", params=["shipped", "area-init"])
+def poa_area(request: pytest.FixtureRequest, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The shipped area file, or one written by `maas area init` with only the shipped shuttle section added
+    (the zone is the one thing a person draws): every test here must pass with both."""
+    if request.param == "shipped":
+        return "porto_alegre"
+    from maas.area import AREAS_DIR
+
+    out = tmp_path_factory.mktemp("poa-init") / "poa_init.toml"
+    argv = ["area", "init", "--name", "poa_init", "--data-dir", str(shared_data), "--out", str(out)]
+    argv += ["--gtfs", "porto_alegre/poa_eptc.zip", "--gtfs", "porto_alegre/poa_trensurb.zip"]
+    assert main([*argv, "--osm", "porto_alegre/poa_osm.pbf"]) == 0
+    shipped = (AREAS_DIR / "porto_alegre.toml").read_text(encoding="utf-8")
+    out.write_text(out.read_text(encoding="utf-8") + "\n" + shipped[shipped.index("[shuttle]") :], encoding="utf-8")
+    return str(out)
+
+
 @pytest.fixture(scope="module")
-def poa(shared_data: Path, poa_cache: Path) -> Any:
+def poa(shared_data: Path, poa_cache: Path, poa_area: str) -> Any:
     from maas.area import load_area
     from planner.area_data import load_area_data
 
-    return load_area_data(load_area("porto_alegre", shared_data), cache=poa_cache)
+    return load_area_data(load_area(poa_area, shared_data), cache=poa_cache)
 
 
 def test_both_feeds_are_merged_with_their_ids_kept_apart(poa: Any) -> None:
@@ -40,25 +57,25 @@ def test_both_feeds_are_merged_with_their_ids_kept_apart(poa: Any) -> None:
 
 
 def test_plan_with_southern_western_coordinates_rides_a_bus_or_the_train(
-    shared_data: Path, poa_cache: Path, poa: Any, capsys: pytest.CaptureFixture[str]
+    shared_data: Path, poa_cache: Path, poa: Any, poa_area: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["plan", "--area", "porto_alegre", "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
-    argv += ["--from", "-30.0340,-51.2300", "--to", "-30.0065,-51.2094", "--depart", "2019-05-15T14:00"]
+    argv = ["plan", "--area", poa_area, "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
+    argv += ["--from", "-30.0340,-51.2300", "--to", "-30.0065,-51.2094", "--depart", f"{poa.area.service_date}T14:00"]
     assert main(argv) == 0  # no '=' needed before a negative coordinate
     out = capsys.readouterr().out
     assert "Option 1:" in out and ("bus " in out or "rail " in out or "subway " in out), out
 
 
 def test_matrix_keeps_every_point_and_lists_the_ones_off_the_streets(
-    shared_data: Path, poa_cache: Path, poa: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    shared_data: Path, poa_cache: Path, poa: Any, poa_area: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     points = tmp_path / "points.csv"
     rows = (shared_data / "porto_alegre" / "poa_points_of_interest.csv").read_text().strip().splitlines()[:6]
     rows.append("in_the_river,-30.0234,-51.2544")  # the Guaíba: over a kilometre from any street
     points.write_text("\n".join(rows) + "\n")
     out = tmp_path / "tt.csv"
-    argv = ["matrix", "--area", "porto_alegre", "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
-    argv += ["--origins", str(points), "--depart", "2019-05-15T14:00", "--window", "2", "--out", str(out)]
+    argv = ["matrix", "--area", poa_area, "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
+    argv += ["--origins", str(points), "--depart", f"{poa.area.service_date}T14:00", "--window", "2", "--out", str(out)]
     assert main(argv) == 0
     with out.open() as handle:
         table = list(csv.DictReader(handle))
@@ -71,13 +88,13 @@ def test_matrix_keeps_every_point_and_lists_the_ones_off_the_streets(
 
 
 def test_a_shuttle_day_runs_on_the_streets_around_the_service(
-    shared_data: Path, poa_cache: Path, poa: Any, tmp_path: Path
+    shared_data: Path, poa_cache: Path, poa: Any, poa_area: str, tmp_path: Path
 ) -> None:
     from dispatch.day import service_graph
 
     graph = service_graph(poa)
     assert poa.streets["drive"].n_nodes > 10_000 and graph.n_nodes < 3000  # memory follows the service
-    argv = ["simulate", "--area", "porto_alegre", "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
+    argv = ["simulate", "--area", poa_area, "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
     argv += ["--requests", "60", "--fleet", "3", "--hours", "7-10", "--db", str(tmp_path / "day.sqlite")]
     assert main(argv) == 0
     from dispatch.service import ServiceStore
