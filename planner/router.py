@@ -388,8 +388,9 @@ def _profile(
         rides,
     )
     clock0 = start.hour * 3600 + start.minute * 60 + start.second
-    walk_s = math.ceil(query.direct_walk_m / planner.walk_speed)
+    # the walk is infinite where the search limit stops it (or no path joins the two places)
     walk_ok = query.direct_walk_m <= planner.params.max_direct_walk_m
+    walk_s = math.ceil(query.direct_walk_m / planner.walk_speed) if walk_ok else int(INF)
     departures, arrivals = [], []
     for m in range(window_min):
         clock = clock0 + 60 * m

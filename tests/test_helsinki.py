@@ -96,3 +96,19 @@ def test_broken_copy_names_the_orphaned_stop_times_rows(shared_data: Path, tmp_p
     freq = [p for p in problems if p.file == "frequencies.txt"]
     assert freq and len(freq[0].rows) == 8  # its eight frequency windows are orphaned too
     assert f"row{'s' if len(rows) > 1 else ''} {rows[0]}" in str(info.value)
+
+
+def test_range_query_where_walking_all_the_way_is_out_of_reach(helsinki: AreaData) -> None:
+    """The walk search stops at its limit (300 m), so the 3.4 km direct walk is infinite: a range query is
+    answered by transit alone, minute by minute as single plans are, instead of failing."""
+    import datetime as dt
+
+    from planner.router import Planner, RouterParams
+
+    planner = Planner(helsinki, RouterParams(max_walk_m=300, max_direct_walk_m=100))
+    origin, destination = (60.1575, 24.9170), (60.1735, 24.9560)
+    start = dt.datetime(2022, 2, 22, 8, 30)
+    profile = planner.profile(origin, destination, start, window_min=5)
+    for departure, arrival in zip(profile.departures, profile.arrivals, strict=True):
+        single = planner.plan(origin, destination, depart_at=start + dt.timedelta(seconds=departure - 8 * 3600 - 1800))
+        assert arrival == (min(it.arrive for it in single) if len(single) else None)
