@@ -134,3 +134,20 @@ def test_area_init_writes_a_file_that_builds_and_plans_without_edits(
     capsys.readouterr()
     assert main(plan) == 0
     assert "Option 1:" in capsys.readouterr().out
+
+
+def test_walks_join_the_two_feeds_and_a_morning_query_says_when_buses_run(
+    shared_data: Path, poa_cache: Path, poa: Any, poa_area: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    tt, fp = poa.timetable, poa.footpaths
+    station = tt.stop_index("poa_trensurb:MR")  # Mercado station, beside the city's main bus terminals
+    reach = tt.stop_ids[fp.to[fp.start[station] : fp.start[station + 1]]]
+    assert any(str(s).startswith("poa_eptc:") for s in reach), "a rail station must be a walk from buses"
+    assert np.isfinite(fp.distance_m).all()
+    argv = ["plan", "--area", poa_area, "--data-dir", str(shared_data), "--cache-dir", str(poa_cache)]
+    argv += ["--from", "-30.0340,-51.2300", "--to", "-30.0500,-51.1900", "--modes", "walk,transit"]
+    assert main([*argv, "--depart", f"{poa.area.service_date}T08:00"]) == 1
+    out = capsys.readouterr().out
+    assert "no transit connection within 3 h; the stops near the origin have departures from 11:" in out, out
