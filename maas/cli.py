@@ -460,6 +460,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     store = open_day(Path(args.db), data, network, config, say)
     started = time.perf_counter()
     if args.until is not None:
+        day = store.settings()
+        if not day.start_s <= args.until < day.end_s:
+            raise MaasError(
+                f"--until {_hhmm(args.until / 60)} is outside the day's service hours "
+                f"({_hhmm(day.start_s / 60)}-{_hhmm(day.end_s / 60)}); leave it out to run the whole day"
+            )
         store.run(network, say, until_s=args.until)
         from collections import Counter
 
