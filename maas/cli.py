@@ -585,8 +585,6 @@ def _printable(text: str) -> str:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    import subprocess
-
     from maas.area import PROJECT_ROOT, load_area
     from planner.area_data import load_area_data
 
@@ -604,11 +602,20 @@ def cmd_app(args: argparse.Namespace) -> int:
             )
         env["MAAS_APP_LIVE_DB"] = str(Path(args.db).resolve())
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"), "--server.port", str(args.port)]
-    command += ["--browser.gatherUsageStats", "false"]
+    command += ["--browser.gatherUsageStats", "false", "--server.address", args.address]
     if args.headless:
         command += ["--server.headless", "true"]
-    print(f"starting the app on http://localhost:{args.port} (Ctrl+C stops it)", file=sys.stderr)
-    return subprocess.call(command, env=env)
+    print(f"starting the app on http://{args.address}:{args.port} (Ctrl+C stops it)", file=sys.stderr)
+    return _exec(command, env)
+
+
+def _exec(command: list[str], env: dict[str, str]) -> int:
+    """Become the Streamlit server (same PID): Ctrl-C or a SIGTERM to this process stops the app itself,
+    with no child left serving."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, env)
+    return 0  # not reached
 
 
 def cmd_area_init(args: argparse.Namespace) -> int:
@@ -831,6 +838,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(app)
     app.add_argument("--port", type=_number(int, 1, 65535, "a port"), default=8501)
     app.add_argument("--headless", action="store_true", help="do not open a browser")
+    app.add_argument(
+        "--address", default="127.0.0.1", help="interface to listen on (default: this machine only; 0.0.0.0: all)"
+    )
     app.add_argument("--db", help="the live service day to plan and book against and show (maas simulate --until)")
     app.set_defaults(func=cmd_app)
 

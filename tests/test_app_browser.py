@@ -89,3 +89,39 @@ def test_plan_a_real_trip_in_the_browser(server: str) -> None:
     assert "Shuttle pickup window" in body
     assert "Traceback" not in body
     assert first_render_s < 30 and plan_s < 10  # generous for CI; the measured figures are in the artifact
+
+
+def test_maas_app_listens_locally_and_stops_on_sigterm(
+    shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`maas app` binds to 127.0.0.1 by default and is the server itself: SIGTERM to its PID leaves nothing serving."""
+    import signal
+
+    port = free_port()
+    env = dict(os.environ, MAAS_DATA_DIR=str(shared_data), MAAS_CACHE_DIR=str(helsinki_cache))
+    env["MAAS_APP_DIR"] = str(tmp_path / "app")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "maas", "app", "--headless", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("maas app did not start")
+    with open("/proc/net/tcp") as handle:  # the listening socket is on 127.0.0.1 (0100007F), not 0.0.0.0
+        listening = [line.split() for line in handle.readlines()[1:]]
+    local = [row[1] for row in listening if row[1].endswith(f":{port:04X}") and row[3] == "0A"]
+    assert local and all(address.startswith("0100007F:") for address in local), local
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=20)
+    time.sleep(0.5)
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "something still serves the app after SIGTERM"

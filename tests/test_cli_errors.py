@@ -101,10 +101,11 @@ def test_app_db_option_hands_the_live_day_to_the_app(
 
     seen: dict[str, str] = {}
     monkeypatch.setattr(planner.area_data, "load_area_data", lambda *a, **k: None)
-    monkeypatch.setattr(subprocess, "call", lambda command, env: seen.update(env) or 0)
+    monkeypatch.setattr(cli, "_exec", lambda command, env: seen.update(env, command=" ".join(command)) or 0)
     db = tmp_path / "live.sqlite"
     db.write_bytes(b"")
     assert cli.main(["app", "--db", str(db)]) == 0
     assert seen["MAAS_APP_LIVE_DB"] == str(db.resolve())
+    assert "--server.address 127.0.0.1" in seen["command"]  # this machine only, unless --address says otherwise
     assert cli.main(["app", "--db", str(tmp_path / "none.sqlite")]) == 2
     assert "does not exist" in capsys.readouterr().err
