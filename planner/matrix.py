@@ -110,6 +110,19 @@ def travel_time_matrix(
     ``modes``: ``("transit",)`` (transit with walking, or walking alone where faster), ``("walk",)``,
     ``("bike",)`` or ``("car",)``.
     """
+    with planner.lock:  # the planner's search state is used throughout
+        return _matrix(planner, origins, destinations, depart, modes, settings, progress)
+
+
+def _matrix(
+    planner: Planner,
+    origins: Sequence[Point],
+    destinations: Sequence[Point] | None,
+    depart: dt.datetime,
+    modes: Sequence[str],
+    settings: MatrixSettings | None,
+    progress: Progress | None,
+) -> TravelTimeMatrix:
     settings = settings or MatrixSettings()
     targets = list(destinations) if destinations is not None else list(origins)
     mode = "transit" if "transit" in modes else (modes[0] if modes else "")

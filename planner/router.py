@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,6 +201,10 @@ class Planner:
     def __init__(self, data: AreaData, params: RouterParams | None = None) -> None:
         self.params = params or RouterParams()
         self.area = data.area
+        # The planner owns mutable search state (street searches, RAPTOR buffers per date): searches
+        # take this lock, so threads (app sessions) may share one planner and take turns, never
+        # reading each other's labels.
+        self.lock = threading.RLock()
         self._by_date: dict[dt.date, tuple[AreaData, RaptorState]] = {}
         self._add(data)
         self._data = data
@@ -291,7 +296,8 @@ class Planner:
         """
         if not 1 <= window_min <= 24 * 60:
             raise MaasError(f"window_min must be 1..1440, got {window_min}")
-        return _profile(self, origin, destination, start, window_min, max_transfers)
+        with self.lock:
+            return _profile(self, origin, destination, start, window_min, max_transfers)
 
     def plan(
         self,
@@ -315,6 +321,20 @@ class Planner:
         for a point off the street network and :class:`NoServiceError` for a date without service;
         finding nothing is an empty result with its reason.
         """
+        with self.lock:
+            return self._plan(origin, destination, depart_at, arrive_by, modes, max_transfers, max_walk_m, shuttle)
+
+    def _plan(
+        self,
+        origin: tuple[float, float],
+        destination: tuple[float, float],
+        depart_at: dt.datetime | None,
+        arrive_by: dt.datetime | None,
+        modes: Sequence[str],
+        max_transfers: int | None,
+        max_walk_m: float | None,
+        shuttle: ShuttleQuoter | None,
+    ) -> PlanResult:
         unknown = sorted(set(modes) - set(MODES))
         if unknown:
             raise MaasError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")

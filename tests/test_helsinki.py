@@ -112,3 +112,42 @@ def test_range_query_where_walking_all_the_way_is_out_of_reach(helsinki: AreaDat
     for departure, arrival in zip(profile.departures, profile.arrivals, strict=True):
         single = planner.plan(origin, destination, depart_at=start + dt.timedelta(seconds=departure - 8 * 3600 - 1800))
         assert arrival == (min(it.arrive for it in single) if len(single) else None)
+
+
+def _signature(result: object) -> list[tuple[object, ...]]:
+    return [
+        (it.depart, it.arrive, tuple((leg.mode, leg.start, leg.end, round(leg.distance_m, 3)) for leg in it.legs))
+        for it in result  # type: ignore[attr-defined]
+    ]
+
+
+def test_twenty_sessions_planning_at_once_get_what_a_lone_session_gets(helsinki: AreaData) -> None:
+    """The app shares one planner between its sessions; its search state is taken in turns."""
+    import datetime as dt
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from planner.router import Planner
+
+    planner = Planner(helsinki)
+    rng = np.random.default_rng(5)
+    trips = [
+        (
+            (rng.uniform(60.155, 60.175), rng.uniform(24.91, 24.96)),
+            (rng.uniform(60.155, 60.175), rng.uniform(24.91, 24.96)),
+        )
+        for _ in range(20)
+    ]
+    when = dt.datetime(2022, 2, 22, 8, 0)
+    alone = [_signature(planner.plan(o, d, depart_at=when + dt.timedelta(minutes=k))) for k, (o, d) in enumerate(trips)]
+    start = threading.Barrier(20)
+
+    def session(k: int) -> list[tuple[object, ...]]:
+        start.wait()
+        o, d = trips[k]
+        return _signature(planner.plan(o, d, depart_at=when + dt.timedelta(minutes=k)))
+
+    with ThreadPoolExecutor(20) as pool:
+        together = list(pool.map(session, range(20)))
+    assert together == alone
+    assert sum(bool(a) for a in alone) >= 15
