@@ -115,3 +115,20 @@ def test_unserved_riders_get_the_real_reason(helsinki, tmp_path: Path) -> None: 
     reasons = {u.request: u.reason for u in solve(problem, SolverParams(time_limit_s=2)).unserved}
     assert reasons["r4"].startswith("no vehicle with room is on shift")  # the fleet works 07:00-19:00
     assert reasons["r5"] == "no vehicle has room for it (9 seat(s))"
+
+
+def test_maas_dispatch_with_a_work_budget_gives_the_same_plan_twice(
+    helsinki, tmp_path: Path, shared_data: Path, helsinki_cache: Path, compiled_kernels
+) -> None:  # type: ignore[no-untyped-def]
+    from maas.cli import main
+
+    requests, fleet = _batch(helsinki, tmp_path, 40, 4)
+    common = ["dispatch", "--requests", str(requests), "--fleet", str(fleet), "--data-dir", str(shared_data)]
+    common += ["--cache-dir", str(helsinki_cache), "--solutions", "5", "--workers", "2"]
+    plans = []
+    for k in range(2):
+        out = tmp_path / f"plan{k}.json"
+        assert main([*common, "--out", str(out)]) == 0
+        plans.append(out.read_text())
+    assert plans[0] == plans[1]
+    assert '"validator": "valid' in plans[0]
