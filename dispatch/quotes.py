@@ -43,7 +43,7 @@ class ShuttleDispatcher:
             announced_s=float(earliest_s),
             earliest_pickup_s=float(earliest_s),
             latest_pickup_s=float(earliest_s) + self.service.max_wait_min * 60,
-            max_ride_s=self.service.max_ride_factor * direct + self.service.max_ride_extra_min * 60,
+            max_ride_s=self.service.max_ride_s(direct),
             wheelchairs=self.wheelchairs,
         )
 

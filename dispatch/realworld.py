@@ -196,9 +196,7 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
     requests = [
         r
         if r.max_ride_time is not None
-        else dataclasses.replace(
-            r, max_ride_time=service.max_ride_factor * float(minutes[r.pickup, r.dropoff]) + service.max_ride_extra_min
-        )
+        else dataclasses.replace(r, max_ride_time=service.max_ride_s(60 * float(minutes[r.pickup, r.dropoff])) / 60)
         for r in requests
     ]
     return Problem(f"{area.name}-dispatch", tuple(requests), tuple(vehicles), minutes, km)

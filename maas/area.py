@@ -90,6 +90,10 @@ class ShuttleService:
     max_ride_factor: float = 2.0  # ride time <= factor * direct time + max_ride_extra_min
     max_ride_extra_min: float = 5.0
 
+    def max_ride_s(self, direct_s: float) -> float:
+        """The service's promise on ride time, in seconds, for a ride whose direct time is ``direct_s``."""
+        return self.max_ride_factor * direct_s + self.max_ride_extra_min * 60
+
 
 @dataclass(frozen=True, slots=True)
 class Area:

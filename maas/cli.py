@@ -536,7 +536,7 @@ def cmd_book(args: argparse.Namespace) -> int:
         announced_s=now,
         earliest_pickup_s=earliest,
         latest_pickup_s=earliest + service.max_wait_min * 60,
-        max_ride_s=service.max_ride_factor * direct + service.max_ride_extra_min * 60,
+        max_ride_s=service.max_ride_s(direct),
         seats=args.seats,
         wheelchairs=1 if args.wheelchair else 0,
     )
