@@ -57,7 +57,8 @@ def planner_page(res: webapp.AppResources) -> None:
         day = st.date_input("Date", value=res.area.service_date)
         clock = st.time_input("Time", value=dt.time(8, 30), step=300)
         arrive_by = (
-            st.radio("", ["Depart at", "Arrive by"], horizontal=True, label_visibility="collapsed") == "Arrive by"
+            st.radio("Depart or arrive", ["Depart at", "Arrive by"], horizontal=True, label_visibility="collapsed")
+            == "Arrive by"
         )
         modes = st.multiselect("Modes", ["walk", "bike", "transit", "shuttle"], default=["walk", "transit", "shuttle"])
         with st.expander("Options"):
@@ -92,7 +93,8 @@ def planner_page(res: webapp.AppResources) -> None:
             if answer.message:
                 st.info(answer.message)
             if answer.itineraries:
-                st.caption(f"{len(answer.itineraries)} options in {answer.seconds * 1000:.0f} ms")
+                count = len(answer.itineraries)
+                st.caption(f"{count} option{'s' if count != 1 else ''} found")
                 labels = []
                 for i, it in enumerate(answer.itineraries):
                     facts = webapp.card(it)
