@@ -232,7 +232,7 @@ def best_insertion(
             continue
         added = _added_times(plan, booking.pickup, booking.dropoff, net.time_s)
         first = plan.locked(now)
-        ii, jj = np.nonzero(np.triu(np.ones_like(added, dtype=bool)))
+        ii, jj = np.triu_indices(len(added))  # j >= i: the drop-off after the pickup
         keep = ii >= first
         candidates += zip(
             added[ii[keep], jj[keep]].tolist(),

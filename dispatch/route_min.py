@@ -27,6 +27,7 @@ from dispatch.model import DispatchError, Problem, Solution
 from dispatch.pdp_arrays import (
     arrays_as_solution,
     best_insertion,
+    cheapest_route,
     compile_problem,
     insert_request,
     remove_requests,
@@ -79,31 +80,25 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
         pool_size -= 1
         v = pool[pool_size]
         # 1. a feasible insertion anywhere (cheapest)
-        best = -1
-        best_r = -1
-        best_i = -1
-        best_j = -1
-        for r in range(n_routes):
-            added, i, j = best_insertion(
-                routes[r],
-                lengths[r],
-                v,
-                transit,
-                distance,
-                earliest,
-                latest,
-                seats,
-                chairs,
-                ride_limit,
-                capacity,
-                max_duration,
-                prefix_time,
-                prefix_s,
-                prefix_c,
-                suffix_latest,
-            )
-            if i >= 0 and (best < 0 or added < best):
-                best, best_r, best_i, best_j = added, r, i, j
+        best_r, best_i, best_j = cheapest_route(
+            routes,
+            lengths,
+            v,
+            True,
+            transit,
+            distance,
+            earliest,
+            latest,
+            seats,
+            chairs,
+            ride_limit,
+            capacity,
+            max_duration,
+            prefix_time,
+            prefix_s,
+            prefix_c,
+            suffix_latest,
+        )
         if best_r >= 0:
             lengths[best_r] = insert_request(routes[best_r], lengths[best_r], v, best_i, best_j)
         else:
