@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 def write_batch(folder: Path, requests: int, fleet: int, seed: int) -> tuple[Path, Path]:
     from dispatch.day import shuttle_network
     from dispatch.demand import generate_demand
+    from dispatch.realworld import write_requests_csv
     from maas.area import load_area
     from planner.area_data import load_area_data
 
@@ -31,19 +32,8 @@ def write_batch(folder: Path, requests: int, fleet: int, seed: int) -> tuple[Pat
     net = shuttle_network(data)
     riders = generate_demand(data.area, net, data.timetable, requests, seed=seed)
 
-    def hhmm(seconds: float) -> str:
-        minutes = round(seconds / 60)
-        return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
     req = folder / "requests.csv"
-    columns = ["id", "pickup_lat", "pickup_lon", "dropoff_lat", "dropoff_lon", "earliest_pickup", "latest_pickup"]
-    with req.open("w", newline="") as handle:
-        out = csv.writer(handle)
-        out.writerow([*columns, "seats", "wheelchair"])
-        for b in riders:
-            (plon, plat), (dlon, dlat) = net.lonlat(b.pickup), net.lonlat(b.dropoff)
-            times = [hhmm(b.earliest_pickup_s), hhmm(b.latest_pickup_s)]
-            out.writerow([b.id, plat, plon, dlat, dlon, *times, b.seats, b.wheelchairs])
+    write_requests_csv(riders, net, req)
     vehicles = folder / "fleet.csv"
     lines = ["id,depot_lat,depot_lon,seats,wheelchair_places"]
     lines += [f"shuttle-{k + 1:02d},60.1560,24.9215,8,1" for k in range(fleet)]

@@ -38,7 +38,7 @@ from dispatch.network import ShuttleNetwork
 from dispatch.online import Booking
 from maas.area import Area, ShuttleService
 from maas.errors import InputError, InputProblem, MaasError
-from maas.tabular import FieldReader, read_csv_file
+from maas.tabular import FieldReader, format_clock, read_csv_file
 from planner.timetable import Timetable
 
 SERVICE_S = 30.0
@@ -207,21 +207,18 @@ def hubs_for(service: ShuttleService, network: ShuttleNetwork, timetable: Timeta
     return hubs
 
 
-def _hhmm(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 def _check_hub_service(hubs: Sequence[Hub], start_s: float, end_s: float) -> None:
     """Every hub needs departures or arrivals inside the hours, else no rider can be made for its zone."""
     problems = []
     for hub in hubs:
         times = np.concatenate([hub.departures_s, hub.arrivals_s])
         if not ((times >= start_s) & (times <= end_s)).any():
-            span = f"{_hhmm(float(times.min()))} to {_hhmm(float(times.max()))}" if len(times) else "never"
+            span = (
+                f"{format_clock(float(times.min()))} to {format_clock(float(times.max()))}" if len(times) else "never"
+            )
             problems.append(
                 f"zone {hub.zone}: hub stops {', '.join(hub.stop_ids)} have no departures or arrivals between "
-                f"{_hhmm(start_s)} and {_hhmm(end_s)} (they have service from {span})"
+                f"{format_clock(start_s)} and {format_clock(end_s)} (they have service from {span})"
             )
     if problems:
         raise DispatchError("no demand can be generated: " + "; ".join(problems))
@@ -263,7 +260,7 @@ def generate_demand(
         if attempts > max_attempts:
             raise DispatchError(
                 f"could make only {len(out)} of {n_requests} requests in {max_attempts} tries: few trains at the "
-                f"hubs between {_hhmm(start_s)} and {_hhmm(end_s)} fit the shuttle's hours and wait; "
+                f"hubs between {format_clock(start_s)} and {format_clock(end_s)} fit the shuttle's hours and wait; "
                 "widen --hours or check the hub stops"
             )
         part = rng.random()
@@ -382,14 +379,9 @@ def read_demand_csv(path: Path, network: ShuttleNetwork, service: ShuttleService
         raise InputError(str(path), missing, kind="demand file")
     reader = FieldReader(table.name)
     out = []
-    first: dict[str, int] = {}
+    reader.unique_ids(df)
     for line, row in zip(df.index.tolist(), df.to_dict("records"), strict=True):
         ident = str(row["id"])
-        if not ident:
-            reader.problem(line, "id", "value is empty")
-        elif ident in first:
-            reader.problem(line, "id", f"id {ident!r} repeats the one on line {first[ident]}")
-        first.setdefault(ident, line)
         coords = [
             reader.number(
                 row[c], line, c, low=-90 if c.endswith("lat") else -180, high=90 if c.endswith("lat") else 180

@@ -15,17 +15,20 @@ Every problem in the files is reported at once, naming file, row and field.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
+from dispatch.network import ShuttleNetwork
+from dispatch.online import Booking
 from maas.errors import InputError, InputProblem, OutsideAreaError
-from maas.tabular import FieldReader, parse_clock_minutes, read_csv_file
+from maas.tabular import FieldReader, format_clock, parse_clock_minutes, read_csv_file
 from planner.area_data import AreaData
 
 REQUEST_COLUMNS = ("id", "pickup_lat", "pickup_lon", "dropoff_lat", "dropoff_lon", "earliest_pickup", "latest_pickup")
@@ -33,15 +36,16 @@ FLEET_COLUMNS = ("id", "depot_lat", "depot_lon")
 MAX_SNAP_M = 300.0  # a pickup, drop-off or depot farther from any drivable street cannot be served
 
 
-def _unique_ids(reader: FieldReader, frame: pd.DataFrame) -> None:
-    first: dict[str, int] = {}
-    for line, ident in zip(frame.index, frame["id"], strict=True):
-        if not ident:
-            reader.problem(int(line), "id", "value is empty")
-        elif ident in first:
-            reader.problem(int(line), "id", f"id {ident!r} repeats the one on line {first[ident]}")
-        else:
-            first[ident] = int(line)
+def write_requests_csv(riders: Sequence[Booking], network: ShuttleNetwork, path: str | Path) -> None:
+    """Riders of the shuttle service (e.g. its generated demand) as a requests file :func:`read_realworld`
+    reads: the nodes' coordinates, pickup windows as HH:MM, seats and wheelchair places."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow([*REQUEST_COLUMNS, "seats", "wheelchair"])
+        for b in riders:
+            (plon, plat), (dlon, dlat) = network.lonlat(b.pickup), network.lonlat(b.dropoff)
+            window = [format_clock(b.earliest_pickup_s), format_clock(b.latest_pickup_s)]
+            out.writerow([b.id, plat, plon, dlat, dlon, *window, b.seats, b.wheelchairs])
 
 
 def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaData) -> Problem:
@@ -90,7 +94,7 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
     start_day = parse_clock_minutes(service.operating_hours[0]) or 0.0
     end_day = parse_clock_minutes(service.operating_hours[1]) or 1440.0
     fleet_reader = FieldReader(tables["fleet"][0].name)
-    _unique_ids(fleet_reader, fleet)
+    fleet_reader.unique_ids(fleet)
     vehicles = []
     for ln, row in zip(fleet.index.tolist(), fleet.to_dict("records"), strict=True):
         depot = point(fleet_reader, row, ln, "depot")
@@ -125,7 +129,7 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
             )
         )
     request_reader = FieldReader(tables["requests"][0].name)
-    _unique_ids(request_reader, req)
+    request_reader.unique_ids(req)
     requests = []
     for ln, row in zip(req.index.tolist(), req.to_dict("records"), strict=True):
         pickup = point(request_reader, row, ln, "pickup")

@@ -44,6 +44,7 @@ from dispatch.online import (
     reoptimise,
     schedule,
 )
+from maas.tabular import format_clock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -161,10 +162,7 @@ def _offer(
 
 
 def _hhmm(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "the end of the day"
-    minutes = round(seconds / 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return format_clock(seconds) if math.isfinite(seconds) else "the end of the day"
 
 
 def outside_hours_reason(booking: Booking, settings: DaySettings) -> str:

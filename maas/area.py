@@ -14,10 +14,12 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from maas.errors import ConfigError, DataNotFoundError
+from maas.settings import table_problems
 
+T = TypeVar("T")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AREAS_DIR = PROJECT_ROOT / "data" / "areas"
 DATA_DIR_ENV = "MAAS_DATA_DIR"
@@ -194,6 +196,18 @@ def _number(
     return float(value)
 
 
+def _settings(values: dict[str, Any], settings_class: type[T], table: str, problems: list[str]) -> T:
+    """A checked settings object from a TOML table (its defaults where the table has problems, listed)."""
+    found = table_problems(values, settings_class, table)
+    if not found:
+        try:
+            return settings_class(**values)
+        except ConfigError as exc:
+            found = [str(exc)]
+    problems.extend(found)
+    return settings_class()
+
+
 def _lonlat(value: Any) -> tuple[float, float] | None:
     """A [lon, lat] pair of finite numbers in range, else None."""
     if not isinstance(value, list) or len(value) != 2:
@@ -240,22 +254,7 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
     depot = _lonlat(raw.get("depot"))
     if depot is None:
         problems.append("shuttle.depot must be [lon, lat] (numbers in range)")
-    fleet_raw = _table(raw, "fleet", problems, "shuttle.")
-    fleet_problems: list[str] = []
-    for key, kind in (("size", int), ("seats", int), ("wheelchair_places", int), ("speed_kmh", (int, float))):
-        if key in fleet_raw:
-            _get(fleet_raw, key, kind, fleet_problems, "shuttle.fleet.")
-    unknown = sorted(set(fleet_raw) - {"size", "seats", "wheelchair_places", "speed_kmh"})
-    if unknown:
-        fleet_problems.append(f"unknown shuttle.fleet setting(s) {', '.join(unknown)}")
-    fleet = FleetDefaults()
-    if fleet_problems:
-        problems.extend(fleet_problems)
-    else:
-        try:
-            fleet = FleetDefaults(**fleet_raw)
-        except ConfigError as exc:
-            problems.append(str(exc))
+    fleet = _settings(_table(raw, "fleet", problems, "shuttle."), FleetDefaults, "shuttle.fleet", problems)
     hours = raw.get("operating_hours", ["07:00", "19:00"])
     clocks = [_clock_minutes(h) if isinstance(h, str) else None for h in hours] if isinstance(hours, list) else []
     if len(clocks) != 2 or None in clocks:
@@ -320,16 +319,7 @@ def load_area(
             zoneinfo.ZoneInfo(timezone)
         except Exception:
             problems.append(f"area.timezone {timezone!r} is not a known time zone")
-    streets_raw = _table(raw, "streets", problems)
-    unknown = sorted(set(streets_raw) - {f for f in StreetSettings.__dataclass_fields__})
-    if unknown:
-        problems.append(f"unknown streets setting(s) {', '.join(unknown)}")
-    streets = StreetSettings()
-    if not unknown:
-        try:
-            streets = StreetSettings(**streets_raw)
-        except ConfigError as exc:
-            problems.append(str(exc))
+    streets = _settings(_table(raw, "streets", problems), StreetSettings, "streets", problems)
     shuttle = _parse_shuttle(_table(raw, "shuttle", problems), problems) if "shuttle" in raw else None
     _problems_to_error(str(path), problems)
     root = resolve_data_dir(data_dir)

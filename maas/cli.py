@@ -98,6 +98,7 @@ def info_facts(data: Any) -> dict[str, Any]:
     links = data.stop_links
     area = data.area
     linked = links.linked
+    unlinked, farthest_unlinked = links.unlinked_inside(tt, 10)
     return {
         "area": area.name,
         "title": area.title,
@@ -129,8 +130,8 @@ def info_facts(data: Any) -> dict[str, Any]:
         },
         "stops_inside_extract": int(links.inside_extract.sum()),
         "stops_linked_to_walk_graph": int(linked.sum()),
-        "stops_inside_not_linked": links.unlinked_inside(tt, 10)[0],
-        "stops_inside_not_linked_farthest": links.unlinked_inside(tt, 10)[1],
+        "stops_inside_not_linked": unlinked,
+        "stops_inside_not_linked_farthest": farthest_unlinked,
         "stop_link_distance_m_p50_max": [
             round(float(np.median(links.distance_m[linked])), 1),
             round(float(links.distance_m[linked].max()), 1),
@@ -249,10 +250,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         if not args.db:
             raise MaasError("--modes shuttle needs --db FILE, a service day made with 'maas simulate --until HH:MM'")
-        if not Path(args.db).is_file():
-            raise MaasError(
-                f"--db {args.db} does not exist; make a day with 'maas simulate --db {args.db} --until 08:00'"
-            )
+        _require_day(args.db)
         service = planner.area.shuttle
         if service is None:
             raise MaasError(f"area {planner.area.name} has no shuttle service")
@@ -508,8 +506,7 @@ def cmd_book(args: argparse.Namespace) -> int:
     from dispatch.online import Booking
     from dispatch.service import ServiceStore
 
-    if not Path(args.db).is_file():
-        raise MaasError(f"--db {args.db} does not exist: start a day with 'maas simulate --db {args.db}' first")
+    _require_day(args.db)
     data, network = _shuttle_day(args)
     service = data.area.shuttle
     store = ServiceStore(args.db)
@@ -553,11 +550,16 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 1
 
 
+def _require_day(db: str) -> None:
+    """A ``--db`` that names no file is a mistake: say so, and how to make a day (before anything opens it)."""
+    if not Path(db).is_file():
+        raise MaasError(f"--db {db} does not exist; make a day with 'maas simulate --db {db} --until 08:00'")
+
+
 def cmd_bookings(args: argparse.Namespace) -> int:
     from dispatch.service import ServiceStore
 
-    if not Path(args.db).is_file():
-        raise MaasError(f"--db {args.db} does not exist")
+    _require_day(args.db)
     store = ServiceStore(args.db)
     rows = store.bookings()
     if args.status:
@@ -596,10 +598,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.cache_dir:
         env["MAAS_CACHE_DIR"] = str(Path(args.cache_dir).resolve())
     if args.db:
-        if not Path(args.db).is_file():
-            raise MaasError(
-                f"--db {args.db} does not exist; make a day with 'maas simulate --db {args.db} --until 08:00'"
-            )
+        _require_day(args.db)
         env["MAAS_APP_LIVE_DB"] = str(Path(args.db).resolve())
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"), "--server.port", str(args.port)]
     command += ["--browser.gatherUsageStats", "false", "--server.address", args.address]

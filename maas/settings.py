@@ -21,6 +21,14 @@ def read_table(path: str | Path, table: str, settings_class: type, error: type[M
     values = raw.get(table, raw)
     if not isinstance(values, dict):
         raise error(f"{path}: [{table}] must be a table of settings, got {type(values).__name__}")
+    problems = table_problems(values, settings_class, table)
+    if problems:
+        raise error(f"{path}: " + "; ".join(problems))
+    return dict(values)
+
+
+def table_problems(values: dict[str, Any], settings_class: type, table: str) -> list[str]:
+    """Names ``settings_class`` lacks, and values whose type does not fit their field (as ``table.name``)."""
     known = {f.name for f in fields(settings_class)}
     unknown = sorted(set(values) - known)
     problems = []
@@ -32,9 +40,7 @@ def read_table(path: str | Path, table: str, settings_class: type, error: type[M
             problem = _type_problem(value, hints[name])
             if problem:
                 problems.append(f"{table}.{name} {problem}")
-    if problems:
-        raise error(f"{path}: " + "; ".join(problems))
-    return dict(values)
+    return problems
 
 
 def _type_problem(value: Any, hint: Any) -> str | None:

@@ -120,6 +120,25 @@ class FieldReader:
     def text(self, raw: object) -> str:
         return "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
 
+    def unique_ids(self, frame: pd.DataFrame, column: str = "id") -> None:
+        """Every value of ``column`` present, and none repeated (a repeat names the line it repeats)."""
+        first: dict[str, int] = {}
+        for line, raw in zip(frame.index.tolist(), frame[column], strict=True):
+            ident = self.text(raw)
+            if not ident:
+                self.problem(line, column, "value is empty")
+            elif ident in first:
+                self.problem(line, column, f"{column} {ident!r} repeats the one on line {first[ident]}")
+            else:
+                first[ident] = line
+
+    def _empty(self, line: int, field: str, default: float | None) -> float:
+        """The value of an empty field: its default, or NaN and a problem where it has none."""
+        if default is None:
+            self.problem(line, field, "value is empty")
+            return math.nan
+        return default
+
     def number(
         self,
         raw: object,
@@ -133,10 +152,7 @@ class FieldReader:
     ) -> float:
         text = self.text(raw)
         if text == "":
-            if default is None:
-                self.problem(line, field, "value is empty")
-                return math.nan
-            return default
+            return self._empty(line, field, default)
         try:
             value = float(text)
         except ValueError:
@@ -157,10 +173,7 @@ class FieldReader:
         """HH:MM[:SS] (hours 0-47) as minutes after midnight."""
         text = self.text(raw)
         if text == "":
-            if default is None:
-                self.problem(line, field, "value is empty")
-                return math.nan
-            return default
+            return self._empty(line, field, default)
         value = parse_clock_minutes(text)
         if value is None:
             self.problem(line, field, f"not a time ({text!r}); use HH:MM with hours 0-47 and minutes 0-59")
@@ -181,6 +194,12 @@ def parse_clock_minutes(text: str) -> float | None:
     if hours >= MAX_CLOCK_HOURS:
         return None
     return hours * 60 + minutes + seconds / 60
+
+
+def format_clock(seconds: float) -> str:
+    """Seconds after midnight as ``HH:MM`` (to the nearest minute; hours past 24 stay, as in GTFS)."""
+    minutes = round(seconds / 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _fmt(value: float) -> str:

@@ -69,13 +69,8 @@ def _read_csv(source: Path) -> tuple[list[Point], list[InputProblem]]:
         return [], [InputProblem(source.name, c, "required column is missing (need id, lat, lon)") for c in missing]
     reader = FieldReader(source.name)
     points = []
-    first: dict[str, int] = {}
+    reader.unique_ids(frame)
     for line, ident, lat_raw, lon_raw in zip(frame.index, frame["id"], frame["lat"], frame["lon"], strict=True):
-        if not ident:
-            reader.problem(int(line), "id", "value is empty")
-        elif ident in first:
-            reader.problem(int(line), "id", f"id {ident!r} repeats the one on line {first[ident]}")
-        first.setdefault(ident, int(line))
         lat = reader.number(lat_raw, int(line), "lat", low=-90, high=90)
         lon = reader.number(lon_raw, int(line), "lon", low=-180, high=180)
         points.append(Point(str(ident), lat, lon))

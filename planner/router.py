@@ -25,6 +25,7 @@ import numpy as np
 
 from maas.errors import ConfigError, MaasError, OutsideAreaError
 from maas.settings import read_table
+from maas.tabular import format_clock
 from planner.area_data import AreaData, load_area_data
 from planner.itinerary import (
     BikeLeg,
@@ -519,9 +520,9 @@ class _Query:
         times = [t for t in times if len(t)]
         if not times:
             return "; no trip leaves the stops near the origin on this day"
-        first, last = int(min(t[0] for t in times)), int(max(t[-1] for t in times))
-        clock = lambda seconds: f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"  # noqa: E731
-        return f"; the stops near the origin have departures from {clock(first)} to {clock(last)} on this day"
+        # to the minute it starts in (a departure at 11:41:30 is "11:41")
+        first, last = (format_clock(int(t) // 60 * 60) for t in (min(t[0] for t in times), max(t[-1] for t in times)))
+        return f"; the stops near the origin have departures from {first} to {last} on this day"
 
     def _raptor(self, stops: np.ndarray, at_stops: np.ndarray, egress: np.ndarray | None = None) -> TransitResult:
         params = self.p.params

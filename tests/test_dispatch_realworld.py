@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dispatch.realworld import read_realworld
+from dispatch.realworld import read_realworld, write_requests_csv
 from dispatch.solver import SolverParams, solve
 from dispatch.validate import validate
 from maas.errors import InputError
@@ -76,20 +76,12 @@ def _batch(helsinki, tmp_path: Path, n: int, fleet: int) -> tuple[Path, Path]:  
     net = shuttle_network(helsinki)
     riders = generate_demand(helsinki.area, net, helsinki.timetable, n, seed=7)
 
-    def hhmm(seconds: float) -> str:
-        minutes = round(seconds / 60)
-        return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-    lines = ["id,pickup_lat,pickup_lon,dropoff_lat,dropoff_lon,earliest_pickup,latest_pickup,seats,wheelchair"]
-    for b in riders:
-        (plon, plat), (dlon, dlat) = net.lonlat(b.pickup), net.lonlat(b.dropoff)
-        lines.append(
-            f"{b.id},{plat},{plon},{dlat},{dlon},{hhmm(b.earliest_pickup_s)},{hhmm(b.latest_pickup_s)},{b.seats},{b.wheelchairs}"
-        )
+    write_requests_csv(riders, net, tmp_path / "requests.csv")
     fleet_lines = ["id,depot_lat,depot_lon,seats,wheelchair_places"] + [
         f"s{k},60.1560,24.9215,8,1" for k in range(fleet)
     ]
-    return write(tmp_path, "\n".join(lines) + "\n", "\n".join(fleet_lines) + "\n")
+    (tmp_path / "fleet.csv").write_text("\n".join(fleet_lines) + "\n", encoding="utf-8")
+    return tmp_path / "requests.csv", tmp_path / "fleet.csv"
 
 
 def test_a_large_batch_is_planned_for_everyone_the_fleet_can_carry(helsinki, tmp_path: Path, compiled_kernels) -> None:  # type: ignore[no-untyped-def]
