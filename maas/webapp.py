@@ -99,12 +99,23 @@ def live_day_path(res: AppResources) -> Path:
     return Path(os.environ[LIVE_DB_ENV]) if os.environ.get(LIVE_DB_ENV) else res.app_dir / "live-day.sqlite"
 
 
+def _day_clock(store: ServiceStore) -> float | None:
+    """The day's clock in seconds (inf once it has run to its end); None when the file holds no day."""
+    try:
+        return float(store.meta("clock_s"))
+    except (MaasError, ValueError):
+        return None
+
+
 def day_label(res: AppResources, path: Path) -> str:
     """A day's name as a person reads it."""
     if path == live_day_path(res):
+        store = ServiceStore(path)
         try:
-            clock = float(ServiceStore(path).meta("clock_s"))
-        except (MaasError, ValueError):
+            clock = _day_clock(store)
+        finally:
+            store.close()
+        if clock is None:
             return "Live day (the planner's bookings)"
         at = "over" if not math.isfinite(clock) else f"clock at {_clock(clock)}"
         return f"Live day (the planner's bookings; {at})"
@@ -116,11 +127,9 @@ def day_label(res: AppResources, path: Path) -> str:
 
 def default_view_time(store: ServiceStore, start: float, end: float) -> dt.time:
     """Where the fleet page opens a day: a live day at its clock, a finished one at 08:00 (within the hours)."""
-    try:
-        clock = float(store.meta("clock_s"))
-    except (MaasError, ValueError):
-        clock = math.inf
-    seconds = clock if math.isfinite(clock) and start <= clock < end else max(start, min(8 * 3600.0, end - 300))
+    clock = _day_clock(store)
+    live = clock is not None and math.isfinite(clock) and start <= clock < end
+    seconds = clock if live and clock is not None else max(start, min(8 * 3600.0, end - 300))
     seconds = int(seconds) // 300 * 300
     return dt.time(seconds // 3600, seconds // 60 % 60)
 

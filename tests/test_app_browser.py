@@ -36,6 +36,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout_s: float) -> None:  # type: ignore[type-arg]
+    """Until something listens on 127.0.0.1:port, at most ``timeout_s``; else the test fails naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    proc.kill()
+    output = proc.stdout.read() if proc.stdout else ""
+    pytest.fail(f"{what} did not start: {output}")
+
+
 @pytest.fixture
 def server(shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     if not Path(CHROMIUM).exists():
@@ -48,15 +61,7 @@ def server(shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path):  
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (proc.stdout.read() if proc.stdout else ""))
+    wait_for_port(port, proc, "streamlit", 60)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=20)
@@ -108,15 +113,7 @@ def test_maas_app_listens_locally_and_stops_on_sigterm(
         stderr=subprocess.DEVNULL,
         cwd=tmp_path,
     )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("maas app did not start")
+    wait_for_port(port, proc, "maas app", 90)
     with open("/proc/net/tcp") as handle:  # the listening socket is on 127.0.0.1 (0100007F), not 0.0.0.0
         listening = [line.split() for line in handle.readlines()[1:]]
     local = [row[1] for row in listening if row[1].endswith(f":{port:04X}") and row[3] == "0A"]
