@@ -218,47 +218,141 @@ def best_insertion(
     now: float,
     picked_up_s: Mapping[str, float],
 ) -> Insertion | None:
-    """The cheapest feasible place for ``booking`` in any vehicle's plan (least added driving time)."""
-    everyone = dict(bookings)
-    everyone[booking.id] = booking
-    pickup = PlannedStop(booking.id, "pickup", booking.pickup)
-    dropoff = PlannedStop(booking.id, "dropoff", booking.dropoff)
-    # Every place (vehicle, i, j) with its added driving time, computed at once from the matrix; the
-    # places are then tried cheapest first (ties in the order vehicle, i, j), and the first whose
-    # schedule replays is the best. Only that schedule check is costly, and few are needed.
-    candidates: list[tuple[float, int, int, int]] = []
+    """The cheapest feasible place for ``booking`` in any vehicle's plan (least added driving time).
+
+    Every place (vehicle, i, j) gets its added driving time at once from the matrix; the places are
+    then tried cheapest first (ties in the order vehicle, i, j), and the first whose schedule replays
+    (the rules of :func:`schedule`, in ``dispatch.insertion_kernel``) is the best.
+    """
+    from dispatch.insertion_kernel import first_feasible  # numba: compiled on first use, not at import
+
+    costs, vehicles, firsts, seconds = [], [], [], []
     for v, plan in enumerate(plans):
         if booking.seats > plan.seats or booking.wheelchairs > plan.wheelchair_places:
             continue
         added = _added_times(plan, booking.pickup, booking.dropoff, net.time_s)
-        first = plan.locked(now)
         ii, jj = np.triu_indices(len(added))  # j >= i: the drop-off after the pickup
-        keep = ii >= first
-        candidates += zip(
-            added[ii[keep], jj[keep]].tolist(),
-            [v] * int(keep.sum()),
-            ii[keep].tolist(),
-            jj[keep].tolist(),
-            strict=True,
-        )
-    candidates.sort()
-    for added_s, v, i, j in candidates:
-        plan = plans[v]
-        stops = list(plan.stops)
-        candidate = [*stops[:i], pickup, *stops[i:j], dropoff, *stops[j:]]
-        timed = schedule(plan, candidate, everyone, net, now, picked_up_s)
-        if timed is None:
-            continue
-        return Insertion(
-            plan.vehicle,
-            i,
-            j + 1,
-            added_s,
-            timed[i].start_s,
-            timed[j + 1].start_s,
-            dataclasses.replace(plan, stops=tuple(candidate), free_s=plan.departure(now)),
-        )
-    return None
+        keep = ii >= plan.locked(now)
+        costs.append(added[ii[keep], jj[keep]])
+        vehicles.append(np.full(int(keep.sum()), v, np.int64))
+        firsts.append(ii[keep])
+        seconds.append(jj[keep])
+    if not costs:
+        return None
+    cost, vehicle, first, second = (np.concatenate(x) for x in (costs, vehicles, firsts, seconds))
+    order = np.lexsort((second, first, vehicle, cost))
+    arrays = plan_arrays(plans, bookings, now, picked_up_s)
+    earliest, latest = booking.pickup_window
+    new_stop = np.array(
+        [
+            booking.pickup,
+            booking.dropoff,
+            earliest,
+            latest,
+            booking.latest_dropoff_s,
+            booking.service_s,
+            booking.seats,
+            booking.wheelchairs,
+            booking.max_ride_s,
+        ],
+        np.float64,
+    )
+    c, pickup_s, dropoff_s = first_feasible(  # type: ignore[call-arg]
+        net.time_s,
+        vehicle[order].astype(np.int64),
+        first[order].astype(np.int64),
+        second[order].astype(np.int64),
+        *arrays,
+        new_stop,
+    )
+    if c < 0:
+        return None
+    v, i, j, added_s = int(vehicle[order[c]]), int(first[order[c]]), int(second[order[c]]), float(cost[order[c]])
+    plan = plans[v]
+    stops = list(plan.stops)
+    pickup = PlannedStop(booking.id, "pickup", booking.pickup)
+    dropoff = PlannedStop(booking.id, "dropoff", booking.dropoff)
+    candidate = [*stops[:i], pickup, *stops[i:j], dropoff, *stops[j:]]
+    return Insertion(
+        plan.vehicle,
+        i,
+        j + 1,
+        added_s,
+        float(pickup_s),
+        float(dropoff_s),
+        dataclasses.replace(plan, stops=tuple(candidate), free_s=plan.departure(now)),
+    )
+
+
+def plan_arrays(
+    plans: Sequence[VehiclePlan], bookings: Mapping[str, Booking], now: float, picked_up_s: Mapping[str, float]
+) -> tuple[np.ndarray, ...]:
+    """Every vehicle's plan as the flat arrays ``dispatch.insertion_kernel.first_feasible`` reads."""
+    v_node, v_clock, v_seats, v_chairs, v_capacity, v_chair_capacity, v_shift_end = ([] for _ in range(7))
+    offset = [0]
+    node: list[int] = []
+    earliest: list[float] = []
+    latest: list[float] = []
+    service: list[float] = []
+    seats: list[int] = []
+    chairs: list[int] = []
+    is_pickup: list[bool] = []
+    pair: list[int] = []
+    picked: list[float] = []
+    max_ride: list[float] = []
+    for plan in plans:
+        v_node.append(plan.node)
+        v_clock.append(plan.departure(now))
+        v_seats.append(sum(bookings[b].seats for b in plan.onboard))
+        v_chairs.append(sum(bookings[b].wheelchairs for b in plan.onboard))
+        v_capacity.append(plan.seats)
+        v_chair_capacity.append(plan.wheelchair_places)
+        v_shift_end.append(plan.shift_end_s)
+        pickup_at: dict[str, int] = {}
+        for k, stop in enumerate(plan.stops):
+            booking = bookings[stop.booking]
+            node.append(stop.node)
+            service.append(booking.service_s)
+            max_ride.append(booking.max_ride_s)
+            if stop.kind == "pickup":
+                window_start, window_end = booking.pickup_window
+                earliest.append(max(window_start, stop.not_before_s))
+                latest.append(window_end)
+                seats.append(booking.seats)
+                chairs.append(booking.wheelchairs)
+                is_pickup.append(True)
+                pair.append(-1)
+                picked.append(INF)
+                pickup_at[booking.id] = k
+            else:
+                earliest.append(stop.not_before_s)
+                latest.append(booking.latest_dropoff_s)
+                seats.append(-booking.seats)
+                chairs.append(-booking.wheelchairs)
+                is_pickup.append(False)
+                pair.append(pickup_at.get(booking.id, -1))
+                picked.append(picked_up_s.get(booking.id, math.nan))
+        offset.append(len(node))
+    return (
+        np.array(v_node, np.int64),
+        np.array(v_clock, np.float64),
+        np.array(v_seats, np.int64),
+        np.array(v_chairs, np.int64),
+        np.array(v_capacity, np.int64),
+        np.array(v_chair_capacity, np.int64),
+        np.array(v_shift_end, np.float64),
+        np.array(offset, np.int64),
+        np.array(node, np.int64),
+        np.array(earliest, np.float64),
+        np.array(latest, np.float64),
+        np.array(service, np.float64),
+        np.array(seats, np.int64),
+        np.array(chairs, np.int64),
+        np.array(is_pickup, np.bool_),
+        np.array(pair, np.int64),
+        np.array(picked, np.float64),
+        np.array(max_ride, np.float64),
+    )
 
 
 def _added_times(plan: VehiclePlan, pickup: int, dropoff: int, time_s: np.ndarray) -> np.ndarray:

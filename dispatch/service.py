@@ -378,7 +378,7 @@ class ServiceStore:
                 booking.id,
             ),
         )
-        self._save_plans(state.plans)
+        self._save_plans([insertion.plan])  # the one vehicle whose plan changed
         self._event(
             now,
             "accept",

@@ -360,3 +360,92 @@ def test_best_insertion_matches_trying_every_place_in_scan_order() -> None:
             accepted[rider.id] = rider
             checked += 1
         assert checked >= 15
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_insertion_kernel_agrees_with_schedule_at_every_place(seed: int) -> None:
+    """The numba insertion check and ``online.schedule`` (the rules written once in Python) agree at
+    every place, on plans with riders on board, a stop being driven to, re-optimiser holds,
+    wheelchairs, drop-off deadlines and shift ends: same verdict, same pickup and drop-off times."""
+    import dataclasses
+
+    from dispatch.insertion_kernel import first_feasible
+    from dispatch.online import plan_arrays, schedule
+
+    rng = np.random.default_rng(seed)
+    net = grid_net(6)
+    riders = random_bookings(net, 60, seed, 8 * 3600, 900)
+    riders = [
+        dataclasses.replace(
+            r,
+            wheelchairs=int(rng.random() < 0.2),
+            latest_dropoff_s=r.latest_pickup_s + float(rng.uniform(600, 2400)) if rng.random() < 0.5 else math.inf,
+            promised_earliest_s=r.earliest_pickup_s + 60 if rng.random() < 0.3 else None,
+            promised_latest_s=r.earliest_pickup_s + 500 if rng.random() < 0.3 else None,
+        )
+        for r in riders
+    ]
+    now = 8 * 3600.0 + 300
+    compared = feasible = 0
+    for trial in range(40):
+        chosen = [
+            dataclasses.replace(riders[k], max_ride_s=riders[k].max_ride_s + float(rng.uniform(0, 1800)))
+            for k in rng.choice(len(riders), 5, replace=False)
+        ]
+        onboard, later, new = chosen[:2], chosen[2:4], chosen[4]
+        stops = [
+            PlannedStop(b.id, "pickup", b.pickup, float(rng.choice([-math.inf, b.earliest_pickup_s + 120])))
+            for b in later
+        ]
+        stops += [PlannedStop(b.id, "dropoff", b.dropoff) for b in [*onboard, *later]]
+        order = list(rng.permutation(len(stops)))
+        # keep each pickup before its drop-off: sort the permutation's pickups first per rider
+        stops = sorted(stops, key=lambda s: order[stops.index(s)] + (100 if s.kind == "dropoff" else 0))
+        plan = VehiclePlan(
+            f"v{trial}",
+            int(rng.integers(3, 8)),
+            int(rng.integers(0, 3)),
+            int(rng.integers(36)),
+            now - 60 if rng.random() < 0.5 else now + 30,  # locked first stop when free_s < now
+            tuple(b.id for b in onboard),
+            tuple(stops),
+            shift_end_s=float(rng.choice([math.inf, now + 3600, now + 1200])),
+        )
+        bookings = {b.id: b for b in chosen[:4]}
+        picked = {b.id: now - float(rng.uniform(0, 120)) for b in onboard}
+        everyone = {**bookings, new.id: new}
+        arrays = plan_arrays([plan], bookings, now, picked)
+        earliest, latest = new.pickup_window
+        new_stop = np.array(
+            [
+                new.pickup,
+                new.dropoff,
+                earliest,
+                latest,
+                new.latest_dropoff_s,
+                new.service_s,
+                new.seats,
+                new.wheelchairs,
+                new.max_ride_s,
+            ],
+            np.float64,
+        )
+        n = len(stops)
+        for i in range(n + 1):
+            for j in range(i, n + 1):
+                cand = [
+                    *stops[:i],
+                    PlannedStop(new.id, "pickup", new.pickup),
+                    *stops[i:j],
+                    PlannedStop(new.id, "dropoff", new.dropoff),
+                    *stops[j:],
+                ]
+                expected = schedule(plan, cand, everyone, net, now, picked)
+                c, p_s, d_s = first_feasible(net.time_s, np.array([0]), np.array([i]), np.array([j]), *arrays, new_stop)
+                compared += 1
+                assert (c == 0) == (expected is not None), (seed, trial, i, j)
+                if expected is not None:
+                    feasible += 1
+                    assert p_s == pytest.approx(expected[i].start_s)
+                    assert d_s == pytest.approx(expected[j + 1].start_s)
+    assert compared > 300 and feasible > 20
