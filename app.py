@@ -54,7 +54,16 @@ def planner_page(res: webapp.AppResources) -> None:
     with left:
         origin = place_picker(res, "From", "origin", "Hernesaari")
         destination = place_picker(res, "To", "destination", "Rautatientori")
-        day = st.date_input("Date", value=res.area.service_date)
+        span = webapp.date_range(res)
+        day = st.date_input(
+            "Date",
+            value=res.area.service_date,
+            min_value=span[0] if span else None,
+            max_value=span[1] if span else None,
+        )
+        note = webapp.date_note(res, day)
+        if note:
+            st.caption(note)
         clock = st.time_input("Time", value=dt.time(8, 30), step=300)
         arrive_by = (
             st.radio("Depart or arrive", ["Depart at", "Arrive by"], horizontal=True, label_visibility="collapsed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import uuid
 
@@ -18,9 +19,15 @@ class ShuttleDispatcher:
     """Quotes shuttle rides against the current plan in ``store``; books the ones a rider chooses."""
 
     def __init__(
-        self, store: ServiceStore, network: ShuttleNetwork, service: ShuttleService, wheelchairs: int = 0
+        self,
+        store: ServiceStore,
+        network: ShuttleNetwork,
+        service: ShuttleService,
+        wheelchairs: int = 0,
+        service_date: dt.date | None = None,
     ) -> None:
         self.store = store
+        self._service_date = service_date
         self.wheelchairs = wheelchairs
         self.network = network
         self.service = service
@@ -29,6 +36,10 @@ class ShuttleDispatcher:
     @property
     def last_reason(self) -> str:
         return self._reason
+
+    @property
+    def service_date(self) -> dt.date | None:
+        return self._service_date
 
     def _booking(
         self, origin: tuple[float, float], destination: tuple[float, float], earliest_s: int, booking_id: str

@@ -119,6 +119,10 @@ def info_facts(data: Any) -> dict[str, Any]:
         "frequency_rows": s.frequency_rows,
         "trips_after_frequency_expansion": s.trips_after_expansion,
         "trips_from_previous_day": s.trips_from_previous_day,
+        "trips_from_next_day": s.trips_from_next_day,
+        "service_dates": f"{len(data.service_dates)} ({data.service_dates[0]} to {data.service_dates[-1]})"
+        if data.service_dates
+        else "none",
         "stop_times_after_expansion": s.stop_times,
         "last_arrival": _hms(int(tt.arrivals.max())) if tt.n_trips else None,
         "osm_highway_ways": data.osm_stats.highway_ways,
@@ -205,20 +209,16 @@ def _planner(args: argparse.Namespace) -> Any:
     return Planner(data, params)
 
 
-def _clock(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
-
-
 def describe_itinerary(number: int, it: Any) -> str:
     from planner.itinerary import ShuttleLeg, TransitLeg
 
     lines = [
-        f"Option {number}: {_clock(it.depart)} -> {_clock(it.arrive)} ({round(it.duration_s / 60)} min), "
+        f"Option {number}: {it.clock(it.depart)} -> {it.clock(it.arrive)} ({round(it.duration_s / 60)} min), "
         f"{it.transfers} transfer{'s' if it.transfers != 1 else ''}, walking {it.walking_m:.0f} m, "
         f"CO2 {it.co2_g:.0f} g"
     ]
     for leg in it.legs:
-        span = f"  {_clock(leg.start)}-{_clock(leg.end)}"
+        span = f"  {it.clock(leg.start)}-{it.clock(leg.end)}"
         if isinstance(leg, TransitLeg):
             stops = len(leg.intermediate_stops) + 1
             lines.append(
@@ -233,7 +233,8 @@ def describe_itinerary(number: int, it: Any) -> str:
             )
             note = " (approximate, outside the street map)" if leg.approximate else ""
             if isinstance(leg, ShuttleLeg):
-                note = f" (on-demand {leg.vehicle}, pickup {_clock(leg.pickup_earliest)}-{_clock(leg.pickup_latest)})"
+                window = f"{it.clock(leg.pickup_earliest)}-{it.clock(leg.pickup_latest)}"
+                note = f" (on-demand {leg.vehicle}, pickup {window})"
             lines.append(f"{span}  {leg.mode} {leg.distance_m:.0f} m to {where}{note}")
     return "\n".join(lines)
 
@@ -254,7 +255,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         service = planner.area.shuttle
         if service is None:
             raise MaasError(f"area {planner.area.name} has no shuttle service")
-        shuttle = ShuttleDispatcher(ServiceStore(args.db), shuttle_network(planner.data), service)
+        shuttle = ShuttleDispatcher(
+            ServiceStore(args.db), shuttle_network(planner.data), service, service_date=planner.area.service_date
+        )
     result = planner.plan(
         args.origin,
         args.destination,

@@ -170,7 +170,11 @@ def plan_trip(res: AppResources, request: TripRequest) -> TripAnswer:
             modes = tuple(m for m in modes if m != "shuttle")
         else:
             shuttle = ShuttleDispatcher(
-                live_store(res), res.network, res.area.shuttle, wheelchairs=1 if request.wheelchair else 0
+                live_store(res),
+                res.network,
+                res.area.shuttle,
+                wheelchairs=1 if request.wheelchair else 0,
+                service_date=res.area.service_date,
             )
     if "shuttle" in modes and "transit" not in modes:
         modes = (*modes, "transit")  # the shuttle feeds the metro
@@ -191,12 +195,34 @@ def plan_trip(res: AppResources, request: TripRequest) -> TripAnswer:
     return TripAnswer(tuple(result), message, time.perf_counter() - started)
 
 
+def date_range(res: AppResources) -> tuple[dt.date, dt.date] | None:
+    """The dates a rider may pick: the feeds' service dates and the morning after the last (night trips)."""
+    dates = res.data.service_dates
+    return (dates[0], dates[-1] + dt.timedelta(days=1)) if dates else None
+
+
+def date_note(res: AppResources, day: dt.date) -> str:
+    """A sentence for a date the feeds have no service of their own on ("" on a service date)."""
+    dates = res.data.service_dates
+    if not dates or res.data.has_service(day):
+        return ""
+    from planner.gtfs_feed import describe_dates
+
+    night = (
+        " Trips just after midnight still ride the night before's service."
+        if res.data.has_service(day - dt.timedelta(days=1))
+        else ""
+    )
+    served = describe_dates(list(dates))
+    return f"No transit runs on {day:%A} {day.isoformat()}: the timetable has service on {served}.{night}"
+
+
 def card(it: Itinerary) -> dict[str, str]:
     """The facts of an itinerary's card."""
     shuttle = [leg for leg in it.legs if isinstance(leg, ShuttleLeg)]
     facts = {
-        "depart": _clock(it.depart),
-        "arrive": _clock(it.arrive),
+        "depart": it.clock(it.depart),
+        "arrive": it.clock(it.arrive),
         "duration": f"{math.ceil(it.duration_s / 60)} min",
         "transfers": str(it.transfers),
         "walking": f"{it.walking_m:.0f} m",
@@ -205,7 +231,7 @@ def card(it: Itinerary) -> dict[str, str]:
     }
     if shuttle:
         leg = shuttle[0]
-        facts["shuttle pickup"] = f"{_clock(leg.pickup_earliest)}–{_clock(leg.pickup_latest)}"
+        facts["shuttle pickup"] = f"{it.clock(leg.pickup_earliest)}–{it.clock(leg.pickup_latest)}"
     return facts
 
 
@@ -222,11 +248,11 @@ def timeline(it: Itinerary) -> list[dict[str, str]]:
         if isinstance(leg, TransitLeg):
             what += f" towards {leg.headsign}"
         if isinstance(leg, ShuttleLeg):
-            what += f" ({leg.vehicle}, pickup {_clock(leg.pickup_earliest)}–{_clock(leg.pickup_latest)})"
+            what += f" ({leg.vehicle}, pickup {it.clock(leg.pickup_earliest)}–{it.clock(leg.pickup_latest)})"
         rows.append(
             {
-                "from": _clock(leg.start),
-                "to": _clock(leg.end),
+                "from": it.clock(leg.start),
+                "to": it.clock(leg.end),
                 "leg": what,
                 "start": leg.origin.name,
                 "end": leg.destination.name,
@@ -336,7 +362,7 @@ def trip_map(res: AppResources, it: Itinerary | None, origin: Any, destination: 
                 "path": [list(c) for c in leg.geometry],
                 "colour": _rgb(MODE_COLOURS.get(leg.mode, "#333333")),
                 "width": 8 if leg.mode == "walk" else 16,  # metres; deck.gl's pixel units misrender here
-                "label": f"{_clock(leg.start)}–{_clock(leg.end)} {_leg_label(leg)}",
+                "label": f"{it.clock(leg.start)}–{it.clock(leg.end)} {_leg_label(leg)}",
             }
             for leg in it.legs
         ]

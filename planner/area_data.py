@@ -23,6 +23,7 @@ from planner import streets as streets_mod
 from planner import timetable as timetable_mod
 from planner.footpaths import Footpaths, compute_footpaths
 from planner.gtfs_feed import load_feeds
+from planner.service_time import ServiceClock
 from planner.shapes import Shapes
 from planner.streets import MODES, EdgeSnapper, StreetGraph, build_mode_graph, compile_street_graph, read_osm_highways
 from planner.timetable import Timetable, compile_timetable
@@ -76,6 +77,11 @@ class AreaData:
     osm_stats: OsmStats
     from_cache: bool
     seconds: float
+    service_dates: tuple[dt.date, ...] = ()  # every date the feeds have service on
+    cache: Path | None = None  # the cache directory it was loaded from (other dates load from there too)
+
+    def has_service(self, date: dt.date) -> bool:
+        return date in self.service_dates
 
     def snapper(self, mode: str = "walk") -> EdgeSnapper:
         return EdgeSnapper(self.streets[mode])
@@ -121,7 +127,12 @@ def load_area_data(
     root = cache_dir(cache) / area.name
     root.mkdir(parents=True, exist_ok=True)
     say(f"hashing inputs ({', '.join(p.name for p in area.gtfs_files)}, {area.osm_file.name})")
-    tt_key = cache_key("timetable", timetable_mod.FORMAT_VERSION, list(area.gtfs_files), {"date": date.isoformat()})
+    tt_key = cache_key(
+        "timetable",
+        timetable_mod.FORMAT_VERSION,
+        list(area.gtfs_files),
+        {"date": date.isoformat(), "zone": area.timezone or None},
+    )
     st_key = cache_key("streets", streets_mod.FORMAT_VERSION, [area.osm_file], _street_params(area))
     link_key = cache_key(
         "links",
@@ -130,6 +141,7 @@ def load_area_data(
         {"tt": tt_key, "st": st_key, "bbox": area.bbox, "max": area.streets.stop_link_max_m},
     )
     tt_path = root / f"timetable-{date.isoformat()}-{tt_key}.npz"
+    dates_path = root / f"service-dates-{cache_key('service-dates', 1, list(area.gtfs_files), {})}.json"
     shapes_path = root / f"shapes-{tt_key}.npz"
     # Street graphs depend only on the extract and the street settings: areas on one extract share them.
     shared = cache_dir(cache) / "streets"
@@ -149,8 +161,9 @@ def load_area_data(
         say(f"reading and validating GTFS {', '.join(map(str, area.gtfs_files))}")
         feed = load_feeds(area.gtfs_files)
         say(f"compiling timetable for {date.isoformat()}")
-        timetable = compile_timetable(feed, date)
+        timetable = compile_timetable(feed, date, ServiceClock(area.timezone or None))
         timetable.save(tt_path)
+        dates_path.write_text(json.dumps([d.isoformat() for d in feed.calendar.service_dates()]))
         shapes = Shapes.from_table(feed.table("shapes"))
         shapes.save(shapes_path)
         say(
@@ -213,6 +226,20 @@ def load_area_data(
         tmp = footpath_path.with_suffix(".tmp.npz")
         footpaths.save(tmp)
         tmp.replace(footpath_path)
+    if not dates_path.exists():  # a timetable cached before the dates were kept
+        say("reading the feeds' calendars")
+        dates_path.write_text(json.dumps([d.isoformat() for d in load_feeds(area.gtfs_files).calendar.service_dates()]))
+    service_dates = tuple(dt.date.fromisoformat(d) for d in json.loads(dates_path.read_text()))
     return AreaData(
-        area, timetable, graphs, links, footpaths, shapes, osm_stats, from_cache, time.perf_counter() - started
+        area,
+        timetable,
+        graphs,
+        links,
+        footpaths,
+        shapes,
+        osm_stats,
+        from_cache,
+        time.perf_counter() - started,
+        service_dates,
+        cache_dir(cache),
     )

@@ -18,6 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from planner.service_time import ServiceClock, local_clock
+
 CO2_G_PER_PASSENGER_KM: dict[str, float] = {
     "walk": 0.0,
     "bike": 0.0,
@@ -157,14 +159,25 @@ class TransitLeg:
 Leg = WalkLeg | BikeLeg | CarLeg | ShuttleLeg | TransitLeg
 
 
-def _iso(date: dt.date, seconds: int) -> str:
-    return (dt.datetime.combine(date, dt.time()) + dt.timedelta(seconds=int(seconds))).isoformat()
-
-
 @dataclass(frozen=True, slots=True)
 class Itinerary:
+    """A door-to-door option; leg times are seconds in ``service_date``'s frame (``planner.service_time``)
+    and :meth:`local` turns them into local times in ``zone`` (naive when the area names no zone)."""
+
     service_date: dt.date
     legs: tuple[Leg, ...]
+    zone: str | None = None
+
+    def local(self, seconds: float) -> dt.datetime:
+        """A leg time as the local date and time (aware, with its UTC offset, when there is a zone)."""
+        return ServiceClock(self.zone).moment(self.service_date, seconds)
+
+    def clock(self, seconds: float) -> str:
+        """A leg time as the rider reads it: local HH:MM, with the date when it is not the query's day."""
+        return local_clock(self.local(seconds), self.service_date)
+
+    def _iso(self, seconds: float) -> str:
+        return self.local(seconds).isoformat()
 
     @property
     def depart(self) -> int:
@@ -214,8 +227,8 @@ class Itinerary:
         for leg in self.legs:
             item: dict[str, Any] = {
                 "mode": leg.mode,
-                "start": _iso(self.service_date, leg.start),
-                "end": _iso(self.service_date, leg.end),
+                "start": self._iso(leg.start),
+                "end": self._iso(leg.end),
                 "duration_s": leg.duration_s,
                 "from": place(leg.origin),
                 "to": place(leg.destination),
@@ -230,7 +243,7 @@ class Itinerary:
                     trip_id=leg.trip_id,
                     headsign=leg.headsign,
                     intermediate_stops=[
-                        {"stop_id": c.stop_id, "name": c.name, "arrival": _iso(self.service_date, c.arrival)}
+                        {"stop_id": c.stop_id, "name": c.name, "arrival": self._iso(c.arrival)}
                         for c in leg.intermediate_stops
                     ],
                 )
@@ -240,14 +253,14 @@ class Itinerary:
                 item.update(
                     vehicle=leg.vehicle,
                     pickup_window=[
-                        _iso(self.service_date, leg.pickup_earliest),
-                        _iso(self.service_date, leg.pickup_latest),
+                        self._iso(leg.pickup_earliest),
+                        self._iso(leg.pickup_latest),
                     ],
                 )
             legs.append(item)
         return {
-            "depart": _iso(self.service_date, self.depart),
-            "arrive": _iso(self.service_date, self.arrive),
+            "depart": self._iso(self.depart),
+            "arrive": self._iso(self.arrive),
             "duration_s": self.duration_s,
             "transfers": self.transfers,
             "waiting_s": self.waiting_s,

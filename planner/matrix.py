@@ -128,8 +128,8 @@ def _matrix(
     mode = "transit" if "transit" in modes else (modes[0] if modes else "")
     if mode not in ("transit", "walk", "bike", "car"):
         raise MaasError(f"matrix mode must be transit, walk, bike or car, got {modes}")
-    _data, raptor = planner._for_date(depart.date())
-    clock0 = depart.hour * 3600 + depart.minute * 60 + depart.second
+    date, clock0 = planner.locate(depart)
+    _data, raptor = planner._for_date(date)
     access = planner.walk if mode in ("transit", "walk") else (planner.bike if mode == "bike" else planner.car)
     speed = {"transit": planner.walk_speed, "walk": planner.walk_speed, "bike": planner.bike_speed, "car": 1.0}[mode]
     unsnapped: list[tuple[str, str, str]] = []

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from maas.errors import ConfigError, MaasError, OutsideAreaError
+from maas.errors import ConfigError, MaasError, NoServiceError, OutsideAreaError
 from maas.settings import read_table
-from maas.tabular import format_clock
 from planner.area_data import AreaData, load_area_data
 from planner.itinerary import (
     BikeLeg,
@@ -40,6 +39,7 @@ from planner.itinerary import (
     WalkLeg,
 )
 from planner.raptor import INF, READY_WALK, RaptorState, RideStep, TransitResult
+from planner.service_time import ServiceClock, local_clock
 from planner.shapes import cut_between
 from planner.shuttle_access import HUB_TRANSFER_S, ShuttleQuoter, zone_containing
 from planner.street_search import StreetSearch
@@ -207,6 +207,7 @@ class Planner:
         # reading each other's labels.
         self.lock = threading.RLock()
         self._by_date: dict[dt.date, tuple[AreaData, RaptorState]] = {}
+        self.clock = ServiceClock(self.area.timezone or None)
         self._add(data)
         self._data = data
         links = data.stop_links
@@ -251,9 +252,22 @@ class Planner:
         self._by_date[data.timetable.service_date] = (data, RaptorState(data.timetable, data.footpaths, 8))
 
     def _for_date(self, date: dt.date) -> tuple[AreaData, RaptorState]:
+        """The timetable of a service day (its own trips and the neighbouring days' that reach into it),
+        compiled on first use and cached on disk; raises NoServiceError when no trip runs near it."""
         if date not in self._by_date:
-            self._add(load_area_data(self.area, service_date=date))
+            self._add(load_area_data(self.area, service_date=date, cache=self._data.cache))
         return self._by_date[date]
+
+    def locate(self, moment: dt.datetime, service_day: dt.date | None = None) -> tuple[dt.date, int]:
+        """The service day a query at ``moment`` searches (its local date unless given) and its seconds there.
+
+        A day's timetable holds the previous evening's trips and the next morning's, so one search at
+        any hour sees every trip that can be running; ``service_day`` asks for another day's frame (the
+        22nd for a query at 00:35 on the 23rd gives the same trips at 24:35).
+        """
+        if service_day is None:
+            return self.clock.locate(moment)
+        return service_day, self.clock.seconds(service_day, moment)
 
     @property
     def data(self) -> AreaData:
@@ -311,6 +325,7 @@ class Planner:
         max_transfers: int | None = None,
         max_walk_m: float | None = None,
         shuttle: ShuttleQuoter | None = None,
+        service_day: dt.date | None = None,
     ) -> PlanResult:
         """Itineraries from ``origin`` to ``destination`` (each ``(lat, lon)``).
 
@@ -318,12 +333,17 @@ class Planner:
         also offered a shuttle ride to or from the zone's hub station, quoted against the fleet's
         current plan; when no shuttle is available the other options remain.
 
-        Give ``depart_at`` or ``arrive_by`` (naive local datetimes). Raises :class:`OutsideAreaError`
-        for a point off the street network and :class:`NoServiceError` for a date without service;
-        finding nothing is an empty result with its reason.
+        Give ``depart_at`` or ``arrive_by``: naive datetimes are the area's local wall clock, aware ones
+        are converted to it. Any hour of any date the feeds cover can be asked: a search sees the
+        previous day's trips past midnight and the next morning's (``service_day`` forces one day's
+        frame, see :meth:`locate`). Raises :class:`OutsideAreaError` for a point off the street network
+        and :class:`NoServiceError` for transit on a date no trip runs near; finding nothing is an empty
+        result with its reason.
         """
         with self.lock:
-            return self._plan(origin, destination, depart_at, arrive_by, modes, max_transfers, max_walk_m, shuttle)
+            return self._plan(
+                origin, destination, depart_at, arrive_by, modes, max_transfers, max_walk_m, shuttle, service_day
+            )
 
     def _plan(
         self,
@@ -335,6 +355,7 @@ class Planner:
         max_transfers: int | None,
         max_walk_m: float | None,
         shuttle: ShuttleQuoter | None,
+        service_day: dt.date | None,
     ) -> PlanResult:
         unknown = sorted(set(modes) - set(MODES))
         if unknown:
@@ -345,8 +366,13 @@ class Planner:
             raise MaasError("the shuttle mode needs a quoter (dispatch.quotes.ShuttleDispatcher on a service day)")
         moment = depart_at or arrive_by
         assert moment is not None
-        data, raptor = self._for_date(moment.date())
-        clock = moment.hour * 3600 + moment.minute * 60 + moment.second
+        date, clock = self.locate(moment, service_day)
+        try:
+            data, raptor = self._for_date(date)
+        except NoServiceError:
+            if "transit" in modes:
+                raise
+            data, raptor = self._by_date[self._data.timetable.service_date]  # streets only: any day's data
         if max_walk_m is not None and not (math.isfinite(max_walk_m) and max_walk_m >= 0):
             raise MaasError(f"max_walk_m must be a distance in metres >= 0, got {max_walk_m}")
         max_walk = self.params.max_walk_m if max_walk_m is None else max_walk_m
@@ -355,7 +381,7 @@ class Planner:
             raise MaasError(f"max_transfers must be in 0..7, got {rides - 1}")
         o_lat, o_lon = origin
         d_lat, d_lon = destination
-        query = _Query(self, data, raptor, moment.date(), (o_lon, o_lat), (d_lon, d_lat), max_walk, rides)
+        query = _Query(self, data, raptor, date, (o_lon, o_lat), (d_lon, d_lat), max_walk, rides)
         query.shuttle = shuttle
         if max_walk_m is not None:  # the rider's own limit on walking bounds a walk-only trip too
             query.direct_walk_limit_m = min(query.direct_walk_limit_m, max_walk_m)
@@ -374,7 +400,7 @@ class Planner:
 class TravelTimeProfile:
     """Earliest arrival for each departure minute of a window (walking directly where faster)."""
 
-    departures: tuple[int, ...]  # seconds since midnight of the service day
+    departures: tuple[int, ...]  # seconds in the service day's frame (since midnight on most days)
     arrivals: tuple[int | None, ...]  # None where nothing arrives within max_trip_s
 
     @property
@@ -396,19 +422,19 @@ def _profile(
     window_min: int,
     max_transfers: int | None,
 ) -> TravelTimeProfile:
-    data, raptor = planner._for_date(start.date())
+    date, clock0 = planner.locate(start)
+    data, raptor = planner._for_date(date)
     rides = (planner.params.max_transfers if max_transfers is None else max_transfers) + 1
     query = _Query(
         planner,
         data,
         raptor,
-        start.date(),
+        date,
         (origin[1], origin[0]),
         (destination[1], destination[0]),
         planner.params.max_walk_m,
         rides,
     )
-    clock0 = start.hour * 3600 + start.minute * 60 + start.second
     # the walk is infinite where the search limit stops it (or no path joins the two places)
     walk_ok = query.direct_walk_m <= planner.params.max_direct_walk_m
     walk_s = math.ceil(query.direct_walk_m / planner.walk_speed) if walk_ok else int(INF)
@@ -493,6 +519,9 @@ class _Query:
         ok = self.bike_access_m <= self.p.params.max_bike_m
         return b.stops[ok], np.ceil(self.bike_access_m[ok] / self.p.bike_speed).astype(np.int64)
 
+    def _itinerary(self, legs: tuple[Leg, ...]) -> Itinerary:
+        return Itinerary(self.date, legs, self.p.area.timezone or None)
+
     def _transit(self, clock: int, access_mode: str) -> list[Itinerary]:
         stops, seconds = self._walk_access() if access_mode == "walk" else self._bike_access()
         if not len(stops):
@@ -518,11 +547,17 @@ class _Query:
         """When the stops near the origin have departures on this day (a feed may cover part of the day)."""
         times = [self.tt.departures_from(str(self.tt.stop_ids[s])) for s in stops[:100]]
         times = [t for t in times if len(t)]
+        day = f"{self.date:%A} {self.date.isoformat()}"
         if not times:
-            return "; no trip leaves the stops near the origin on this day"
+            return f"; no trip leaves the stops near the origin on {day}"
         # to the minute it starts in (a departure at 11:41:30 is "11:41")
-        first, last = (format_clock(int(t) // 60 * 60) for t in (min(t[0] for t in times), max(t[-1] for t in times)))
-        return f"; the stops near the origin have departures from {first} to {last} on this day"
+        first, last = (
+            local_clock(self.p.clock.moment(self.date, int(t) // 60 * 60), self.date)
+            for t in (min(t[0] for t in times), max(t[-1] for t in times))
+        )
+        if self.tt.stats.trips_active == 0:
+            return f"; no transit runs on {day} except the night before's trips, the last leaving at {last}"
+        return f"; the stops near the origin have departures from {first} to {last} on {day}"
 
     def _raptor(self, stops: np.ndarray, at_stops: np.ndarray, egress: np.ndarray | None = None) -> TransitResult:
         params = self.p.params
@@ -643,6 +678,10 @@ class _Query:
         service = self.p.area.shuttle
         if service is None or self.shuttle is None:
             return []
+        day = self.shuttle.service_date
+        if day is not None and day != self.date:
+            self.reason = self.reason or f"the shuttle's service day is {day.isoformat()}, not {self.date.isoformat()}"
+            return []
         out: list[Itinerary] = []
         o_zone = zone_containing(service.zones, self.origin.lon, self.origin.lat)
         if o_zone is not None:
@@ -684,7 +723,7 @@ class _Query:
                 self.direct_walk_m,
                 _coords(_with_ends(geometry, self.origin, self.destination)),
             )
-            return Itinerary(self.date, (leg,))
+            return self._itinerary((leg,))
         access = p.bike if mode == "bike" else p.car
         o = self.p.snap(access, self.origin.lat, self.origin.lon, "origin")
         d = self.p.snap(access, self.destination.lat, self.destination.lon, "destination")
@@ -713,7 +752,7 @@ class _Query:
                 length,
                 _coords(_with_ends(geometry, self.origin, self.destination)),
             )
-        return Itinerary(self.date, (leg,))
+        return self._itinerary((leg,))
 
     def _stop_place(self, stop: int) -> Place:
         tt = self.tt
@@ -758,7 +797,7 @@ class _Query:
                 legs.append(self._transfer_leg(steps[i - 1], step))
             legs.append(self._transit_leg(step))
         if egress_leg is not None:
-            return Itinerary(self.date, (*legs, egress_leg))
+            return self._itinerary((*legs, egress_leg))
         last = steps[-1]
         stop_place = self._stop_place(last.alight_stop)
         k = int(np.flatnonzero(p.walk.stops == last.alight_stop)[0])
@@ -777,7 +816,7 @@ class _Query:
                 _coords(geometry),
             )
         )
-        return Itinerary(self.date, tuple(legs))
+        return self._itinerary(tuple(legs))
 
     def _transfer_leg(self, before: RideStep, after: RideStep) -> WalkLeg:
         fp = self.data.footpaths
@@ -865,9 +904,7 @@ def _polyline_m(coords: np.ndarray) -> float:
 def _shift(it: Itinerary, seconds: int) -> Itinerary:
     from dataclasses import replace
 
-    return Itinerary(
-        it.service_date, tuple(replace(leg, start=leg.start + seconds, end=leg.end + seconds) for leg in it.legs)
-    )
+    return replace(it, legs=tuple(replace(leg, start=leg.start + seconds, end=leg.end + seconds) for leg in it.legs))
 
 
 def _pareto(options: list[Itinerary]) -> list[Itinerary]:

@@ -7,6 +7,7 @@ the zone's hub station, and shows the answer as a :class:`~planner.itinerary.Shu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,6 +38,11 @@ class ShuttleQuoter(Protocol):
 
     @property
     def last_reason(self) -> str: ...
+
+    @property
+    def service_date(self) -> dt.date | None:
+        """The date of the service day quoted against (None: whatever date the planner asks for)."""
+        ...
 
 
 def zone_containing(zones: Sequence[ShuttleZone], lon: float, lat: float) -> ShuttleZone | None:

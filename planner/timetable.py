@@ -6,9 +6,12 @@ one route that visit the same stops with the same pickup/drop-off rules and
 never overtake one another, so within a pattern trips are sorted and
 "the earliest trip I can catch at stop j" is a scan or binary search.
 
-Times are integer seconds since noon-minus-12h of the service day; times past
-24:00 stay past 86,400, and trips of the previous service day that run past
-midnight are included with their times shifted by -86,400.
+Times are integer seconds since noon-minus-12h of the service day (``planner.service_time``);
+times past 24:00 stay past 86,400. So that a query near midnight sees every trip that can be
+running then, the neighbouring service days' trips are included at their days' offsets (-86,400
+and +86,400, or an hour more or less across a clock change): the previous day's from
+``PREVIOUS_DAY_WINDOW_S`` before this day's origin (evening trips an arrive-by query just after
+midnight may ride), and the next day's that leave within ``NEXT_DAY_WINDOW_S`` of its origin.
 
 Array layout (P patterns, T trips, S stops):
 
@@ -32,9 +35,12 @@ import numpy as np
 import pandas as pd
 
 from planner.gtfs_feed import GtfsFeed, format_gtfs_time, parse_gtfs_times
+from planner.service_time import ServiceClock
 
 DAY = 86_400
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+PREVIOUS_DAY_WINDOW_S = 6 * 3600
+NEXT_DAY_WINDOW_S = 6 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,7 @@ class TimetableStats:
     frequency_rows: int
     trips_after_expansion: int
     trips_from_previous_day: int
+    trips_from_next_day: int
     patterns: int
     patterns_split_for_overtaking: int
     routes_active: int
@@ -190,10 +197,21 @@ def _interpolate_missing(times: np.ndarray, trip_start: np.ndarray) -> np.ndarra
     return np.round(out).astype(np.int64)
 
 
-def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
-    """Compile ``gtfs`` for ``service_date``; raises NoServiceError listing the dates with service."""
-    active_today = gtfs.require_service(service_date)
-    active_yesterday = gtfs.calendar.active_services(service_date - dt.timedelta(days=1))
+def compile_timetable(gtfs: GtfsFeed, service_date: dt.date, clock: ServiceClock | None = None) -> Timetable:
+    """Compile ``gtfs`` for ``service_date`` in the frame of ``clock`` (a zone-less 24-hour clock when None).
+
+    A date with no service of its own still compiles when a neighbouring day's trips reach into it
+    (the previous evening's night trips); with no service on either side, NoServiceError lists the
+    dates that have service.
+    """
+    clock = clock or ServiceClock()
+    yesterday = service_date - dt.timedelta(days=1)
+    tomorrow = service_date + dt.timedelta(days=1)
+    active_today = gtfs.calendar.active_services(service_date)
+    active_yesterday = gtfs.calendar.active_services(yesterday)
+    active_tomorrow = gtfs.calendar.active_services(tomorrow)
+    if not (active_today or active_yesterday or active_tomorrow):
+        gtfs.require_service(service_date)  # raises, naming the dates with service
     stops = gtfs.table("stops")
     routes = gtfs.table("routes")
     trips = gtfs.table("trips")
@@ -207,15 +225,16 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
     route_ids = _strings(routes["route_id"])
     route_idx = {r: i for i, r in enumerate(route_ids)}
 
-    # Trips of today (offset 0) and of yesterday (offset -DAY; only those still running after midnight).
+    # Trips of today (offset 0) and of the neighbouring days at their origins' offsets in today's frame.
     trips = trips.reset_index(drop=True)
-    day_offsets: list[tuple[int, frozenset[str]]] = [(0, active_today)]
-    if active_yesterday:
-        day_offsets.append((-DAY, active_yesterday))
+    previous_offset = clock.offset_s(service_date, yesterday)
+    next_offset = clock.offset_s(service_date, tomorrow)
+    day_offsets = [(0, active_today), (previous_offset, active_yesterday), (next_offset, active_tomorrow)]
     runs = []
     for offset, services in day_offsets:
-        chosen = trips[trips["service_id"].isin(services)]
-        runs.append(pd.DataFrame({"trip_row": chosen.index.to_numpy(), "offset": offset}))
+        if services:
+            chosen = trips[trips["service_id"].isin(services)]
+            runs.append(pd.DataFrame({"trip_row": chosen.index.to_numpy(), "offset": offset}))
     trip_runs = pd.concat(runs, ignore_index=True)
     used_rows = np.unique(trip_runs["trip_row"].to_numpy())
     source_trip_ids = _strings(trips["trip_id"])
@@ -266,30 +285,39 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
     inst_shift: list[int] = []
     inst_freq: list[bool] = []
     inst_label: list[str] = []
+    earliest_end = -PREVIOUS_DAY_WINDOW_S  # a previous-day trip must end after this (today's frame)
+    latest_start = next_offset + NEXT_DAY_WINDOW_S  # a next-day trip must start before this
+
+    def outside(first: int, last: int, offset: int) -> bool:
+        return (offset < 0 and last < earliest_end) or (offset > 0 and first >= latest_start)
+
     for row, offset in zip(trip_runs["trip_row"], trip_runs["offset"], strict=True):
         k = template_of_row.get(int(row))
         if k is None:
             continue  # a trip without stop_times never runs
         first_dep = int(departure[trip_start[k]])
         last_arr = int(arrival[trip_start[k + 1] - 1])
-        suffix = "" if offset == 0 else "@prev-day"
+        suffix = "" if offset == 0 else ("@prev-day" if offset < 0 else "@next-day")
         if int(row) in freq_by_row:
             for s, e, h in freq_by_row[int(row)]:
                 for start in range(s, e, h):
                     shift = start - first_dep + offset
-                    if last_arr + shift < 0:
+                    if outside(first_dep + shift, last_arr + shift, offset):
                         continue
                     inst_template.append(k)
                     inst_shift.append(shift)
                     inst_freq.append(True)
                     inst_label.append(f"{source_trip_ids[row]}@{format_gtfs_time(start)}{suffix}")
         else:
-            if last_arr + offset < 0:
+            if outside(first_dep + offset, last_arr + offset, offset):
                 continue
             inst_template.append(k)
             inst_shift.append(offset)
             inst_freq.append(False)
             inst_label.append(f"{source_trip_ids[row]}{suffix}")
+
+    if not active_today and not inst_template:
+        gtfs.require_service(service_date)  # no trips of its own, none of a neighbour's reach it: raises
 
     # Pattern key: route, stop sequence and pickup/drop-off rules of the template.
     key_of_template: list[tuple[Any, ...]] = []
@@ -400,6 +428,7 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date) -> Timetable:
         frequency_rows=n_freq_rows,
         trips_after_expansion=len(inst_template),
         trips_from_previous_day=sum(label.endswith("@prev-day") for label in inst_label),
+        trips_from_next_day=sum(label.endswith("@next-day") for label in inst_label),
         patterns=n_patterns,
         patterns_split_for_overtaking=n_split,
         routes_active=len(active_routes),

@@ -151,3 +151,39 @@ def test_twenty_sessions_planning_at_once_get_what_a_lone_session_gets(helsinki:
         together = list(pool.map(session, range(20)))
     assert together == alone
     assert sum(bool(a) for a in alone) >= 15
+
+
+def test_trips_just_after_midnight_ride_the_night_before(helsinki: AreaData) -> None:
+    """2022-02-23 has no service of its own; from 00:00 to 01:30 the 22nd's night trips run. Every
+    query is answered, and answered as a search told to use the 22nd's service day (24:00-25:30)."""
+    import datetime as dt
+
+    from planner.itinerary import TransitLeg
+    from planner.router import Planner
+
+    def seen(result: object) -> list[tuple[object, ...]]:
+        return [
+            (
+                it.modes,
+                tuple(leg.trip_id.split("@prev-day")[0] for leg in it.legs if isinstance(leg, TransitLeg)),
+                it.local(it.depart),
+                it.local(it.arrive),
+            )
+            for it in result  # type: ignore[attr-defined]
+        ]
+
+    planner = Planner(helsinki)
+    rng = np.random.default_rng(7)
+    with_transit = 0
+    for _ in range(12):
+        origin = (rng.uniform(60.155, 60.175), rng.uniform(24.91, 24.96))
+        destination = (rng.uniform(60.155, 60.175), rng.uniform(24.91, 24.96))
+        when = dt.datetime(2022, 2, 23) + dt.timedelta(seconds=int(rng.integers(0, 90 * 60)))
+        asked = planner.plan(origin, destination, depart_at=when)
+        explicit = planner.plan(origin, destination, depart_at=when, service_day=dt.date(2022, 2, 22))
+        assert len(asked) or asked.reason
+        assert seen(asked) == seen(explicit)
+        with_transit += any(it.transit_legs for it in asked)
+        for it in asked:
+            assert it.local(it.depart) >= when.replace(tzinfo=it.local(it.depart).tzinfo)
+    assert with_transit >= 6  # night buses and trams, not only walks
