@@ -242,21 +242,7 @@ def best_insertion(
     cost, vehicle, first, second = (np.concatenate(x) for x in (costs, vehicles, firsts, seconds))
     order = np.lexsort((second, first, vehicle, cost))
     arrays = plan_arrays(plans, bookings, now, picked_up_s)
-    earliest, latest = booking.pickup_window
-    new_stop = np.array(
-        [
-            booking.pickup,
-            booking.dropoff,
-            earliest,
-            latest,
-            booking.latest_dropoff_s,
-            booking.service_s,
-            booking.seats,
-            booking.wheelchairs,
-            booking.max_ride_s,
-        ],
-        np.float64,
-    )
+    new_stop = booking_array(booking)
     c, pickup_s, dropoff_s = first_feasible(  # type: ignore[call-arg]
         net.time_s,
         vehicle[order].astype(np.int64),
@@ -282,6 +268,13 @@ def best_insertion(
         float(dropoff_s),
         dataclasses.replace(plan, stops=tuple(candidate), free_s=plan.departure(now)),
     )
+
+
+def booking_array(booking: Booking) -> np.ndarray:
+    """The booking being placed, as ``dispatch.insertion_kernel.first_feasible`` reads it."""
+    earliest, latest = booking.pickup_window
+    fields = (booking.pickup, booking.dropoff, earliest, latest, booking.latest_dropoff_s, booking.service_s)
+    return np.array([*fields, booking.seats, booking.wheelchairs, booking.max_ride_s], np.float64)
 
 
 def plan_arrays(

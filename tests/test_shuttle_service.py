@@ -370,7 +370,7 @@ def test_insertion_kernel_agrees_with_schedule_at_every_place(seed: int) -> None
     import dataclasses
 
     from dispatch.insertion_kernel import first_feasible
-    from dispatch.online import plan_arrays, schedule
+    from dispatch.online import booking_array, plan_arrays, schedule
 
     rng = np.random.default_rng(seed)
     net = grid_net(6)
@@ -415,21 +415,7 @@ def test_insertion_kernel_agrees_with_schedule_at_every_place(seed: int) -> None
         picked = {b.id: now - float(rng.uniform(0, 120)) for b in onboard}
         everyone = {**bookings, new.id: new}
         arrays = plan_arrays([plan], bookings, now, picked)
-        earliest, latest = new.pickup_window
-        new_stop = np.array(
-            [
-                new.pickup,
-                new.dropoff,
-                earliest,
-                latest,
-                new.latest_dropoff_s,
-                new.service_s,
-                new.seats,
-                new.wheelchairs,
-                new.max_ride_s,
-            ],
-            np.float64,
-        )
+        new_stop = booking_array(new)
         n = len(stops)
         for i in range(n + 1):
             for j in range(i, n + 1):
