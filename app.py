@@ -2,7 +2,7 @@
 
     streamlit run app.py        (after `maas build`; MAAS_DATA_DIR / ../shared/data as for the CLI)
 
-Thin by design: what is shown is computed in ``maas.webapp`` and the packages.
+Thin by design: what is shown is computed in ``maas_apps.webapp`` and the packages.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import streamlit as st
 from dispatch.day import DayConfig
 from dispatch.fleet_view import fleet_snapshot
 from dispatch.service import ServiceStore
-from maas import webapp
 from maas.errors import MaasError
+from maas_apps import webapp
 
 st.set_page_config(page_title="MaaS trip planner", page_icon="🚌", layout="wide")
 

@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default=str(HERE / "results" / "dispatch-batch"))
     args = parser.parse_args()
-    from maas.cli import main as maas
+    from maas_apps.cli import main as maas
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

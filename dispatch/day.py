@@ -13,7 +13,7 @@ from dispatch.network import ShuttleNetwork, load_network
 from dispatch.online import OnlineParams, VehiclePlan
 from dispatch.service import DaySettings, ServiceStore
 from planner.area_data import AreaData
-from planner.streets import StreetGraph
+from planner.street_graph import StreetGraph
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import numpy as np
 
 from dispatch.model import DispatchError
 from maas.cache import cache_dir, cache_key
-from planner.streets import EdgeSnapper, StreetGraph
+from planner.street_graph import EdgeSnapper, StreetGraph
 
 NETWORK_FORMAT_VERSION = 1
 

@@ -19,14 +19,16 @@ import numpy as np
 
 from maas.area import Area
 from maas.cache import cache_dir, cache_key
-from planner import streets as streets_mod
+from planner import street_graph as street_graph_mod
 from planner import timetable as timetable_mod
 from planner.footpaths import Footpaths, compute_footpaths
 from planner.gtfs_feed import load_feeds
 from planner.service_time import ServiceClock
 from planner.shapes import Shapes
-from planner.streets import MODES, EdgeSnapper, StreetGraph, build_mode_graph, compile_street_graph, read_osm_highways
-from planner.timetable import Timetable, compile_timetable
+from planner.street_graph import EdgeSnapper, StreetGraph
+from planner.streets import MODES, build_mode_graph, compile_street_graph, read_osm_highways
+from planner.timetable import Timetable
+from planner.timetable_compiler import compile_timetable
 
 Progress = Callable[[str], None]
 LINKS_FORMAT_VERSION = 1
@@ -133,7 +135,7 @@ def load_area_data(
         list(area.gtfs_files),
         {"date": date.isoformat(), "zone": area.timezone or None},
     )
-    st_key = cache_key("streets", streets_mod.FORMAT_VERSION, [area.osm_file], _street_params(area))
+    st_key = cache_key("streets", street_graph_mod.FORMAT_VERSION, [area.osm_file], _street_params(area))
     link_key = cache_key(
         "links",
         LINKS_FORMAT_VERSION,

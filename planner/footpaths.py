@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from planner.street_graph import EARTH_RADIUS_M, StreetGraph
 from planner.street_search import StreetSearch
-from planner.streets import EARTH_RADIUS_M, StreetGraph
 from planner.timetable import Timetable
 
 FORMAT_VERSION = 1

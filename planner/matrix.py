@@ -26,7 +26,7 @@ from planner.points import Point, read_points
 __all__ = ["MatrixSettings", "Point", "read_points", "travel_time_matrix"]
 from planner.raptor import INF
 from planner.router import Planner
-from planner.streets import Snap
+from planner.street_graph import Snap
 
 Progress = Callable[[int, int], None]
 

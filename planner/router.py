@@ -42,8 +42,8 @@ from planner.raptor import INF, READY_WALK, RaptorState, RideStep, TransitResult
 from planner.service_time import ServiceClock, local_clock
 from planner.shapes import cut_between
 from planner.shuttle_access import HUB_TRANSFER_S, ShuttleQuoter, zone_containing
+from planner.street_graph import EdgeSnapper, Snap, StreetGraph, haversine_m
 from planner.street_search import StreetSearch
-from planner.streets import EdgeSnapper, Snap, StreetGraph, haversine_m
 
 MODES = ("walk", "bike", "car", "transit", "shuttle")
 

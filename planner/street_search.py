@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from planner.streets import EdgeSnapper, Snap, StreetGraph
+from planner.street_graph import EdgeSnapper, Snap, StreetGraph
 
 
 @njit(cache=True)

@@ -11,9 +11,9 @@ Three steps, one job each:
    ``networkx.MultiDiGraph`` (node ``x``/``y``, edge ``osmid``/``highway``/
    ``length``/``travel_time``), simplifies it with osmnx, and keeps the largest
    strongly connected component, so every node can reach every other.
-3. :func:`compile_street_graph` flattens that graph into :class:`StreetGraph`
-   numpy arrays (CSR by source node, flat edge geometry) that searches, snapping
-   and the cache use; no networkx is needed after this.
+3. :func:`compile_street_graph` flattens that graph into the
+   :class:`~planner.street_graph.StreetGraph` arrays (CSR by source node, flat edge
+   geometry) that searches, snapping and the cache use; no networkx is needed after this.
 
 The mode rules follow osmnx's ``walk``/``bike``/``drive_service`` network filters,
 with the Finnish practice that shared foot-and-cycle paths (``highway=cycleway``
@@ -23,20 +23,17 @@ to both.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
-from maas.errors import OutsideAreaError, StreetDataError
+from maas.errors import StreetDataError
+from planner.street_graph import StreetGraph, haversine_m
 
 MODES = ("walk", "bike", "drive")
-FORMAT_VERSION = 1
-EARTH_RADIUS_M = 6_371_008.8
 
 # Default drive speeds (km/h) where maxspeed is missing: Finnish urban practice (50 on main
 # streets, 30-40 on residential and service roads). Shuttle speed caps are applied later.
@@ -259,12 +256,6 @@ def read_osm_highways(path: str | Path) -> OsmHighways:
     return OsmHighways(lon, lat, ways, len(raw_ways), trimmed, dropped)
 
 
-def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
-    lon1, lat1, lon2, lat2 = (np.radians(v) for v in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
-
-
 _MAXSPEED_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?\s*$")
 
 
@@ -338,119 +329,6 @@ def build_mode_graph(
     return graph
 
 
-@dataclass(frozen=True)
-class StreetGraph:
-    """A street graph as flat arrays; edges sorted by source node (CSR in ``node_edge_start``)."""
-
-    mode: str
-    node_osmid: np.ndarray  # int64[N]
-    node_lon: np.ndarray  # float64[N]
-    node_lat: np.ndarray
-    node_edge_start: np.ndarray  # int64[N+1]
-    edge_from: np.ndarray  # int32[E]
-    edge_to: np.ndarray
-    edge_length: np.ndarray  # float32 metres
-    edge_time: np.ndarray  # float32 seconds
-    edge_name: np.ndarray  # str
-    edge_geom_start: np.ndarray  # int64[E+1] slices geom_lon/geom_lat, endpoints included
-    geom_lon: np.ndarray
-    geom_lat: np.ndarray
-
-    @property
-    def n_nodes(self) -> int:
-        return len(self.node_osmid)
-
-    @property
-    def n_edges(self) -> int:
-        return len(self.edge_from)
-
-    def edge_coords(self, edge: int) -> np.ndarray:
-        a, b = self.edge_geom_start[edge], self.edge_geom_start[edge + 1]
-        return np.column_stack([self.geom_lon[a:b], self.geom_lat[a:b]])
-
-    def subgraph(self, keep: np.ndarray) -> StreetGraph:
-        """The graph on the nodes where ``keep`` (bool[N]) is true and the edges between them, renumbered."""
-        keep = np.asarray(keep, dtype=bool)
-        new_index = np.full(self.n_nodes, -1, dtype=np.int64)
-        new_index[keep] = np.arange(int(keep.sum()))
-        edges = np.flatnonzero(keep[self.edge_from] & keep[self.edge_to])  # still sorted by source
-        edge_from = new_index[self.edge_from[edges]].astype(self.edge_from.dtype)
-        counts = np.bincount(edge_from, minlength=int(keep.sum()))
-        starts, ends = self.edge_geom_start[edges], self.edge_geom_start[edges + 1]
-        sizes = ends - starts
-        take = np.repeat(starts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
-        return dataclasses.replace(
-            self,
-            node_osmid=self.node_osmid[keep],
-            node_lon=self.node_lon[keep],
-            node_lat=self.node_lat[keep],
-            node_edge_start=np.r_[0, np.cumsum(counts)].astype(self.node_edge_start.dtype),
-            edge_from=edge_from,
-            edge_to=new_index[self.edge_to[edges]].astype(self.edge_to.dtype),
-            edge_length=self.edge_length[edges],
-            edge_time=self.edge_time[edges],
-            edge_name=self.edge_name[edges],
-            edge_geom_start=np.r_[0, np.cumsum(sizes)].astype(self.edge_geom_start.dtype),
-            geom_lon=self.geom_lon[take],
-            geom_lat=self.geom_lat[take],
-        )
-
-    def largest_strong_component(self) -> StreetGraph:
-        """The subgraph of the largest strongly connected component (every node reaches every other)."""
-        from scipy.sparse.csgraph import connected_components
-
-        if self.n_nodes == 0:
-            return self
-        _, labels = connected_components(self.to_scipy("time"), directed=True, connection="strong")
-        return self.subgraph(labels == np.bincount(labels).argmax())
-
-    def to_scipy(self, weight: str = "time") -> Any:
-        """A ``scipy.sparse.csr_matrix`` of edge times (or lengths), keeping the cheapest parallel edge."""
-        from scipy.sparse import coo_matrix
-
-        values = self.edge_time if weight == "time" else self.edge_length
-        order = np.lexsort((values, self.edge_to, self.edge_from))
-        u, v, w = self.edge_from[order], self.edge_to[order], values[order]
-        first = np.ones(len(u), dtype=bool)
-        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-        # A zero weight would vanish from a sparse matrix: keep a tiny positive one instead.
-        w = np.maximum(w[first].astype(np.float64), 1e-6)
-        return coo_matrix((w, (u[first], v[first])), shape=(self.n_nodes, self.n_nodes)).tocsr()
-
-    def to_networkx(self) -> Any:
-        """Rebuild an osmnx-style MultiDiGraph (for display and osmnx tools)."""
-        import networkx as nx
-        from shapely.geometry import LineString
-
-        graph = nx.MultiDiGraph(crs="epsg:4326", mode=self.mode)
-        for i, osmid in enumerate(self.node_osmid):
-            graph.add_node(int(osmid), x=float(self.node_lon[i]), y=float(self.node_lat[i]))
-        for e in range(self.n_edges):
-            graph.add_edge(
-                int(self.node_osmid[self.edge_from[e]]),
-                int(self.node_osmid[self.edge_to[e]]),
-                length=float(self.edge_length[e]),
-                travel_time=float(self.edge_time[e]),
-                name=str(self.edge_name[e]),
-                geometry=LineString(self.edge_coords(e)),
-            )
-        return graph
-
-    def save(self, path: Path) -> None:
-        arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "mode"}
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, mode=np.array(self.mode), format_version=np.array(FORMAT_VERSION), **arrays)
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, path: Path) -> StreetGraph:
-        with np.load(path, allow_pickle=False) as data:
-            if int(data["format_version"]) != FORMAT_VERSION:
-                found = int(data["format_version"])
-                raise ValueError(f"{path}: street graph format {found}, expected {FORMAT_VERSION}")
-            return cls(mode=str(data["mode"]), **{f.name: data[f.name] for f in fields(cls) if f.name != "mode"})
-
-
 def compile_street_graph(graph: Any, mode: str) -> StreetGraph:
     """Flatten an osmnx-style MultiDiGraph into :class:`StreetGraph` arrays."""
     nodes = list(graph.nodes)
@@ -496,87 +374,21 @@ def compile_street_graph(graph: Any, mode: str) -> StreetGraph:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Snap:
-    """Where a coordinate meets the street graph."""
+def to_networkx(street: StreetGraph) -> Any:
+    """An osmnx-style MultiDiGraph of a compiled street graph again (for display and osmnx tools)."""
+    import networkx as nx
+    from shapely.geometry import LineString
 
-    edge: int
-    fraction: float  # 0 at the edge's start node, 1 at its end node (by length along the geometry)
-    distance_m: float  # from the coordinate to the snapped point
-    lon: float
-    lat: float
-
-
-class EdgeSnapper:
-    """Nearest-edge lookups on a :class:`StreetGraph` (shapely STRtree over geometry segments).
-
-    Coordinates are projected to a local equirectangular plane around the graph's centre,
-    accurate to well under 0.1 % across a city-sized area.
-    """
-
-    def __init__(self, graph: StreetGraph) -> None:
-        from shapely import STRtree, linestrings
-
-        self.graph = graph
-        self._lat0 = float(np.mean(graph.node_lat))
-        self._kx = math.cos(math.radians(self._lat0)) * EARTH_RADIUS_M * math.pi / 180
-        self._ky = EARTH_RADIUS_M * math.pi / 180
-        x = graph.geom_lon * self._kx
-        y = graph.geom_lat * self._ky
-        starts = graph.edge_geom_start
-        seg_edge = np.repeat(np.arange(graph.n_edges), np.diff(starts) - 1)
-        is_last = np.zeros(len(x), dtype=bool)
-        is_last[starts[1:] - 1] = True
-        seg_start = np.flatnonzero(~is_last)
-        self._seg_edge = seg_edge
-        self._seg_start = seg_start
-        self._x, self._y = x, y
-        # cumulative length along each edge's geometry at each vertex, for the fraction
-        seg_len = np.hypot(x[seg_start + 1] - x[seg_start], y[seg_start + 1] - y[seg_start])
-        self._seg_len = seg_len
-        edge_total = np.bincount(seg_edge, weights=seg_len, minlength=graph.n_edges)
-        # distance along its edge at which each segment starts
-        before = np.cumsum(seg_len) - seg_len
-        edge_first_seg = np.concatenate([[0], np.cumsum(np.diff(starts) - 1)[:-1]])
-        self._seg_offset = before - before[edge_first_seg[seg_edge]]
-        self._edge_total = edge_total
-        coords = np.stack(
-            [np.column_stack([x[seg_start], y[seg_start]]), np.column_stack([x[seg_start + 1], y[seg_start + 1]])],
-            axis=1,
+    graph = nx.MultiDiGraph(crs="epsg:4326", mode=street.mode)
+    for i, osmid in enumerate(street.node_osmid):
+        graph.add_node(int(osmid), x=float(street.node_lon[i]), y=float(street.node_lat[i]))
+    for e in range(street.n_edges):
+        graph.add_edge(
+            int(street.node_osmid[street.edge_from[e]]),
+            int(street.node_osmid[street.edge_to[e]]),
+            length=float(street.edge_length[e]),
+            travel_time=float(street.edge_time[e]),
+            name=str(street.edge_name[e]),
+            geometry=LineString(street.edge_coords(e)),
         )
-        self._tree = STRtree(cast(Any, linestrings(coords)))
-
-    def snap(self, lon: Any, lat: Any) -> list[Snap]:
-        """Nearest edge for each coordinate (arrays or scalars)."""
-        from shapely import points
-
-        lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
-        lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
-        px, py = lon * self._kx, lat * self._ky
-        idx = self._tree.query_nearest(points(px, py), all_matches=False, return_distance=False)
-        seg = np.empty(len(px), dtype=np.int64)
-        seg[idx[0]] = idx[1]
-        s = self._seg_start[seg]
-        ax, ay, bx, by = self._x[s], self._y[s], self._x[s + 1], self._y[s + 1]
-        dx, dy = bx - ax, by - ay
-        denom = np.where(dx * dx + dy * dy > 0, dx * dx + dy * dy, 1.0)
-        t = np.clip(((px - ax) * dx + (py - ay) * dy) / denom, 0.0, 1.0)
-        qx, qy = ax + t * dx, ay + t * dy
-        dist = np.hypot(px - qx, py - qy)
-        edge = self._seg_edge[seg]
-        along = self._seg_offset[seg] + t * self._seg_len[seg]
-        total = self._edge_total[edge]
-        frac = np.where(total > 0, along / np.where(total > 0, total, 1.0), 0.0)
-        return [
-            Snap(int(e), float(f), float(d), float(x / self._kx), float(y / self._ky))
-            for e, f, d, x, y in zip(edge, frac, dist, qx, qy, strict=True)
-        ]
-
-    def snap_one(self, lon: float, lat: float, max_distance_m: float | None = None) -> Snap:
-        snap = self.snap(lon, lat)[0]
-        if max_distance_m is not None and snap.distance_m > max_distance_m:
-            raise OutsideAreaError(
-                f"({lat:.6f}, {lon:.6f}) is {snap.distance_m:.0f} m from the nearest "
-                f"{self.graph.mode} street (at most {max_distance_m:.0f} m allowed)"
-            )
-        return snap
+    return graph

@@ -78,7 +78,7 @@ def test_the_live_day_from_the_command_line_shows_the_planners_booking_and_plays
 ) -> None:  # type: ignore[no-untyped-def]
     """`maas simulate --until 08:00`, then `maas app --db`: the planner books on that day, the fleet page
     shows it (opened at its clock) and Play steps through frames without an error."""
-    from maas.cli import main
+    from maas_apps.cli import main
 
     db = tmp_path / "live.sqlite"
     common = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]

@@ -11,8 +11,8 @@ from feedmaker import write_feed
 from test_streets import write_osm
 
 from maas.area import load_area, resolve_data_dir
-from maas.cli import main
 from maas.errors import ConfigError, DataNotFoundError
+from maas_apps.cli import main
 from planner.area_data import load_area_data
 
 TINY_AREA = """

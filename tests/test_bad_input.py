@@ -598,7 +598,7 @@ def _feed_meaning(folder: Path) -> tuple[Any, ...]:
     import datetime as dt
 
     from planner.gtfs_feed import load_feed
-    from planner.timetable import compile_timetable
+    from planner.timetable_compiler import compile_timetable
 
     tt = compile_timetable(load_feed(folder), dt.date(2022, 2, 22))
     return (tuple(tt.trip_ids), tt.arrivals.tobytes(), tt.departures.tobytes(), tuple(tt.stop_ids))
@@ -759,7 +759,7 @@ ODD_VALUES = [
 def _run_cli(argv: list[str]) -> tuple[int, str, str]:
     import contextlib
 
-    from maas.cli import main
+    from maas_apps.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

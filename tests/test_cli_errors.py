@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from maas import cli
+from maas_apps import cli
 
 
 def test_an_internal_error_is_one_line_and_a_log_file(
@@ -82,7 +82,7 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     )
     store.close()
     result = subprocess.run(
-        ["bash", "-c", f"{sys.executable} -m maas bookings --db {db} | head -1; echo status ${{PIPESTATUS[0]}}"],
+        ["bash", "-c", f"{sys.executable} -m maas_apps bookings --db {db} | head -1; echo status ${{PIPESTATUS[0]}}"],
         capture_output=True,
         text=True,
         env=dict(os.environ),

@@ -112,7 +112,7 @@ def test_unserved_riders_get_the_real_reason(helsinki, tmp_path: Path) -> None: 
 def test_maas_dispatch_with_a_work_budget_gives_the_same_plan_twice(
     helsinki, tmp_path: Path, shared_data: Path, helsinki_cache: Path, compiled_kernels
 ) -> None:  # type: ignore[no-untyped-def]
-    from maas.cli import main
+    from maas_apps.cli import main
 
     requests, fleet = _batch(helsinki, tmp_path, 40, 4)
     common = ["dispatch", "--requests", str(requests), "--fleet", str(fleet), "--data-dir", str(shared_data)]

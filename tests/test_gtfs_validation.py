@@ -10,7 +10,7 @@ from feedmaker import BASE_TABLES, write_feed
 
 from maas.errors import FeedValidationError, NoServiceError
 from planner.gtfs_feed import format_gtfs_time, load_feed, parse_gtfs_times
-from planner.timetable import compile_timetable
+from planner.timetable_compiler import compile_timetable
 
 
 def problems_of(path: Path) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from maas.cli import main
+from maas_apps.cli import main
 
 pytestmark = pytest.mark.realdata
 

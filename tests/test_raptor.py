@@ -22,7 +22,7 @@ from feedmaker import write_feed
 from planner.footpaths import Footpaths
 from planner.gtfs_feed import load_feed
 from planner.raptor import INF, READY_ACCESS, READY_WALK, RaptorState
-from planner.timetable import compile_timetable
+from planner.timetable_compiler import compile_timetable
 
 DATE = dt.date(2022, 2, 22)
 

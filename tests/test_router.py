@@ -15,7 +15,7 @@ from maas.errors import MaasError, NoServiceError, OutsideAreaError
 from planner.area_data import load_area_data
 from planner.itinerary import TransitLeg, WalkLeg
 from planner.router import Planner, RouterParams
-from planner.streets import haversine_m
+from planner.street_graph import haversine_m
 
 LAT = 60.16
 WEST, EAST = 24.900, 24.940

@@ -21,7 +21,7 @@ from planner.area_data import load_area_data
 from planner.itinerary import TransitLeg
 from planner.router import Planner, RouterParams
 from planner.service_time import ServiceClock
-from planner.timetable import compile_timetable
+from planner.timetable_compiler import compile_timetable
 
 HELSINKI = ServiceClock("Europe/Helsinki")
 SAO_PAULO = ServiceClock("America/Sao_Paulo")

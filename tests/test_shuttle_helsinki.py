@@ -17,9 +17,10 @@ from dispatch.demand import PLATFORM_S, generate_demand, hubs_for
 from dispatch.online import OnlineParams, VehiclePlan
 from dispatch.quotes import ShuttleDispatcher
 from dispatch.service import DaySettings, ServiceStore
-from maas.cli import main
+from maas_apps.cli import main
 from planner.itinerary import ShuttleLeg, TransitLeg
 from planner.router import Planner
+from planner.streets import to_networkx
 
 pytestmark = pytest.mark.realdata
 HERNESAARI = (60.1500, 24.9250)
@@ -32,7 +33,7 @@ def network(helsinki):  # type: ignore[no-untyped-def]
 
 
 def test_network_times_are_shortest_paths_at_the_speed_cap(network) -> None:  # type: ignore[no-untyped-def]
-    graph = network.graph.to_networkx()
+    graph = to_networkx(network.graph)
     osmid = network.graph.node_osmid
     rng = np.random.default_rng(0)
     for a, b in rng.integers(0, network.n_nodes, size=(5, 2)):

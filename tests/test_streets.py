@@ -7,15 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from planner.street_graph import EdgeSnapper, StreetGraph, haversine_m
 from planner.streets import (
-    EdgeSnapper,
-    StreetGraph,
     allowed_directions,
     build_mode_graph,
     compile_street_graph,
-    haversine_m,
     parse_maxspeed_kmh,
     read_osm_highways,
+    to_networkx,
 )
 
 # Node grid ~110 m apart around (60.160, 24.920).
@@ -141,7 +140,7 @@ def test_round_trip_through_npz_and_networkx(osm, tmp_path: Path) -> None:  # ty
     walk.save(tmp_path / "w.npz")
     loaded = StreetGraph.load(tmp_path / "w.npz")
     assert loaded.mode == "walk" and np.array_equal(loaded.edge_length, walk.edge_length)
-    nxg = loaded.to_networkx()
+    nxg = to_networkx(loaded)
     assert nxg.number_of_edges() == walk.n_edges and nxg.number_of_nodes() == walk.n_nodes
 
 

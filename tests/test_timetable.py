@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.gtfs_feed import load_feed
-from planner.timetable import Timetable, compile_timetable
+from planner.timetable import Timetable
+from planner.timetable_compiler import compile_timetable
 
 TUESDAY = dt.date(2022, 2, 22)
 

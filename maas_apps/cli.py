@@ -622,7 +622,7 @@ def _exec(command: list[str], env: dict[str, str]) -> int:
 
 def cmd_area_init(args: argparse.Namespace) -> int:
     from maas.area import AREAS_DIR, resolve_data_dir
-    from maas.area_init import draft_area
+    from maas_apps.area_init import draft_area
 
     data_dir = resolve_data_dir(args.data_dir)
 

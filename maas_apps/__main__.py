@@ -1,5 +1,5 @@
 """`python3 -m maas` runs the CLI (same as the `maas` command)."""
 
-from maas.cli import main
+from maas_apps.cli import main
 
 raise SystemExit(main())
