@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,29 @@ def _interpolate_missing(times: np.ndarray, trip_start: np.ndarray) -> np.ndarra
     return np.round(out).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class _StopTimes:
+    """The stop times of every trip that runs, one *template* per source trip (``start[k]:start[k+1]``)."""
+
+    start: np.ndarray  # template k's rows
+    trip_row: np.ndarray  # template k's row in trips.txt
+    arrival: np.ndarray
+    departure: np.ndarray
+    stop: np.ndarray
+    can_board: np.ndarray
+    can_alight: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Every compiled trip: its template, time shift, whether it came from frequencies.txt, its label."""
+
+    template: np.ndarray
+    shift: np.ndarray
+    from_frequency: list[bool]
+    label: list[str]
+
+
 def compile_timetable(gtfs: GtfsFeed, service_date: dt.date, clock: ServiceClock | None = None) -> Timetable:
     """Compile ``gtfs`` for ``service_date`` in the frame of ``clock`` (a zone-less 24-hour clock when None).
 
@@ -53,235 +77,49 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date, clock: ServiceClock
     dates that have service.
     """
     clock = clock or ServiceClock()
-    yesterday = service_date - dt.timedelta(days=1)
-    tomorrow = service_date + dt.timedelta(days=1)
-    active_today = gtfs.calendar.active_services(service_date)
-    active_yesterday = gtfs.calendar.active_services(yesterday)
-    active_tomorrow = gtfs.calendar.active_services(tomorrow)
-    if not (active_today or active_yesterday or active_tomorrow):
-        gtfs.require_service(service_date)  # raises, naming the dates with service
-    stops = gtfs.table("stops")
-    routes = gtfs.table("routes")
-    trips = gtfs.table("trips")
-    stop_times = gtfs.table("stop_times")
-    frequencies = gtfs.table("frequencies")
-    transfers = gtfs.table("transfers")
+    stops, routes, trips, stop_times = (gtfs.table(name) for name in ("stops", "routes", "trips", "stop_times"))
     assert stops is not None and routes is not None and trips is not None and stop_times is not None
-
+    trips = trips.reset_index(drop=True)
     stop_ids = _strings(stops["stop_id"])
     stop_idx = {s: i for i, s in enumerate(stop_ids)}
     route_ids = _strings(routes["route_id"])
-    route_idx = {r: i for i, r in enumerate(route_ids)}
-
-    # Trips of today (offset 0) and of the neighbouring days at their origins' offsets in today's frame.
-    trips = trips.reset_index(drop=True)
-    previous_offset = clock.offset_s(service_date, yesterday)
-    next_offset = clock.offset_s(service_date, tomorrow)
-    day_offsets = [(0, active_today), (previous_offset, active_yesterday), (next_offset, active_tomorrow)]
-    runs = []
-    for offset, services in day_offsets:
-        if services:
-            chosen = trips[trips["service_id"].isin(services)]
-            runs.append(pd.DataFrame({"trip_row": chosen.index.to_numpy(), "offset": offset}))
-    trip_runs = pd.concat(runs, ignore_index=True)
-    used_rows = np.unique(trip_runs["trip_row"].to_numpy())
     source_trip_ids = _strings(trips["trip_id"])
-
-    # Stop times of the used source trips, ordered by trip then stop_sequence.
     trip_row_of = pd.Series(np.arange(len(trips)), index=source_trip_ids)
-    st = stop_times[stop_times["trip_id"].isin(set(source_trip_ids[used_rows]))]
-    st = st.assign(trip_row=trip_row_of.loc[st["trip_id"].astype(str)].to_numpy())
-    st = st.sort_values(["trip_row", "stop_sequence"], kind="stable")
-    st_trip_row = st["trip_row"].to_numpy()
-    boundaries = np.flatnonzero(np.diff(st_trip_row)) + 1
-    trip_start = np.concatenate([[0], boundaries, [len(st)]])
-    trip_rows_with_times = st_trip_row[trip_start[:-1]]
-    arrival = parse_gtfs_times(st["arrival_time"])
-    departure = parse_gtfs_times(st["departure_time"])
-    arrival = np.where(arrival < 0, departure, arrival)
-    departure = np.where(departure < 0, arrival, departure)
-    arrival = _interpolate_missing(arrival, trip_start)
-    departure = _interpolate_missing(departure, trip_start)
-    st_stop = np.array([stop_idx[s] for s in st["stop_id"].astype(str)], dtype=np.int32)
-    pickup = st["pickup_type"].fillna(0).to_numpy() if "pickup_type" in st else np.zeros(len(st))
-    dropoff = st["drop_off_type"].fillna(0).to_numpy() if "drop_off_type" in st else np.zeros(len(st))
-    can_board = np.asarray(pickup != 1, dtype=bool)
-    can_alight = np.asarray(dropoff != 1, dtype=bool)
 
-    # One "template" per source trip: its stops and times relative to nothing (absolute).
-    template_of_row = {int(r): k for k, r in enumerate(trip_rows_with_times)}
-    route_of_row = _strings(trips["route_id"])
-
-    # Frequency expansion: a template listed in frequencies.txt runs at start, start+h, ... < end
-    # (end exclusive, as the GTFS reference's example). exact_times=0 (headway-based service) is
-    # expanded the same way, since RAPTOR needs explicit trips; the schedule then represents the
-    # average headway rather than exact departures.
-    freq_by_row: dict[int, list[tuple[int, int, int]]] = {}
-    n_freq_rows = 0
-    if frequencies is not None and len(frequencies):
-        f_start = parse_gtfs_times(frequencies["start_time"])
-        f_end = parse_gtfs_times(frequencies["end_time"])
-        f_head = frequencies["headway_secs"].to_numpy(dtype=np.int64)
-        for tid, s, e, h in zip(_strings(frequencies["trip_id"]), f_start, f_end, f_head, strict=True):
-            row = int(trip_row_of[tid])
-            if row in template_of_row:
-                freq_by_row.setdefault(row, []).append((int(s), int(e), int(h)))
-                n_freq_rows += 1
-
-    # Every compiled trip: (template k, time shift, is frequency, label).
-    inst_template: list[int] = []
-    inst_shift: list[int] = []
-    inst_freq: list[bool] = []
-    inst_label: list[str] = []
-    earliest_end = -PREVIOUS_DAY_WINDOW_S  # a previous-day trip must end after this (today's frame)
-    latest_start = next_offset + NEXT_DAY_WINDOW_S  # a next-day trip must start before this
-
-    def outside(first: int, last: int, offset: int) -> bool:
-        return (offset < 0 and last < earliest_end) or (offset > 0 and first >= latest_start)
-
-    for row, offset in zip(trip_runs["trip_row"], trip_runs["offset"], strict=True):
-        k = template_of_row.get(int(row))
-        if k is None:
-            continue  # a trip without stop_times never runs
-        first_dep = int(departure[trip_start[k]])
-        last_arr = int(arrival[trip_start[k + 1] - 1])
-        suffix = "" if offset == 0 else ("@prev-day" if offset < 0 else "@next-day")
-        if int(row) in freq_by_row:
-            for s, e, h in freq_by_row[int(row)]:
-                for start in range(s, e, h):
-                    shift = start - first_dep + offset
-                    if outside(first_dep + shift, last_arr + shift, offset):
-                        continue
-                    inst_template.append(k)
-                    inst_shift.append(shift)
-                    inst_freq.append(True)
-                    inst_label.append(f"{source_trip_ids[row]}@{format_gtfs_time(start)}{suffix}")
-        else:
-            if outside(first_dep + offset, last_arr + offset, offset):
-                continue
-            inst_template.append(k)
-            inst_shift.append(offset)
-            inst_freq.append(False)
-            inst_label.append(f"{source_trip_ids[row]}{suffix}")
-
-    if not active_today and not inst_template:
+    days = _day_offsets(gtfs, service_date, clock)  # (offset, services) of the day and its neighbours
+    active_today = days[0][1]
+    rows = [(np.flatnonzero(trips["service_id"].isin(on)), at) for at, on in days if on]
+    trip_runs = pd.concat([pd.DataFrame({"trip_row": r, "offset": at}) for r, at in rows], ignore_index=True)
+    st = _read_stop_times(stop_times, source_trip_ids, trip_row_of, np.unique(trip_runs["trip_row"]), stop_idx)
+    template_of_row = {int(r): k for k, r in enumerate(st.trip_row)}
+    freq_by_row, n_freq_rows = _frequencies(gtfs.table("frequencies"), trip_row_of, template_of_row)
+    runs = _expand_runs(trip_runs, template_of_row, freq_by_row, st, source_trip_ids, next_offset=days[2][0])
+    if not active_today and not len(runs.template):
         gtfs.require_service(service_date)  # no trips of its own, none of a neighbour's reach it: raises
 
-    # Pattern key: route, stop sequence and pickup/drop-off rules of the template.
-    key_of_template: list[tuple[Any, ...]] = []
-    for k, row in enumerate(trip_rows_with_times):
-        a, b = trip_start[k], trip_start[k + 1]
-        key_of_template.append(
-            (route_idx[route_of_row[row]], st_stop[a:b].tobytes(), can_board[a:b].tobytes(), can_alight[a:b].tobytes())
-        )
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for i, k in enumerate(inst_template):
-        groups.setdefault(key_of_template[k], []).append(i)
-
-    pattern_route: list[int] = []
-    pattern_stops: list[np.ndarray] = []
-    pattern_board: list[np.ndarray] = []
-    pattern_alight: list[np.ndarray] = []
-    pattern_trips: list[list[int]] = []
-    pattern_arr: list[np.ndarray] = []
-    pattern_dep: list[np.ndarray] = []
-    n_split = 0
-    inst_template_arr = np.array(inst_template, dtype=np.int64)
-    inst_shift_arr = np.array(inst_shift, dtype=np.int64)
-    for key in sorted(groups, key=lambda key: (key[0], key[1])):
-        members = np.array(groups[key])
-        k0 = inst_template_arr[members[0]]
-        a, b = trip_start[k0], trip_start[k0 + 1]
-        n = b - a
-        arr_m = np.stack([arrival[trip_start[t] : trip_start[t] + n] for t in inst_template_arr[members]])
-        dep_m = np.stack([departure[trip_start[t] : trip_start[t] + n] for t in inst_template_arr[members]])
-        arr_m = arr_m + inst_shift_arr[members][:, None]
-        dep_m = dep_m + inst_shift_arr[members][:, None]
-        order = np.lexsort((arr_m[:, -1], dep_m[:, 0]))
-        # Greedy FIFO split: a trip joins the first sub-pattern whose last trip it never overtakes.
-        subs: list[list[int]] = []
-        for i in order:
-            for sub in subs:
-                j = sub[-1]
-                if (arr_m[i] >= arr_m[j]).all() and (dep_m[i] >= dep_m[j]).all():
-                    sub.append(int(i))
-                    break
-            else:
-                subs.append([int(i)])
-        n_split += len(subs) - 1
-        for sub in subs:
-            pattern_route.append(key[0])
-            pattern_stops.append(st_stop[a:b])
-            pattern_board.append(can_board[a:b])
-            pattern_alight.append(can_alight[a:b])
-            pattern_trips.append([int(members[i]) for i in sub])
-            pattern_arr.append(arr_m[sub].ravel())
-            pattern_dep.append(dep_m[sub].ravel())
-
-    n_patterns = len(pattern_route)
-    stop_counts = np.array([len(s) for s in pattern_stops], dtype=np.int64)
-    trip_counts = np.array([len(t) for t in pattern_trips], dtype=np.int64)
-    pattern_stop_start = np.concatenate([[0], np.cumsum(stop_counts)]).astype(np.int32)
-    pattern_trip_start = np.concatenate([[0], np.cumsum(trip_counts)]).astype(np.int32)
-    pattern_time_start = (
-        np.concatenate([[0], np.cumsum(stop_counts * trip_counts)[:-1]]).astype(np.int64)
-        if n_patterns
-        else np.zeros(0, dtype=np.int64)
-    )
-    flat_stops = np.concatenate(pattern_stops).astype(np.int32) if n_patterns else np.zeros(0, np.int32)
-    trip_order = np.array([i for t in pattern_trips for i in t], dtype=np.int64)
-
-    # stop -> patterns (each pattern once per stop even if it loops through the stop twice)
-    pairs = (
-        np.unique(np.stack([flat_stops, np.repeat(np.arange(n_patterns), stop_counts)]), axis=1)
-        if n_patterns
-        else np.zeros((2, 0), dtype=np.int64)
-    )
-    stop_pattern_start = np.searchsorted(pairs[0], np.arange(len(stop_ids) + 1)).astype(np.int32)
-
-    source_rows = trip_rows_with_times[inst_template_arr[trip_order]] if len(trip_order) else np.zeros(0, np.int64)
-    headsigns = _optional_strings(trips, "trip_headsign")
-    shapes = _optional_strings(trips, "shape_id")
-
-    parent = np.full(len(stop_ids), -1, dtype=np.int32)
-    if "parent_station" in stops:
-        for i, p in enumerate(_strings(stops["parent_station"])):
-            if p:
-                parent[i] = stop_idx.get(p, -1)
-    location_type = (
-        stops["location_type"].fillna(0).to_numpy(dtype=np.int8)
-        if "location_type" in stops
-        else np.zeros(len(stop_ids), np.int8)
-    )
-
-    if transfers is not None and len(transfers):
-        t_from = np.array([stop_idx[s] for s in _strings(transfers["from_stop_id"])], dtype=np.int32)
-        t_to = np.array([stop_idx[s] for s in _strings(transfers["to_stop_id"])], dtype=np.int32)
-        t_type = transfers["transfer_type"].fillna(0).to_numpy(dtype=np.int8)
-        t_min = (
-            transfers["min_transfer_time"].fillna(-1).to_numpy(dtype=np.int32)
-            if "min_transfer_time" in transfers
-            else np.full(len(t_from), -1, np.int32)
-        )
-    else:
-        t_from = t_to = np.zeros(0, np.int32)
-        t_type = np.zeros(0, np.int8)
-        t_min = np.zeros(0, np.int32)
-
-    active_routes = {key[0] for key in groups}
+    groups = _pattern_groups(st, runs, _strings(trips["route_id"]), route_ids)
+    patterns = _fifo_patterns(groups, runs, st)
+    arrays = _pattern_arrays(patterns, len(stop_ids))
+    trip_order = np.array([i for t in patterns.trips for i in t], dtype=np.int64)
+    n_patterns = len(patterns.route)
+    stop_counts = np.diff(arrays["pattern_stop_start"]).astype(np.int64)
+    trip_counts = np.diff(arrays["pattern_trip_start"]).astype(np.int64)
+    source_rows = st.trip_row[runs.template[trip_order]] if len(trip_order) else np.zeros(0, np.int64)
+    t_from, t_to, t_type, t_min = _transfers(gtfs.table("transfers"), stop_idx)
     stats = TimetableStats(
         trips_in_feed=len(trips),
         trips_active=int(trips["service_id"].isin(active_today).sum()),
         frequency_templates=len(freq_by_row),
         frequency_rows=n_freq_rows,
-        trips_after_expansion=len(inst_template),
-        trips_from_previous_day=sum(label.endswith("@prev-day") for label in inst_label),
-        trips_from_next_day=sum(label.endswith("@next-day") for label in inst_label),
+        trips_after_expansion=len(runs.template),
+        trips_from_previous_day=sum(label.endswith("@prev-day") for label in runs.label),
+        trips_from_next_day=sum(label.endswith("@next-day") for label in runs.label),
         patterns=n_patterns,
-        patterns_split_for_overtaking=n_split,
-        routes_active=len(active_routes),
+        patterns_split_for_overtaking=patterns.split,
+        routes_active=len({key[0] for key in groups}),
         stop_times=int(stop_counts @ trip_counts) if n_patterns else 0,
     )
+    parent, location_type = _stations(stops, stop_idx)
     return Timetable(
         service_date=service_date,
         stop_ids=stop_ids,
@@ -294,25 +132,257 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date, clock: ServiceClock
         route_short_names=_optional_strings(routes, "route_short_name"),
         route_long_names=_optional_strings(routes, "route_long_name"),
         route_types=routes["route_type"].to_numpy(dtype=np.int32),
-        pattern_route=np.array(pattern_route, dtype=np.int32),
-        pattern_stop_start=pattern_stop_start,
-        pattern_stops=flat_stops,
-        pattern_can_board=np.concatenate(pattern_board) if n_patterns else np.zeros(0, bool),
-        pattern_can_alight=np.concatenate(pattern_alight) if n_patterns else np.zeros(0, bool),
-        pattern_trip_start=pattern_trip_start,
-        pattern_time_start=pattern_time_start,
-        trip_ids=np.array([inst_label[i] for i in trip_order], dtype=str),
+        trip_ids=np.array([runs.label[i] for i in trip_order], dtype=str),
         trip_source_ids=source_trip_ids[source_rows],
-        trip_shape_ids=shapes[source_rows],
-        trip_headsigns=headsigns[source_rows],
-        trip_from_frequency=np.array([inst_freq[i] for i in trip_order], dtype=bool),
-        arrivals=np.concatenate(pattern_arr).astype(np.int32) if n_patterns else np.zeros(0, np.int32),
-        departures=np.concatenate(pattern_dep).astype(np.int32) if n_patterns else np.zeros(0, np.int32),
-        stop_pattern_start=stop_pattern_start,
-        stop_patterns=pairs[1].astype(np.int32),
+        trip_shape_ids=_optional_strings(trips, "shape_id")[source_rows],
+        trip_headsigns=_optional_strings(trips, "trip_headsign")[source_rows],
+        trip_from_frequency=np.array([runs.from_frequency[i] for i in trip_order], dtype=bool),
         transfer_from=t_from,
         transfer_to=t_to,
         transfer_type=t_type,
         transfer_min_time=t_min,
         stats=stats,
+        **arrays,
     )
+
+
+def _day_offsets(gtfs: GtfsFeed, date: dt.date, clock: ServiceClock) -> list[tuple[int, frozenset[str]]]:
+    """(offset in ``date``'s frame, services running) for the day itself, the day before and the day after."""
+    yesterday, tomorrow = date - dt.timedelta(days=1), date + dt.timedelta(days=1)
+    days = [
+        (0, gtfs.calendar.active_services(date)),
+        (clock.offset_s(date, yesterday), gtfs.calendar.active_services(yesterday)),
+        (clock.offset_s(date, tomorrow), gtfs.calendar.active_services(tomorrow)),
+    ]
+    if not any(services for _, services in days):
+        gtfs.require_service(date)  # raises, naming the dates with service
+    return days
+
+
+def _read_stop_times(
+    stop_times: pd.DataFrame,
+    source_trip_ids: np.ndarray,
+    trip_row_of: pd.Series,
+    used_rows: np.ndarray,
+    stop_idx: dict[str, int],
+) -> _StopTimes:
+    """Stop times of the trips that run, by trip then stop_sequence, missing times interpolated."""
+    st = stop_times[stop_times["trip_id"].isin(set(source_trip_ids[used_rows]))]
+    st = st.assign(trip_row=trip_row_of.loc[st["trip_id"].astype(str)].to_numpy())
+    st = st.sort_values(["trip_row", "stop_sequence"], kind="stable")
+    st_trip_row = st["trip_row"].to_numpy()
+    boundaries = np.flatnonzero(np.diff(st_trip_row)) + 1
+    start = np.concatenate([[0], boundaries, [len(st)]])
+    arrival = parse_gtfs_times(st["arrival_time"])
+    departure = parse_gtfs_times(st["departure_time"])
+    arrival = np.where(arrival < 0, departure, arrival)
+    departure = np.where(departure < 0, arrival, departure)
+    pickup = st["pickup_type"].fillna(0).to_numpy() if "pickup_type" in st else np.zeros(len(st))
+    dropoff = st["drop_off_type"].fillna(0).to_numpy() if "drop_off_type" in st else np.zeros(len(st))
+    return _StopTimes(
+        start=start,
+        trip_row=st_trip_row[start[:-1]],
+        arrival=_interpolate_missing(arrival, start),
+        departure=_interpolate_missing(departure, start),
+        stop=np.array([stop_idx[s] for s in st["stop_id"].astype(str)], dtype=np.int32),
+        can_board=np.asarray(pickup != 1, dtype=bool),
+        can_alight=np.asarray(dropoff != 1, dtype=bool),
+    )
+
+
+def _frequencies(
+    frequencies: pd.DataFrame | None, trip_row_of: pd.Series, template_of_row: dict[int, int]
+) -> tuple[dict[int, list[tuple[int, int, int]]], int]:
+    """(start, end, headway) rows of frequencies.txt by the trips.txt row of their template trip.
+
+    A template runs at start, start + h, ... < end (end exclusive, as the GTFS reference's example).
+    exact_times=0 (headway-based service) is expanded the same way, since RAPTOR needs explicit
+    trips; the schedule then represents the average headway rather than exact departures.
+    """
+    by_row: dict[int, list[tuple[int, int, int]]] = {}
+    rows = 0
+    if frequencies is None or not len(frequencies):
+        return by_row, rows
+    f_start = parse_gtfs_times(frequencies["start_time"])
+    f_end = parse_gtfs_times(frequencies["end_time"])
+    f_head = frequencies["headway_secs"].to_numpy(dtype=np.int64)
+    for tid, s, e, h in zip(_strings(frequencies["trip_id"]), f_start, f_end, f_head, strict=True):
+        row = int(trip_row_of[tid])
+        if row in template_of_row:
+            by_row.setdefault(row, []).append((int(s), int(e), int(h)))
+            rows += 1
+    return by_row, rows
+
+
+def _expand_runs(
+    trip_runs: pd.DataFrame,
+    template_of_row: dict[int, int],
+    freq_by_row: dict[int, list[tuple[int, int, int]]],
+    st: _StopTimes,
+    source_trip_ids: np.ndarray,
+    next_offset: int,
+) -> _Runs:
+    """Every trip the day holds: frequencies expanded, the neighbouring days' kept inside their windows."""
+    earliest_end = -PREVIOUS_DAY_WINDOW_S  # a previous-day trip must end after this (today's frame)
+    latest_start = next_offset + NEXT_DAY_WINDOW_S  # a next-day trip must start before this
+
+    def outside(first: int, last: int, offset: int) -> bool:
+        return (offset < 0 and last < earliest_end) or (offset > 0 and first >= latest_start)
+
+    template: list[int] = []
+    shift: list[int] = []
+    from_frequency: list[bool] = []
+    label: list[str] = []
+    for row, offset in zip(trip_runs["trip_row"], trip_runs["offset"], strict=True):
+        k = template_of_row.get(int(row))
+        if k is None:
+            continue  # a trip without stop_times never runs
+        first_dep = int(st.departure[st.start[k]])
+        last_arr = int(st.arrival[st.start[k + 1] - 1])
+        suffix = "" if offset == 0 else ("@prev-day" if offset < 0 else "@next-day")
+        if int(row) in freq_by_row:
+            for s, e, h in freq_by_row[int(row)]:
+                for begin in range(s, e, h):
+                    moved = begin - first_dep + offset
+                    if outside(first_dep + moved, last_arr + moved, offset):
+                        continue
+                    template.append(k)
+                    shift.append(moved)
+                    from_frequency.append(True)
+                    label.append(f"{source_trip_ids[row]}@{format_gtfs_time(begin)}{suffix}")
+        elif not outside(first_dep + offset, last_arr + offset, offset):
+            template.append(k)
+            shift.append(offset)
+            from_frequency.append(False)
+            label.append(f"{source_trip_ids[row]}{suffix}")
+    return _Runs(np.array(template, dtype=np.int64), np.array(shift, dtype=np.int64), from_frequency, label)
+
+
+@dataclass
+class _Patterns:
+    route: list[int] = field(default_factory=list)
+    stops: list[np.ndarray] = field(default_factory=list)
+    board: list[np.ndarray] = field(default_factory=list)
+    alight: list[np.ndarray] = field(default_factory=list)
+    trips: list[list[int]] = field(default_factory=list)
+    arrivals: list[np.ndarray] = field(default_factory=list)
+    departures: list[np.ndarray] = field(default_factory=list)
+    split: int = 0
+
+
+def _fifo_patterns(groups: dict[tuple[Any, ...], list[int]], runs: _Runs, st: _StopTimes) -> _Patterns:
+    """Each group of runs (same route, stops and pickup/drop-off rules) as patterns whose trips never
+    overtake: a trip joins the first sub-pattern whose last trip it never overtakes (greedy FIFO split)."""
+    out = _Patterns()
+    for key in sorted(groups, key=lambda key: (key[0], key[1])):
+        members = np.array(groups[key])
+        k0 = runs.template[members[0]]
+        a, b = st.start[k0], st.start[k0 + 1]
+        n = b - a
+        arr_m = np.stack([st.arrival[st.start[t] : st.start[t] + n] for t in runs.template[members]])
+        dep_m = np.stack([st.departure[st.start[t] : st.start[t] + n] for t in runs.template[members]])
+        arr_m = arr_m + runs.shift[members][:, None]
+        dep_m = dep_m + runs.shift[members][:, None]
+        order = np.lexsort((arr_m[:, -1], dep_m[:, 0]))
+        subs: list[list[int]] = []
+        for i in order:
+            for sub in subs:
+                j = sub[-1]
+                if (arr_m[i] >= arr_m[j]).all() and (dep_m[i] >= dep_m[j]).all():
+                    sub.append(int(i))
+                    break
+            else:
+                subs.append([int(i)])
+        out.split += len(subs) - 1
+        for sub in subs:
+            out.route.append(key[0])
+            out.stops.append(st.stop[a:b])
+            out.board.append(st.can_board[a:b])
+            out.alight.append(st.can_alight[a:b])
+            out.trips.append([int(members[i]) for i in sub])
+            out.arrivals.append(arr_m[sub].ravel())
+            out.departures.append(dep_m[sub].ravel())
+    return out
+
+
+def _pattern_groups(
+    st: _StopTimes, runs: _Runs, route_of_row: np.ndarray, route_ids: np.ndarray
+) -> dict[tuple[Any, ...], list[int]]:
+    """The runs grouped by route, stop sequence and pickup/drop-off rules (a pattern before the FIFO split)."""
+    route_idx = {r: i for i, r in enumerate(route_ids)}
+    keys = [
+        (
+            route_idx[route_of_row[row]],
+            st.stop[a:b].tobytes(),
+            st.can_board[a:b].tobytes(),
+            st.can_alight[a:b].tobytes(),
+        )
+        for row, a, b in zip(st.trip_row, st.start[:-1], st.start[1:], strict=True)
+    ]
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, k in enumerate(runs.template):
+        groups.setdefault(keys[k], []).append(i)
+    return groups
+
+
+def _pattern_arrays(patterns: _Patterns, n_stops: int) -> dict[str, np.ndarray]:
+    """The patterns as the Timetable's flat arrays (layout in ``planner.timetable``)."""
+    n_patterns = len(patterns.route)
+    stop_counts = np.array([len(x) for x in patterns.stops], dtype=np.int64)
+    trip_counts = np.array([len(t) for t in patterns.trips], dtype=np.int64)
+    flat_stops = np.concatenate(patterns.stops).astype(np.int32) if n_patterns else np.zeros(0, np.int32)
+    # stop -> patterns (each pattern once per stop even if it loops through the stop twice)
+    pairs = (
+        np.unique(np.stack([flat_stops, np.repeat(np.arange(n_patterns), stop_counts)]), axis=1)
+        if n_patterns
+        else np.zeros((2, 0), dtype=np.int64)
+    )
+    return {
+        "pattern_route": np.array(patterns.route, dtype=np.int32),
+        "pattern_stop_start": np.concatenate([[0], np.cumsum(stop_counts)]).astype(np.int32),
+        "pattern_stops": flat_stops,
+        "pattern_can_board": np.concatenate(patterns.board) if n_patterns else np.zeros(0, bool),
+        "pattern_can_alight": np.concatenate(patterns.alight) if n_patterns else np.zeros(0, bool),
+        "pattern_trip_start": np.concatenate([[0], np.cumsum(trip_counts)]).astype(np.int32),
+        "pattern_time_start": (
+            np.concatenate([[0], np.cumsum(stop_counts * trip_counts)[:-1]]).astype(np.int64)
+            if n_patterns
+            else np.zeros(0, dtype=np.int64)
+        ),
+        "arrivals": np.concatenate(patterns.arrivals).astype(np.int32) if n_patterns else np.zeros(0, np.int32),
+        "departures": np.concatenate(patterns.departures).astype(np.int32) if n_patterns else np.zeros(0, np.int32),
+        "stop_pattern_start": np.searchsorted(pairs[0], np.arange(n_stops + 1)).astype(np.int32),
+        "stop_patterns": pairs[1].astype(np.int32),
+    }
+
+
+def _transfers(
+    transfers: pd.DataFrame | None, stop_idx: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """transfers.txt as (from, to, type, min_transfer_time; -1 where not given)."""
+    if transfers is None or not len(transfers):
+        return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0, np.int32)
+    t_from = np.array([stop_idx[s] for s in _strings(transfers["from_stop_id"])], dtype=np.int32)
+    t_to = np.array([stop_idx[s] for s in _strings(transfers["to_stop_id"])], dtype=np.int32)
+    t_type = transfers["transfer_type"].fillna(0).to_numpy(dtype=np.int8)
+    t_min = (
+        transfers["min_transfer_time"].fillna(-1).to_numpy(dtype=np.int32)
+        if "min_transfer_time" in transfers
+        else np.full(len(t_from), -1, np.int32)
+    )
+    return t_from, t_to, t_type, t_min
+
+
+def _stations(stops: pd.DataFrame, stop_idx: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each stop's parent station index (-1 if none) and location_type."""
+    parent = np.full(len(stops), -1, dtype=np.int32)
+    if "parent_station" in stops:
+        for i, p in enumerate(_strings(stops["parent_station"])):
+            if p:
+                parent[i] = stop_idx.get(p, -1)
+    location_type = (
+        stops["location_type"].fillna(0).to_numpy(dtype=np.int8)
+        if "location_type" in stops
+        else np.zeros(len(stops), np.int8)
+    )
+    return parent, location_type
