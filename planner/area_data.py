@@ -121,8 +121,13 @@ def load_area_data(
     cache: str | Path | None = None,
     rebuild: bool = False,
     progress: Progress | None = None,
+    streets_of: AreaData | None = None,
 ) -> AreaData:
-    """Timetable, street graphs and stop links for ``area``, from the cache or freshly built."""
+    """Timetable, street graphs and stop links for ``area``, from the cache or freshly built.
+
+    ``streets_of``: area data of the same area (another date) whose street graphs are shared
+    instead of loaded again.
+    """
     say = progress or _quiet
     started = time.perf_counter()
     date = service_date or area.service_date
@@ -142,85 +147,20 @@ def load_area_data(
         [],
         {"tt": tt_key, "st": st_key, "bbox": area.bbox, "max": area.streets.stop_link_max_m},
     )
-    tt_path = root / f"timetable-{date.isoformat()}-{tt_key}.npz"
     dates_path = root / f"service-dates-{cache_key('service-dates', 1, list(area.gtfs_files), {})}.json"
-    shapes_path = root / f"shapes-{tt_key}.npz"
-    # Street graphs depend only on the extract and the street settings: areas on one extract share them.
-    shared = cache_dir(cache) / "streets"
-    shared.mkdir(parents=True, exist_ok=True)
-    st_paths = {m: shared / f"streets-{m}-{st_key}.npz" for m in MODES}
-    osm_meta = shared / f"streets-{st_key}.json"
-    link_path = root / f"stop-links-{link_key}.npz"
+    timetable, shapes, tt_cached = _timetable(area, date, root, tt_key, dates_path, rebuild, say)
+    if streets_of is not None and streets_of.area == area:
+        graphs, osm_stats, st_cached = streets_of.streets, streets_of.osm_stats, True
+    else:
+        # Street graphs depend only on the extract and the street settings: areas on one extract share them.
+        graphs, osm_stats, st_cached = _street_graphs(area, cache_dir(cache) / "streets", st_key, rebuild, say)
+    links, links_cached = _stop_links(
+        area, timetable, graphs["walk"], root / f"stop-links-{link_key}.npz", rebuild, say
+    )
     footpath_path = root / f"footpaths-{link_key}-{int(FOOTPATH_MAX_M)}.npz"
-    from_cache = True
-
-    if tt_path.exists() and shapes_path.exists() and not rebuild:
-        timetable = Timetable.load(tt_path)
-        shapes = Shapes.load(shapes_path)
-    else:
-        from_cache = False
-        t0 = time.perf_counter()
-        say(f"reading and validating GTFS {', '.join(map(str, area.gtfs_files))}")
-        feed = load_feeds(area.gtfs_files)
-        say(f"compiling timetable for {date.isoformat()}")
-        timetable = compile_timetable(feed, date, ServiceClock(area.timezone or None))
-        timetable.save(tt_path)
-        dates_path.write_text(json.dumps([d.isoformat() for d in feed.calendar.service_dates()]))
-        shapes = Shapes.from_table(feed.table("shapes"))
-        shapes.save(shapes_path)
-        say(
-            f"timetable: {timetable.n_trips} trips in {timetable.n_patterns} patterns "
-            f"({time.perf_counter() - t0:.1f} s)"
-        )
-
-    if all(p.exists() for p in st_paths.values()) and osm_meta.exists() and not rebuild:
-        graphs = {m: StreetGraph.load(p) for m, p in st_paths.items()}
-        osm_stats = OsmStats(**json.loads(osm_meta.read_text()))
-    else:
-        from_cache = False
-        t0 = time.perf_counter()
-        say(f"reading OpenStreetMap {area.osm_file}")
-        osm = read_osm_highways(area.osm_file)
-        osm_stats = OsmStats(osm.highway_ways, osm.trimmed_references, osm.ways_dropped)
-        speeds = {"walk": area.streets.walk_speed_mps, "bike": area.streets.bike_speed_mps, "drive": None}
-        graphs = {}
-        for i, mode in enumerate(MODES, 1):
-            say(f"building {mode} graph ({i}/{len(MODES)})")
-            graph = build_mode_graph(
-                osm, mode, speed_mps=speeds[mode], drive_default_kmh=area.streets.drive_default_kmh
-            )
-            graphs[mode] = compile_street_graph(graph, mode)
-            graphs[mode].save(st_paths[mode])
-            say(f"{mode}: {graphs[mode].n_nodes} nodes, {graphs[mode].n_edges} edges")
-        osm_meta.write_text(json.dumps(asdict(osm_stats)))
-        say(f"street graphs built ({time.perf_counter() - t0:.1f} s)")
-
-    if link_path.exists() and not rebuild:
-        with np.load(link_path) as data:
-            links = StopLinks(data["edge"], data["fraction"], data["distance_m"], data["inside_extract"])
-    else:
-        from_cache = False
-        say("linking stops to the walk graph")
-        links = link_stops(timetable, graphs["walk"], area)
-        count, examples = links.unlinked_inside(timetable, 5)
-        if count:
-            say(
-                f"{count} stop(s) inside the extract are over {area.streets.stop_link_max_m:.0f} m from a walkable "
-                f"street and are reached as the crow flies (x 1.3): {'; '.join(examples)}"
-            )
-        tmp = link_path.with_suffix(".tmp.npz")
-        np.savez(
-            tmp,
-            edge=links.edge,
-            fraction=links.fraction,
-            distance_m=links.distance_m,
-            inside_extract=links.inside_extract,
-        )
-        tmp.replace(link_path)
     if footpath_path.exists() and not rebuild:
-        footpaths = Footpaths.load(footpath_path)
+        footpaths, fp_cached = Footpaths.load(footpath_path), True
     else:
-        from_cache = False
         say(f"walking transfers between stops (up to {FOOTPATH_MAX_M:.0f} m)")
         footpaths = compute_footpaths(
             timetable, graphs["walk"], links.edge, links.fraction, links.distance_m, FOOTPATH_MAX_M
@@ -228,10 +168,10 @@ def load_area_data(
         tmp = footpath_path.with_suffix(".tmp.npz")
         footpaths.save(tmp)
         tmp.replace(footpath_path)
+        fp_cached = False
     if not dates_path.exists():  # a timetable cached before the dates were kept
         say("reading the feeds' calendars")
         dates_path.write_text(json.dumps([d.isoformat() for d in load_feeds(area.gtfs_files).calendar.service_dates()]))
-    service_dates = tuple(dt.date.fromisoformat(d) for d in json.loads(dates_path.read_text()))
     return AreaData(
         area,
         timetable,
@@ -240,8 +180,78 @@ def load_area_data(
         footpaths,
         shapes,
         osm_stats,
-        from_cache,
+        tt_cached and st_cached and links_cached and fp_cached,
         time.perf_counter() - started,
-        service_dates,
+        tuple(dt.date.fromisoformat(d) for d in json.loads(dates_path.read_text())),
         cache_dir(cache),
     )
+
+
+def _timetable(
+    area: Area, date: dt.date, root: Path, key: str, dates_path: Path, rebuild: bool, say: Progress
+) -> tuple[Timetable, Shapes, bool]:
+    """The compiled timetable and shapes of ``date`` (and whether they came from the cache)."""
+    tt_path = root / f"timetable-{date.isoformat()}-{key}.npz"
+    shapes_path = root / f"shapes-{key}.npz"
+    if tt_path.exists() and shapes_path.exists() and not rebuild:
+        return Timetable.load(tt_path), Shapes.load(shapes_path), True
+    t0 = time.perf_counter()
+    say(f"reading and validating GTFS {', '.join(map(str, area.gtfs_files))}")
+    feed = load_feeds(area.gtfs_files)
+    say(f"compiling timetable for {date.isoformat()}")
+    timetable = compile_timetable(feed, date, ServiceClock(area.timezone or None))
+    timetable.save(tt_path)
+    dates_path.write_text(json.dumps([d.isoformat() for d in feed.calendar.service_dates()]))
+    shapes = Shapes.from_table(feed.table("shapes"))
+    shapes.save(shapes_path)
+    say(f"timetable: {timetable.n_trips} trips in {timetable.n_patterns} patterns ({time.perf_counter() - t0:.1f} s)")
+    return timetable, shapes, False
+
+
+def _street_graphs(
+    area: Area, shared: Path, key: str, rebuild: bool, say: Progress
+) -> tuple[dict[str, StreetGraph], OsmStats, bool]:
+    """The walk, bike and drive graphs of the area's extract (and whether they came from the cache)."""
+    shared.mkdir(parents=True, exist_ok=True)
+    paths = {m: shared / f"streets-{m}-{key}.npz" for m in MODES}
+    meta = shared / f"streets-{key}.json"
+    if all(p.exists() for p in paths.values()) and meta.exists() and not rebuild:
+        return {m: StreetGraph.load(p) for m, p in paths.items()}, OsmStats(**json.loads(meta.read_text())), True
+    t0 = time.perf_counter()
+    say(f"reading OpenStreetMap {area.osm_file}")
+    osm = read_osm_highways(area.osm_file)
+    osm_stats = OsmStats(osm.highway_ways, osm.trimmed_references, osm.ways_dropped)
+    speeds = {"walk": area.streets.walk_speed_mps, "bike": area.streets.bike_speed_mps, "drive": None}
+    graphs = {}
+    for i, mode in enumerate(MODES, 1):
+        say(f"building {mode} graph ({i}/{len(MODES)})")
+        graph = build_mode_graph(osm, mode, speed_mps=speeds[mode], drive_default_kmh=area.streets.drive_default_kmh)
+        graphs[mode] = compile_street_graph(graph, mode)
+        graphs[mode].save(paths[mode])
+        say(f"{mode}: {graphs[mode].n_nodes} nodes, {graphs[mode].n_edges} edges")
+    meta.write_text(json.dumps(asdict(osm_stats)))
+    say(f"street graphs built ({time.perf_counter() - t0:.1f} s)")
+    return graphs, osm_stats, False
+
+
+def _stop_links(
+    area: Area, timetable: Timetable, walk: StreetGraph, path: Path, rebuild: bool, say: Progress
+) -> tuple[StopLinks, bool]:
+    """Each stop's link to the walk graph (and whether it came from the cache)."""
+    if path.exists() and not rebuild:
+        with np.load(path) as data:
+            return StopLinks(data["edge"], data["fraction"], data["distance_m"], data["inside_extract"]), True
+    say("linking stops to the walk graph")
+    links = link_stops(timetable, walk, area)
+    count, examples = links.unlinked_inside(timetable, 5)
+    if count:
+        say(
+            f"{count} stop(s) inside the extract are over {area.streets.stop_link_max_m:.0f} m from a walkable "
+            f"street and are reached as the crow flies (x 1.3): {'; '.join(examples)}"
+        )
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(
+        tmp, edge=links.edge, fraction=links.fraction, distance_m=links.distance_m, inside_extract=links.inside_extract
+    )
+    tmp.replace(path)
+    return links, False

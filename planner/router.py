@@ -255,7 +255,7 @@ class Planner:
         """The timetable of a service day (its own trips and the neighbouring days' that reach into it),
         compiled on first use and cached on disk; raises NoServiceError when no trip runs near it."""
         if date not in self._by_date:
-            self._add(load_area_data(self.area, service_date=date, cache=self._data.cache))
+            self._add(load_area_data(self.area, service_date=date, cache=self._data.cache, streets_of=self._data))
         return self._by_date[date]
 
     def locate(self, moment: dt.datetime, service_day: dt.date | None = None) -> tuple[dt.date, int]:
