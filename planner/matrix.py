@@ -24,9 +24,10 @@ from maas.errors import MaasError, OutsideAreaError
 from planner.points import Point, read_points
 
 __all__ = ["MatrixSettings", "Point", "read_points", "travel_time_matrix"]
-from planner.raptor import INF
-from planner.router import Planner
+from planner.raptor import INF, RaptorState
+from planner.router import Planner, StreetAccess
 from planner.street_graph import Snap
+from planner.street_search import StreetSearch
 
 Progress = Callable[[int, int], None]
 
@@ -133,18 +134,8 @@ def _matrix(
     access = planner.walk if mode in ("transit", "walk") else (planner.bike if mode == "bike" else planner.car)
     speed = {"transit": planner.walk_speed, "walk": planner.walk_speed, "bike": planner.bike_speed, "car": 1.0}[mode]
     unsnapped: list[tuple[str, str, str]] = []
-
-    def snap_or_none(p: Point, role: str) -> Snap | None:
-        # One point off the streets (in a lake, or on a street the clipped extract cut off) must not
-        # abort a matrix of thousands: it is marked unreachable, as r5py does, and listed.
-        try:
-            return planner.snap(access, p.lat, p.lon, f"{role} {p.id}")
-        except OutsideAreaError as exc:
-            unsnapped.append((role, p.id, str(exc)))
-            return None
-
-    o_maybe = [snap_or_none(p, "origin") for p in origins]
-    d_maybe = [snap_or_none(p, "destination") for p in targets]
+    o_maybe = _snap_all(planner, access, origins, "origin", unsnapped)
+    d_maybe = _snap_all(planner, access, targets, "destination", unsnapped)
     d_missing = np.array([s is None for s in d_maybe], dtype=bool)
     fallback = next((s for s in (*o_maybe, *d_maybe) if s is not None), None)
     if fallback is None:
@@ -154,22 +145,18 @@ def _matrix(
     d_fracs = np.array([s.fraction for s in d_snaps])
     d_off = np.array([s.distance_m for s in d_snaps])
     result = np.full((len(origins), len(targets)), np.nan)
-
-    egress = None
-    if mode == "transit":
-        w = planner.walk
-        walk_limit = min(settings.max_walk_leg_s * speed, settings.max_egress_m)
-        egress = np.full((len(targets), raptor.timetable.n_stops), INF, dtype=np.int64)
-        for j, snap in enumerate(d_snaps):
-            if d_missing[j]:
-                continue
-            w.from_destination.from_snap(snap, walk_limit)
-            metres = (
-                w.point_costs(w.from_destination, snap, w.stop_edges, w.stop_fracs) + w.stop_link_m + snap.distance_m
-            )
-            ok = metres <= walk_limit
-            egress[j, w.stops[ok]] = np.ceil(metres[ok] / speed).astype(np.int64)
-
+    egress = (
+        _walk_egress(
+            planner,
+            d_snaps,
+            d_missing,
+            min(settings.max_walk_leg_s * speed, settings.max_egress_m),
+            speed,
+            raptor.timetable.n_stops,
+        )
+        if mode == "transit"
+        else None
+    )
     for i, (origin, maybe) in enumerate(zip(origins, o_maybe, strict=True)):
         if maybe is None:
             if progress:
@@ -191,35 +178,84 @@ def _matrix(
             result[i] = _reduce(direct_s[None, :], settings)
         else:
             assert egress is not None
-            walk_ok = np.where(direct_s <= settings.max_walk_leg_s, direct_s, np.inf)
-            metres = (
-                access.point_costs(search, snap, access.stop_edges, access.stop_fracs)
-                + access.stop_link_m
-                + snap.distance_m
+            result[i] = _reduce(
+                _by_transit(planner, raptor, access, search, snap, direct_s, egress, clock0, speed, settings), settings
             )
-            ok = metres <= settings.max_walk_leg_s * speed
-            stops = access.stops[ok]
-            seconds = np.ceil(metres[ok] / speed).astype(np.int64)
-            per_minute = np.empty((settings.window_min, len(targets)))
-            for m in range(settings.window_min):
-                clock = clock0 + 60 * m
-                best = walk_ok.copy()
-                if len(stops):
-                    raptor.run(
-                        stops,
-                        clock + seconds,
-                        None,
-                        max_rides=settings.max_rides,
-                        walk_speed_mps=speed,
-                        board_slack_s=planner.params.board_slack_s,
-                        transfer_slack_s=planner.params.transfer_slack_s,
-                    )
-                    arrival = raptor.earliest_arrival_at_stops()
-                    by_transit = (arrival[None, :] + egress).min(axis=1) - clock
-                    best = np.minimum(best, np.where(by_transit < INF // 2, by_transit, np.inf))
-                per_minute[m] = best
-            result[i] = _reduce(per_minute, settings)
         if progress:
             progress(i + 1, len(origins))
     result[:, d_missing] = np.nan
     return TravelTimeMatrix(tuple(p.id for p in origins), tuple(p.id for p in targets), result, tuple(unsnapped))
+
+
+def _snap_all(
+    planner: Planner, access: StreetAccess, points: Sequence[Point], role: str, unsnapped: list[tuple[str, str, str]]
+) -> list[Snap | None]:
+    """Each point snapped to the street graph, or None: one point off the streets (in a lake, or on a
+    street the clipped extract cut off) must not abort a matrix of thousands; it is marked unreachable,
+    as r5py does, and listed in ``unsnapped``."""
+    out: list[Snap | None] = []
+    for p in points:
+        try:
+            out.append(planner.snap(access, p.lat, p.lon, f"{role} {p.id}"))
+        except OutsideAreaError as exc:
+            unsnapped.append((role, p.id, str(exc)))
+            out.append(None)
+    return out
+
+
+def _walk_egress(
+    planner: Planner, d_snaps: Sequence[Snap], d_missing: np.ndarray, walk_limit_m: float, speed: float, n_stops: int
+) -> np.ndarray:
+    """(destinations, stops) seconds of walking from each stop to each destination (INF beyond the limit)."""
+    w = planner.walk
+    egress = np.full((len(d_snaps), n_stops), INF, dtype=np.int64)
+    for j, snap in enumerate(d_snaps):
+        if d_missing[j]:
+            continue
+        w.from_destination.from_snap(snap, walk_limit_m)
+        metres = w.point_costs(w.from_destination, snap, w.stop_edges, w.stop_fracs) + w.stop_link_m + snap.distance_m
+        ok = metres <= walk_limit_m
+        egress[j, w.stops[ok]] = np.ceil(metres[ok] / speed).astype(np.int64)
+    return egress
+
+
+def _by_transit(
+    planner: Planner,
+    raptor: RaptorState,
+    access: StreetAccess,
+    search: StreetSearch,
+    snap: Snap,
+    direct_s: np.ndarray,
+    egress: np.ndarray | None,
+    clock0: int,
+    speed: float,
+    settings: MatrixSettings,
+) -> np.ndarray:
+    """(minutes of the window, destinations) travel times from one origin by transit or a short walk."""
+    assert egress is not None
+    walk_ok = np.where(direct_s <= settings.max_walk_leg_s, direct_s, np.inf)
+    metres = (
+        access.point_costs(search, snap, access.stop_edges, access.stop_fracs) + access.stop_link_m + snap.distance_m
+    )
+    ok = metres <= settings.max_walk_leg_s * speed
+    stops = access.stops[ok]
+    seconds = np.ceil(metres[ok] / speed).astype(np.int64)
+    per_minute = np.empty((settings.window_min, len(direct_s)))
+    for m in range(settings.window_min):
+        clock = clock0 + 60 * m
+        best = walk_ok.copy()
+        if len(stops):
+            raptor.run(
+                stops,
+                clock + seconds,
+                None,
+                max_rides=settings.max_rides,
+                walk_speed_mps=speed,
+                board_slack_s=planner.params.board_slack_s,
+                transfer_slack_s=planner.params.transfer_slack_s,
+            )
+            arrival = raptor.earliest_arrival_at_stops()
+            by_transit = (arrival[None, :] + egress).min(axis=1) - clock
+            best = np.minimum(best, np.where(by_transit < INF // 2, by_transit, np.inf))
+        per_minute[m] = best
+    return per_minute

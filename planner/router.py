@@ -131,7 +131,7 @@ def _coords(array: np.ndarray) -> Coords:
     return tuple((round(float(x), 7), round(float(y), 7)) for x, y in array)
 
 
-class _StreetAccess:
+class StreetAccess:
     """One street mode's graph, a search from the origin, one from the destination, and stop snaps."""
 
     def __init__(
@@ -213,7 +213,7 @@ class Planner:
         links = data.stop_links
         served = np.diff(data.timetable.stop_pattern_start) > 0
         walk_stops = np.flatnonzero(links.linked & served)
-        self.walk = _StreetAccess(
+        self.walk = StreetAccess(
             data.streets["walk"],
             links.edge[walk_stops],
             links.fraction[walk_stops],
@@ -227,7 +227,7 @@ class Planner:
             data.timetable.stop_lon[walk_stops], data.timetable.stop_lat[walk_stops]
         )
         ok = np.array([s.distance_m <= self.area.streets.stop_link_max_m for s in bike_snaps], dtype=bool)
-        self.bike = _StreetAccess(
+        self.bike = StreetAccess(
             bike_graph,
             np.array([s.edge for s in bike_snaps], np.int64)[ok],
             np.array([s.fraction for s in bike_snaps])[ok],
@@ -235,7 +235,7 @@ class Planner:
             walk_stops[ok],
             "length",
         )
-        self.car = _StreetAccess(
+        self.car = StreetAccess(
             data.streets["drive"], np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), "time"
         )
 
@@ -283,7 +283,7 @@ class Planner:
         return self.params.bike_speed_mps or self.area.streets.bike_speed_mps
 
     # ------------------------------------------------------------------------------------------
-    def snap(self, access: _StreetAccess, lat: float, lon: float, label: str) -> Snap:
+    def snap(self, access: StreetAccess, lat: float, lon: float, label: str) -> Snap:
         area = self.data.area
         if not area.contains(lon, lat):
             west, south, east, north = area.bbox
