@@ -132,6 +132,16 @@ class _Collector:
 def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
     """All problems found in the raw tables; an empty list means the feed is usable."""
     c = _Collector()
+    usable = _check_presence(tables, c)
+    _check_keys(usable, c)
+    _check_values(usable, c)
+    if "stop_times" in usable:
+        _validate_stop_times(usable["stop_times"], c)
+    return c.problems
+
+
+def _check_presence(tables: dict[str, pd.DataFrame], c: _Collector) -> dict[str, pd.DataFrame]:
+    """Required files, columns and values; returns the tables whose required columns are all there."""
     for name in REQUIRED_FILES:
         if name not in tables:
             c.add(name, None, "required file is missing")
@@ -154,6 +164,11 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
                     # Generic nodes and boarding areas (types 3, 4) may lack coordinates.
                     empty &= ~df["location_type"].isin(["3", "4"])
                 c.check(df, name, col, empty, "required value is empty")
+    return usable
+
+
+def _check_keys(usable: dict[str, pd.DataFrame], c: _Collector) -> None:
+    """Unique ids, and every reference to another table found there."""
 
     def ids(table: str, col: str) -> pd.Series | None:
         return usable[table][col] if table in usable else None
@@ -184,6 +199,10 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
         services = pd.concat([usable[t]["service_id"] for t in ("calendar", "calendar_dates") if t in usable])
         references("trips", "service_id", services, "calendar.txt or calendar_dates.txt")
 
+
+def _check_values(usable: dict[str, pd.DataFrame], c: _Collector) -> None:
+    """Numbers in range, dates and times that parse, calendars and frequencies that make sense."""
+
     def numeric(table: str, col: str, low: float, high: float, integer: bool = True) -> None:
         if table not in usable or col not in usable[table].columns:
             return
@@ -212,19 +231,7 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
     numeric("calendar_dates", "exception_type", 1, 2)
     for day in WEEKDAYS:
         numeric("calendar", day, 0, 1)
-    for table, cols in (("calendar", ("start_date", "end_date")), ("calendar_dates", ("date",))):
-        if table in usable:
-            df = usable[table]
-            for col in cols:
-                parsed = pd.to_datetime(df[col], format="%Y%m%d", errors="coerce")
-                c.check(df, table, col, df[col].notna() & parsed.isna(), "not a date in YYYYMMDD form")
-
-    if "calendar" in usable:
-        cal = usable["calendar"]
-        first_day = pd.to_datetime(cal["start_date"], format="%Y%m%d", errors="coerce")
-        last_day = pd.to_datetime(cal["end_date"], format="%Y%m%d", errors="coerce")
-        c.check(cal, "calendar", "end_date", (last_day < first_day).fillna(False), "end_date is before start_date")
-
+    _check_dates(usable, c)
     if "frequencies" in usable:
         freq = usable["frequencies"]
         start = parse_gtfs_times(freq["start_time"])
@@ -232,17 +239,22 @@ def validate_tables(tables: dict[str, pd.DataFrame]) -> list[FeedProblem]:
         unparsable = "unparsable time (expected H:MM:SS)"
         c.check(freq, "frequencies", "start_time", freq["start_time"].notna() & (start < 0), unparsable)
         c.check(freq, "frequencies", "end_time", freq["end_time"].notna() & (end < 0), unparsable)
-        c.check(
-            freq,
-            "frequencies",
-            "end_time",
-            (start >= 0) & (end >= 0) & (end <= start),
-            "end_time is not after start_time",
-        )
+        ends_early = (start >= 0) & (end >= 0) & (end <= start)
+        c.check(freq, "frequencies", "end_time", ends_early, "end_time is not after start_time")
 
-    if "stop_times" in usable:
-        _validate_stop_times(usable["stop_times"], c)
-    return c.problems
+
+def _check_dates(usable: dict[str, pd.DataFrame], c: _Collector) -> None:
+    for table, cols in (("calendar", ("start_date", "end_date")), ("calendar_dates", ("date",))):
+        if table in usable:
+            df = usable[table]
+            for col in cols:
+                parsed = pd.to_datetime(df[col], format="%Y%m%d", errors="coerce")
+                c.check(df, table, col, df[col].notna() & parsed.isna(), "not a date in YYYYMMDD form")
+    if "calendar" in usable:
+        cal = usable["calendar"]
+        first_day = pd.to_datetime(cal["start_date"], format="%Y%m%d", errors="coerce")
+        last_day = pd.to_datetime(cal["end_date"], format="%Y%m%d", errors="coerce")
+        c.check(cal, "calendar", "end_date", (last_day < first_day).fillna(False), "end_date is before start_date")
 
 
 FAR_STOP_KM = 1000.0
