@@ -441,7 +441,7 @@ def rejection_reason(booking: Booking, plans: Sequence[VehiclePlan], net: Matric
 def _current_routes(
     problem: Problem,
     plans: Sequence[VehiclePlan],
-    starts: Sequence[tuple[VehiclePlan, int, float, tuple[str, ...], list[PlannedStop]]],
+    starts: Sequence[_Start],
     now: float,
 ) -> Solution:
     """The plan being followed, as a solution of the re-planning problem (the search's start)."""
@@ -462,6 +462,9 @@ class ReoptimisationResult:
     reason: str
 
 
+_Start = tuple[VehiclePlan, int, float, tuple[str, ...], list[PlannedStop]]  # plan, node, time, on board, kept
+
+
 def reoptimise(
     plans: Sequence[VehiclePlan],
     bookings: Mapping[str, Booking],
@@ -473,15 +476,59 @@ def reoptimise(
 ) -> ReoptimisationResult:
     """Re-plan every unlocked stop with the OR-Tools core; keep the current plan unless the new one is better."""
     before = sum(driving_distance(p, p.stops, net) for p in plans)
-    # Planning starts where each vehicle is next free, after its locked stop.
-    starts: list[tuple[VehiclePlan, int, float, tuple[str, ...], list[PlannedStop]]] = []
+
+    def kept(reason: str, after: float = before) -> ReoptimisationResult:
+        return ReoptimisationResult(False, tuple(plans), before, after, reason)
+
     picked = dict(picked_up_s)
+    starts = _replan_starts(plans, bookings, net, now, picked_up_s, picked)
+    if starts is None:
+        return kept("current plan does not replay")
+    requests, closing = _replan_requests(plans, starts, bookings, now, picked)
+    if closing:
+        return kept(f"{closing}'s window is closing")
+    if not requests:
+        return kept("nothing to re-plan")
+    problem, used = _replan_problem(starts, requests, net, depot)
+    solution = solve(
+        problem,
+        SolverParams(
+            time_limit_s=params.reoptimise_time_limit_s
+            if params.reoptimise_solution_limit is None
+            else max(params.reoptimise_time_limit_s, 30.0),
+            solution_limit=params.reoptimise_solution_limit,
+            scale=1,
+            portfolio=False,
+        ),
+        initial=_current_routes(problem, plans, starts, now),
+    )
+    if solution.unserved:
+        return kept("the re-optimiser dropped a promised rider")
+    new_plans = _plans_from(solution, starts, used, bookings, net, now, picked_up_s)
+    if new_plans is None:
+        return kept("the new plan does not replay")
+    after = sum(driving_distance(p, p.stops, net) for p in new_plans)
+    if after >= before - 1e-6:
+        return kept("no improvement", after)
+    return ReoptimisationResult(True, tuple(new_plans), before, after, "improved")
+
+
+def _replan_starts(
+    plans: Sequence[VehiclePlan],
+    bookings: Mapping[str, Booking],
+    net: Matrices,
+    now: float,
+    picked_up_s: Mapping[str, float],
+    picked: dict[str, float],
+) -> list[_Start] | None:
+    """Where and when each vehicle is next free (after its locked stop), in whole seconds, and who is on
+    board then; ``picked`` gains the pickups of locked stops. None if a locked stop does not replay."""
+    starts: list[_Start] = []
     for plan in plans:
-        locked = plan.locked(now)
-        if locked:
+        if plan.locked(now):
             timed = schedule(plan, plan.stops[:1], bookings, net, now, picked_up_s)
             if timed is None:
-                return ReoptimisationResult(False, tuple(plans), before, before, "current plan does not replay")
+                return None
             first = plan.stops[0]
             aboard = set(plan.onboard)
             if first.kind == "pickup":
@@ -493,18 +540,27 @@ def reoptimise(
         else:
             starts.append((plan, plan.node, plan.departure(now), plan.onboard, []))
     # The solver works in whole seconds: start a little later (never earlier) than the plan allows.
-    starts = [(plan, node, float(math.ceil(begin)), onboard, kept) for plan, node, begin, onboard, kept in starts]
-    n_real = net.time_s.shape[0]
-    locations = sorted({s[1] for s in starts} | {depot})
+    return [(plan, node, float(math.ceil(begin)), onboard, kept) for plan, node, begin, onboard, kept in starts]
+
+
+def _replan_requests(
+    plans: Sequence[VehiclePlan],
+    starts: Sequence[_Start],
+    bookings: Mapping[str, Booking],
+    now: float,
+    picked: Mapping[str, float],
+) -> tuple[list[Request], str]:
+    """The solver's requests: riders on board tied to their vehicle, picked up where it is next free;
+    promised riders inside their windows. Also the id of a rider whose window is closing ("" if none)."""
     requests: list[Request] = []
-    for plan, _node, begin, onboard, _kept in starts:
+    for plan, node, begin, onboard, _kept in starts:
         for b in onboard:
             booking = bookings[b]
             ridden = begin - picked[b]
             requests.append(
                 Request(
                     b,
-                    _node,
+                    node,
                     booking.dropoff,
                     booking.seats,
                     booking.wheelchairs,
@@ -524,7 +580,7 @@ def reoptimise(
             earliest, latest = booking.pickup_window
             earliest, latest = float(math.ceil(max(earliest, now))), float(math.floor(latest))
             if latest < earliest:
-                return ReoptimisationResult(False, tuple(plans), before, before, f"{booking.id}'s window is closing")
+                return requests, booking.id
             requests.append(
                 Request(
                     booking.id,
@@ -539,10 +595,15 @@ def reoptimise(
                     booking.max_ride_s,
                 )
             )
-    if not requests:
-        return ReoptimisationResult(False, tuple(plans), before, before, "nothing to re-plan")
-    # compact node space: the used network nodes plus a free end node (vehicles end where they are)
-    used = sorted(set(locations) | {r.pickup for r in requests} | {r.dropoff for r in requests})
+    return requests, ""
+
+
+def _replan_problem(
+    starts: Sequence[_Start], requests: Sequence[Request], net: Matrices, depot: int
+) -> tuple[Problem, list[int]]:
+    """The re-planning problem on a compact node space: the network nodes used plus a free end node
+    (vehicles end where they are); also the network node of each compact index."""
+    used = sorted({s[1] for s in starts} | {depot} | {r.pickup for r in requests} | {r.dropoff for r in requests})
     index = {node: i for i, node in enumerate(used)}
     sub = np.ix_(used, used)
     k = len(used)
@@ -550,12 +611,9 @@ def reoptimise(
     distance = np.zeros((k + 1, k + 1))
     travel[:k, :k] = net.time_s[sub]
     distance[:k, :k] = net.dist_m[sub]
-    free_end = k
-    assert all(0 <= node < n_real for node in used)
+    assert all(0 <= node < net.time_s.shape[0] for node in used)
     vehicles = tuple(
-        Vehicle(
-            plan.vehicle, index[node], free_end, plan.seats, plan.wheelchair_places, TimeWindow(begin, plan.shift_end_s)
-        )
+        Vehicle(plan.vehicle, index[node], k, plan.seats, plan.wheelchair_places, TimeWindow(begin, plan.shift_end_s))
         for plan, node, begin, _onboard, _kept in starts
     )
     problem = Problem(
@@ -565,20 +623,20 @@ def reoptimise(
         travel,
         distance,
     )
-    solution = solve(
-        problem,
-        SolverParams(
-            time_limit_s=params.reoptimise_time_limit_s
-            if params.reoptimise_solution_limit is None
-            else max(params.reoptimise_time_limit_s, 30.0),
-            solution_limit=params.reoptimise_solution_limit,
-            scale=1,
-            portfolio=False,
-        ),
-        initial=_current_routes(problem, plans, starts, now),
-    )
-    if solution.unserved:
-        return ReoptimisationResult(False, tuple(plans), before, before, "the re-optimiser dropped a promised rider")
+    return problem, used
+
+
+def _plans_from(
+    solution: Solution,
+    starts: Sequence[_Start],
+    used: Sequence[int],
+    bookings: Mapping[str, Booking],
+    net: Matrices,
+    now: float,
+    picked_up_s: Mapping[str, float],
+) -> list[VehiclePlan] | None:
+    """The solver's routes as vehicle plans that replay here (with its start times as holds where
+    needed to keep ride times); None if one does not."""
     routes = {route.vehicle: route for route in solution.routes}
     new_plans = []
     for plan, _node, _begin, onboard, kept in starts:
@@ -596,9 +654,6 @@ def reoptimise(
         if schedule(candidate, new_stops, bookings, net, now, picked_up_s) is None:
             candidate = dataclasses.replace(plan, stops=tuple(holds), free_s=plan.departure(now))
             if schedule(candidate, holds, bookings, net, now, picked_up_s) is None:
-                return ReoptimisationResult(False, tuple(plans), before, before, "the new plan does not replay")
+                return None
         new_plans.append(candidate)
-    after = sum(driving_distance(p, p.stops, net) for p in new_plans)
-    if after >= before - 1e-6:
-        return ReoptimisationResult(False, tuple(plans), before, after, "no improvement")
-    return ReoptimisationResult(True, tuple(new_plans), before, after, "improved")
+    return new_plans
