@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 from dispatch.network import ShuttleNetwork
 from dispatch.online import Booking
+from maas.area import Area, ShuttleService
 from maas.errors import InputError, InputProblem, OutsideAreaError
 from maas.tabular import FieldReader, format_clock, parse_clock_minutes, read_csv_file
 from planner.area_data import AreaData
@@ -76,104 +78,17 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
     req = tables["requests"][0].frame
     fleet = tables["fleet"][0].frame
     assert req is not None and fleet is not None
-    points: list[tuple[float, float]] = []
-    origins: list[tuple[FieldReader, int, str]] = []  # where each point was read, for snapping problems
-
-    def point(reader: FieldReader, row: dict[Any, Any], line: int, prefix: str) -> int:
-        lat = reader.number(row[f"{prefix}_lat"], line, f"{prefix}_lat", low=-90, high=90)
-        lon = reader.number(row[f"{prefix}_lon"], line, f"{prefix}_lon", low=-180, high=180)
-        if math.isfinite(lat) and math.isfinite(lon) and not area.contains(lon, lat):
-            reader.problem(line, f"{prefix}_lat", f"{prefix} ({lat}, {lon}) is outside the area {area.name}")
-        points.append((lon, lat))
-        origins.append((reader, line, prefix))
-        return len(points) - 1
-
-    def get(row: dict[Any, Any], col: str) -> str:
-        return str(row.get(col, ""))
-
-    start_day = parse_clock_minutes(service.operating_hours[0]) or 0.0
-    end_day = parse_clock_minutes(service.operating_hours[1]) or 1440.0
+    points = _Points(area)
     fleet_reader = FieldReader(tables["fleet"][0].name)
-    fleet_reader.unique_ids(fleet)
-    vehicles = []
-    for ln, row in zip(fleet.index.tolist(), fleet.to_dict("records"), strict=True):
-        depot = point(fleet_reader, row, ln, "depot")
-        seats = fleet_reader.number(
-            get(row, "seats"), ln, "seats", default=service.fleet.seats, low=0, high=100, integer=True
-        )
-        places = fleet_reader.number(
-            get(row, "wheelchair_places"),
-            ln,
-            "wheelchair_places",
-            default=service.fleet.wheelchair_places,
-            low=0,
-            high=20,
-            integer=True,
-        )
-        if seats == 0 and places == 0:
-            fleet_reader.problem(ln, "seats", "a vehicle needs at least one seat or wheelchair place")
-        shift_start = fleet_reader.clock_minutes(get(row, "shift_start"), ln, "shift_start", default=start_day)
-        shift_end = fleet_reader.clock_minutes(get(row, "shift_end"), ln, "shift_end", default=end_day)
-        if shift_end <= shift_start:
-            fleet_reader.problem(ln, "shift_end", "the shift ends before it starts")
-        if not all(math.isfinite(v) for v in (seats, places, shift_start, shift_end)) or shift_end <= shift_start:
-            continue
-        vehicles.append(
-            Vehicle(
-                id=str(row["id"]),
-                start=depot,
-                end=depot,
-                seats=int(seats),
-                wheelchair_places=int(places),
-                shift=TimeWindow(shift_start, shift_end),
-            )
-        )
+    vehicles = _read_fleet(fleet, fleet_reader, points, service)
     request_reader = FieldReader(tables["requests"][0].name)
-    request_reader.unique_ids(req)
-    requests = []
-    for ln, row in zip(req.index.tolist(), req.to_dict("records"), strict=True):
-        pickup = point(request_reader, row, ln, "pickup")
-        dropoff = point(request_reader, row, ln, "dropoff")
-        earliest = request_reader.clock_minutes(row["earliest_pickup"], ln, "earliest_pickup")
-        latest = request_reader.clock_minutes(row["latest_pickup"], ln, "latest_pickup")
-        if latest < earliest:
-            request_reader.problem(ln, "latest_pickup", "latest_pickup is before earliest_pickup")
-        latest_dropoff = request_reader.clock_minutes(
-            get(row, "latest_dropoff"), ln, "latest_dropoff", default=math.inf
-        )
-        if latest_dropoff < earliest:
-            request_reader.problem(ln, "latest_dropoff", "latest_dropoff is before earliest_pickup")
-        ride_text = get(row, "max_ride_min")
-        ride = request_reader.number(ride_text, ln, "max_ride_min", low=0.1, high=1440) if ride_text else -1.0
-        seats = request_reader.number(get(row, "seats"), ln, "seats", default=1.0, low=0, high=100, integer=True)
-        chairs = request_reader.number(
-            get(row, "wheelchair"), ln, "wheelchair", default=0.0, low=0, high=20, integer=True
-        )
-        if seats == 0 and chairs == 0:
-            request_reader.problem(ln, "seats", "a request needs at least one seat or a wheelchair place")
-        values = (earliest, latest, latest_dropoff if latest_dropoff != math.inf else 0.0, ride, seats, chairs)
-        if not all(math.isfinite(v) for v in values) or latest < earliest or latest_dropoff < earliest:
-            continue
-        requests.append(
-            Request(
-                id=str(row["id"]),
-                pickup=pickup,
-                dropoff=dropoff,
-                seats=int(seats),
-                wheelchairs=int(chairs),
-                pickup_window=TimeWindow(earliest, latest),
-                dropoff_window=TimeWindow(0.0, latest_dropoff),
-                pickup_service=1.0,
-                dropoff_service=1.0,
-                max_ride_time=None if ride < 0 else ride,
-            )
-        )
+    requests = _read_requests(req, request_reader, points)
     from dispatch.day import shuttle_network
 
     network = shuttle_network(data)  # all-pairs times on the capped drive graph, cached per area
-    nodes = np.zeros(len(points), dtype=np.int64)
+    nodes = np.zeros(len(points.lon_lat), dtype=np.int64)
     if not (fleet_reader.problems or request_reader.problems):
-        for k, ((lon, lat), (reader, line, prefix)) in enumerate(zip(points, origins, strict=True)):
+        for k, ((lon, lat), (reader, line, prefix)) in enumerate(zip(points.lon_lat, points.read_at, strict=True)):
             try:
                 nodes[k] = network.snap(lon, lat, MAX_SNAP_M)
             except OutsideAreaError as exc:
@@ -204,3 +119,106 @@ def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaDa
         for r in requests
     ]
     return Problem(f"{area.name}-dispatch", tuple(requests), tuple(vehicles), minutes, km)
+
+
+class _Points:
+    """The coordinates read from both files, in order, with where each was read (for snapping problems)."""
+
+    def __init__(self, area: Area) -> None:
+        self.area = area
+        self.lon_lat: list[tuple[float, float]] = []
+        self.read_at: list[tuple[FieldReader, int, str]] = []
+
+    def read(self, reader: FieldReader, row: dict[Any, Any], line: int, prefix: str) -> int:
+        lat = reader.number(row[f"{prefix}_lat"], line, f"{prefix}_lat", low=-90, high=90)
+        lon = reader.number(row[f"{prefix}_lon"], line, f"{prefix}_lon", low=-180, high=180)
+        if math.isfinite(lat) and math.isfinite(lon) and not self.area.contains(lon, lat):
+            reader.problem(line, f"{prefix}_lat", f"{prefix} ({lat}, {lon}) is outside the area {self.area.name}")
+        self.lon_lat.append((lon, lat))
+        self.read_at.append((reader, line, prefix))
+        return len(self.lon_lat) - 1
+
+
+def _text(row: dict[Any, Any], col: str) -> str:
+    return str(row.get(col, ""))
+
+
+def _read_fleet(fleet: pd.DataFrame, reader: FieldReader, points: _Points, service: ShuttleService) -> list[Vehicle]:
+    """The fleet file's vehicles; seats, places and shifts default to the area's shuttle service."""
+    start_day = parse_clock_minutes(service.operating_hours[0]) or 0.0
+    end_day = parse_clock_minutes(service.operating_hours[1]) or 1440.0
+    reader.unique_ids(fleet)
+    vehicles = []
+    for ln, row in zip(fleet.index.tolist(), fleet.to_dict("records"), strict=True):
+        depot = points.read(reader, row, ln, "depot")
+        seats = reader.number(
+            _text(row, "seats"), ln, "seats", default=service.fleet.seats, low=0, high=100, integer=True
+        )
+        places = reader.number(
+            _text(row, "wheelchair_places"),
+            ln,
+            "wheelchair_places",
+            default=service.fleet.wheelchair_places,
+            low=0,
+            high=20,
+            integer=True,
+        )
+        if seats == 0 and places == 0:
+            reader.problem(ln, "seats", "a vehicle needs at least one seat or wheelchair place")
+        shift_start = reader.clock_minutes(_text(row, "shift_start"), ln, "shift_start", default=start_day)
+        shift_end = reader.clock_minutes(_text(row, "shift_end"), ln, "shift_end", default=end_day)
+        if shift_end <= shift_start:
+            reader.problem(ln, "shift_end", "the shift ends before it starts")
+        if not all(math.isfinite(v) for v in (seats, places, shift_start, shift_end)) or shift_end <= shift_start:
+            continue
+        vehicles.append(
+            Vehicle(
+                id=str(row["id"]),
+                start=depot,
+                end=depot,
+                seats=int(seats),
+                wheelchair_places=int(places),
+                shift=TimeWindow(shift_start, shift_end),
+            )
+        )
+    return vehicles
+
+
+def _read_requests(req: pd.DataFrame, reader: FieldReader, points: _Points) -> list[Request]:
+    """The requests file's riders (pickup and drop-off are indices into ``points``)."""
+    reader.unique_ids(req)
+    requests = []
+    for ln, row in zip(req.index.tolist(), req.to_dict("records"), strict=True):
+        pickup = points.read(reader, row, ln, "pickup")
+        dropoff = points.read(reader, row, ln, "dropoff")
+        earliest = reader.clock_minutes(row["earliest_pickup"], ln, "earliest_pickup")
+        latest = reader.clock_minutes(row["latest_pickup"], ln, "latest_pickup")
+        if latest < earliest:
+            reader.problem(ln, "latest_pickup", "latest_pickup is before earliest_pickup")
+        latest_dropoff = reader.clock_minutes(_text(row, "latest_dropoff"), ln, "latest_dropoff", default=math.inf)
+        if latest_dropoff < earliest:
+            reader.problem(ln, "latest_dropoff", "latest_dropoff is before earliest_pickup")
+        ride_text = _text(row, "max_ride_min")
+        ride = reader.number(ride_text, ln, "max_ride_min", low=0.1, high=1440) if ride_text else -1.0
+        seats = reader.number(_text(row, "seats"), ln, "seats", default=1.0, low=0, high=100, integer=True)
+        chairs = reader.number(_text(row, "wheelchair"), ln, "wheelchair", default=0.0, low=0, high=20, integer=True)
+        if seats == 0 and chairs == 0:
+            reader.problem(ln, "seats", "a request needs at least one seat or a wheelchair place")
+        values = (earliest, latest, latest_dropoff if latest_dropoff != math.inf else 0.0, ride, seats, chairs)
+        if not all(math.isfinite(v) for v in values) or latest < earliest or latest_dropoff < earliest:
+            continue
+        requests.append(
+            Request(
+                id=str(row["id"]),
+                pickup=pickup,
+                dropoff=dropoff,
+                seats=int(seats),
+                wheelchairs=int(chairs),
+                pickup_window=TimeWindow(earliest, latest),
+                dropoff_window=TimeWindow(0.0, latest_dropoff),
+                pickup_service=1.0,
+                dropoff_service=1.0,
+                max_ride_time=None if ride < 0 else ride,
+            )
+        )
+    return requests
