@@ -18,6 +18,7 @@ from dispatch.fleet_view import fleet_snapshot
 from dispatch.service import ServiceStore
 from maas.errors import MaasError
 from maas_apps import webapp
+from planner.itinerary import Itinerary
 
 st.set_page_config(page_title="MaaS trip planner", page_icon="🚌", layout="wide")
 
@@ -46,6 +47,34 @@ def place_picker(res: webapp.AppResources, label: str, key: str, default: str) -
         return clicked
     place = matches[options.index(choice) - (1 if clicked is not None else 0)]
     return place.lat, place.lon
+
+
+def show_answer(res: webapp.AppResources, answer: webapp.TripAnswer, wheelchair: bool) -> Itinerary | None:
+    """The options found, the chosen one's facts, its shuttle booking and timeline; returns the chosen one."""
+    if answer.message:
+        st.info(answer.message)
+    if not answer.itineraries:
+        return None
+    count = len(answer.itineraries)
+    st.caption(f"{count} option{'s' if count != 1 else ''} found")
+    labels = []
+    for i, it in enumerate(answer.itineraries):
+        facts = webapp.card(it)
+        labels.append(f"{i + 1}. {facts['depart']} → {facts['arrive']} ({facts['duration']}) {facts['via']}")
+    index = st.radio("Itineraries", range(len(labels)), format_func=lambda i: labels[i], key="chosen")
+    chosen = answer.itineraries[index]
+    facts = webapp.card(chosen)
+    cols = st.columns(4)
+    for col, name in zip(cols, ["duration", "transfers", "walking", "CO2"], strict=True):
+        col.metric(name, facts[name])
+    if "shuttle pickup" in facts:
+        st.write(f"Shuttle pickup window: **{facts['shuttle pickup']}**")
+        if st.button("Book the shuttle leg", key="book"):
+            st.session_state["booking_message"] = webapp.book_shuttle(res, chosen, wheelchair)
+    if st.session_state.get("booking_message"):
+        st.success(st.session_state["booking_message"])
+    st.dataframe(pd.DataFrame(webapp.timeline(chosen)), hide_index=True, use_container_width=True)
+    return chosen
 
 
 def planner_page(res: webapp.AppResources) -> None:
@@ -99,30 +128,7 @@ def planner_page(res: webapp.AppResources) -> None:
     chosen = None
     with left:
         if answer is not None:
-            if answer.message:
-                st.info(answer.message)
-            if answer.itineraries:
-                count = len(answer.itineraries)
-                st.caption(f"{count} option{'s' if count != 1 else ''} found")
-                labels = []
-                for i, it in enumerate(answer.itineraries):
-                    facts = webapp.card(it)
-                    labels.append(
-                        f"{i + 1}. {facts['depart']} → {facts['arrive']} ({facts['duration']}) {facts['via']}"
-                    )
-                index = st.radio("Itineraries", range(len(labels)), format_func=lambda i: labels[i], key="chosen")
-                chosen = answer.itineraries[index]
-                facts = webapp.card(chosen)
-                cols = st.columns(4)
-                for col, name in zip(cols, ["duration", "transfers", "walking", "CO2"], strict=True):
-                    col.metric(name, facts[name])
-                if "shuttle pickup" in facts:
-                    st.write(f"Shuttle pickup window: **{facts['shuttle pickup']}**")
-                    if st.button("Book the shuttle leg", key="book"):
-                        st.session_state["booking_message"] = webapp.book_shuttle(res, chosen, wheelchair)
-                if st.session_state.get("booking_message"):
-                    st.success(st.session_state["booking_message"])
-                st.dataframe(pd.DataFrame(webapp.timeline(chosen)), hide_index=True, use_container_width=True)
+            chosen = show_answer(res, answer, wheelchair)
     with right:
         deck = webapp.trip_map(res, chosen, origin, destination)
         event = st.pydeck_chart(deck, height=640, on_select="rerun", selection_mode="single-object", key="trip_map")

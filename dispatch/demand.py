@@ -277,27 +277,10 @@ def generate_demand(
         to_hub = rng.random() < (0.75 if target < 12 * 3600 else 0.3)
         seats = 2 if rng.random() < 0.1 else 1
         chairs = 1 if rng.random() < 0.02 else 0
-        if to_hub:
-            k = int(np.searchsorted(hub.departures_s, target))
-            if k >= len(hub.departures_s):
-                continue
-            latest_dropoff = hub.departures_s[k] - PLATFORM_S
-            direct = float(network.time_s[home, hub.node])
-            latest_pickup = latest_dropoff - direct - 2 * SERVICE_S
-            earliest_pickup = latest_pickup - max_wait
-            ahead = 120.0 if rng.random() < 1 / 3 else rng.uniform(5 * 60, 45 * 60)
-            announced = earliest_pickup - ahead
-            pickup, dropoff = home, hub.node
-        else:
-            k = int(np.searchsorted(hub.arrivals_s, target))
-            if k >= len(hub.arrivals_s):
-                continue
-            earliest_pickup = hub.arrivals_s[k] + PLATFORM_S
-            latest_pickup = earliest_pickup + max_wait
-            latest_dropoff = math.inf
-            direct = float(network.time_s[hub.node, home])
-            announced = hub.arrivals_s[k] - rng.uniform(2 * 60, 20 * 60)
-            pickup, dropoff = hub.node, home
+        timing = _hub_trip(rng, to_hub, target, hub, home, network, max_wait)
+        if timing is None:
+            continue
+        pickup, dropoff, announced, earliest_pickup, latest_pickup, latest_dropoff, direct = timing
         if not (start_s <= earliest_pickup and latest_pickup <= end_s):
             continue
         if pickup == dropoff:
@@ -318,6 +301,37 @@ def generate_demand(
             )
         )
     return sorted(out, key=lambda b: (b.announced_s, b.id))
+
+
+def _hub_trip(
+    rng: np.random.Generator,
+    to_hub: bool,
+    target: float,
+    hub: Hub,
+    home: int,
+    network: ShuttleNetwork,
+    max_wait: float,
+) -> tuple[int, int, float, float, float, float, float] | None:
+    """(pickup, drop-off, announced, earliest pickup, latest pickup, latest drop-off, direct time) of a
+    ride to the hub for the first departure after ``target``, or home from the first arrival after it;
+    None when the day has no such train."""
+    if to_hub:
+        k = int(np.searchsorted(hub.departures_s, target))
+        if k >= len(hub.departures_s):
+            return None
+        latest_dropoff = hub.departures_s[k] - PLATFORM_S
+        direct = float(network.time_s[home, hub.node])
+        latest_pickup = latest_dropoff - direct - 2 * SERVICE_S
+        earliest_pickup = latest_pickup - max_wait
+        ahead = 120.0 if rng.random() < 1 / 3 else rng.uniform(5 * 60, 45 * 60)
+        return home, hub.node, earliest_pickup - ahead, earliest_pickup, latest_pickup, latest_dropoff, direct
+    k = int(np.searchsorted(hub.arrivals_s, target))
+    if k >= len(hub.arrivals_s):
+        return None
+    earliest_pickup = hub.arrivals_s[k] + PLATFORM_S
+    direct = float(network.time_s[hub.node, home])
+    announced = hub.arrivals_s[k] - rng.uniform(2 * 60, 20 * 60)
+    return hub.node, home, announced, earliest_pickup, earliest_pickup + max_wait, math.inf, direct
 
 
 CSV_COLUMNS = [

@@ -176,49 +176,74 @@ def _build(problem: Problem, params: SolverParams, late_cost: int | None = None)
     from ortools.constraint_solver import pywrapcp
 
     scale = params.scale
-
-    # Routing nodes: depot locations first, then a pickup and a drop-off node per request.
-    depot_locations = sorted({v.start for v in problem.vehicles} | {v.end for v in problem.vehicles})
-    depot_node = {loc: i for i, loc in enumerate(depot_locations)}
-    location = list(depot_locations)
-    service = [0.0] * len(depot_locations)
-    for r in problem.requests:
-        location += [r.pickup, r.dropoff]
-        service += [r.pickup_service, r.dropoff_service]
-    n_routing = len(location)
-    loc = np.array(location)
-    service_scaled = np.ceil(np.array(service) * scale).astype(np.int64)
-    travel = np.ceil(problem.travel_time[np.ix_(loc, loc)] * scale).astype(np.int64)
-    dist = np.rint(problem.distance[np.ix_(loc, loc)] * scale).astype(np.int64)
-    np.fill_diagonal(travel, 0)
-    np.fill_diagonal(dist, 0)
-
+    nodes = _RoutingNodes.of(problem, scale)
     # The horizon: the latest finite time in the problem plus a day's slack for unbounded windows.
     finite = [w for r in problem.requests for w in (r.pickup_window.latest, r.dropoff_window.latest)] + [
         v.shift.latest for v in problem.vehicles
     ]
     finite = [w for w in finite if not math.isinf(w)]
-    horizon = (max(finite) if finite else 0.0) + float(problem.travel_time.max() + max(service, default=0)) * 2 + 1
+    horizon = (
+        (max(finite) if finite else 0.0) + float(problem.travel_time.max() + max(nodes.service, default=0)) * 2 + 1
+    )
     if late_cost is not None:
         horizon *= 2  # room for the lateness the soft windows allow
     horizon_scaled = math.ceil(horizon * scale)
 
     manager = pywrapcp.RoutingIndexManager(
-        n_routing,
+        len(nodes.location),
         len(problem.vehicles),
-        [depot_node[v.start] for v in problem.vehicles],
-        [depot_node[v.end] for v in problem.vehicles],
+        [nodes.depot_node[v.start] for v in problem.vehicles],
+        [nodes.depot_node[v.end] for v in problem.vehicles],
     )
     routing = pywrapcp.RoutingModel(manager)
-    time_matrix = (travel + service_scaled[:, None]).tolist()
-    time_cb = routing.RegisterTransitMatrix(time_matrix)
-    dist_cb = routing.RegisterTransitMatrix(dist.tolist())
+    time_cb = routing.RegisterTransitMatrix((nodes.travel + nodes.service_scaled[:, None]).tolist())
+    dist_cb = routing.RegisterTransitMatrix(nodes.dist.tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
     routing.AddDimension(time_cb, horizon_scaled, horizon_scaled, False, "time")
     time_dim = routing.GetDimensionOrDie("time")
+    _add_capacities(routing, problem, nodes.base)
+    penalty = _unserved_penalty(routing, problem, params, len(nodes.location))
+    _add_requests(manager, routing, time_dim, problem, params, nodes, penalty, horizon, late_cost)
+    _add_shifts(routing, time_dim, problem, scale, horizon, horizon_scaled, late_cost)
+    return _Model(manager, routing, time_dim, nodes.base, nodes.service)
 
-    seats = [0] * len(depot_locations)
-    chairs = [0] * len(depot_locations)
+
+@dataclass(frozen=True)
+class _RoutingNodes:
+    """Routing nodes: depot locations first, then a pickup and a drop-off node per request, with their
+    service times and the scaled integer travel times and distances between them."""
+
+    depot_node: dict[int, int]
+    location: list[int]
+    service: list[float]
+    service_scaled: np.ndarray
+    travel: np.ndarray
+    dist: np.ndarray
+
+    @property
+    def base(self) -> int:
+        return len(self.depot_node)
+
+    @classmethod
+    def of(cls, problem: Problem, scale: int) -> _RoutingNodes:
+        depot_locations = sorted({v.start for v in problem.vehicles} | {v.end for v in problem.vehicles})
+        location = list(depot_locations)
+        service = [0.0] * len(depot_locations)
+        for r in problem.requests:
+            location += [r.pickup, r.dropoff]
+            service += [r.pickup_service, r.dropoff_service]
+        loc = np.array(location)
+        travel = np.ceil(problem.travel_time[np.ix_(loc, loc)] * scale).astype(np.int64)
+        dist = np.rint(problem.distance[np.ix_(loc, loc)] * scale).astype(np.int64)
+        np.fill_diagonal(travel, 0)
+        np.fill_diagonal(dist, 0)
+        service_scaled = np.ceil(np.array(service) * scale).astype(np.int64)
+        return cls({d: i for i, d in enumerate(depot_locations)}, location, service, service_scaled, travel, dist)
+
+
+def _add_capacities(routing: Any, problem: Problem, n_depots: int) -> None:
+    seats = [0] * n_depots
+    chairs = [0] * n_depots
     for r in problem.requests:
         seats += [r.seats, -r.seats]
         chairs += [r.wheelchairs, -r.wheelchairs]
@@ -230,18 +255,36 @@ def _build(problem: Problem, params: SolverParams, late_cost: int | None = None)
             chair_cb, 0, [v.wheelchair_places for v in problem.vehicles], True, "wheelchairs"
         )
 
+
+def _unserved_penalty(routing: Any, problem: Problem, params: SolverParams, n_locations: int) -> int:
+    """What leaving a request unserved costs (and, when vehicles count, each used vehicle's fixed cost)."""
+    scale = params.scale
     max_distance = float(problem.distance.max()) if problem.n_nodes else 1.0
     penalty_units = params.unserved_penalty or 1000.0 * max(max_distance, 1.0) * max(len(problem.vehicles), 1)
-    if problem.minimize_vehicles:
-        # a used vehicle must cost more than any total distance; an unserved request more than a vehicle
-        fixed = math.ceil(float(problem.distance.max()) * scale * (len(location) + 1))
-        routing.SetFixedCostOfAllVehicles(fixed)
-        penalty = max(int(penalty_units * scale), fixed * 10)
-    else:
-        penalty = int(penalty_units * scale)
+    if not problem.minimize_vehicles:
+        return int(penalty_units * scale)
+    # a used vehicle must cost more than any total distance; an unserved request more than a vehicle
+    fixed = math.ceil(float(problem.distance.max()) * scale * (n_locations + 1))
+    routing.SetFixedCostOfAllVehicles(fixed)
+    return max(int(penalty_units * scale), fixed * 10)
 
+
+def _add_requests(
+    manager: Any,
+    routing: Any,
+    time_dim: Any,
+    problem: Problem,
+    params: SolverParams,
+    nodes: _RoutingNodes,
+    penalty: int,
+    horizon: float,
+    late_cost: int | None,
+) -> None:
+    """Pairing, precedence, windows (hard or soft), exact ride limits, the unserved penalty, tied vehicles."""
+    scale = params.scale
     solver = routing.solver()
-    base = len(depot_locations)
+    base = nodes.base
+    horizon_scaled = math.ceil(horizon * scale)
     vehicle_index = {v.id: i for i, v in enumerate(problem.vehicles)}
     for k, r in enumerate(problem.requests):
         p = manager.NodeToIndex(base + 2 * k)
@@ -262,7 +305,7 @@ def _build(problem: Problem, params: SolverParams, late_cost: int | None = None)
                 time_dim.SetCumulVarSoftUpperBound(index, latest, late_cost)
         if r.max_ride_time is not None:
             # drop-off start - (pickup start + pickup service) <= L, exactly
-            limit = math.floor(r.max_ride_time * scale) + int(service_scaled[base + 2 * k])
+            limit = math.floor(r.max_ride_time * scale) + int(nodes.service_scaled[base + 2 * k])
             if params.legacy_constraints:
                 solver.Add(time_dim.CumulVar(d) - time_dim.CumulVar(p) <= limit)
             else:
@@ -271,8 +314,19 @@ def _build(problem: Problem, params: SolverParams, late_cost: int | None = None)
                 time_dim.AddNodePrecedence(d, p, -limit)
         routing.AddDisjunction([p, d], penalty, 2)
         if r.vehicle is not None:
-            fixed_to = vehicle_index[r.vehicle]
-            routing.VehicleVar(p).SetValues([-1, fixed_to])  # -1: left unserved
+            routing.VehicleVar(p).SetValues([-1, vehicle_index[r.vehicle]])  # -1: left unserved
+
+
+def _add_shifts(
+    routing: Any,
+    time_dim: Any,
+    problem: Problem,
+    scale: int,
+    horizon: float,
+    horizon_scaled: int,
+    late_cost: int | None,
+) -> None:
+    """Each vehicle's shift (its end soft with ``late_cost``) and maximum route duration."""
     for v, vehicle in enumerate(problem.vehicles):
         lo = math.ceil(vehicle.shift.earliest * scale)
         hi = math.floor(_finite(vehicle.shift.latest, horizon) * scale)
@@ -289,8 +343,6 @@ def _build(problem: Problem, params: SolverParams, late_cost: int | None = None)
         if late_cost is None:
             routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
-
-    return _Model(manager, routing, time_dim, base, service)
 
 
 def _phase(

@@ -711,6 +711,16 @@ def cmd_dispatch_bench(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maas", description="MaaS trip planner with autonomous-shuttle dispatch")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_planner_commands(sub)
+    _add_dispatch_commands(sub)
+    _add_simulate_command(sub)
+    _add_service_day_commands(sub)
+    _add_area_commands(sub)
+    return parser
+
+
+def _add_planner_commands(sub: Any) -> None:
+    """info, build, plan and matrix."""
     info = sub.add_parser("info", help="print feed and street-graph facts for an area")
     _common(info)
     info.add_argument("--json", action="store_true", help="print the facts as JSON")
@@ -760,6 +770,9 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--out", required=True, help="CSV file to write")
     matrix.set_defaults(func=cmd_matrix)
 
+
+def _add_dispatch_commands(sub: Any) -> None:
+    """dispatch (a batch of real requests) and dispatch-bench."""
     disp = sub.add_parser("dispatch", help="plan the shuttle fleet for a batch of requests (CSV in, JSON out)")
     disp.add_argument("--requests", required=True, help="requests CSV (see dispatch/realworld.py for columns)")
     disp.add_argument("--fleet", required=True, help="fleet CSV")
@@ -788,6 +801,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--csv", help="CSV file for the table (default: benchmarks/results/dispatch-bench-<set>.csv)")
     bench.set_defaults(func=cmd_dispatch_bench)
 
+
+def _add_simulate_command(sub: Any) -> None:
+    """simulate: a shuttle service day."""
     sim = sub.add_parser("simulate", help="simulate a shuttle service day (online dispatch, SQLite state, KPIs)")
     _common(sim)
     sim.add_argument(
@@ -828,6 +844,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(func=cmd_simulate)
 
+
+def _add_service_day_commands(sub: Any) -> None:
+    """book, bookings and app: working with a live service day."""
     book = sub.add_parser("book", help="book (or --quote) one shuttle ride against a day in a database")
     _common(book)
     book.add_argument("--db", required=True)
@@ -851,6 +870,14 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--db", help="the live service day to plan and book against and show (maas simulate --until)")
     app.set_defaults(func=cmd_app)
 
+    bookings = sub.add_parser("bookings", help="list the bookings of a day in a database")
+    bookings.add_argument("--db", required=True)
+    bookings.add_argument("--status", choices=["pending", "accepted", "rejected", "onboard", "done"])
+    bookings.set_defaults(func=cmd_bookings)
+
+
+def _add_area_commands(sub: Any) -> None:
+    """area init."""
     area = sub.add_parser("area", help="make a new area file from GTFS and OSM files")
     area_sub = area.add_subparsers(dest="area_command", required=True)
     init = area_sub.add_parser("init", help="write data/areas/NAME.toml from the data (bbox, time zone, service date)")
@@ -862,12 +889,6 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--out", help="where to write the file (default data/areas/NAME.toml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(func=cmd_area_init)
-
-    bookings = sub.add_parser("bookings", help="list the bookings of a day in a database")
-    bookings.add_argument("--db", required=True)
-    bookings.add_argument("--status", choices=["pending", "accepted", "rejected", "onboard", "done"])
-    bookings.set_defaults(func=cmd_bookings)
-    return parser
 
 
 _NEGATIVE_VALUE = re.compile(r"^-\d[\d.]*(,-?\d[\d.]*)*$")
