@@ -30,7 +30,7 @@ def resources() -> webapp.AppResources:
 
 def place_picker(res: webapp.AppResources, label: str, key: str, default: str) -> tuple[float, float] | None:
     """A search box over stops, streets and addresses (or LAT,LON), or the last map click."""
-    clicked = st.session_state.get(f"{key}_clicked")
+    clicked: tuple[float, float] | None = st.session_state.get(f"{key}_clicked")
     query = st.text_input(label, value=default, key=f"{key}_query", help="a stop, street, address, district or LAT,LON")
     matches = res.places.search(query) if query else []
     options = webapp.names(matches)

@@ -362,7 +362,8 @@ def _added_times(plan: VehiclePlan, pickup: int, dropoff: int, time_s: np.ndarra
     added = p_in[:, None] + d_in[None, :]
     together = time_s[nodes, pickup] + time_s[pickup, dropoff] + np.where(at_end, 0.0, time_s[dropoff, nxt]) - old_leg
     added[np.arange(n + 1), np.arange(n + 1)] = together
-    return added.astype(np.float64)
+    out: np.ndarray = added.astype(np.float64)
+    return out
 
 
 def leave_later(

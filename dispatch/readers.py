@@ -16,7 +16,8 @@ from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 
 
 def _euclidean(xy: np.ndarray) -> np.ndarray:
-    return np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    distances: np.ndarray = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    return distances
 
 
 def _numbers(path: Path, header_fields: int, row_fields: int) -> list[list[float]]:

@@ -16,26 +16,31 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maas.errors import MaasError
 
+if TYPE_CHECKING:  # imported where used: the CLI starts fast
+    from dispatch.solver import SolverParams
+    from planner.area_data import AreaData
+    from planner.router import Planner
 
-def _progress(start: float) -> Any:
+
+def _progress(start: float) -> Callable[[str], None]:
     def say(message: str) -> None:
         print(f"[{time.perf_counter() - start:6.1f} s] {message}", file=sys.stderr, flush=True)
 
     return say
 
 
-def _number(kind: type, low: float, high: float, what: str) -> Any:
+def _number(kind: type, low: float, high: float, what: str) -> Callable[[str], float | int]:
     """An argparse type: a finite ``kind`` (int or float) in [low, high], with a message naming the range."""
 
     def parse(text: str) -> float | int:
         try:
-            value = kind(text)
+            value: float | int = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
         if not (math.isfinite(value) and low <= value <= high):
@@ -74,7 +79,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", type=_date, help="service date (default: the area's service_date)")
 
 
-def _load(args: argparse.Namespace, *, rebuild: bool = False, verbose: bool = True) -> Any:
+def _load(args: argparse.Namespace, *, rebuild: bool = False, verbose: bool = True) -> AreaData:
     from maas.area import load_area
     from planner.area_data import load_area_data
 
@@ -198,7 +203,7 @@ def _datetime(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(f"not a date and time like 2022-02-22T08:30: {text!r}") from exc
 
 
-def _planner(args: argparse.Namespace) -> Any:
+def _planner(args: argparse.Namespace) -> Planner:
     from maas.area import load_area
     from planner.area_data import load_area_data
     from planner.router import Planner, RouterParams
@@ -334,7 +339,7 @@ def _hhmm(minutes: float) -> str:
     return f"{total // 60:02d}:{total % 60:02d}"
 
 
-def _solver_params(args: argparse.Namespace) -> Any:
+def _solver_params(args: argparse.Namespace) -> SolverParams:
     """SolverParams from --params (TOML), with --time-limit and --workers (else the TOML's, else 2) on top."""
     import dataclasses
 

@@ -121,7 +121,8 @@ def _cut_polyline(coords: np.ndarray, f0: float, f1: float) -> np.ndarray:
         d = f * total
         i = min(int(np.searchsorted(cum, d, side="right")) - 1, len(seg) - 1)
         t = 0.0 if seg[i] == 0 else (d - cum[i]) / seg[i]
-        return coords[i] + t * (coords[i + 1] - coords[i])
+        point: np.ndarray = coords[i] + t * (coords[i + 1] - coords[i])
+        return point
 
     inside = coords[(cum > f0 * total) & (cum < f1 * total)]
     return np.vstack([point_at(f0), inside, point_at(f1)])

@@ -143,7 +143,8 @@ class StreetSearch:
         w = self._weights[edges]
         via_u = self.dist[u] + fractions * w
         via_v = np.where(self.has_twin[edges], self.dist[v] + (1.0 - fractions) * w, np.inf)
-        return np.minimum(via_u, via_v)
+        nearest: np.ndarray = np.minimum(via_u, via_v)
+        return nearest
 
     def path_edges(self, node: int) -> list[int]:
         """Edges from the search's seeds to ``node``, in travel order (after :meth:`run`)."""
