@@ -107,7 +107,7 @@ def test_maas_app_listens_locally_and_stops_on_sigterm(
     env = dict(os.environ, MAAS_DATA_DIR=str(shared_data), MAAS_CACHE_DIR=str(helsinki_cache))
     env["MAAS_APP_DIR"] = str(tmp_path / "app")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "maas", "app", "--headless", "--port", str(port)],
+        [sys.executable, "-m", "maas_apps", "app", "--headless", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
