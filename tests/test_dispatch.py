@@ -212,7 +212,7 @@ def test_same_input_same_solution_under_a_solution_limit() -> None:
     requests = tuple(Request(str(i), 1 + 2 * i, 2 + 2 * i, max_ride_time=60) for i in range(6))
     vehicles = tuple(Vehicle(str(v), 0, 0, 3, shift=TimeWindow(0, 500)) for v in range(2))
     problem = Problem("random", requests, vehicles, matrix, matrix.copy())
-    params = SolverParams(solution_limit=200, time_limit_s=30)
+    params = SolverParams(solution_limit=30, time_limit_s=30)  # a work budget: seconds, not minutes
     first, second = solve(problem, params), solve(problem, params)
     assert first.routes == second.routes and first.distance == second.distance
     assert validate(problem, first).ok
