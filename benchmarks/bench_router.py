@@ -36,7 +36,7 @@ import numpy as np
 from maas.area import load_area
 from planner.area_data import load_area_data
 from planner.footpaths import Footpaths
-from planner.raptor import INF, RaptorState
+from planner.raptor import INF, RaptorNetwork, RaptorQuery, search
 from planner.router import Planner
 from planner.timetable import Timetable
 
@@ -93,7 +93,7 @@ def stop_queries(tt: Timetable, rng: np.random.Generator, n: int) -> list[tuple[
 
 
 def run_stop_queries(
-    state: RaptorState,
+    network: RaptorNetwork,
     queries: list[tuple[int, int, int]],
     *,
     transfer_slack: int,
@@ -101,13 +101,14 @@ def run_stop_queries(
     dest_groups: dict[int, list[int]] | None = None,
 ) -> tuple[list[float], list[int | None]]:
     times, arrivals = [], []
-    n = state.timetable.n_stops
+    n = network.timetable.n_stops
+    state = network.new_state()
     for origin, dest, t0 in queries:
         egress = np.full(n, INF, dtype=np.int64)
         egress[dest_groups[dest] if dest_groups else [dest]] = 0
         sources = np.array(origin_groups[origin] if origin_groups else [origin])
         start = time.perf_counter()
-        result = state.run(
+        query = RaptorQuery(
             sources,
             np.full(len(sources), t0),
             egress,
@@ -116,6 +117,7 @@ def run_stop_queries(
             board_slack_s=0,
             transfer_slack_s=transfer_slack,
         )
+        result = search(network, query, state)
         times.append((time.perf_counter() - start) * 1000)
         arrivals.append(min(result.arrivals) if result.arrivals else None)
     return times, arrivals
@@ -310,7 +312,7 @@ def pyraptor_peer(tt: Timetable, rng: np.random.Generator, n: int) -> dict[str, 
     plain = dataclasses.replace(
         tt, pattern_can_board=np.ones_like(tt.pattern_can_board), pattern_can_alight=np.ones_like(tt.pattern_can_alight)
     )
-    station_state = RaptorState(plain, station_footpaths(plain, groups, 120))
+    station_state = RaptorNetwork(plain, station_footpaths(plain, groups, 120))
     index = {name: i for i, name in enumerate(names)}
     members = {index[name]: groups[name] for name in names}
     q_idx = [(index[a], index[b], t) for a, b, t in pick]
@@ -380,7 +382,7 @@ def main() -> None:
 
     print(f"door-to-door: {args.queries} queries ...", flush=True)
     report["door_to_door"] = bench_door_to_door(planner, rng, args.queries)
-    state = RaptorState(tt, data.footpaths)
+    state = RaptorNetwork(tt, data.footpaths)
     queries = stop_queries(tt, rng, args.queries)
     times, _ = run_stop_queries(state, queries, transfer_slack=90)
     report["stop_to_stop"] = {"n": len(queries), "p50_ms": pct(times, 50), "p95_ms": pct(times, 95)}
@@ -390,7 +392,7 @@ def main() -> None:
     # networkx time-expanded baseline: same-stop changes with a 90 s slack, no footpaths
     print(f"networkx time-expanded Dijkstra: {args.baseline_queries} queries ...", flush=True)
     base_queries = queries[: args.baseline_queries]
-    same_stop = RaptorState(tt, no_footpaths(tt))
+    same_stop = RaptorNetwork(tt, no_footpaths(tt))
     ours_ms, ours_arr = run_stop_queries(same_stop, base_queries, transfer_slack=90)
     nx_ms, nx_arr, nx_build = networkx_baseline(tt, base_queries, 90)
     report["networkx_time_expanded"] = {

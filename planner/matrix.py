@@ -24,8 +24,9 @@ from maas.errors import MaasError, OutsideAreaError
 from planner.points import Point, read_points
 
 __all__ = ["MatrixSettings", "Point", "read_points", "travel_time_matrix"]
-from planner.raptor import INF, RaptorState
-from planner.router import Planner, StreetAccess
+from planner.raptor import INF, RaptorQuery
+from planner.raptor import search as transit_search
+from planner.router import Planner, ServiceDay, StreetAccess
 from planner.street_graph import Snap
 from planner.street_search import StreetSearch
 
@@ -130,7 +131,7 @@ def _matrix(
     if mode not in ("transit", "walk", "bike", "car"):
         raise MaasError(f"matrix mode must be transit, walk, bike or car, got {modes}")
     date, clock0 = planner.locate(depart)
-    _data, raptor = planner._for_date(date)
+    day = planner._for_date(date)
     access = planner.walk if mode in ("transit", "walk") else (planner.bike if mode == "bike" else planner.car)
     speed = {"transit": planner.walk_speed, "walk": planner.walk_speed, "bike": planner.bike_speed, "car": 1.0}[mode]
     unsnapped: list[tuple[str, str, str]] = []
@@ -152,7 +153,7 @@ def _matrix(
             d_missing,
             min(settings.max_walk_leg_s * speed, settings.max_egress_m),
             speed,
-            raptor.timetable.n_stops,
+            day.data.timetable.n_stops,
         )
         if mode == "transit"
         else None
@@ -163,10 +164,10 @@ def _matrix(
                 progress(i + 1, len(origins))
             continue
         snap = maybe
-        search = access.from_origin
+        origin_search = access.from_origin
         limit = settings.max_trip_s * speed if mode != "car" else float(settings.max_trip_s)
-        search.from_snap(snap, limit)
-        street = access.point_costs(search, snap, d_edges, d_fracs)
+        origin_search.from_snap(snap, limit)
+        street = access.point_costs(origin_search, snap, d_edges, d_fracs)
         if mode == "car":
             direct_s = street + (d_off + snap.distance_m) / planner.walk_speed
         else:
@@ -179,7 +180,8 @@ def _matrix(
         else:
             assert egress is not None
             result[i] = _reduce(
-                _by_transit(planner, raptor, access, search, snap, direct_s, egress, clock0, speed, settings), settings
+                _by_transit(planner, day, access, origin_search, snap, direct_s, egress, clock0, speed, settings),
+                settings,
             )
         if progress:
             progress(i + 1, len(origins))
@@ -221,9 +223,9 @@ def _walk_egress(
 
 def _by_transit(
     planner: Planner,
-    raptor: RaptorState,
+    day: ServiceDay,
     access: StreetAccess,
-    search: StreetSearch,
+    origin_search: StreetSearch,
     snap: Snap,
     direct_s: np.ndarray,
     egress: np.ndarray | None,
@@ -235,7 +237,9 @@ def _by_transit(
     assert egress is not None
     walk_ok = np.where(direct_s <= settings.max_walk_leg_s, direct_s, np.inf)
     metres = (
-        access.point_costs(search, snap, access.stop_edges, access.stop_fracs) + access.stop_link_m + snap.distance_m
+        access.point_costs(origin_search, snap, access.stop_edges, access.stop_fracs)
+        + access.stop_link_m
+        + snap.distance_m
     )
     ok = metres <= settings.max_walk_leg_s * speed
     stops = access.stops[ok]
@@ -245,7 +249,7 @@ def _by_transit(
         clock = clock0 + 60 * m
         best = walk_ok.copy()
         if len(stops):
-            raptor.run(
+            query = RaptorQuery(
                 stops,
                 clock + seconds,
                 None,
@@ -253,8 +257,9 @@ def _by_transit(
                 walk_speed_mps=speed,
                 board_slack_s=planner.params.board_slack_s,
                 transfer_slack_s=planner.params.transfer_slack_s,
+                journeys=False,
             )
-            arrival = raptor.earliest_arrival_at_stops()
+            arrival = transit_search(day.network, query, day.state).stop_arrival
             by_transit = (arrival[None, :] + egress).min(axis=1) - clock
             best = np.minimum(best, np.where(by_transit < INF // 2, by_transit, np.inf))
         per_minute[m] = best

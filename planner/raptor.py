@@ -17,8 +17,10 @@ vehicle adds ``transfer_slack_s`` (HSL uses 90 s). Access and egress reach the
 search as offsets: seconds from the origin to each stop, from each stop to the
 destination.
 
-Search state lives in :class:`RaptorState`, allocated once per timetable and
-reused by every query.
+The parts are kept apart, as nigiri and OpenTripPlanner's raptor do: a :class:`RaptorQuery`
+(a value), the shared read-only :class:`RaptorNetwork`, the caller's :class:`RaptorState`
+buffers (allocated once, reused by its owner's queries), and a :class:`TransitResult` that
+carries what :func:`reconstruct` needs, so a result stays valid after the buffers are reused.
 """
 
 from __future__ import annotations
@@ -207,32 +209,72 @@ class RideStep:
 
 
 @dataclass(frozen=True, slots=True)
+class RaptorQuery:
+    """One transit search, as a value: access and egress as offsets, and the rules.
+
+    ``access_times[i]`` is when the rider can be at ``access_stops[i]`` (absolute seconds in the
+    service day's frame); ``egress_time[s]`` the seconds from stop s to the destination (``INF``
+    where unusable; None to search to every stop, as a matrix does). With ``journeys`` the result
+    keeps the labels :func:`reconstruct` needs; a matrix that reads only arrivals leaves it off.
+    """
+
+    access_stops: np.ndarray
+    access_times: np.ndarray
+    egress_time: np.ndarray | None = None
+    max_rides: int = 8
+    walk_speed_mps: float = 1.28
+    board_slack_s: int = 0
+    transfer_slack_s: int = 90
+    journeys: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_rides < 1:
+            raise ValueError("max_rides must be at least 1")
+        if len(self.access_stops) != len(self.access_times):
+            raise ValueError("access_stops and access_times must have the same length")
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyLabels:
+    """The parent labels of a finished search (rounds 0..k), enough to rebuild any of its journeys."""
+
+    pattern: np.ndarray
+    trip: np.ndarray
+    board: np.ndarray
+    alight: np.ndarray
+    ready_kind: np.ndarray
+    ready_from: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class TransitResult:
-    """The Pareto set over (arrival, rides): ``arrivals[i]`` with ``rides[i]`` rides."""
+    """The Pareto set over (arrival, rides): ``arrivals[i]`` with ``rides[i]`` rides, reaching the
+    destination from ``egress_stops[i]``; ``stop_arrival[s]`` the earliest ride arrival at every stop
+    (INF if unreached); ``labels`` for :func:`reconstruct` (None when the query asked for no journeys)."""
 
     rides: tuple[int, ...]
     arrivals: tuple[int, ...]
     egress_stops: tuple[int, ...]
+    stop_arrival: np.ndarray
+    labels: JourneyLabels | None
 
 
-class RaptorState:
-    """A timetable's arrays plus search buffers, reused across queries (one thread at a time)."""
+class RaptorNetwork:
+    """A timetable and its footpaths as the kernel's arrays. Read-only once built: share it freely."""
 
     def __init__(self, timetable: Timetable, footpaths: Footpaths, max_rounds: int = 8) -> None:
         tt = timetable
         self.timetable = tt
         self.footpaths = footpaths
         self.max_rounds = max_rounds
-        n, k = tt.n_stops, max_rounds + 1
         # position of each stop in each pattern serving it (first occurrence)
         pos = np.empty(len(tt.stop_patterns), dtype=np.int32)
-        for s in range(n):
+        for s in range(tt.n_stops):
             for q in range(tt.stop_pattern_start[s], tt.stop_pattern_start[s + 1]):
                 p = tt.stop_patterns[q]
                 stops = tt.pattern_stops[tt.pattern_stop_start[p] : tt.pattern_stop_start[p + 1]]
                 pos[q] = int(np.flatnonzero(stops == s)[0])
-        self._stop_pattern_pos = pos
-        self._arrays = (
+        self.arrays = (
             tt.pattern_stop_start.astype(np.int64),
             tt.pattern_stops.astype(np.int64),
             tt.pattern_can_board,
@@ -245,13 +287,35 @@ class RaptorState:
             tt.stop_patterns.astype(np.int64),
             pos.astype(np.int64),
         )
+        self.footpath_arrays = (
+            footpaths.start,
+            footpaths.to.astype(np.int64),
+            footpaths.self_min_time_s.astype(np.int64),
+        )
+
+    def footpath_times(self, walk_speed_mps: float) -> np.ndarray:
+        """Seconds of each footpath at a walking speed (never under its minimum transfer time)."""
+        seconds = np.ceil(self.footpaths.distance_m / walk_speed_mps).astype(np.int64)
+        times: np.ndarray = np.maximum(seconds, self.footpaths.min_time_s.astype(np.int64))
+        return times
+
+    def new_state(self) -> RaptorState:
+        return RaptorState(self.timetable.n_stops, self.timetable.n_patterns, self.max_rounds)
+
+
+class RaptorState:
+    """Search buffers for one network's size. Owned by one caller at a time (a thread, a session); a
+    search overwrites them, and its result keeps copies of what it needs."""
+
+    def __init__(self, n_stops: int, n_patterns: int, max_rounds: int = 8) -> None:
+        n, k = n_stops, max_rounds + 1
         self.arrival = np.full((k, n), INF, dtype=np.int64)
         self.ready = np.full((k, n), INF, dtype=np.int64)
-        self._best_arrival = np.full(n, INF, dtype=np.int64)
-        self._best_ready = np.full(n, INF, dtype=np.int64)
-        self._marked = np.zeros(n, dtype=np.bool_)
-        self._next_marked = np.zeros(n, dtype=np.bool_)
-        self._pattern_from = np.full(tt.n_patterns, -1, dtype=np.int64)
+        self.best_arrival = np.full(n, INF, dtype=np.int64)
+        self.best_ready = np.full(n, INF, dtype=np.int64)
+        self.marked = np.zeros(n, dtype=np.bool_)
+        self.next_marked = np.zeros(n, dtype=np.bool_)
+        self.pattern_from = np.full(n_patterns, -1, dtype=np.int64)
         self.par_pattern = np.full((k, n), -1, dtype=np.int64)
         self.par_trip = np.full((k, n), -1, dtype=np.int64)
         self.par_board = np.full((k, n), -1, dtype=np.int64)
@@ -260,112 +324,109 @@ class RaptorState:
         self.ready_from = np.full((k, n), -1, dtype=np.int64)
         self.dest_arrival = np.full(k, INF, dtype=np.int64)
         self.dest_stop = np.full(k, -1, dtype=np.int64)
-        self._walk_speed: float | None = None
+        self.no_egress = np.full(n, INF, dtype=np.int64)
+        self._fp_speed: float | None = None
         self._fp_time = np.zeros(0, dtype=np.int64)
-        self._no_egress = np.full(n, INF, dtype=np.int64)
 
-    def _footpath_times(self, walk_speed_mps: float) -> np.ndarray:
-        if self._walk_speed != walk_speed_mps:
-            fp = self.footpaths
-            seconds = np.ceil(fp.distance_m / walk_speed_mps).astype(np.int64)
-            self._fp_time = np.maximum(seconds, fp.min_time_s.astype(np.int64))
-            self._walk_speed = walk_speed_mps
+    def footpath_times(self, network: RaptorNetwork, walk_speed_mps: float) -> np.ndarray:
+        """The network's footpath seconds at this speed, kept while the speed stays the same."""
+        if self._fp_speed != walk_speed_mps or len(self._fp_time) != len(network.footpaths.to):
+            self._fp_time = network.footpath_times(walk_speed_mps)
+            self._fp_speed = walk_speed_mps
         return self._fp_time
 
-    def run(
-        self,
-        access_stops: np.ndarray,
-        access_times: np.ndarray,
-        egress_time: np.ndarray | None = None,
-        *,
-        max_rides: int | None = None,
-        walk_speed_mps: float = 1.28,
-        board_slack_s: int = 0,
-        transfer_slack_s: int = 90,
-    ) -> TransitResult:
-        """Search from ``access_times`` (absolute seconds) at ``access_stops``.
 
-        ``egress_time[s]`` is the seconds from stop s to the destination (``INF`` where unusable);
-        omit it to get arrivals at every stop only (see :attr:`arrival`).
-        """
-        rounds = self.max_rounds if max_rides is None else min(max_rides, self.max_rounds)
-        if rounds < 1:
-            raise ValueError("max_rides must be at least 1")
-        egress = self._no_egress if egress_time is None else egress_time.astype(np.int64)
-        fp = self.footpaths
-        _raptor(
-            *self._arrays,
-            fp.start,
-            fp.to.astype(np.int64),
-            self._footpath_times(walk_speed_mps),
-            fp.self_min_time_s.astype(np.int64),
-            access_stops.astype(np.int64),
-            access_times.astype(np.int64),
-            egress,
-            rounds,
-            board_slack_s,
-            transfer_slack_s,
-            self.arrival,
-            self.ready,
-            self._best_arrival,
-            self._best_ready,
-            self._marked,
-            self._next_marked,
-            self._pattern_from,
-            self.par_pattern,
-            self.par_trip,
-            self.par_board,
-            self.par_alight,
-            self.ready_kind,
-            self.ready_from,
-            self.dest_arrival,
-            self.dest_stop,
+def search(network: RaptorNetwork, query: RaptorQuery, state: RaptorState) -> TransitResult:
+    """Run ``query`` on ``network`` in the caller's ``state`` buffers (see the module docstring)."""
+    rounds = min(query.max_rides, network.max_rounds)
+    egress = state.no_egress if query.egress_time is None else query.egress_time.astype(np.int64)
+    fp_start, fp_to, self_time = network.footpath_arrays
+    _raptor(
+        *network.arrays,
+        fp_start,
+        fp_to,
+        state.footpath_times(network, query.walk_speed_mps),
+        self_time,
+        query.access_stops.astype(np.int64),
+        query.access_times.astype(np.int64),
+        egress,
+        rounds,
+        query.board_slack_s,
+        query.transfer_slack_s,
+        state.arrival,
+        state.ready,
+        state.best_arrival,
+        state.best_ready,
+        state.marked,
+        state.next_marked,
+        state.pattern_from,
+        state.par_pattern,
+        state.par_trip,
+        state.par_board,
+        state.par_alight,
+        state.ready_kind,
+        state.ready_from,
+        state.dest_arrival,
+        state.dest_stop,
+    )
+    rides, arrivals, stops = [], [], []
+    for k in range(1, rounds + 1):
+        if state.dest_stop[k] >= 0:
+            rides.append(k)
+            arrivals.append(int(state.dest_arrival[k]))
+            stops.append(int(state.dest_stop[k]))
+    used = slice(0, rounds + 1)
+    labels = (
+        JourneyLabels(
+            state.par_pattern[used].copy(),
+            state.par_trip[used].copy(),
+            state.par_board[used].copy(),
+            state.par_alight[used].copy(),
+            state.ready_kind[used].copy(),
+            state.ready_from[used].copy(),
         )
-        self._rounds = rounds
-        rides, arrivals, stops = [], [], []
-        for k in range(1, rounds + 1):
-            if self.dest_stop[k] >= 0:
-                rides.append(k)
-                arrivals.append(int(self.dest_arrival[k]))
-                stops.append(int(self.dest_stop[k]))
-        return TransitResult(tuple(rides), tuple(arrivals), tuple(stops))
+        if query.journeys
+        else None
+    )
+    stop_arrival = np.asarray(state.arrival[1 : rounds + 1].min(axis=0))
+    return TransitResult(tuple(rides), tuple(arrivals), tuple(stops), stop_arrival, labels)
 
-    def earliest_arrival_at_stops(self) -> np.ndarray:
-        """After :meth:`run`: the earliest ride arrival at every stop over all rounds (INF if unreached)."""
-        return np.asarray(self.arrival[1 : self._rounds + 1].min(axis=0))
 
-    def journey(self, rides: int, last_stop: int) -> list[RideStep]:
-        """Rebuild the rides of the journey that arrived at ``last_stop`` in round ``rides``."""
-        tt = self.timetable
-        steps: list[RideStep] = []
-        k, s = rides, last_stop
-        while k >= 1:
-            p = int(self.par_pattern[k, s])
-            trip = int(self.par_trip[k, s])
-            bpos, apos = int(self.par_board[k, s]), int(self.par_alight[k, s])
-            a = int(tt.pattern_stop_start[p])
-            n = int(tt.pattern_stop_start[p + 1]) - a
-            ts = int(tt.pattern_time_start[p])
-            board_stop = int(tt.pattern_stops[a + bpos])
-            kind = int(self.ready_kind[k - 1, board_stop])
-            walked_from = int(self.ready_from[k - 1, board_stop]) if kind == READY_WALK else -1
-            steps.append(
-                RideStep(
-                    p,
-                    trip,
-                    bpos,
-                    apos,
-                    board_stop,
-                    s,
-                    int(tt.departures[ts + trip * n + bpos]),
-                    int(tt.arrivals[ts + trip * n + apos]),
-                    kind,
-                    walked_from,
-                )
+def reconstruct(timetable: Timetable, result: TransitResult, rides: int, last_stop: int) -> list[RideStep]:
+    """The rides of ``result``'s journey that arrived at ``last_stop`` with ``rides`` rides."""
+    labels = result.labels
+    if labels is None:
+        raise ValueError("this search kept no journeys (RaptorQuery.journeys was False)")
+    tt = timetable
+    steps: list[RideStep] = []
+    k, s = rides, last_stop
+    while k >= 1:
+        p = int(labels.pattern[k, s])
+        trip = int(labels.trip[k, s])
+        bpos, apos = int(labels.board[k, s]), int(labels.alight[k, s])
+        a = int(tt.pattern_stop_start[p])
+        n = int(tt.pattern_stop_start[p + 1]) - a
+        ts = int(tt.pattern_time_start[p])
+        board_stop = int(tt.pattern_stops[a + bpos])
+        kind = int(labels.ready_kind[k - 1, board_stop])
+        walked_from = int(labels.ready_from[k - 1, board_stop]) if kind == READY_WALK else -1
+        steps.append(
+            RideStep(
+                p,
+                trip,
+                bpos,
+                apos,
+                board_stop,
+                s,
+                int(tt.departures[ts + trip * n + bpos]),
+                int(tt.arrivals[ts + trip * n + apos]),
+                kind,
+                walked_from,
             )
-            if kind == READY_ACCESS:
-                break
-            s = int(self.ready_from[k - 1, board_stop])
-            k -= 1
-        steps.reverse()
-        return steps
+        )
+        if kind == READY_ACCESS:
+            break
+        s = int(labels.ready_from[k - 1, board_stop])
+        k -= 1
+    steps.reverse()
+    return steps

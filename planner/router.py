@@ -38,7 +38,17 @@ from planner.itinerary import (
     TransitLeg,
     WalkLeg,
 )
-from planner.raptor import INF, READY_WALK, RaptorState, RideStep, TransitResult
+from planner.raptor import (
+    INF,
+    READY_WALK,
+    RaptorNetwork,
+    RaptorQuery,
+    RaptorState,
+    RideStep,
+    TransitResult,
+    reconstruct,
+    search,
+)
 from planner.service_time import ServiceClock, local_clock
 from planner.shapes import cut_between
 from planner.shuttle_access import HUB_TRANSFER_S, ShuttleQuoter, zone_containing
@@ -197,6 +207,16 @@ class StreetAccess:
         return np.vstack([head, *middle, tail])
 
 
+@dataclass(frozen=True)
+class ServiceDay:
+    """One service day the planner can search: its area data, its RAPTOR network (shared, read-only)
+    and the planner's search buffers for it."""
+
+    data: AreaData
+    network: RaptorNetwork
+    state: RaptorState
+
+
 class Planner:
     """Plans trips in one area; data for other service dates is loaded (and cached) on demand."""
 
@@ -207,7 +227,7 @@ class Planner:
         # take this lock, so threads (app sessions) may share one planner and take turns, never
         # reading each other's labels.
         self.lock = threading.RLock()
-        self._by_date: dict[dt.date, tuple[AreaData, RaptorState]] = {}
+        self._by_date: dict[dt.date, ServiceDay] = {}
         self.clock = ServiceClock(self.area.timezone or None)
         self._add(data)
         self._data = data
@@ -250,9 +270,10 @@ class Planner:
 
     def _add(self, data: AreaData) -> None:
         # Capacity for 8 rides (7 transfers), the most any query may ask for.
-        self._by_date[data.timetable.service_date] = (data, RaptorState(data.timetable, data.footpaths, 8))
+        network = RaptorNetwork(data.timetable, data.footpaths, 8)
+        self._by_date[data.timetable.service_date] = ServiceDay(data, network, network.new_state())
 
-    def _for_date(self, date: dt.date) -> tuple[AreaData, RaptorState]:
+    def _for_date(self, date: dt.date) -> ServiceDay:
         """The timetable of a service day (its own trips and the neighbouring days' that reach into it),
         compiled on first use and cached on disk; raises NoServiceError when no trip runs near it."""
         if date not in self._by_date:
@@ -369,11 +390,11 @@ class Planner:
         assert moment is not None
         date, clock = self.locate(moment, service_day)
         try:
-            data, raptor = self._for_date(date)
+            day = self._for_date(date)
         except NoServiceError:
             if "transit" in modes:
                 raise
-            data, raptor = self._by_date[self._data.timetable.service_date]  # streets only: any day's data
+            day = self._by_date[self._data.timetable.service_date]  # streets only: any day's data
         if max_walk_m is not None and not (math.isfinite(max_walk_m) and max_walk_m >= 0):
             raise MaasError(f"max_walk_m must be a distance in metres >= 0, got {max_walk_m}")
         max_walk = self.params.max_walk_m if max_walk_m is None else max_walk_m
@@ -382,7 +403,7 @@ class Planner:
             raise MaasError(f"max_transfers must be in 0..7, got {rides - 1}")
         o_lat, o_lon = origin
         d_lat, d_lon = destination
-        query = _Query(self, data, raptor, date, (o_lon, o_lat), (d_lon, d_lat), max_walk, rides)
+        query = _Query(self, day, date, (o_lon, o_lat), (d_lon, d_lat), max_walk, rides)
         query.shuttle = shuttle
         if max_walk_m is not None:  # the rider's own limit on walking bounds a walk-only trip too
             query.direct_walk_limit_m = min(query.direct_walk_limit_m, max_walk_m)
@@ -424,12 +445,11 @@ def _profile(
     max_transfers: int | None,
 ) -> TravelTimeProfile:
     date, clock0 = planner.locate(start)
-    data, raptor = planner._for_date(date)
+    day = planner._for_date(date)
     rides = (planner.params.max_transfers if max_transfers is None else max_transfers) + 1
     query = _Query(
         planner,
-        data,
-        raptor,
+        day,
         date,
         (origin[1], origin[0]),
         (destination[1], destination[0]),
@@ -454,8 +474,7 @@ class _Query:
     def __init__(
         self,
         planner: Planner,
-        data: AreaData,
-        raptor: RaptorState,
+        day: ServiceDay,
         date: dt.date,
         origin: tuple[float, float],
         destination: tuple[float, float],
@@ -463,9 +482,9 @@ class _Query:
         rides: int,
     ) -> None:
         self.p = planner
-        self.data = data
-        self.tt = data.timetable
-        self.raptor = raptor
+        self.data = day.data
+        self.tt = day.data.timetable
+        self.day = day
         self.date = date
         self.origin = Place("Origin", origin[1], origin[0])
         self.destination = Place("Destination", destination[1], destination[0])
@@ -538,7 +557,7 @@ class _Query:
         for k, stop, arrival in zip(result.rides, result.egress_stops, result.arrivals, strict=True):
             if arrival - clock > params.max_trip_s:
                 continue
-            steps = self.raptor.journey(k, stop)
+            steps = reconstruct(self.tt, result, k, stop)
             out.append(self._assemble(steps, access_mode, access_of[steps[0].board_stop]))
         if not out and not self.reason:
             self.reason = f"no transit connection within {params.max_trip_s // 3600} h" + self._service_span(stops)
@@ -562,7 +581,7 @@ class _Query:
 
     def _raptor(self, stops: np.ndarray, at_stops: np.ndarray, egress: np.ndarray | None = None) -> TransitResult:
         params = self.p.params
-        return self.raptor.run(
+        query = RaptorQuery(
             stops,
             at_stops,
             self.egress if egress is None else egress,
@@ -571,6 +590,7 @@ class _Query:
             board_slack_s=params.board_slack_s,
             transfer_slack_s=params.transfer_slack_s,
         )
+        return search(self.day.network, query, self.day.state)
 
     def _transit_arrival(self, clock: int) -> int:
         stops, seconds = self._walk_access()
@@ -692,7 +712,8 @@ class _Query:
                 result = self._raptor(hubs, np.full(len(hubs), leg.end + HUB_TRANSFER_S, dtype=np.int64))
                 for k, stop, arrival in zip(result.rides, result.egress_stops, result.arrivals, strict=True):
                     if arrival - clock <= self.p.params.max_trip_s:
-                        out.append(self._assemble(self.raptor.journey(k, stop), "walk", 0, access_leg=leg))
+                        steps = reconstruct(self.tt, result, k, stop)
+                        out.append(self._assemble(steps, "walk", 0, access_leg=leg))
         d_zone = zone_containing(service.zones, self.destination.lon, self.destination.lat)
         if d_zone is not None:
             hubs = np.array([self.tt.stop_index(s) for s in d_zone.hub_stop_ids], dtype=np.int64)
@@ -702,7 +723,9 @@ class _Query:
             if len(stops):
                 result = self._raptor(stops, clock + seconds, egress)
                 access_of = dict(zip(stops.tolist(), seconds.tolist(), strict=True))
-                journeys = [self.raptor.journey(k, s) for k, s in zip(result.rides, result.egress_stops, strict=True)]
+                journeys = [
+                    reconstruct(self.tt, result, k, s) for k, s in zip(result.rides, result.egress_stops, strict=True)
+                ]
                 for steps in journeys:
                     hub = self._stop_place(steps[-1].alight_stop)
                     leg = self._shuttle_leg(hub, self.destination, steps[-1].arrival + HUB_TRANSFER_S)

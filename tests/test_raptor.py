@@ -21,7 +21,7 @@ from feedmaker import write_feed
 
 from planner.footpaths import Footpaths
 from planner.gtfs_feed import load_feed
-from planner.raptor import INF, READY_ACCESS, READY_WALK, RaptorState
+from planner.raptor import INF, READY_ACCESS, READY_WALK, RaptorNetwork, RaptorQuery, reconstruct, search
 from planner.timetable_compiler import compile_timetable
 
 DATE = dt.date(2022, 2, 22)
@@ -193,8 +193,10 @@ def test_raptor_equals_references_on_random_feeds(tmp_path: Path, seed: int) -> 
     tables, trips, walks = random_feed(rng)
     tt = compile_timetable(load_feed(write_feed(tmp_path, tables)), DATE)
     stop_ids = tt.stop_ids.tolist()
-    state = RaptorState(tt, footpaths_for(walks, stop_ids), max_rounds=5)
+    network = RaptorNetwork(tt, footpaths_for(walks, stop_ids), max_rounds=5)
+    state = network.new_state()
     board_slack, transfer_slack = rng.choice([(0, 0), (60, 0), (0, 90), (30, 120)])
+    kept: list[tuple[object, int, int, list[object]]] = []  # results rebuilt again after the buffers are reused
     for origin in stop_ids:
         start = 8 * 3600 + rng.randint(0, 40) * 60
         for dest in stop_ids:
@@ -202,7 +204,7 @@ def test_raptor_equals_references_on_random_feeds(tmp_path: Path, seed: int) -> 
                 continue
             egress = np.full(tt.n_stops, INF, dtype=np.int64)
             egress[stop_ids.index(dest)] = 0
-            result = state.run(
+            query = RaptorQuery(
                 np.array([stop_ids.index(origin)]),
                 np.array([start]),
                 egress,
@@ -211,6 +213,7 @@ def test_raptor_equals_references_on_random_feeds(tmp_path: Path, seed: int) -> 
                 board_slack_s=board_slack,
                 transfer_slack_s=transfer_slack,
             )
+            result = search(network, query, state)
             expected = reference_by_rides(trips, walks, origin, start, dest, 5, board_slack, transfer_slack)
             pareto = []
             previous = INF
@@ -223,7 +226,8 @@ def test_raptor_equals_references_on_random_feeds(tmp_path: Path, seed: int) -> 
             assert (result.arrivals[-1] if result.arrivals else INF) == te
             # every reconstructed journey is consistent with its own labels
             for rides, stop, arrival in zip(result.rides, result.egress_stops, result.arrivals, strict=True):
-                steps = state.journey(rides, stop)
+                steps = reconstruct(tt, result, rides, stop)
+                kept.append((result, rides, stop, steps))
                 assert len(steps) == rides and steps[-1].arrival == arrival
                 assert steps[0].reached_board_stop_by == READY_ACCESS and steps[0].departure >= start + board_slack
                 for before, after in itertools.pairwise(steps):
@@ -237,3 +241,5 @@ def test_raptor_equals_references_on_random_feeds(tmp_path: Path, seed: int) -> 
                         ]
                         walk = min(pair)
                     assert gap >= walk + transfer_slack + board_slack
+    # a result carries its own labels: later searches in the same state do not change its journeys
+    assert all(reconstruct(tt, r, k, stop) == steps for r, k, stop, steps in kept)  # type: ignore[arg-type]
