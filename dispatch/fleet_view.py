@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from dispatch.network import ShuttleNetwork
-from dispatch.service import ServiceStore, booking_from_json
+from dispatch.service import BookingStatus, ServiceStore, booking_from_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +89,11 @@ def fleet_snapshot(
         shuttles.append(ShuttleState(vehicle, position[0], position[1], load, moving, tuple(ahead)))
     waiting = []
     for row in store.bookings():
-        if row["status"] not in ("accepted", "onboard", "done") or row["announced_s"] > time_s:
+        if row["status"] not in (BookingStatus.ACCEPTED, BookingStatus.ONBOARD, BookingStatus.DONE):
             continue
-        if row["pickup_s"] is not None and row["pickup_s"] <= time_s and row["status"] != "accepted":
+        if row["announced_s"] > time_s:
+            continue
+        if row["pickup_s"] is not None and row["pickup_s"] <= time_s and row["status"] != BookingStatus.ACCEPTED:
             continue
         b = booking_from_json(row["data"])
         lon, lat = network.lonlat(b.pickup)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from dispatch.online import Matrices
-from dispatch.service import ServiceStore, booking_from_json
+from dispatch.service import BookingStatus, ServiceStore, booking_from_json
 
 CAR_G_PER_KM = 150.0
 SHUTTLE_G_PER_KM = 17.5
@@ -67,8 +67,8 @@ def _pct(values: list[float], q: float) -> float:
 def compute_kpis(store: ServiceStore, net: Matrices) -> DayKpis:
     bookings = store.bookings()
     events = store.events()
-    served = [b for b in bookings if b["status"] == "done"]
-    rejected = [b for b in bookings if b["status"] == "rejected"]
+    served = [b for b in bookings if b["status"] == BookingStatus.DONE]
+    rejected = [b for b in bookings if b["status"] == BookingStatus.REJECTED]
     waits, rides, detours, saved, kept = [], [], [], [], 0
     car_km = 0.0
     for row in served:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,23 @@ from dispatch.online import (
 )
 from maas.tabular import format_clock
 
+
+class BookingStatus(StrEnum):
+    """Where a booking is in its day: announced and waiting to be decided, then accepted (with a promise)
+    or rejected (with a reason); an accepted rider goes on board, then is done."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    ONBOARD = "onboard"
+    DONE = "done"
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bookings (
     id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected', 'onboard', 'done')),
     announced_s REAL NOT NULL,
     data TEXT NOT NULL,
     vehicle TEXT,
@@ -73,7 +86,7 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT NOT NULL
 );
 """
-ACTIVE = ("accepted", "onboard")
+ACTIVE = (BookingStatus.ACCEPTED, BookingStatus.ONBOARD)  # riders the plan must serve
 
 
 def _json(value: Any) -> str:
@@ -291,7 +304,7 @@ class ServiceStore:
         ):
             b = booking_from_json(data)
             bookings[b.id] = b
-            if status == "onboard":
+            if status == BookingStatus.ONBOARD:
                 picked[b.id] = float(pickup) + b.service_s
         return State(float(self.meta("clock_s")), plans, bookings, picked)
 
@@ -529,10 +542,11 @@ class ServiceStore:
             if progress and int(clock // 3600) != hour:
                 hour = int(clock // 3600)
                 counts = dict(self.db.execute("SELECT status, COUNT(*) FROM bookings GROUP BY status").fetchall())
-                accepted = sum(counts.get(status, 0) for status in ("accepted", "onboard", "done"))
+                served = (BookingStatus.ACCEPTED, BookingStatus.ONBOARD, BookingStatus.DONE)
+                accepted = sum(counts.get(status, 0) for status in served)
                 progress(
-                    f"{hour:02d}:00  accepted {accepted}  rejected {counts.get('rejected', 0)}"
-                    f"  pending {counts.get('pending', 0)}"
+                    f"{hour:02d}:00  accepted {accepted}  rejected {counts.get(BookingStatus.REJECTED, 0)}"
+                    f"  pending {counts.get(BookingStatus.PENDING, 0)}"
                 )
 
     def bookings(self) -> list[dict[str, Any]]:

@@ -109,3 +109,10 @@ def test_app_db_option_hands_the_live_day_to_the_app(
     assert "--server.address 127.0.0.1" in seen["command"]  # this machine only, unless --address says otherwise
     assert cli.main(["app", "--db", str(tmp_path / "none.sqlite")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_bookings_status_choices_are_the_service_statuses() -> None:
+    from dispatch.service import BookingStatus
+    from maas_apps.cli import BOOKING_STATUSES
+
+    assert tuple(status.value for status in BookingStatus) == BOOKING_STATUSES
