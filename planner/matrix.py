@@ -260,6 +260,7 @@ def _by_transit(
                 journeys=False,
             )
             arrival = transit_search(day.network, query, day.state).stop_arrival
+            assert arrival is not None  # a search to every stop
             by_transit = (arrival[None, :] + egress).min(axis=1) - clock
             best = np.minimum(best, np.where(by_transit < INF // 2, by_transit, np.inf))
         per_minute[m] = best

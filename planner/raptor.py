@@ -249,13 +249,14 @@ class JourneyLabels:
 @dataclass(frozen=True, slots=True)
 class TransitResult:
     """The Pareto set over (arrival, rides): ``arrivals[i]`` with ``rides[i]`` rides, reaching the
-    destination from ``egress_stops[i]``; ``stop_arrival[s]`` the earliest ride arrival at every stop
-    (INF if unreached); ``labels`` for :func:`reconstruct` (None when the query asked for no journeys)."""
+    destination from ``egress_stops[i]``; for a search to every stop (no egress), ``stop_arrival[s]``
+    the earliest ride arrival at each stop (INF if unreached); ``labels`` for :func:`reconstruct`
+    (None when the query asked for no journeys)."""
 
     rides: tuple[int, ...]
     arrivals: tuple[int, ...]
     egress_stops: tuple[int, ...]
-    stop_arrival: np.ndarray
+    stop_arrival: np.ndarray | None
     labels: JourneyLabels | None
 
 
@@ -341,7 +342,7 @@ def search(network: RaptorNetwork, query: RaptorQuery, state: RaptorState) -> Tr
     rounds = min(query.max_rides, network.max_rounds)
     egress = state.no_egress if query.egress_time is None else query.egress_time.astype(np.int64)
     fp_start, fp_to, self_time = network.footpath_arrays
-    _raptor(
+    rounds_done = _raptor(
         *network.arrays,
         fp_start,
         fp_to,
@@ -375,7 +376,7 @@ def search(network: RaptorNetwork, query: RaptorQuery, state: RaptorState) -> Tr
             rides.append(k)
             arrivals.append(int(state.dest_arrival[k]))
             stops.append(int(state.dest_stop[k]))
-    used = slice(0, rounds + 1)
+    used = slice(0, rounds_done + 1)  # rounds after the last improvement hold nothing to rebuild
     labels = (
         JourneyLabels(
             state.par_pattern[used].copy(),
@@ -388,7 +389,7 @@ def search(network: RaptorNetwork, query: RaptorQuery, state: RaptorState) -> Tr
         if query.journeys
         else None
     )
-    stop_arrival = np.asarray(state.arrival[1 : rounds + 1].min(axis=0))
+    stop_arrival = np.asarray(state.arrival[1 : rounds + 1].min(axis=0)) if query.egress_time is None else None
     return TransitResult(tuple(rides), tuple(arrivals), tuple(stops), stop_arrival, labels)
 
 
