@@ -32,6 +32,7 @@ class BenchRow:
 
 
 def instance_files(dispatch_dir: Path, name: str) -> list[Path]:
+    """The instance files of a benchmark set under ``data_dir`` (optionally only ``names``), sorted by name."""
     if name == "cordeau-a":
         files = sorted((dispatch_dir / "cordeau").glob("a*.txt"))
     elif name == "cordeau-b":
@@ -48,6 +49,7 @@ def instance_files(dispatch_dir: Path, name: str) -> list[Path]:
 
 
 def best_known(dispatch_dir: Path) -> dict[str, tuple[float, int]]:
+    """Best-known solutions of a set: instance name -> (vehicles, distance), from the shared ``bks.csv``."""
     path = dispatch_dir / "bks.csv"
     if not path.is_file():
         return {}
@@ -87,6 +89,9 @@ def run_benchmark(
     out_dir: Path | None = None,
     progress: Callable[[BenchRow], None] | None = None,
 ) -> list[BenchRow]:
+    """Solve every instance of a set with ``params``, validate each solution independently and compare it
+    with the best known; returns one result row per instance (and writes solutions to ``out`` if given).
+    """
     files = instance_files(dispatch_dir, set_name)
     if only:
         wanted = set(only)
@@ -127,6 +132,7 @@ def run_benchmark(
 
 
 def write_csv(rows: list[BenchRow], path: Path) -> None:
+    """Write benchmark rows as CSV (the directory is created)."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(BenchRow.__dataclass_fields__))
         writer.writeheader()

@@ -76,6 +76,9 @@ def service_graph(data: AreaData) -> StreetGraph:
 
 
 def shuttle_network(data: AreaData) -> ShuttleNetwork:
+    """The shuttle's street network for an area: the drive graph (cut to the service's surroundings on a
+    city-sized graph) with all-pairs times and distances at the shuttle's speed, cached per area.
+    """
     service = data.area.shuttle
     if service is None:
         raise DispatchError(f"area {data.area.name} defines no [shuttle] service")

@@ -196,6 +196,7 @@ def zone_homes(
 
 
 def hubs_for(service: ShuttleService, network: ShuttleNetwork, timetable: Timetable) -> list[Hub]:
+    """Each shuttle zone's hub: its network node and the sorted departures and arrivals (s) of its stops."""
     hubs = []
     for zone in service.zones:
         first = timetable.stop_index(zone.hub_stop_ids[0])
@@ -357,6 +358,7 @@ def _hhmmss(seconds: float) -> str:
 
 
 def write_demand_csv(bookings: Sequence[Booking], network: ShuttleNetwork, path: Path) -> None:
+    """Write ``riders`` as a demand CSV that ``maas simulate --demand`` reads back (times HH:MM:SS)."""
     rows = []
     for b in bookings:
         (plon, plat), (dlon, dlat) = network.lonlat(b.pickup), network.lonlat(b.dropoff)

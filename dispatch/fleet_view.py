@@ -58,6 +58,7 @@ def _point_along(coords: np.ndarray, fraction: float) -> tuple[float, float]:
 def fleet_snapshot(
     store: ServiceStore, network: ShuttleNetwork, time_s: float, horizon_s: float = 1800.0
 ) -> FleetSnapshot:
+    """Where every shuttle is, what it carries and who waits, at ``time_s`` of the day in ``store``."""
     events = store.events()
     depot = store.settings().depot
     vehicles = [row[0] for row in store.db.execute("SELECT id FROM vehicles ORDER BY id")]

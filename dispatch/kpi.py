@@ -55,6 +55,7 @@ class DayKpis:
     reoptimisations_adopted: int
 
     def rows(self) -> list[tuple[str, str]]:
+        """The KPIs as (measure, value, unit) rows for a table."""
         return [
             (name, f"{value:.3f}" if isinstance(value, float) else str(value)) for name, value in asdict(self).items()
         ]
@@ -65,6 +66,9 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def compute_kpis(store: ServiceStore, net: Matrices) -> DayKpis:
+    """The day's KPIs (served share, waits, ride times, vehicle-km, occupancy, CO2...) from the event log
+    and the bookings in ``store``.
+    """
     bookings = store.bookings()
     events = store.events()
     served = [b for b in bookings if b["status"] == BookingStatus.DONE]

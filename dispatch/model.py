@@ -125,6 +125,7 @@ class Problem:
         return int(self.travel_time.shape[0])
 
     def label(self, node: int) -> str:
+        """A short description: name, requests and vehicles."""
         return self.node_labels[node] if self.node_labels else str(node)
 
 

@@ -44,6 +44,7 @@ class ShuttleNetwork:
         return EdgeSnapper(self.graph)
 
     def lonlat(self, node: int) -> tuple[float, float]:
+        """(lon, lat) of a network node."""
         return float(self.graph.node_lon[node]), float(self.graph.node_lat[node])
 
     def snap(self, lon: float, lat: float, max_distance_m: float = 300.0) -> int:
@@ -53,6 +54,7 @@ class ShuttleNetwork:
         return int(self.graph.edge_from[edge] if snap.fraction <= 0.5 else self.graph.edge_to[edge])
 
     def path_nodes(self, origin: int, destination: int) -> list[int]:
+        """The nodes of the fastest path from ``a`` to ``b`` (both included)."""
         nodes = [destination]
         while nodes[-1] != origin:
             previous = int(self.predecessor[origin, nodes[-1]])
@@ -90,6 +92,7 @@ def capped_graph(graph: StreetGraph, speed_kmh: float) -> StreetGraph:
 
 
 def build_network(drive: StreetGraph, speed_kmh: float) -> ShuttleNetwork:
+    """All-pairs fastest times, their distances and the predecessor tree of ``graph`` at ``speed_kmh``."""
     from scipy.sparse.csgraph import dijkstra
 
     graph = capped_graph(drive, speed_kmh)

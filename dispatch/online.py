@@ -93,6 +93,9 @@ class VehiclePlan:
         return 1 if self.stops and self.free_s < now else 0
 
     def departure(self, now: float) -> float:
+        """When the vehicle leaves its current node: at ``free_s`` if it is driving to a locked stop, else
+        not before ``now``.
+        """
         return self.free_s if self.locked(now) else max(self.free_s, now)
 
 
@@ -203,10 +206,12 @@ def _along(plan: VehiclePlan, stops: Sequence[PlannedStop], matrix: np.ndarray) 
 
 
 def driving_time(plan: VehiclePlan, stops: Sequence[PlannedStop], net: Matrices) -> float:
+    """Seconds of driving from where the vehicle is through ``stops``."""
     return _along(plan, stops, net.time_s)
 
 
 def driving_distance(plan: VehiclePlan, stops: Sequence[PlannedStop], net: Matrices) -> float:
+    """Metres of driving from where the vehicle is through ``stops``."""
     return _along(plan, stops, net.dist_m)
 
 
@@ -427,6 +432,7 @@ def promise(booking: Booking, planned_pickup_s: float, window_s: float) -> Booki
 
 
 def rejection_reason(booking: Booking, plans: Sequence[VehiclePlan], net: Matrices, now: float) -> str:
+    """Why no vehicle can take ``booking`` now, in words a rider understands."""
     direct = float(net.time_s[booking.pickup, booking.dropoff])
     if booking.latest_pickup_s < now:
         return "its pickup window has already closed"

@@ -440,6 +440,7 @@ def remove_requests(seq, n, out, eject_a, eject_b, eject_c):  # type: ignore[no-
 
 @njit(cache=True)
 def seed_numba(seed):  # type: ignore[no-untyped-def]
+    """Seed numba's global random generator (the kernels' only one), so a seeded search repeats."""
     np.random.seed(seed)  # noqa: NPY002 (numba has only the global RNG)
 
 

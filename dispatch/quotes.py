@@ -61,6 +61,9 @@ class ShuttleDispatcher:
     def quote(
         self, origin: tuple[float, float], destination: tuple[float, float], earliest_pickup_s: int
     ) -> ShuttleQuote | None:
+        """What the fleet can offer now for a ride from ``origin`` to ``destination`` (lon, lat), picked up
+        no earlier than ``earliest_pickup_s``; None (with :attr:`last_reason`) when nothing fits. Books nothing.
+        """
         booking = self._booking(origin, destination, earliest_pickup_s, "quote")
         try:
             decision = self.store.quote(self.network, booking)

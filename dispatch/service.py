@@ -94,18 +94,22 @@ def _json(value: Any) -> str:
 
 
 def booking_to_json(b: Booking) -> str:
+    """A booking as the JSON stored in the database."""
     return _json(dataclasses.asdict(b))
 
 
 def booking_from_json(text: str) -> Booking:
+    """A booking read back from its stored JSON."""
     return Booking(**json.loads(text))
 
 
 def plan_to_json(p: VehiclePlan) -> str:
+    """A vehicle plan as the JSON stored in the database."""
     return _json(dataclasses.asdict(p))
 
 
 def plan_from_json(text: str) -> VehiclePlan:
+    """A vehicle plan read back from its stored JSON."""
     raw = json.loads(text)
     raw["stops"] = tuple(PlannedStop(**s) for s in raw["stops"])
     raw["onboard"] = tuple(raw["onboard"])
@@ -122,10 +126,12 @@ class DaySettings:
     params: OnlineParams
 
     def to_json(self) -> str:
+        """The settings as stored JSON."""
         return _json({**dataclasses.asdict(self), "params": dataclasses.asdict(self.params)})
 
     @classmethod
     def from_json(cls, text: str) -> DaySettings:
+        """Settings read back from stored JSON."""
         raw = json.loads(text)
         return cls(raw["start_s"], raw["end_s"], raw["depot"], OnlineParams(**raw["params"]))
 
@@ -236,10 +242,12 @@ class ServiceStore:
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back if it raises."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -251,6 +259,7 @@ class ServiceStore:
 
     # -- setup -------------------------------------------------------------------------------
     def is_initialised(self) -> bool:
+        """Whether the database already holds a service day."""
         return self.db.execute("SELECT 1 FROM meta WHERE key = 'settings'").fetchone() is not None
 
     def initialise(
@@ -275,12 +284,14 @@ class ServiceStore:
             )
 
     def meta(self, key: str) -> Any:
+        """A value of the day's ``meta`` table (the settings as :class:`DaySettings`)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise DispatchError(f"{self.path} is not a service-day database (no '{key}')")
         return json.loads(row[0]) if key != "settings" else DaySettings.from_json(row[0])
 
     def settings(self) -> DaySettings:
+        """The day's settings."""
         value = self.meta("settings")
         assert isinstance(value, DaySettings)
         return value
@@ -296,6 +307,7 @@ class ServiceStore:
 
     # -- state -------------------------------------------------------------------------------
     def load_state(self) -> State:
+        """The clock, the vehicles' plans and the active bookings: what a decision needs."""
         plans = [plan_from_json(row[0]) for row in self.db.execute("SELECT plan FROM vehicles ORDER BY id")]
         bookings: dict[str, Booking] = {}
         picked: dict[str, float] = {}
@@ -550,6 +562,7 @@ class ServiceStore:
                 )
 
     def bookings(self) -> list[dict[str, Any]]:
+        """Every booking row (id, status, times, vehicle, reason...), in announcement order."""
         cols = [
             "id",
             "status",
@@ -568,5 +581,6 @@ class ServiceStore:
         return [dict(zip(cols, row, strict=True)) for row in rows]
 
     def events(self) -> list[dict[str, Any]]:
+        """Every event row (time, kind, booking, vehicle, data), in order."""
         rows = self.db.execute("SELECT seq, t, kind, booking, vehicle, data FROM events ORDER BY seq").fetchall()
         return [{"seq": s, "t": t, "kind": k, "booking": b, "vehicle": v, **json.loads(d)} for s, t, k, b, v, d in rows]

@@ -151,6 +151,7 @@ class SolverParams:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SolverParams:
+        """Parameters from the ``[solver]`` table of a TOML file; every problem is reported at once."""
         return cls(**read_table(path, "solver", cls, DispatchError))
 
 

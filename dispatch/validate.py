@@ -39,6 +39,7 @@ class ValidationReport:
         return not self.violations
 
     def summary(self) -> str:
+        """ "valid", or the violated kinds with their counts."""
         if self.ok:
             return "valid"
         kinds: dict[str, int] = {}

@@ -119,6 +119,7 @@ class Area:
         return self.gtfs_files[0]
 
     def contains(self, lon: float, lat: float) -> bool:
+        """Whether (lon, lat) lies inside the area's bounding box."""
         west, south, east, north = self.bbox
         return west <= lon <= east and south <= lat <= north
 

@@ -19,6 +19,7 @@ _hash_memo: dict[tuple[str, int, int], str] = {}
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
+    """The cache directory: ``override``, else ``$MAAS_CACHE_DIR``, else ``~/.cache/maas`` (created)."""
     if override is not None:
         path = Path(override)
     elif os.environ.get(CACHE_DIR_ENV):

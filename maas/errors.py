@@ -36,6 +36,7 @@ class InputProblem:
     rows: tuple[int, ...] = ()
 
     def describe(self, max_rows: int = 10) -> str:
+        """The problem in one line: file, field, rows and what is wrong."""
         where = self.file
         if self.field:
             where += f", field '{self.field}'"

@@ -115,9 +115,11 @@ class FieldReader:
         self.problems: list[InputProblem] = []
 
     def problem(self, line: int | None, field: str | None, message: str) -> None:
+        """Record a problem with ``field`` at file line ``line``."""
         self.problems.append(InputProblem(self.name, field, message, (line,) if line is not None else ()))
 
     def text(self, raw: object) -> str:
+        """A raw cell as stripped text ("" for a missing value)."""
         return "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
 
     def unique_ids(self, frame: pd.DataFrame, column: str = "id") -> None:
@@ -150,6 +152,9 @@ class FieldReader:
         high: float = math.inf,
         integer: bool = False,
     ) -> float:
+        """A field as a finite number in [low, high] (a whole number with ``integer``); records a problem and
+        returns NaN when it is not one, ``default`` when it is empty.
+        """
         text = self.text(raw)
         if text == "":
             return self._empty(line, field, default)

@@ -168,6 +168,7 @@ def _print_facts(facts: dict[str, Any]) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    """``maas info``: feed and street-graph facts of an area."""
     data = _load(args, verbose=not args.json)
     facts = info_facts(data)
     if args.json:
@@ -178,6 +179,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    """``maas build``: build or refresh an area's caches, with progress."""
     data = _load(args, rebuild=args.rebuild)
     print(
         f"{data.area.name}: caches ready in {data.seconds:.1f} s "
@@ -215,6 +217,7 @@ def _planner(args: argparse.Namespace) -> Planner:
 
 
 def describe_itinerary(number: int, it: Any) -> str:
+    """An itinerary as the CLI prints it: a summary line, then one line per leg in local times."""
     from planner.itinerary import ShuttleLeg, TransitLeg
 
     lines = [
@@ -245,6 +248,7 @@ def describe_itinerary(number: int, it: Any) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    """``maas plan``: door-to-door options, printed, as JSON or as GeoJSON."""
     planner = _planner(args)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     kwargs = {"arrive_by": args.depart} if args.arrive_by else {"depart_at": args.depart}
@@ -295,6 +299,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
+    """``maas matrix``: a travel-time matrix CSV (unreachable points listed beside it)."""
     from planner.matrix import MatrixSettings, read_points, travel_time_matrix
     from planner.r5_compare import r5_params
 
@@ -355,6 +360,7 @@ def _solver_params(args: argparse.Namespace) -> SolverParams:
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
+    """``maas dispatch``: plan the fleet for a batch of real requests; JSON out, validated."""
     from dispatch.realworld import read_realworld
     from dispatch.solver import compile_kernels, solve
     from dispatch.validate import validate
@@ -441,7 +447,7 @@ def _shuttle_day(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-
+    """``maas simulate``: run (or resume) a shuttle service day, to its end or ``--until``."""
     from dispatch.day import DayConfig, open_day
     from dispatch.kpi import compute_kpis, write_reports
     from dispatch.online import OnlineParams
@@ -509,6 +515,7 @@ def _clock_s(text: str) -> float:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
+    """``maas book``: quote or book one shuttle ride against a day."""
     import uuid
 
     from dispatch.online import Booking
@@ -565,6 +572,7 @@ def _require_day(db: str) -> None:
 
 
 def cmd_bookings(args: argparse.Namespace) -> int:
+    """``maas bookings``: the day's bookings as an aligned table."""
     from dispatch.service import ServiceStore
 
     _require_day(args.db)
@@ -595,6 +603,7 @@ def _printable(text: str) -> str:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    """``maas app``: start the Streamlit app (this process becomes the server)."""
     from maas.area import PROJECT_ROOT, load_area
     from planner.area_data import load_area_data
 
@@ -626,6 +635,7 @@ def _exec(command: list[str], env: dict[str, str]) -> int:
 
 
 def cmd_area_init(args: argparse.Namespace) -> int:
+    """``maas area init``: write an area file from GTFS and OSM files."""
     from maas.area import AREAS_DIR, resolve_data_dir
     from maas_apps.area_init import draft_area
 
@@ -679,7 +689,7 @@ def benchmark_summary(rows: Sequence[Any]) -> str:
 
 
 def cmd_dispatch_bench(args: argparse.Namespace) -> int:
-
+    """``maas dispatch-bench``: the dispatcher on a benchmark set against the best-known solutions."""
     from dispatch.bench import run_benchmark, write_csv
     from maas.area import resolve_data_dir
 
@@ -717,6 +727,7 @@ BOOKING_STATUSES = ("pending", "accepted", "rejected", "onboard", "done")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``maas`` command's argument parser."""
     parser = argparse.ArgumentParser(prog="maas", description="MaaS trip planner with autonomous-shuttle dispatch")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_planner_commands(sub)

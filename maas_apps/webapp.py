@@ -67,6 +67,7 @@ def app_dir(area: Area) -> Path:
 
 
 def load_resources(area_name: str = "helsinki", data_dir: str | None = None) -> AppResources:
+    """Everything the app shares between sessions: area data, a planner, the shuttle network, the place index."""
     area = load_area(area_name, data_dir)
     data = load_area_data(area)
     return AppResources(area, data, Planner(data), shuttle_network(data), PlaceIndex.for_area(data), app_dir(area))
@@ -96,6 +97,7 @@ def live_store(res: AppResources) -> ServiceStore:
 
 
 def live_day_path(res: AppResources) -> Path:
+    """The live service day's database: ``$MAAS_APP_LIVE_DB`` (``maas app --db``), else the app's own."""
     return Path(os.environ[LIVE_DB_ENV]) if os.environ.get(LIVE_DB_ENV) else res.app_dir / "live-day.sqlite"
 
 
@@ -242,6 +244,7 @@ def _leg_label(leg: Any) -> str:
 
 
 def timeline(it: Itinerary) -> list[dict[str, str]]:
+    """The itinerary leg by leg as table rows: local times, mode and line, from, to, distance."""
     rows = []
     for leg in it.legs:
         what = _leg_label(leg)
@@ -406,6 +409,7 @@ def trip_map(res: AppResources, it: Itinerary | None, origin: Any, destination: 
 
 
 def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> Any:
+    """The fleet page's map: streets, each shuttle's route ahead, shuttles by load, waiting riders."""
     import pydeck as pdk
 
     layers = _street_layers(res)
@@ -460,6 +464,7 @@ def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> Any:
 
 
 def day_path(res: AppResources, config: DayConfig) -> Path:
+    """The database of a seeded day run from the fleet page."""
     return res.app_dir / f"day-seed{config.seed}-req{config.requests}-fleet{config.fleet}.sqlite"
 
 
@@ -479,18 +484,21 @@ def run_day(res: AppResources, config: DayConfig, progress: Callable[[str], None
 
 
 def kpi_rows(store: ServiceStore, res: AppResources) -> list[tuple[str, str]]:
+    """The day's KPIs as (measure, value) rows."""
     from dispatch.kpi import compute_kpis
 
     return compute_kpis(store, res.network).rows()
 
 
 def hourly_table(store: ServiceStore) -> list[dict[str, float]]:
+    """Requests, accepted, rejected and vehicle-km hour by hour."""
     from dispatch.kpi import hourly
 
     return hourly(store)
 
 
 def service_hours(res: AppResources) -> tuple[float, float]:
+    """The shuttle's operating hours in seconds (07:00-19:00 for an area without a shuttle)."""
     service = res.area.shuttle
     if service is None:
         return 7 * 3600.0, 19 * 3600.0
@@ -498,4 +506,5 @@ def service_hours(res: AppResources) -> tuple[float, float]:
 
 
 def names(places: Sequence[Any]) -> list[str]:
+    """Search matches as the place picker lists them: "name (kind)"."""
     return [f"{p.name} ({p.kind})" for p in places]

@@ -83,9 +83,11 @@ class AreaData:
     cache: Path | None = None  # the cache directory it was loaded from (other dates load from there too)
 
     def has_service(self, date: dt.date) -> bool:
+        """Whether the feeds have service of their own on ``date``."""
         return date in self.service_dates
 
     def snapper(self, mode: str = "walk") -> EdgeSnapper:
+        """A nearest-edge lookup on the ``mode`` street graph."""
         return EdgeSnapper(self.streets[mode])
 
 

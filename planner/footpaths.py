@@ -36,6 +36,7 @@ class Footpaths:
     max_distance_m: float
 
     def save(self, path: object) -> None:
+        """Write the footpaths to an ``.npz`` file."""
         np.savez(
             str(path),
             start=self.start,
@@ -50,6 +51,7 @@ class Footpaths:
 
     @classmethod
     def load(cls, path: object) -> Footpaths:
+        """Read footpaths written by :meth:`save`."""
         with np.load(str(path)) as d:
             if int(d["format_version"]) != FORMAT_VERSION:
                 raise ValueError(f"{path}: footpath format {int(d['format_version'])}, expected {FORMAT_VERSION}")
@@ -79,6 +81,8 @@ def compute_footpaths(
     link_distance: np.ndarray,
     max_distance_m: float = 1000.0,
 ) -> Footpaths:
+    """Walking transfers between served stops up to ``max_distance_m``: along the walk graph between
+    linked stops, as the crow flies x 1.3 where a stop is not linked; with each stop's own change time."""
     n = timetable.n_stops
     served = np.diff(timetable.stop_pattern_start) > 0  # only stops some trip calls at
     linked = (link_edge >= 0) & served
@@ -118,9 +122,28 @@ def compute_footpaths(
         pairs[(one, other)] = (d, True)
         pairs[(other, one)] = (d, True)
 
-    # transfers.txt
+    min_time, self_min = _apply_transfers(timetable, pairs)  # transfers.txt
+    keys = sorted(pairs)
+    src = np.array([k[0] for k in keys], dtype=np.int64)
+    return Footpaths(
+        start=np.searchsorted(src, np.arange(n + 1)).astype(np.int64),
+        to=np.array([k[1] for k in keys], dtype=np.int32),
+        distance_m=np.array([pairs[k][0] for k in keys], dtype=np.float32),
+        min_time_s=np.array([min_time.get(k, -1) for k in keys], dtype=np.int32),
+        approximate=np.array([pairs[k][1] for k in keys], dtype=bool),
+        self_min_time_s=self_min,
+        max_distance_m=max_distance_m,
+    )
+
+
+def _apply_transfers(
+    timetable: Timetable, pairs: dict[tuple[int, int], tuple[float, bool]]
+) -> tuple[dict[tuple[int, int], int], np.ndarray]:
+    """transfers.txt on the footpaths: type 3 removes a pair, type 2 sets its minimum time (adding the
+    pair as a straight line if the streets did not give it); a stop's own row sets its change time
+    (-1: no change there). Returns the minimum times by pair and each stop's own change time."""
     min_time: dict[tuple[int, int], int] = {}
-    self_min = np.zeros(n, dtype=np.int32)
+    self_min = np.zeros(timetable.n_stops, dtype=np.int32)
     for f_raw, t_raw, kind, m in zip(
         timetable.transfer_from,
         timetable.transfer_to,
@@ -139,15 +162,4 @@ def compute_footpaths(
             if (a, b) not in pairs:  # an explicit transfer the street search did not find
                 ends = _local_xy(timetable.stop_lon[np.array([a, b])], timetable.stop_lat[np.array([a, b])])
                 pairs[(a, b)] = (float(np.hypot(*(ends[0] - ends[1]))) * DETOUR_FACTOR, True)
-
-    keys = sorted(pairs)
-    src = np.array([k[0] for k in keys], dtype=np.int64)
-    return Footpaths(
-        start=np.searchsorted(src, np.arange(n + 1)).astype(np.int64),
-        to=np.array([k[1] for k in keys], dtype=np.int32),
-        distance_m=np.array([pairs[k][0] for k in keys], dtype=np.float32),
-        min_time_s=np.array([min_time.get(k, -1) for k in keys], dtype=np.int32),
-        approximate=np.array([pairs[k][1] for k in keys], dtype=bool),
-        self_min_time_s=self_min,
-        max_distance_m=max_distance_m,
-    )
+    return min_time, self_min

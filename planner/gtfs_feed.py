@@ -65,6 +65,7 @@ def parse_gtfs_times(values: pd.Series) -> np.ndarray:
 
 
 def format_gtfs_time(seconds: int) -> str:
+    """Seconds as GTFS ``HH:MM:SS`` (hours past 24 kept)."""
     sign = "-" if seconds < 0 else ""
     seconds = abs(int(seconds))
     return f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -327,6 +328,7 @@ class ServiceCalendar:
 
     @classmethod
     def from_tables(cls, calendar: pd.DataFrame | None, calendar_dates: pd.DataFrame | None) -> ServiceCalendar:
+        """The calendar from ``calendar.txt`` and ``calendar_dates.txt`` (either may be absent)."""
         dates: dict[str, set[dt.date]] = {}
         if calendar is not None and len(calendar):
             for row in calendar.itertuples(index=False):
@@ -350,9 +352,11 @@ class ServiceCalendar:
         return cls({sid: frozenset(d) for sid, d in dates.items()})
 
     def active_services(self, date: dt.date) -> frozenset[str]:
+        """The service_ids running on ``date``."""
         return frozenset(s for s, d in self.dates_by_service.items() if date in d)
 
     def service_dates(self) -> list[dt.date]:
+        """Every date on which some service runs, sorted."""
         return sorted(set().union(*self.dates_by_service.values())) if self.dates_by_service else []
 
 
@@ -364,6 +368,7 @@ def _as_date(value: object) -> dt.date:
 
 
 def describe_dates(dates: list[dt.date], limit: int = 20) -> str:
+    """Dates for a message: the first ``limit`` listed, then how many there are and their span."""
     if not dates:
         return "none"
     shown = ", ".join(d.isoformat() for d in dates[:limit])
@@ -379,10 +384,12 @@ class GtfsFeed:
     calendar: ServiceCalendar
 
     def table(self, name: str) -> pd.DataFrame | None:
+        """A GTFS table by name (``"stops"``), or None if the feed lacks it."""
         value = getattr(self.feed, name, None)
         return value if isinstance(value, pd.DataFrame) else None
 
     def require_service(self, date: dt.date) -> frozenset[str]:
+        """The services running on ``date``; :class:`NoServiceError` listing the dates with service when none do."""
         services = self.calendar.active_services(date)
         trips = self.table("trips")
         if services and trips is not None and trips["service_id"].isin(services).any():

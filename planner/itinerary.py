@@ -48,6 +48,7 @@ _ROUTE_TYPE_MODES = {
 
 
 def mode_of_route_type(route_type: int) -> str:
+    """The rider's word for a GTFS route_type (basic and extended types): bus, tram, metro, rail, ferry..."""
     if route_type in _ROUTE_TYPE_MODES:
         return _ROUTE_TYPE_MODES[route_type]
     if 100 <= route_type < 200:
@@ -220,6 +221,8 @@ class Itinerary:
         return tuple(leg.mode for leg in self.legs)
 
     def to_dict(self) -> dict[str, Any]:
+        """The itinerary as plain data for JSON: local ISO-8601 times with offset, legs, places, routes."""
+
         def place(p: Place) -> dict[str, Any]:
             return {"name": p.name, "lat": p.lat, "lon": p.lon, "stop_id": p.stop_id}
 
@@ -270,6 +273,7 @@ class Itinerary:
         }
 
     def to_geojson(self) -> dict[str, Any]:
+        """The legs as a GeoJSON FeatureCollection of LineStrings with their mode and times."""
         features = []
         for i, (leg, info) in enumerate(zip(self.legs, self.to_dict()["legs"], strict=True)):
             props = {k: v for k, v in info.items() if k not in ("intermediate_stops",)}
@@ -284,4 +288,5 @@ class Itinerary:
         return {"type": "FeatureCollection", "features": features}
 
     def to_json(self) -> str:
+        """The itinerary as JSON text (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(), ensure_ascii=False)

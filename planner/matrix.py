@@ -65,12 +65,14 @@ class TravelTimeMatrix:
     unsnapped: tuple[tuple[str, str, str], ...] = ()
 
     def write_unsnapped_csv(self, path: str | Path) -> None:
+        """Write the points that are not near a street (role, id, reason) as CSV."""
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["role", "id", "reason"])
             writer.writerows(self.unsnapped)
 
     def rows(self) -> list[tuple[str, str, int | None]]:
+        """(from_id, to_id, minutes) for every reachable pair, as r5py writes them."""
         out = []
         for i, o in enumerate(self.origin_ids):
             for j, d in enumerate(self.destination_ids):
@@ -79,6 +81,7 @@ class TravelTimeMatrix:
         return out
 
     def write_csv(self, path: str | Path) -> None:
+        """Write the matrix as ``from_id,to_id,travel_time`` CSV (minutes; unreachable pairs left out)."""
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["from_id", "to_id", "travel_time"])

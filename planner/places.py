@@ -69,6 +69,7 @@ class PlaceIndex:
 
     @classmethod
     def for_area(cls, data: AreaData) -> PlaceIndex:
+        """An index of the area's served stops, named streets, OSM addresses and shuttle districts."""
         area = data.area
         west, south, east, north = area.bbox
         tt = data.timetable
@@ -96,6 +97,9 @@ class PlaceIndex:
         return cls(places)
 
     def search(self, query: str, limit: int = 10) -> list[PlaceMatch]:
+        """Up to ``limit`` places matching ``query`` (case and accents ignored; prefixes first), or the
+        coordinates when ``query`` is ``LAT,LON``.
+        """
         match = _COORDS.match(query)
         if match:
             lat, lon = float(match.group(1)), float(match.group(2))

@@ -25,10 +25,12 @@ R5_FILES = {"transit": "travel_times_transit.csv", "walk": "travel_times_walk.cs
 
 
 def r5_params() -> RouterParams:
+    """Router settings that match R5's defaults (walk 3.6 km/h, bike 12 km/h, 60 s boarding wait, no transfer slack)."""
     return RouterParams(walk_speed_mps=R5_WALK_MPS, bike_speed_mps=R5_BIKE_MPS, board_slack_s=60, transfer_slack_s=0)
 
 
 def grid_points(data_dir: Path) -> list[Point]:
+    """Every fifth cell of the Helsinki population grid: the points R5's reference matrix was computed on."""
     points = read_points(data_dir / "helsinki" / "population_grid_2020.gpkg")
     return [p for p in points if int(p.id) % 5 == 0]
 
@@ -46,10 +48,14 @@ class Agreement:
     worst: list[tuple[str, str, float, float]]  # from, to, ours, R5
 
     def as_dict(self) -> dict[str, Any]:
+        """The agreement figures as plain data."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 def compare(planner: Planner, data_dir: Path, mode: str) -> tuple[Agreement, pd.DataFrame]:
+    """Our matrix against R5's reference for ``mode`` on the same points and time: the agreement figures
+    and the joined table.
+    """
     points = grid_points(data_dir)
     settings = MatrixSettings(max_trip_s=2 * 3600)
     modes = {"transit": ("transit",), "walk": ("walk",), "bike": ("bike",)}[mode]

@@ -301,6 +301,7 @@ class RaptorNetwork:
         return times
 
     def new_state(self) -> RaptorState:
+        """Fresh search buffers sized for this network (one per thread or session)."""
         return RaptorState(self.timetable.n_stops, self.timetable.n_patterns, self.max_rounds)
 
 

@@ -98,6 +98,7 @@ class RouterParams:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RouterParams:
+        """Parameters from the ``[router]`` table of a TOML file; every problem is reported at once."""
         return cls(**read_table(path, "router", cls, ConfigError))
 
 
@@ -165,6 +166,9 @@ class StreetAccess:
         self.stop_link_m = stop_link_m.astype(np.float64)
 
     def point_costs(self, search: StreetSearch, start: Snap, edges: np.ndarray, fracs: np.ndarray) -> np.ndarray:
+        """Cost (metres or seconds) from the snapped ``start`` to points at ``fracs`` along ``edges``, after
+        ``search`` has run from ``start``; the shared edge is also ridden directly.
+        """
         cost = search.cost_to_snaps(edges, fracs)
         same = edges == start.edge
         if same.any():  # along the shared edge directly (in its direction, or either way if two-way)
@@ -264,6 +268,7 @@ class Planner:
     def for_area(
         cls, area: str = "helsinki", data_dir: str | Path | None = None, params: RouterParams | None = None
     ) -> Planner:
+        """A planner for an area by name or file, its data loaded from the cache (built if missing)."""
         from maas.area import load_area
 
         return cls(load_area_data(load_area(area, data_dir)), params)
@@ -306,6 +311,9 @@ class Planner:
 
     # ------------------------------------------------------------------------------------------
     def snap(self, access: StreetAccess, lat: float, lon: float, label: str) -> Snap:
+        """Where (lat, lon) meets ``access``'s street graph; :class:`OutsideAreaError` naming ``label`` when
+        the point is outside the area or too far from a street.
+        """
         area = self.data.area
         if not area.contains(lon, lat):
             west, south, east, north = area.bbox
@@ -430,6 +438,7 @@ class TravelTimeProfile:
         return tuple(None if a is None else a - d for d, a in zip(self.departures, self.arrivals, strict=True))
 
     def percentile_s(self, percentile: float) -> int | None:
+        """The travel time at ``percentile`` over the window's departures (None if none arrives)."""
         times = sorted(t for t in self.travel_times_s if t is not None)
         if not times:
             return None

@@ -35,6 +35,7 @@ class ServiceClock:
 
     @cached_property
     def tz(self) -> dt.tzinfo | None:
+        """The time zone (None for a clock without a zone)."""
         if self.zone is None:
             return None
         try:

@@ -20,6 +20,7 @@ class Shapes:
 
     @classmethod
     def from_table(cls, table: pd.DataFrame | None) -> Shapes:
+        """Shapes from GTFS ``shapes.txt`` (an empty set when the feed has none)."""
         if table is None or not len(table):
             return cls(np.array([], dtype=str), np.zeros(1, np.int64), np.zeros(0), np.zeros(0))
         df = table.sort_values(["shape_id", "shape_pt_sequence"], kind="stable")
@@ -33,6 +34,7 @@ class Shapes:
         )
 
     def coords(self, shape_id: str) -> np.ndarray | None:
+        """(lon, lat) points of a shape, or None for an unknown shape id."""
         i = int(np.searchsorted(self.shape_ids, shape_id))
         if i >= len(self.shape_ids) or self.shape_ids[i] != shape_id:
             return None
@@ -40,6 +42,7 @@ class Shapes:
         return np.column_stack([self.lon[a:b], self.lat[a:b]])
 
     def save(self, path: Path) -> None:
+        """Write the shapes to an ``.npz`` file."""
         tmp = path.with_suffix(".tmp.npz")
         np.savez(
             tmp,
@@ -53,6 +56,7 @@ class Shapes:
 
     @classmethod
     def load(cls, path: Path) -> Shapes:
+        """Read shapes written by :meth:`save`."""
         with np.load(path) as d:
             return cls(d["shape_ids"], d["start"], d["lon"], d["lat"])
 

@@ -46,6 +46,7 @@ class ShuttleQuoter(Protocol):
 
 
 def zone_containing(zones: Sequence[ShuttleZone], lon: float, lat: float) -> ShuttleZone | None:
+    """The shuttle zone whose polygon contains (lon, lat), or None."""
     from shapely import contains_xy
     from shapely.geometry import Polygon
 

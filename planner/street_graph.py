@@ -23,6 +23,7 @@ EARTH_RADIUS_M = 6_371_008.8
 
 
 def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
+    """Great-circle distance in metres between (lon1, lat1) and (lon2, lat2); arrays broadcast."""
     lon1, lat1, lon2, lat2 = (np.radians(v) for v in (lon1, lat1, lon2, lat2))
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
@@ -55,6 +56,7 @@ class StreetGraph:
         return len(self.edge_from)
 
     def edge_coords(self, edge: int) -> np.ndarray:
+        """(lon, lat) points of an edge's geometry, both end nodes included."""
         a, b = self.edge_geom_start[edge], self.edge_geom_start[edge + 1]
         return np.column_stack([self.geom_lon[a:b], self.geom_lat[a:b]])
 
@@ -108,6 +110,7 @@ class StreetGraph:
         return coo_matrix((w, (u[first], v[first])), shape=(self.n_nodes, self.n_nodes)).tocsr()
 
     def save(self, path: Path) -> None:
+        """Write the graph to an ``.npz`` file."""
         arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "mode"}
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, mode=np.array(self.mode), format_version=np.array(FORMAT_VERSION), **arrays)
@@ -115,6 +118,7 @@ class StreetGraph:
 
     @classmethod
     def load(cls, path: Path) -> StreetGraph:
+        """Read a graph written by :meth:`save`; ``ValueError`` for another format version."""
         with np.load(path, allow_pickle=False) as data:
             if int(data["format_version"]) != FORMAT_VERSION:
                 found = int(data["format_version"])
@@ -199,6 +203,7 @@ class EdgeSnapper:
         ]
 
     def snap_one(self, lon: float, lat: float, max_distance_m: float | None = None) -> Snap:
+        """The nearest edge to (lon, lat); :class:`OutsideAreaError` when it is farther than ``max_distance_m``."""
         snap = self.snap(lon, lat)[0]
         if max_distance_m is not None and snap.distance_m > max_distance_m:
             raise OutsideAreaError(

@@ -92,6 +92,7 @@ class StreetSearch:
         return self._snapper
 
     def edge_cost(self, edge: int) -> float:
+        """The weight (metres or seconds) of an edge."""
         return float(self._weights[edge])
 
     def seeds_for(self, snap: Snap) -> tuple[np.ndarray, np.ndarray]:
@@ -108,6 +109,9 @@ class StreetSearch:
         return np.array(nodes, dtype=np.int64), np.array(costs, dtype=np.float64)
 
     def run(self, seed_nodes: np.ndarray, seed_costs: np.ndarray, limit: float) -> Reached:
+        """Dijkstra from ``seed_nodes`` (at ``seed_costs``) up to ``limit``; the nodes reached and their costs.
+        The search's own buffers hold the labels until the next run.
+        """
         self.reset()
         self._n_touched = _dijkstra(
             self._indptr,
@@ -124,10 +128,12 @@ class StreetSearch:
         return Reached(nodes, self.dist[nodes].copy())
 
     def from_snap(self, snap: Snap, limit: float) -> Reached:
+        """Dijkstra from a snapped point (along its edge both ways where it is two-way) up to ``limit``."""
         nodes, costs = self.seeds_for(snap)
         return self.run(nodes, costs, limit)
 
     def reset(self) -> None:
+        """Clear the labels of the last run (only the nodes it touched)."""
         touched = self._touched[: self._n_touched]
         self.dist[touched] = np.inf
         self.pred[touched] = -1

@@ -109,12 +109,14 @@ class Timetable:
         return len(self.trip_ids)
 
     def stop_index(self, stop_id: str) -> int:
+        """The index of a stop_id; ``KeyError`` for an unknown one."""
         hits = np.flatnonzero(self.stop_ids == stop_id)
         if not len(hits):
             raise KeyError(f"unknown stop_id {stop_id!r}")
         return int(hits[0])
 
     def pattern_stop_list(self, pattern: int) -> np.ndarray:
+        """The stop indices of a pattern, in order."""
         return self.pattern_stops[self.pattern_stop_start[pattern] : self.pattern_stop_start[pattern + 1]]
 
     def trip_times(self, pattern: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,6 +142,7 @@ class Timetable:
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: Path) -> None:
+        """Write the timetable to an ``.npz`` file."""
         arrays: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -154,6 +157,7 @@ class Timetable:
 
     @classmethod
     def load(cls, path: Path) -> Timetable:
+        """Read a timetable written by :meth:`save`; ``ValueError`` for another format version."""
         with np.load(path, allow_pickle=False) as data:
             if int(data["format_version"]) != FORMAT_VERSION:
                 raise ValueError(f"{path}: timetable format {int(data['format_version'])}, expected {FORMAT_VERSION}")

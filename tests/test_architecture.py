@@ -39,3 +39,27 @@ def test_no_function_over_80_lines_outside_numba_kernels() -> None:
             if length > 80:
                 too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
     assert not too_long, "split these: " + "; ".join(too_long)
+
+
+def test_public_functions_say_what_they_do() -> None:
+    """Every public function and method of the packages has a docstring (properties excepted)."""
+    import ast
+
+    missing = []
+    for package in ("maas", "maas_apps", "planner", "dispatch"):
+        for path in (ROOT / package).glob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            nodes = [(n, "") for n in tree.body]
+            nodes += [(m, f"{n.name}.") for n in tree.body if isinstance(n, ast.ClassDef) for m in n.body]
+            for node, owner in nodes:
+                if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                    continue
+                if any(
+                    isinstance(d, ast.Name) and d.id in ("property", "cached_property") for d in node.decorator_list
+                ):
+                    continue
+                if owner and owner[:-1].startswith("_"):
+                    continue
+                if not ast.get_docstring(node):
+                    missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {owner}{node.name}")
+    assert not missing, "document these: " + "; ".join(missing)
