@@ -116,6 +116,7 @@ def run_stop_queries(
             walk_speed_mps=1.0,
             board_slack_s=0,
             transfer_slack_s=transfer_slack,
+            journeys=False,  # the search alone: the arrival, no journey to rebuild
         )
         result = search(network, query, state)
         times.append((time.perf_counter() - start) * 1000)

@@ -588,7 +588,9 @@ class _Query:
             return f"; no transit runs on {day} except the night before's trips, the last leaving at {last}"
         return f"; the stops near the origin have departures from {first} to {last} on {day}"
 
-    def _raptor(self, stops: np.ndarray, at_stops: np.ndarray, egress: np.ndarray | None = None) -> TransitResult:
+    def _raptor(
+        self, stops: np.ndarray, at_stops: np.ndarray, egress: np.ndarray | None = None, journeys: bool = True
+    ) -> TransitResult:
         params = self.p.params
         query = RaptorQuery(
             stops,
@@ -598,6 +600,7 @@ class _Query:
             walk_speed_mps=self.p.walk_speed,
             board_slack_s=params.board_slack_s,
             transfer_slack_s=params.transfer_slack_s,
+            journeys=journeys,
         )
         return search(self.day.network, query, self.day.state)
 
@@ -605,7 +608,7 @@ class _Query:
         stops, seconds = self._walk_access()
         if not len(stops):
             return int(INF)
-        result = self._raptor(stops, clock + seconds)
+        result = self._raptor(stops, clock + seconds, journeys=False)  # the arrival alone
         return min(result.arrivals) if result.arrivals else int(INF)
 
     def depart_at(self, clock: int, modes: Sequence[str]) -> list[Itinerary]:
