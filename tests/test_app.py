@@ -108,3 +108,24 @@ def test_the_live_day_from_the_command_line_shows_the_planners_booking_and_plays
     app.toggle(key="playing").set_value(True).run(timeout=60)  # plays 18:45, 18:50, 18:55, then stops
     assert not app.exception, app.exception
     assert app.slider(key="fleet_time").value.strftime("%H:%M") == "18:55"
+
+
+def test_a_date_without_service_is_named_and_night_trips_still_plan(app: AppTest) -> None:
+    """The date picker spans the feed's dates and the morning after; picking the 23rd says there is no
+    service of its own, and a trip at 00:30 still plans on the 22nd's night trips, in local times."""
+    import datetime as dt
+
+    picker = app.date_input[0]
+    assert (picker.min, picker.max) == (dt.date(2022, 2, 22), dt.date(2022, 2, 23))
+    picker.set_value(dt.date(2022, 2, 23)).run()
+    app.time_input[0].set_value(dt.time(0, 30)).run()
+    app.text_input(key="origin_query").input("Rautatientori").run()  # Hernesaari's last bus left at 23:41
+    app.text_input(key="destination_query").input("Kamppi").run()
+    captions = [c.value for c in app.caption]
+    assert any("No transit runs on Wednesday 2022-02-23" in c and "night before" in c for c in captions), captions
+    app.button(key="plan").click().run()
+    assert not app.exception
+    assert not app.info, [i.value for i in app.info]
+    options = app.radio(key="chosen").options
+    assert options and all("24:" not in o for o in options), options
+    assert any("tram" in o and o.split(". ", 1)[1].startswith("00:") for o in options), options
