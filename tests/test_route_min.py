@@ -140,7 +140,7 @@ def test_solver_uses_the_smallest_fleet_on_random_instances() -> None:
     """Through solve(): the smallest fleet (vehicles first), checked by brute force and the validator."""
     for seed in range(3):
         problem = random_problem(100 + seed, n_requests=5)
-        solution = solve(problem, SolverParams(time_limit_s=3))
+        solution = solve(problem, SolverParams(time_limit_s=1.5))
         assert validate(problem, solution).ok and not solution.unserved
         assert solution.vehicles_used == smallest_fleet(problem)
 
