@@ -70,7 +70,9 @@ def load_resources(area_name: str = "helsinki", data_dir: str | None = None) -> 
     """Everything the app shares between sessions: area data, a planner, the shuttle network, the place index."""
     area = load_area(area_name, data_dir)
     data = load_area_data(area)
-    return AppResources(area, data, Planner(data), shuttle_network(data), PlaceIndex.for_area(data), app_dir(area))
+    planner = Planner(data)
+    planner.warm_up()  # the first rider's plan then does not wait for the searches' code to load
+    return AppResources(area, data, planner, shuttle_network(data), PlaceIndex.for_area(data), app_dir(area))
 
 
 def _clock(seconds: float) -> str:

@@ -14,6 +14,7 @@ search is exact.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import threading
@@ -295,6 +296,18 @@ class Planner:
         if service_day is None:
             return self.clock.locate(moment)
         return service_day, self.clock.seconds(service_day, moment)
+
+    def warm_up(self) -> None:
+        """Plan one trip between two stops of the area, so that the searches' compiled code is loaded
+        before the first rider asks (an app calls this once at start; the answer is discarded)."""
+        stops = self.walk.stops
+        if len(stops) < 2:
+            return
+        tt = self._data.timetable
+        a, b = int(stops[0]), int(stops[len(stops) // 2])
+        noon = dt.datetime.combine(tt.service_date, dt.time(12))
+        with contextlib.suppress(MaasError):
+            self.plan((tt.stop_lat[a], tt.stop_lon[a]), (tt.stop_lat[b], tt.stop_lon[b]), depart_at=noon)
 
     @property
     def data(self) -> AreaData:

@@ -177,3 +177,11 @@ def test_range_query_matches_single_plans_minute_by_minute(planner: Planner) -> 
     # from 08:21 the tram is gone and everyone walks (~29.4 min)
     assert profile.travel_times_s[-1] == math.ceil(planner.plan(ORIGIN, DESTINATION, depart_at=at(8, 24))[0].duration_s)
     assert profile.percentile_s(50) == sorted(t for t in profile.travel_times_s if t is not None)[12]
+
+
+def test_warm_up_changes_no_answer(planner: Planner) -> None:
+    """The app warms the searches at start; a plan after that is the plan without it."""
+    before = planner.plan(ORIGIN, DESTINATION, depart_at=at(8, 0))
+    planner.warm_up()
+    after = planner.plan(ORIGIN, DESTINATION, depart_at=at(8, 0))
+    assert [it.to_dict() for it in before] == [it.to_dict() for it in after]
