@@ -164,8 +164,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
 class LnsParams:
     """Settings of the ruin-and-recreate search (checked)."""
 
-    # chosen on lc103, lc104, lc109, lc204 and 8 lr/lrc instances, 20 s each: hotter and larger ruins
-    # than 0.5 / 0.01 / 0.15 reached the best known on lc104, lc109, lrc202 and 0.37 % on lc103
+    # hotter and larger ruins than 0.5 / 0.01 / 0.15 reached more best-knowns (benchmarks/results/solver-tuning.md)
     removed_share: float = 0.3  # at most this share of the requests leaves per step (at least 2, at most 30)
     start_temperature: float = 2.0  # in average arcs (total distance / number of arcs)
     end_temperature: float = 0.02  # in average arcs

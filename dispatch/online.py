@@ -129,7 +129,7 @@ class OnlineParams:
     reoptimise_solution_limit: int | None = 60
     reoptimise: bool = True
     # riders bound for a departure picked up as late as the plan allows: they leave home later, but the
-    # lost slack costs pooling (Helsinki default day: 74 % served instead of 80 %), so it is opt-in
+    # lost slack costs pooling (fewer served: benchmarks/results/solver-tuning.md), so it is opt-in
     leave_later: bool = False
 
     def __post_init__(self) -> None:

@@ -55,16 +55,10 @@ METAHEURISTICS = (
 
 # route elimination: a time unit late costs as much as this many units of distance
 LATE_COST = 100
-# What parallel workers change, worker by worker (``SolverParams.diversify``): OR-Tools' LNS
-# operators (remove and reinsert requests), then tabu search. One 60 s run per kind and instance:
-# Cordeau a mean gap 0.86 % with the defaults, 0.77 % with LNS, 0.83 % with tabu, 0.58 % for the
-# better of LNS and tabu per instance (each escapes basins the other stays in: a8-96 1.5 % vs
-# 3.8 %, a7-84 3.6 % vs 2.5 %); on 10 Li & Lim instances where the defaults missed the best-known
-# fleet, LNS reached it on 4 (lr112, lrc105, lrc106, lrc107) and tabu on lr109.
-# Worker 0 also goes for the smaller fleet first (``fleet_first``; no effect where vehicles do not
-# count): on the 6 Li & Lim 100 instances where two default workers missed the best-known fleet,
-# LNS with an early, long route elimination reached it on lr211 and lrc206 (one 60 s run each);
-# a longer elimination after the usual first search reached it on none.
+# What parallel workers change, worker by worker (``SolverParams.diversify``): OR-Tools' LNS operators
+# (remove and reinsert requests), then tabu search; each escapes basins the other stays in. Worker 0
+# also goes for the smaller fleet first (``fleet_first``; no effect where vehicles do not count).
+# The measurements behind these and the shares below: benchmarks/results/solver-tuning.md.
 WORKER_FLAVOURS: tuple[dict[str, Any], ...] = (
     {"lns_operators": True, "fleet_first": True},
     {"metaheuristic": "TABU_SEARCH"},
@@ -74,16 +68,9 @@ WORKER_FLAVOURS: tuple[dict[str, Any], ...] = (
 FLEET_FIRST_SHARES = (0.15, 0.8)
 # fleet_first with identical vehicles: share of the time after construction for the ejection pool
 FLEET_FIRST_EJECTION_SHARE = 0.5
-# after the ejection pool: share of the time left for dispatch.lns. Single runs, construction and
-# 3 s of ejection pool, then 20 s of LNS, Li & Lim 100 (gap to the best known; the two workers'
-# 60 s results before in brackets): best-known fleet and distance on lr104 (10 vehicles), lrc104
-# (+0.35 %), lrc201 (+3.45 %), lr204 (3 vehicles), lc204 (+8.06 %); lc103 9 vehicles +0.37 %
-# (10); lr203 +0.31 % (+7.45 %).
+# after the ejection pool: share of the time left for dispatch.lns, which shortens the long routes
+# the pool leaves better than OR-Tools does
 LNS_SHARE = 0.85
-# SolverParams.lns_share (distance only, e.g. Cordeau): two workers, 60 s, gap to the best known on
-# a6-72 / a7-70 / a7-84 / a8-96: OR-Tools alone 1.15 / 2.87 / 3.03 / 1.52 %; 50 % numba LNS first
-# 0.07 / 0.83 / 0.87 / 1.15 %; 85 % 0.28 / 0.36 / 0.76 / 1.07 %. LnsParams tried alone for 25 s on
-# a7-84 and a8-96 (removed share 0.15, temperatures 0.5-0.01 and 5-0.05): none better on both.
 
 
 @dataclass(frozen=True, slots=True)
