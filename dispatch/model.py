@@ -129,6 +129,22 @@ class Problem:
         return self.node_labels[node] if self.node_labels else str(node)
 
 
+def scaled_tables(
+    problem: Problem, locations: list[int], service: list[float], scale: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Service times, travel times and distances between ``locations`` as the searches' integers
+    (``scale`` units per problem unit), the one scaling OR-Tools and the numba searches share: times
+    rounded up, so a schedule feasible in integers is feasible in real time; distances to the nearest
+    unit; nothing from a location to itself."""
+    loc = np.array(locations)
+    service_scaled = np.ceil(np.array(service) * scale).astype(np.int64)
+    travel = np.ceil(problem.travel_time[np.ix_(loc, loc)] * scale).astype(np.int64)
+    distance = np.rint(problem.distance[np.ix_(loc, loc)] * scale).astype(np.int64)
+    np.fill_diagonal(travel, 0)
+    np.fill_diagonal(distance, 0)
+    return service_scaled, travel, distance
+
+
 @dataclass(frozen=True, slots=True)
 class Stop:
     """A visit on a route. ``request`` is None at depots; ``kind`` is start, pickup, dropoff or end."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from dispatch.model import Problem, Route, Solution, Stop
+from dispatch.model import Problem, Route, Solution, Stop, scaled_tables
 
 BIG = np.int64(1) << 60  # no limit (window end, ride time, route duration)
 
@@ -58,12 +58,7 @@ def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None
         return None
     location = [x for r in problem.requests for x in (r.pickup, r.dropoff)] + [first.start, first.end]
     service = [x for r in problem.requests for x in (r.pickup_service, r.dropoff_service)] + [0.0, 0.0]
-    loc = np.array(location)
-    service_scaled = np.ceil(np.array(service) * scale).astype(np.int64)
-    travel = np.ceil(problem.travel_time[np.ix_(loc, loc)] * scale).astype(np.int64)
-    distance = np.rint(problem.distance[np.ix_(loc, loc)] * scale).astype(np.int64)
-    np.fill_diagonal(travel, 0)
-    np.fill_diagonal(distance, 0)
+    service_scaled, travel, distance = scaled_tables(problem, location, service, scale)
 
     def low(x: float) -> int:
         return math.ceil(x * scale)

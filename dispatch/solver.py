@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from dispatch.model import DispatchError, Problem, Request, Route, Solution, Stop, Unserved
+from dispatch.model import DispatchError, Problem, Request, Route, Solution, Stop, Unserved, scaled_tables
 from maas.settings import read_table
 
 FIRST_SOLUTION_STRATEGIES = (
@@ -220,12 +220,7 @@ class _RoutingNodes:
         for r in problem.requests:
             location += [r.pickup, r.dropoff]
             service += [r.pickup_service, r.dropoff_service]
-        loc = np.array(location)
-        travel = np.ceil(problem.travel_time[np.ix_(loc, loc)] * scale).astype(np.int64)
-        dist = np.rint(problem.distance[np.ix_(loc, loc)] * scale).astype(np.int64)
-        np.fill_diagonal(travel, 0)
-        np.fill_diagonal(dist, 0)
-        service_scaled = np.ceil(np.array(service) * scale).astype(np.int64)
+        service_scaled, travel, dist = scaled_tables(problem, location, service, scale)
         return cls({d: i for i, d in enumerate(depot_locations)}, location, service, service_scaled, travel, dist)
 
 
