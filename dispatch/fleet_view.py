@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from dispatch.network import ShuttleNetwork
-from dispatch.service import BookingStatus, ServiceStore, booking_from_json
+from dispatch.service import TAKEN, BookingStatus, ServiceStore, booking_from_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ def fleet_snapshot(
         shuttles.append(ShuttleState(vehicle, position[0], position[1], load, moving, tuple(ahead)))
     waiting = []
     for row in store.bookings():
-        if row["status"] not in (BookingStatus.ACCEPTED, BookingStatus.ONBOARD, BookingStatus.DONE):
+        if row["status"] not in TAKEN:
             continue
         if row["announced_s"] > time_s:
             continue

@@ -86,7 +86,8 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT NOT NULL
 );
 """
-ACTIVE = (BookingStatus.ACCEPTED, BookingStatus.ONBOARD)  # riders the plan must serve
+# every booking the service took on: still to be picked up, on board, or delivered
+TAKEN = (BookingStatus.ACCEPTED, BookingStatus.ONBOARD, BookingStatus.DONE)
 
 
 def _json(value: Any) -> str:
@@ -554,8 +555,7 @@ class ServiceStore:
             if progress and int(clock // 3600) != hour:
                 hour = int(clock // 3600)
                 counts = dict(self.db.execute("SELECT status, COUNT(*) FROM bookings GROUP BY status").fetchall())
-                served = (BookingStatus.ACCEPTED, BookingStatus.ONBOARD, BookingStatus.DONE)
-                accepted = sum(counts.get(status, 0) for status in served)
+                accepted = sum(counts.get(status, 0) for status in TAKEN)
                 progress(
                     f"{hour:02d}:00  accepted {accepted}  rejected {counts.get(BookingStatus.REJECTED, 0)}"
                     f"  pending {counts.get(BookingStatus.PENDING, 0)}"

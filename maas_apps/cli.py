@@ -206,14 +206,10 @@ def _datetime(text: str) -> dt.datetime:
 
 
 def _planner(args: argparse.Namespace) -> Planner:
-    from maas.area import load_area
-    from planner.area_data import load_area_data
     from planner.router import Planner, RouterParams
 
     params = RouterParams.from_toml(args.params) if getattr(args, "params", None) else RouterParams()
-    area = load_area(args.area, args.data_dir)
-    data = load_area_data(area, service_date=args.date, cache=args.cache_dir, progress=_progress(time.perf_counter()))
-    return Planner(data, params)
+    return Planner(_load(args), params)
 
 
 def describe_itinerary(number: int, it: Any) -> str:

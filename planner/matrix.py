@@ -231,13 +231,12 @@ def _by_transit(
     origin_search: StreetSearch,
     snap: Snap,
     direct_s: np.ndarray,
-    egress: np.ndarray | None,
+    egress: np.ndarray,
     clock0: int,
     speed: float,
     settings: MatrixSettings,
 ) -> np.ndarray:
     """(minutes of the window, destinations) travel times from one origin by transit or a short walk."""
-    assert egress is not None
     walk_ok = np.where(direct_s <= settings.max_walk_leg_s, direct_s, np.inf)
     metres = (
         access.point_costs(origin_search, snap, access.stop_edges, access.stop_fracs)

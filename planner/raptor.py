@@ -328,13 +328,14 @@ class RaptorState:
         self.dest_stop = np.full(k, -1, dtype=np.int64)
         self.no_egress = np.full(n, INF, dtype=np.int64)
         self._fp_speed: float | None = None
+        self._fp_network: RaptorNetwork | None = None
         self._fp_time = np.zeros(0, dtype=np.int64)
 
     def footpath_times(self, network: RaptorNetwork, walk_speed_mps: float) -> np.ndarray:
-        """The network's footpath seconds at this speed, kept while the speed stays the same."""
-        if self._fp_speed != walk_speed_mps or len(self._fp_time) != len(network.footpaths.to):
+        """The network's footpath seconds at this speed, kept while the network and speed stay the same."""
+        if self._fp_speed != walk_speed_mps or self._fp_network is not network:
             self._fp_time = network.footpath_times(walk_speed_mps)
-            self._fp_speed = walk_speed_mps
+            self._fp_speed, self._fp_network = walk_speed_mps, network
         return self._fp_time
 
 

@@ -562,7 +562,7 @@ class _Query:
         return b.stops[ok], np.ceil(self.bike_access_m[ok] / self.p.bike_speed).astype(np.int64)
 
     def _itinerary(self, legs: tuple[Leg, ...]) -> Itinerary:
-        return Itinerary(self.date, legs, self.p.area.timezone or None)
+        return Itinerary(self.date, legs, self.p.clock.zone)
 
     def _transit(self, clock: int, access_mode: str) -> list[Itinerary]:
         stops, seconds = self._walk_access() if access_mode == "walk" else self._bike_access()

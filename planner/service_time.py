@@ -20,7 +20,6 @@ from functools import cached_property
 from maas.errors import MaasError
 
 UTC = dt.UTC
-DAY = 86_400
 
 
 @dataclass(frozen=True)
