@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from dispatch.model import Problem, Solution, Unserved
-from dispatch.pdp_arrays import arrays_as_solution, cheapest_route, compile_problem, insert_request
+from dispatch.model import Problem
+from dispatch.pdp_arrays import arrays_as_plan, cheapest_route, compile_problem, insert_request
+from dispatch.plan import RoutePlan
 
 
 @njit(cache=True)
@@ -67,9 +68,9 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
     return routes, lengths, inserted
 
 
-def insertion_plan(problem: Problem, scale: int) -> Solution | None:
-    """Routes (stop orders, no schedule) from cheapest insertion in order of earliest pickup, with the
-    requests that fit nowhere as unserved; None where the fleet is mixed or a request is tied to a vehicle."""
+def insertion_plan(problem: Problem, scale: int) -> RoutePlan | None:
+    """Routes from cheapest insertion in order of earliest pickup (the requests that fit nowhere left
+    unserved); None where the fleet is mixed or a request is tied to a vehicle."""
     compiled = compile_problem(problem, scale)
     if compiled is None:
         return None
@@ -78,7 +79,7 @@ def insertion_plan(problem: Problem, scale: int) -> Solution | None:
         np.array([r.pickup_window.earliest for r in problem.requests]) + 1e-9 * np.arange(len(problem.requests)),
         kind="stable",
     ).astype(np.int64)
-    routes, lengths, inserted = _insert_in_order(
+    routes, lengths, _ = _insert_in_order(
         order,
         len(problem.vehicles),
         c.transit,
@@ -91,10 +92,4 @@ def insertion_plan(problem: Problem, scale: int) -> Solution | None:
         c.capacity,
         c.max_duration,
     )
-    plan = arrays_as_solution(problem, routes, lengths)
-    unserved = tuple(
-        Unserved(r.id, "no vehicle has room for it in its window")
-        for k, r in enumerate(problem.requests)
-        if not inserted[k]
-    )
-    return Solution(plan.problem_name, plan.routes, unserved, 0.0, 0.0, 0.0, 0)
+    return arrays_as_plan(problem, routes, lengths)

@@ -12,27 +12,28 @@ is among the places tried. Ride-time and route-duration limits (dial-a-ride) are
 later starts of ``pdp_arrays.schedule_feasible``.
 
 Works on the arrays of ``dispatch.pdp_arrays``; the numba kernel ``_lns_steps`` changes the state
-in place, ``shorten_routes`` keeps the clock.
+in place, ``shorten_routes`` keeps the budget.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from dispatch.model import DispatchError, Problem, Solution
+from dispatch.budget import Budget
+from dispatch.model import Problem
 from dispatch.pdp_arrays import (
-    arrays_as_solution,
+    arrays_as_plan,
     cheapest_route,
     compile_problem,
     insert_request,
     routes_as_arrays,
     seed_numba,
 )
+from dispatch.plan import RoutePlan
+from dispatch.solver_params import LnsParams
 
 
 @njit(cache=True)
@@ -160,52 +161,30 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     return cost, best_cost
 
 
-@dataclass(frozen=True, slots=True)
-class LnsParams:
-    """Settings of the ruin-and-recreate search (checked)."""
-
-    # hotter and larger ruins than 0.5 / 0.01 / 0.15 reached more best-knowns (benchmarks/results/solver-tuning.md)
-    removed_share: float = 0.3  # at most this share of the requests leaves per step (at least 2, at most 30)
-    start_temperature: float = 2.0  # in average arcs (total distance / number of arcs)
-    end_temperature: float = 0.02  # in average arcs
-    steps_per_call: int = 100  # steps between looks at the clock
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 0 < self.removed_share <= 1:
-            problems.append(f"removed_share must be in (0, 1], got {self.removed_share}")
-        if not self.start_temperature >= self.end_temperature >= 0:
-            problems.append("temperatures must satisfy start_temperature >= end_temperature >= 0")
-        if self.steps_per_call < 1:
-            problems.append(f"steps_per_call must be >= 1, got {self.steps_per_call}")
-        if problems:
-            raise DispatchError("LNS parameters: " + "; ".join(problems))
-
-
 def shorten_routes(
     problem: Problem,
-    solution: Solution,
-    deadline: float,
+    plan: RoutePlan,
+    budget: Budget,
     relatedness: np.ndarray,
     scale: int = 100,
     seed: int = 0,
     params: LnsParams | None = None,
-) -> Solution | None:
-    """``solution``'s routes made shorter by ``deadline``, or None if it does not apply.
+) -> RoutePlan | None:
+    """``plan``'s routes made shorter within ``budget`` (an iteration: ``params.steps_per_call`` steps),
+    or None if it does not apply.
 
     Where vehicles count first (``Problem.minimize_vehicles``) no route is ever added; otherwise
     any vehicle of the fleet may be used.
 
     ``relatedness`` is the request-by-request dissimilarity (smaller: more related). None where the
     fleet is mixed, a request is tied to a vehicle, a request is unserved, or a route has no
-    schedule the kernels find (should not happen: same integers as OR-Tools). The stops of the
-    result carry the order only (no schedule).
+    schedule the kernels find (should not happen: same integers as OR-Tools).
     """
     params = params or LnsParams()
     compiled = compile_problem(problem, scale)
-    if compiled is None or solution.unserved or not solution.routes:
+    if compiled is None or plan.unserved(problem) or not plan.routes:
         return None
-    arrays = routes_as_arrays(problem, compiled, solution)
+    arrays = routes_as_arrays(problem, compiled, plan)
     if arrays is None:
         return None
     routes, lengths = arrays
@@ -223,10 +202,9 @@ def shorten_routes(
     arc = cost / max(int(lengths.sum()) + int((lengths > 0).sum()), 1)
     hot, cold = params.start_temperature * arc, params.end_temperature * arc
     seed_numba(seed)
-    started = time.perf_counter()
-    budget = max(deadline - started, 1e-3)
-    while (now := time.perf_counter()) < deadline:
-        done = (now - started) / budget
+    meter = budget.start()
+    while not meter.exhausted():
+        done = meter.fraction_used()
         temperature = hot * (cold / hot) ** done if cold > 0 else hot * (1 - done)  # hot > 0 where cold > 0
         cost, best_cost = _lns_steps(
             routes,
@@ -250,4 +228,5 @@ def shorten_routes(
             c.max_duration,
             open_routes,
         )
-    return arrays_as_solution(problem, best_routes, best_lengths)
+        meter.charge(1)
+    return arrays_as_plan(problem, best_routes, best_lengths)

@@ -28,8 +28,9 @@ from typing import Protocol
 
 import numpy as np
 
-from dispatch.model import Problem, Request, Route, Solution, Stop, TimeWindow, Vehicle
-from dispatch.solver import SolverParams, solve
+from dispatch.model import Problem, Request, Solution, TimeWindow, Vehicle
+from dispatch.plan import PlannedRoute, RoutePlan, Visit
+from dispatch.solver import OrtoolsParams, SolverParams, solve
 
 INF = math.inf
 
@@ -450,14 +451,17 @@ def _current_routes(
     plans: Sequence[VehiclePlan],
     starts: Sequence[_Start],
     now: float,
-) -> Solution:
-    """The plan being followed, as a solution of the re-planning problem (the search's start)."""
+) -> RoutePlan:
+    """The plan being followed, as a route plan of the re-planning problem (the search's start); riders
+    on board are picked up where the vehicle is."""
     routes = []
     for plan, _node, _begin, onboard, _kept in starts:
-        visits = [(b, "pickup") for b in onboard] + [(s.booking, s.kind) for s in plan.stops[plan.locked(now) :]]
-        stops = tuple(Stop(0, kind, booking, 0.0, 0.0, 0.0, 0, 0) for booking, kind in visits)
-        routes.append(Route(plan.vehicle, stops))
-    return Solution(problem.name, tuple(routes), (), 0.0, 0.0, 0.0, 0)
+        visits = [Visit(b, False) for b in onboard] + [
+            Visit(s.booking, s.kind == "dropoff") for s in plan.stops[plan.locked(now) :]
+        ]
+        if visits:
+            routes.append(PlannedRoute(plan.vehicle, tuple(visits)))
+    return RoutePlan(tuple(routes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,15 +501,18 @@ def reoptimise(
     if not requests:
         return kept("nothing to re-plan")
     problem, used = _replan_problem(starts, requests, net, depot)
+    # no cap on the search's limit checks: a re-optimisation starts from the plan being followed and
+    # finds solutions steadily, and a cap cut it short (fewer riders served over a day); the time limit
+    # guards against a search that finds nothing
     solution = solve(
         problem,
         SolverParams(
             time_limit_s=params.reoptimise_time_limit_s
             if params.reoptimise_solution_limit is None
             else max(params.reoptimise_time_limit_s, 30.0),
-            solution_limit=params.reoptimise_solution_limit,
+            iterations=params.reoptimise_solution_limit,
             scale=1,
-            portfolio=False,
+            ortools=OrtoolsParams(portfolio=False, checks_per_iteration=None),
         ),
         initial=_current_routes(problem, plans, starts, now),
     )

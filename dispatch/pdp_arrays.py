@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from dispatch.model import Problem, Route, Solution, Stop, scaled_tables
+from dispatch.model import Problem, scaled_tables
+from dispatch.plan import PlannedRoute, RoutePlan, Visit
 
 BIG = np.int64(1) << 60  # no limit (window end, ride time, route duration)
 
@@ -440,15 +441,15 @@ def seed_numba(seed):  # type: ignore[no-untyped-def]
 
 
 def routes_as_arrays(
-    problem: Problem, compiled: CompiledFleetProblem, solution: Solution
+    problem: Problem, compiled: CompiledFleetProblem, plan: RoutePlan
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """``solution``'s routes as (routes, lengths), or None if ``route_feasible`` rejects one."""
+    """``plan``'s routes as (routes, lengths), or None if ``route_feasible`` rejects one."""
     index_of = {r.id: k for k, r in enumerate(problem.requests)}
-    n_routes = len(solution.routes)
+    n_routes = len(plan.routes)
     routes = np.zeros((n_routes, 2 * len(problem.requests) + 2), dtype=np.int64)
     lengths = np.zeros(n_routes, dtype=np.int64)
-    for r, route in enumerate(solution.routes):
-        nodes = [2 * index_of[s.request] + (s.kind == "dropoff") for s in route.stops if s.request is not None]
+    for r, route in enumerate(plan.routes):
+        nodes = [2 * index_of[v.request] + v.dropoff for v in route.visits]
         routes[r, : len(nodes)] = nodes
         lengths[r] = len(nodes)
     work = np.zeros(len(problem.requests), dtype=np.int64)
@@ -471,29 +472,12 @@ def routes_as_arrays(
     return routes, lengths
 
 
-def arrays_as_solution(problem: Problem, routes: np.ndarray, lengths: np.ndarray) -> Solution:
-    """Routes as stop orders on the first vehicles (identical), without a schedule."""
-    out: list[Route] = []
+def arrays_as_plan(problem: Problem, routes: np.ndarray, lengths: np.ndarray) -> RoutePlan:
+    """Routes as visit orders on the first vehicles (identical ones)."""
+    out: list[PlannedRoute] = []
     for r in range(len(lengths)):
         if lengths[r] == 0:
             continue
-        vehicle = problem.vehicles[len(out)]
-        stops = [Stop(vehicle.start, "start", None, 0.0, 0.0, 0.0, 0, 0)]
-        for x in routes[r, : lengths[r]]:
-            request = problem.requests[int(x) // 2]
-            drop = bool(x % 2)
-            stops.append(
-                Stop(
-                    request.dropoff if drop else request.pickup,
-                    "dropoff" if drop else "pickup",
-                    request.id,
-                    0.0,
-                    0.0,
-                    0.0,
-                    0,
-                    0,
-                )
-            )
-        stops.append(Stop(vehicle.end, "end", None, 0.0, 0.0, 0.0, 0, 0))
-        out.append(Route(vehicle.id, tuple(stops)))
-    return Solution(problem.name, tuple(out), (), 0.0, 0.0, 0.0, 0)
+        visits = tuple(Visit(problem.requests[int(x) // 2].id, bool(x % 2)) for x in routes[r, : lengths[r]])
+        out.append(PlannedRoute(problem.vehicles[len(out)].id, visits))
+    return RoutePlan(tuple(out))

@@ -11,21 +11,20 @@ empty, the fleet is one smaller, and the next route goes.
 
 The routes are the flat integer arrays of ``dispatch.pdp_arrays`` (feasible in the OR-Tools
 model as they stand); the numba kernel ``_ejection_steps`` changes the search state in place, and
-``eliminate_routes_by_ejection`` keeps the clock and returns plain routes.
+``eliminate_routes_by_ejection`` keeps the budget and returns a route plan.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from dispatch.model import DispatchError, Problem, Solution
+from dispatch.budget import Budget
+from dispatch.model import Problem
 from dispatch.pdp_arrays import (
-    arrays_as_solution,
+    arrays_as_plan,
     best_insertion,
     cheapest_route,
     compile_problem,
@@ -35,6 +34,8 @@ from dispatch.pdp_arrays import (
     routes_as_arrays,
     seed_numba,
 )
+from dispatch.plan import RoutePlan
+from dispatch.solver_params import EjectionParams
 
 log = logging.getLogger(__name__)
 
@@ -229,56 +230,36 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class EjectionParams:
-    """Settings of the ejection pool (checked)."""
-
-    max_ejected: int = 2  # requests one insertion may push out of its route (1..3)
-    perturb_moves: int = 20  # random relocations tried after each ejection
-    steps_per_call: int = 500  # insertions between looks at the clock
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 1 <= self.max_ejected <= 3:
-            problems.append(f"max_ejected must be in 1..3, got {self.max_ejected}")
-        if self.perturb_moves < 0:
-            problems.append(f"perturb_moves must be >= 0, got {self.perturb_moves}")
-        if self.steps_per_call < 1:
-            problems.append(f"steps_per_call must be >= 1, got {self.steps_per_call}")
-        if problems:
-            raise DispatchError("ejection parameters: " + "; ".join(problems))
-
-
 def eliminate_routes_by_ejection(
     problem: Problem,
-    solution: Solution,
-    deadline: float,
+    plan: RoutePlan,
+    budget: Budget,
     scale: int = 100,
     seed: int = 0,
     params: EjectionParams | None = None,
-) -> Solution | None:
-    """Routes of ``solution`` with as few vehicles as the ejection pool reaches by ``deadline``.
+) -> RoutePlan | None:
+    """Routes of ``plan`` with as few vehicles as the ejection pool reaches within ``budget`` (an
+    iteration: ``params.steps_per_call`` insertions).
 
     Returns None when it could not take a single route away (or the problem does not suit it: a
-    mixed fleet, requests tied to vehicles, unserved requests). The stops of the result carry the
-    order only (times and loads zero): read them back into the solver for a schedule.
+    mixed fleet, requests tied to vehicles, unserved requests).
     """
     params = params or EjectionParams()
     compiled = compile_problem(problem, scale)
-    if compiled is None or solution.unserved or len(solution.routes) < 2:
+    if compiled is None or plan.unserved(problem) or len(plan.routes) < 2:
         return None
     c = compiled
-    arrays = routes_as_arrays(problem, c, solution)
+    arrays = routes_as_arrays(problem, c, plan)
     if arrays is None:
         return None  # the start itself needs later starts than earliest-possible (ride times): leave it
     routes, lengths = arrays
     n_routes = len(lengths)
     seed_numba(seed)
     rng = np.random.default_rng(seed)
-    started = time.perf_counter()
+    meter = budget.start()
     best_routes: np.ndarray | None = None
     best_lengths: np.ndarray | None = None
-    while n_routes > 1 and time.perf_counter() < deadline:
+    while n_routes > 1 and not meter.exhausted():
         # take away the route with fewest requests (ties at random)
         order = np.lexsort((rng.random(n_routes), lengths[:n_routes]))
         target = int(order[0])
@@ -290,7 +271,7 @@ def eliminate_routes_by_ejection(
         pool[: len(members)] = members
         pool_size = len(members)
         penalty = np.ones(len(problem.requests), dtype=np.int64)
-        while pool_size > 0 and time.perf_counter() < deadline:
+        while pool_size > 0 and not meter.exhausted():
             pool_size = _ejection_steps(
                 trial,
                 trial_lengths,
@@ -311,14 +292,15 @@ def eliminate_routes_by_ejection(
                 c.capacity,
                 c.max_duration,
             )
+            meter.charge(1)
             if pool_size < 0:
                 break
         if pool_size != 0:
             break
         n_routes -= 1
-        log.debug("ejection pool: %d routes after %.1f s", n_routes, time.perf_counter() - started)
+        log.debug("ejection pool: %d routes after %.1f s", n_routes, meter.seconds_used())
         routes, lengths = trial, trial_lengths
         best_routes, best_lengths = trial.copy(), trial_lengths.copy()
     if best_routes is None or best_lengths is None:
         return None
-    return arrays_as_solution(problem, best_routes, best_lengths)
+    return arrays_as_plan(problem, best_routes, best_lengths)

@@ -12,8 +12,8 @@ from typing import Any, get_args, get_type_hints
 from maas.errors import MaasError
 
 
-def read_table(path: str | Path, table: str, settings_class: type, error: type[MaasError]) -> dict[str, Any]:
-    """The ``[table]`` of a TOML file (or its top level), refusing names ``settings_class`` lacks."""
+def load_table(path: str | Path, table: str, error: type[MaasError]) -> dict[str, Any]:
+    """The ``[table]`` of a TOML file (or its top level), unchecked."""
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -21,10 +21,16 @@ def read_table(path: str | Path, table: str, settings_class: type, error: type[M
     values = raw.get(table, raw)
     if not isinstance(values, dict):
         raise error(f"{path}: [{table}] must be a table of settings, got {type(values).__name__}")
+    return dict(values)
+
+
+def read_table(path: str | Path, table: str, settings_class: type, error: type[MaasError]) -> dict[str, Any]:
+    """The ``[table]`` of a TOML file (or its top level), refusing names ``settings_class`` lacks."""
+    values = load_table(path, table, error)
     problems = table_problems(values, settings_class, table)
     if problems:
         raise error(f"{path}: " + "; ".join(problems))
-    return dict(values)
+    return values
 
 
 def table_problems(values: dict[str, Any], settings_class: type, table: str) -> list[str]:

@@ -349,9 +349,9 @@ def _solver_params(args: argparse.Namespace) -> SolverParams:
     params = SolverParams.from_toml(args.params) if args.params else SolverParams()
     # one search per core, two at most by default: OR-Tools' search itself uses one core
     workers = args.workers or (params.workers if params.workers > 1 else min(2, os.cpu_count() or 1))
-    solutions = getattr(args, "solutions", None)
-    if solutions is not None:  # a work budget: the same plan for the same input on any machine
-        return dataclasses.replace(params, solution_limit=solutions, workers=workers)
+    iterations = getattr(args, "iterations", None)
+    if iterations is not None:  # a work budget: the same plan for the same input on any machine
+        return dataclasses.replace(params, iterations=iterations, workers=workers)
     return dataclasses.replace(params, time_limit_s=args.time_limit, workers=workers)
 
 
@@ -366,7 +366,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     area = load_area(args.area, args.data_dir)
     data = load_area_data(area, cache=args.cache_dir, progress=_progress(time.perf_counter()))
     problem = read_realworld(args.requests, args.fleet, data)
-    budget = f"{args.solutions} solutions per search" if args.solutions else f"{args.time_limit:.0f} s"
+    budget = f"{args.iterations} iterations" if args.iterations else f"{args.time_limit:.0f} s"
     print(f"{len(problem.requests)} requests, {len(problem.vehicles)} vehicles; solving for {budget}", file=sys.stderr)
     params = _solver_params(args)
     compile_kernels()  # the first compilation takes seconds; the time limit is for the search
@@ -796,9 +796,12 @@ def _add_dispatch_commands(sub: Any) -> None:
     disp.add_argument("--cache-dir")
     disp.add_argument("--time-limit", type=_POSITIVE_SECONDS, default=30.0)
     disp.add_argument(
+        "--iterations",
         "--solutions",
-        type=_number(int, 1, 1_000_000, "a number of solutions"),
-        help="stop each search after this many solutions instead of a time (the same plan on every run and machine)",
+        dest="iterations",
+        type=_number(int, 1, 1_000_000, "a number of iterations"),
+        help="a work budget instead of a time, shared out among the solver's stages (an iteration is an OR-Tools "
+        "solution or a batch of numba search steps): the same plan on every run and machine",
     )
     disp.add_argument("--params", help="solver settings TOML")
     disp.add_argument("--workers", type=_WORKERS, help="parallel searches, best kept (default: 2, or 1 on one core)")

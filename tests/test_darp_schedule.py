@@ -8,15 +8,19 @@ exists exactly when the constraint graph has no negative cycle, which Bellman-Fo
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pytest
+from budgets import work_budget
 
+from dispatch.budget import Budget
 from dispatch.lns import shorten_routes
 from dispatch.model import Problem, Request, TimeWindow, Vehicle
+from dispatch.ortools_search import schedule, search
 from dispatch.pdp_arrays import BIG, best_insertion, route_feasible, schedule_feasible
-from dispatch.solver import SolverParams, _phase, _relatedness, solve
+from dispatch.plan import RoutePlan
+from dispatch.solver import SolverParams, StageShares, solve
+from dispatch.stages import relatedness
 from dispatch.validate import validate
 
 # numba compiles before the clocks start: several tests give a search one second
@@ -319,12 +323,12 @@ def random_darp(seed: int, n_requests: int = 12) -> Problem:
 def test_lns_on_dial_a_ride_keeps_every_constraint(seed: int) -> None:
     """Ruin and recreate with later starts: OR-Tools accepts its routes and the validator finds nothing."""
     problem = random_darp(seed)
-    params = SolverParams(time_limit_s=2, portfolio=False, ruin_recreate=False)
-    start = _phase(problem, params, params.first_solution, 1.0)
+    params = SolverParams()
+    start = search(problem, params, Budget(iterations=20))
     assert not start.unserved and not validate(problem, start).violations
-    shorter = shorten_routes(problem, start, time.perf_counter() + 1.0, _relatedness(problem), params.scale, seed)
+    shorter = shorten_routes(problem, RoutePlan.of(start), Budget(iterations=40), relatedness(problem), seed=seed)
     assert shorter is not None
-    scheduled = _phase(problem, params, params.first_solution, 0.5, start_from=shorter)
+    scheduled = schedule(problem, shorter)
     report = validate(problem, scheduled)
     assert not scheduled.unserved and not report.violations
     assert report.distance <= start.distance + 1e-6
@@ -332,8 +336,8 @@ def test_lns_on_dial_a_ride_keeps_every_constraint(seed: int) -> None:
 
 def test_solve_uses_lns_for_dial_a_ride_and_stays_valid() -> None:
     problem = random_darp(11, n_requests=16)
-    solution = solve(problem, SolverParams(time_limit_s=4, lns_share=0.85))
+    solution = solve(problem, work_budget(300, shares=StageShares(lns=0.85)))
     report = validate(problem, solution)
     assert not solution.unserved and not report.violations
-    plain = solve(problem, SolverParams(time_limit_s=4, lns_share=0.0))
+    plain = solve(problem, work_budget(300, shares=StageShares(lns=0.0)))
     assert report.distance <= validate(problem, plain).distance * 1.02

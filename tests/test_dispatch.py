@@ -5,22 +5,25 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from budgets import work_budget
 
 from dispatch.bench import solution_json
+from dispatch.budget import Budget
 from dispatch.model import DispatchError, Problem, Request, Route, Solution, TimeWindow, Unserved, Vehicle
+from dispatch.ortools_search import schedule
+from dispatch.plan import RoutePlan
 from dispatch.readers import read_cordeau, read_li_lim
-from dispatch.solver import SolverParams, solve
+from dispatch.solver import OrtoolsParams, SolverParams, StageShares, solve
 from dispatch.validate import validate
 
 # numba compiles before the clocks start: several tests give a search one second
 pytestmark = pytest.mark.usefixtures("compiled_kernels")
 
-FAST = SolverParams(time_limit_s=2)
+FAST = work_budget(100)  # tiny instances: a work budget, the same answer on any machine
 
 
 def line_problem(
@@ -100,7 +103,7 @@ def test_matches_brute_force_with_ride_time_and_capacity(seed: int) -> None:
     positions = [0.0, *rng.uniform(-50, 50, 6).round(1)]
     requests = [(1, 2), (3, 4), (5, 6)]
     problem = line_problem(positions, requests, max_ride=float(rng.uniform(20, 80)), seats=int(rng.integers(1, 3)))
-    solution = solve(problem, SolverParams(time_limit_s=2))
+    solution = solve(problem, FAST)
     report = validate(problem, solution)
     assert report.ok, report.violations
     expected = brute_force_single_vehicle(problem)
@@ -205,14 +208,14 @@ def test_validator_catches_each_kind_of_violation(kind: str) -> None:
     assert kind in {v.kind for v in report.violations}, report.violations
 
 
-def test_same_input_same_solution_under_a_solution_limit() -> None:
+def test_same_input_same_solution_under_an_iteration_budget() -> None:
     rng = np.random.default_rng(3)
     xy = rng.uniform(0, 50, (13, 2))
     matrix = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
     requests = tuple(Request(str(i), 1 + 2 * i, 2 + 2 * i, max_ride_time=60) for i in range(6))
     vehicles = tuple(Vehicle(str(v), 0, 0, 3, shift=TimeWindow(0, 500)) for v in range(2))
     problem = Problem("random", requests, vehicles, matrix, matrix.copy())
-    params = SolverParams(solution_limit=30, time_limit_s=30)  # a work budget: seconds, not minutes
+    params = work_budget(200)  # every stage runs, counting iterations instead of seconds
     first, second = solve(problem, params), solve(problem, params)
     assert first.routes == second.routes and first.distance == second.distance
     assert validate(problem, first).ok
@@ -227,12 +230,29 @@ def test_same_input_same_solution_under_a_solution_limit() -> None:
 
 def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
     with pytest.raises(DispatchError) as info:
-        SolverParams(time_limit_s=0, first_solution="MAGIC", scale=0, route_elimination_share=1.5, workers=0)
-    for word in ("time_limit_s", "first_solution", "scale", "route_elimination_share", "workers"):
+        SolverParams(time_limit_s=0, iterations=0, scale=0, workers=0)
+    for word in ("time_limit_s", "iterations", "scale", "workers"):
         assert word in str(info.value)
+    with pytest.raises(DispatchError, match="route_elimination"):
+        StageShares(route_elimination=1.5)
+    with pytest.raises(DispatchError, match="first_solution"):
+        OrtoolsParams(first_solution="MAGIC")
     toml = tmp_path / "solver.toml"
-    toml.write_text('[solver]\ntime_limit_s = 5\nmetaheuristic = "TABU_SEARCH"\n', encoding="utf-8")
-    assert SolverParams.from_toml(toml).metaheuristic == "TABU_SEARCH"
+    toml.write_text(
+        '[solver]\ntime_limit_s = 5\n[solver.ortools]\nmetaheuristic = "TABU_SEARCH"\n[solver.lns]\nremoved_share = 0.2\n',
+        encoding="utf-8",
+    )
+    loaded = SolverParams.from_toml(toml)
+    assert (loaded.time_limit_s, loaded.ortools.metaheuristic, loaded.lns.removed_share) == (5, "TABU_SEARCH", 0.2)
+    # every problem of the file at once, each named by its table
+    toml.write_text(
+        "[solver]\ntime_limt_s = 5\n[solver.ortools]\nportfolio = 3\n[solver.shares]\nlns = 2.0\nsplit = 1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DispatchError) as info:
+        SolverParams.from_toml(toml)
+    for word in ("time_limt_s", "solver.ortools.portfolio", "split"):
+        assert word in str(info.value)
 
 
 def test_problem_checks_itself() -> None:
@@ -261,7 +281,7 @@ def test_benchmark_readers_and_exchange_json(shared_data: Path) -> None:
     assert a216.requests[0].max_ride_time == 30 and a216.vehicles[0].max_route_duration == 480
     lc101 = read_li_lim(shared_data / "dispatch" / "lilim" / "lc101.txt")
     assert len(lc101.requests) == 53 and lc101.minimize_vehicles
-    solution = solve(a216, SolverParams(time_limit_s=3))
+    solution = solve(a216, work_budget(200))
     assert validate(a216, solution).ok
     data = json.loads(json.dumps(solution_json(a216, solution)))
     assert data["instance"] == "a2-16"
@@ -273,7 +293,7 @@ def test_benchmark_readers_and_exchange_json(shared_data: Path) -> None:
 
 def test_route_elimination_frees_vehicles_a_wasteful_plan_uses() -> None:
     """From a plan with one vehicle per request, the smaller-fleet search packs them into one route."""
-    from dispatch.solver import _eliminate_routes
+    from dispatch.stages import eliminate_routes
 
     base = line_problem([0, 10, 20, 30, 40, 50, 60, 70, 80], [(1, 2), (3, 4), (5, 6), (7, 8)], seats=1)
     vehicles = tuple(Vehicle(str(v), 0, 0, 1, shift=TimeWindow(0, 1000)) for v in range(4))
@@ -281,9 +301,11 @@ def test_route_elimination_frees_vehicles_a_wasteful_plan_uses() -> None:
     one_each = dataclasses.replace(
         problem, requests=tuple(dataclasses.replace(r, vehicle=str(i)) for i, r in enumerate(problem.requests))
     )
-    wasteful = solve(one_each, SolverParams(time_limit_s=1, portfolio=False))
+    wasteful = solve(one_each, work_budget(5, ortools=OrtoolsParams(portfolio=False)))
     assert wasteful.vehicles_used == 4 and validate(problem, wasteful).ok
-    packed = _eliminate_routes(problem, SolverParams(time_limit_s=2), wasteful, time.perf_counter() + 12)
+    params = work_budget(100)
+    plan = eliminate_routes(problem, RoutePlan.of(wasteful), Budget(iterations=100), params)
+    packed = schedule(problem, plan)
     assert packed.vehicles_used == 1 and not packed.unserved
     assert validate(problem, packed).ok
     assert packed.distance == pytest.approx(160)  # out along the line and back, one rider at a time

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from budgets import work_budget
 
 from dispatch.realworld import read_realworld, write_requests_csv
-from dispatch.solver import SolverParams, solve
+from dispatch.solver import LnsParams, solve
 from dispatch.validate import validate
 from maas.errors import InputError
 
@@ -36,7 +37,7 @@ def test_small_batch_is_planned_validly(helsinki, tmp_path: Path) -> None:  # ty
     # the area's ride promise applies where no limit is given: 2 x direct + 5 min
     r1 = problem.requests[0]
     assert r1.max_ride_time == pytest.approx(2 * problem.travel_time[r1.pickup, r1.dropoff] + 5)
-    solution = solve(problem, SolverParams(time_limit_s=3))
+    solution = solve(problem, work_budget(100))
     assert validate(problem, solution).ok and not solution.unserved
     wheelchair_route = next(r for r in solution.routes if any(s.request == "r3" for s in r.stops))
     assert wheelchair_route.vehicle == "ez10-1"  # the only vehicle with a wheelchair place
@@ -85,7 +86,7 @@ def _batch(helsinki, tmp_path: Path, n: int, fleet: int) -> tuple[Path, Path]:  
 
 
 def test_a_large_batch_is_planned_for_everyone_the_fleet_can_carry(helsinki, tmp_path: Path, compiled_kernels) -> None:  # type: ignore[no-untyped-def]
-    """300 requests and 10 shuttles at a 6 s limit: the first plan comes from insertion in time order (OR-Tools'
+    """300 requests and 10 shuttles on a work budget: the first plan comes from insertion in time order (OR-Tools'
     constructions left most riders out at this size); everyone is served and the validator agrees."""
     import time
 
@@ -93,7 +94,8 @@ def test_a_large_batch_is_planned_for_everyone_the_fleet_can_carry(helsinki, tmp
     problem = read_realworld(*_batch(helsinki, tmp_path, 300, 10), helsinki)
     assert time.perf_counter() - started < 5  # matrices are slices of the shuttle network, not searches
     assert problem.n_nodes <= 300
-    solution = solve(problem, SolverParams(time_limit_s=6))
+    # a short work budget: ruin and recreate on 300 requests takes about 14 ms a step
+    solution = solve(problem, work_budget(20, lns=LnsParams(steps_per_call=10)))
     assert not solution.unserved, solution.unserved[:3]
     assert validate(problem, solution).ok
 
@@ -104,7 +106,7 @@ def test_unserved_riders_get_the_real_reason(helsinki, tmp_path: Path) -> None: 
         + "r4,60.1560,24.9180,60.1632,24.9155,21:00,21:10,1,0\nr5,60.1560,24.9180,60.1632,24.9155,08:00,08:10,9,0\n"
     )
     problem = read_realworld(*write(tmp_path, requests), helsinki)
-    reasons = {u.request: u.reason for u in solve(problem, SolverParams(time_limit_s=2)).unserved}
+    reasons = {u.request: u.reason for u in solve(problem, work_budget(50)).unserved}
     assert reasons["r4"].startswith("no vehicle with room is on shift")  # the fleet works 07:00-19:00
     assert reasons["r5"] == "no vehicle has room for it (9 seat(s))"
 

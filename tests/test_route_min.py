@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from budgets import work_budget
 
-from dispatch.model import DispatchError, Problem, Request, Route, Solution, Stop, TimeWindow, Vehicle
+from dispatch.budget import Budget
+from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
+from dispatch.ortools_search import schedule, search
+from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.readers import read_li_lim
-from dispatch.route_min import EjectionParams, compile_problem, eliminate_routes_by_ejection
-from dispatch.solver import SolverParams, _phase, solve
+from dispatch.route_min import compile_problem, eliminate_routes_by_ejection
+from dispatch.solver import EjectionParams, SolverParams, solve
 from dispatch.validate import validate
+
+# lc103's budgets: OR-Tools' start uses ten or more vehicles, the ejection pool reaches nine
+LC103_START_ITERATIONS = 20
+LC103_EJECTION_ITERATIONS = 50
 
 # numba compiles before the clocks start: several tests give a search one second
 pytestmark = pytest.mark.usefixtures("compiled_kernels")
@@ -105,18 +112,14 @@ def smallest_fleet(problem: Problem) -> int:
     return int(best)
 
 
-def one_route_each(problem: Problem) -> Solution:
-    """Every request on a vehicle of its own (stop order only, as the ejection pool reads it)."""
-    routes = []
-    for vehicle, r in zip(problem.vehicles, problem.requests, strict=False):
-        stops = (
-            Stop(vehicle.start, "start", None, 0, 0, 0, 0, 0),
-            Stop(r.pickup, "pickup", r.id, 0, 0, 0, 0, 0),
-            Stop(r.dropoff, "dropoff", r.id, 0, 0, 0, 0, 0),
-            Stop(vehicle.end, "end", None, 0, 0, 0, 0, 0),
+def one_route_each(problem: Problem) -> RoutePlan:
+    """One vehicle per request: the plan the ejection pool starts from."""
+    return RoutePlan(
+        tuple(
+            PlannedRoute(vehicle.id, (Visit(r.id, False), Visit(r.id, True)))
+            for vehicle, r in zip(problem.vehicles, problem.requests, strict=False)
         )
-        routes.append(Route(vehicle.id, stops))
-    return Solution(problem.name, tuple(routes), (), 0.0, 0.0, 0.0, 0)
+    )
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -124,13 +127,13 @@ def test_ejection_pool_reaches_the_brute_force_fleet(seed: int) -> None:
     problem = random_problem(seed)
     expected = smallest_fleet(problem)
     assert expected <= len(problem.requests), "every request alone fits a vehicle in these instances"
-    fewer = eliminate_routes_by_ejection(problem, one_route_each(problem), time.perf_counter() + 1.0, seed=seed)
+    fewer = eliminate_routes_by_ejection(problem, one_route_each(problem), Budget(iterations=200), seed=seed)
     if expected == len(problem.requests):
         assert fewer is None  # nothing to take away
         return
     assert fewer is not None and len(fewer.routes) == expected
     # the routes are feasible: OR-Tools reads them as they are and the independent validator agrees
-    scheduled = _phase(problem, SolverParams(time_limit_s=1), "PARALLEL_CHEAPEST_INSERTION", 0.5, start_from=fewer)
+    scheduled = schedule(problem, fewer)
     assert not scheduled.unserved and scheduled.vehicles_used == expected
     report = validate(problem, scheduled)
     assert report.ok, report.violations
@@ -140,7 +143,7 @@ def test_solver_uses_the_smallest_fleet_on_random_instances() -> None:
     """Through solve(): the smallest fleet (vehicles first), checked by brute force and the validator."""
     for seed in range(3):
         problem = random_problem(100 + seed, n_requests=5)
-        solution = solve(problem, SolverParams(time_limit_s=1.5))
+        solution = solve(problem, work_budget(200))
         assert validate(problem, solution).ok and not solution.unserved
         assert solution.vehicles_used == smallest_fleet(problem)
 
@@ -161,11 +164,10 @@ def test_ejection_pool_only_takes_uniform_fleets() -> None:
 def test_ejection_pool_reaches_the_best_known_fleet_on_lc103(shared_data: Path) -> None:
     """lc103: OR-Tools' own moves stayed at 10 vehicles in every 60 s run; the best known uses 9."""
     problem = read_li_lim(shared_data / "dispatch" / "lilim" / "lc103.txt")
-    params = SolverParams(time_limit_s=5)
-    start = _phase(problem, params, "PARALLEL_CHEAPEST_INSERTION", 3)
+    start = search(problem, SolverParams(), Budget(iterations=LC103_START_ITERATIONS))
     assert start.vehicles_used >= 10
-    fewer = eliminate_routes_by_ejection(problem, start, time.perf_counter() + 5, seed=0)
+    fewer = eliminate_routes_by_ejection(problem, RoutePlan.of(start), Budget(iterations=LC103_EJECTION_ITERATIONS))
     assert fewer is not None and len(fewer.routes) == 9
-    scheduled = _phase(problem, params, "PARALLEL_CHEAPEST_INSERTION", 1, start_from=fewer)
+    scheduled = schedule(problem, fewer)
     assert scheduled.vehicles_used == 9 and not scheduled.unserved
     assert validate(problem, scheduled).ok

@@ -1,0 +1,257 @@
+"""The solver's settings: small checked dataclasses, one per stage, loadable from TOML tables.
+
+```toml
+[solver]
+time_limit_s = 60
+seed = 3
+[solver.ortools]
+metaheuristic = "TABU_SEARCH"
+[solver.lns]
+removed_share = 0.25
+[solver.shares]
+lns = 0.8
+```
+
+Every problem in a file is reported at once. Measurements behind the defaults are in
+``benchmarks/results/solver-tuning.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dispatch.budget import Budget
+from dispatch.model import DispatchError
+from maas.settings import load_table, table_problems
+
+FIRST_SOLUTION_STRATEGIES = (
+    "PARALLEL_CHEAPEST_INSERTION",
+    "SEQUENTIAL_CHEAPEST_INSERTION",
+    "LOCAL_CHEAPEST_INSERTION",
+    "BEST_INSERTION",
+    "PATH_CHEAPEST_ARC",
+    "SAVINGS",
+    "AUTOMATIC",
+)
+METAHEURISTICS = (
+    "GUIDED_LOCAL_SEARCH",
+    "SIMULATED_ANNEALING",
+    "TABU_SEARCH",
+    "GENERIC_TABU_SEARCH",
+    "GREEDY_DESCENT",
+    "AUTOMATIC",
+)
+
+
+def _raise(table: str, problems: list[str]) -> None:
+    if problems:
+        raise DispatchError(f"{table} parameters: " + "; ".join(problems))
+
+
+def _share_problems(owner: object, names: tuple[str, ...], low_open: bool = False) -> list[str]:
+    problems = []
+    for name in names:
+        value = getattr(owner, name)
+        inside = 0 < value <= 1 if low_open else 0 <= value <= 1
+        if not inside:
+            problems.append(f"{name} must be in {'(0, 1]' if low_open else '0..1'}, got {value}")
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class OrtoolsParams:
+    """How the OR-Tools routing search builds and improves routes (``[solver.ortools]``)."""
+
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    portfolio: bool = True  # explore several constructions first, then improve the best
+    lns_operators: bool = False  # add OR-Tools' insertion-based LNS neighbourhoods (remove and reinsert requests)
+    gls_lambda: float | None = None  # guided local search penalty coefficient (OR-Tools default 0.1)
+    iterated_local_search: bool = False
+    legacy_constraints: bool = False  # ride time and pairing as generic CP constraints (slower; for comparison)
+    log_search: bool = False
+    # with an iteration budget a search also stops after this many limit checks per iteration (about one
+    # per neighbour looked at), so a search that finds nothing better ends the same way on every machine;
+    # None: no such cap (the checks cost time; a search that finds nothing then runs to the time cap)
+    checks_per_iteration: int | None = 100_000
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.checks_per_iteration is not None and not 1 <= self.checks_per_iteration <= 10**9:
+            problems.append(f"checks_per_iteration must be in 1..1e9, got {self.checks_per_iteration}")
+        if self.first_solution not in FIRST_SOLUTION_STRATEGIES:
+            problems.append(f"first_solution {self.first_solution!r} not in {', '.join(FIRST_SOLUTION_STRATEGIES)}")
+        if self.metaheuristic not in METAHEURISTICS:
+            problems.append(f"metaheuristic {self.metaheuristic!r} not in {', '.join(METAHEURISTICS)}")
+        if self.gls_lambda is not None and not 0 < self.gls_lambda <= 100:
+            problems.append(f"gls_lambda must be in (0, 100], got {self.gls_lambda}")
+        _raise("OR-Tools", problems)
+
+
+@dataclass(frozen=True, slots=True)
+class LnsParams:
+    """The numba ruin-and-recreate search that shortens routes (``[solver.lns]``).
+
+    One iteration of its budget is ``steps_per_call`` steps.
+    """
+
+    removed_share: float = 0.3  # at most this share of the requests leaves per step (at least 2, at most 30)
+    start_temperature: float = 2.0  # in average arcs (total distance / number of arcs)
+    end_temperature: float = 0.02  # in average arcs
+    steps_per_call: int = 100  # steps between looks at the clock (one iteration)
+
+    def __post_init__(self) -> None:
+        problems = _share_problems(self, ("removed_share",), low_open=True)
+        if not self.start_temperature >= self.end_temperature >= 0:
+            problems.append("temperatures must satisfy start_temperature >= end_temperature >= 0")
+        if self.steps_per_call < 1:
+            problems.append(f"steps_per_call must be >= 1, got {self.steps_per_call}")
+        _raise("LNS", problems)
+
+
+@dataclass(frozen=True, slots=True)
+class EjectionParams:
+    """The ejection pool that takes routes away (``[solver.ejection]``).
+
+    One iteration of its budget is ``steps_per_call`` insertions.
+    """
+
+    max_ejected: int = 2  # requests one insertion may push out of its route (1..3)
+    perturb_moves: int = 20  # random relocations tried after each ejection
+    steps_per_call: int = 500  # insertions between looks at the clock (one iteration)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.max_ejected <= 3:
+            problems.append(f"max_ejected must be in 1..3, got {self.max_ejected}")
+        if self.perturb_moves < 0:
+            problems.append(f"perturb_moves must be >= 0, got {self.perturb_moves}")
+        if self.steps_per_call < 1:
+            problems.append(f"steps_per_call must be >= 1, got {self.steps_per_call}")
+        _raise("ejection", problems)
+
+
+@dataclass(frozen=True, slots=True)
+class RuinParams:
+    """Restarts of the OR-Tools search from the best plan with related requests taken out (``[solver.ruin]``)."""
+
+    enabled: bool = True
+    removed_share: float = 0.08  # share of requests removed (related ones: close in space and time) per restart
+    slice_share: float = 0.04  # each restart searches this share of the budget (at least 2 s, or 10 iterations)
+
+    def __post_init__(self) -> None:
+        _raise("ruin", _share_problems(self, ("removed_share", "slice_share"), low_open=True))
+
+
+@dataclass(frozen=True, slots=True)
+class StageShares:
+    """How the budget is shared between the stages (``[solver.shares]``)."""
+
+    route_elimination: float = 0.5  # vehicles first: share of what is left spent on smaller fleets (OR-Tools)
+    ejection: float = 0.25  # vehicles first, identical vehicles: share of what is left for the ejection pool
+    lns: float = 0.85  # distance only, identical vehicles: share of what is left for the numba LNS
+    fleet_first: bool = False  # vehicles first: eliminate routes early and longest (FLEET_FIRST_* in solver)
+
+    def __post_init__(self) -> None:
+        _raise("shares", _share_problems(self, ("route_elimination", "ejection", "lns")))
+
+
+_SUBTABLES: dict[str, type] = {
+    "ortools": OrtoolsParams,
+    "lns": LnsParams,
+    "ejection": EjectionParams,
+    "ruin": RuinParams,
+    "shares": StageShares,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SolverParams:
+    """The whole search: its budget, the integer scale, parallel workers, and each stage's settings.
+
+    The budget is ``time_limit_s`` seconds, or, with ``iterations``, a count of iterations shared
+    out between the stages: then the same input gives the same plan on any machine
+    (``time_limit_s`` then only caps each OR-Tools search at a hundred times itself).
+    """
+
+    time_limit_s: float = 30.0
+    iterations: int | None = None
+    scale: int = 100
+    unserved_penalty: float | None = None  # in distance units; default: 1000 x the largest distance
+    seed: int = 0  # for every random choice of the stages
+    workers: int = 1  # independent searches side by side in processes (one per core); the best is kept
+    diversify: bool = True  # parallel workers differ in neighbourhoods and metaheuristic (solver.WORKER_FLAVOURS)
+    ortools: OrtoolsParams = field(default_factory=OrtoolsParams)
+    lns: LnsParams = field(default_factory=LnsParams)
+    ejection: EjectionParams = field(default_factory=EjectionParams)
+    ruin: RuinParams = field(default_factory=RuinParams)
+    shares: StageShares = field(default_factory=StageShares)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0 < self.time_limit_s <= 7 * 86400:
+            problems.append(f"time_limit_s must be positive and at most a week, got {self.time_limit_s}")
+        if self.iterations is not None and not 1 <= self.iterations <= 10**9:
+            problems.append(f"iterations must be in 1..1e9, got {self.iterations}")
+        if not 1 <= self.workers <= 64:
+            problems.append(f"workers must be in 1..64, got {self.workers}")
+        if not 1 <= self.scale <= 10_000:
+            problems.append(f"scale must be in 1..10000, got {self.scale}")
+        if self.unserved_penalty is not None and not 0 < self.unserved_penalty < 1e12:
+            problems.append("unserved_penalty must be positive and below 1e12")
+        if not 0 <= self.seed < 2**31:
+            problems.append(f"seed must be in 0..2**31-1, got {self.seed}")
+        _raise("solver", problems)
+
+    @property
+    def budget(self) -> Budget:
+        """The whole search's budget: ``iterations`` if set, else ``time_limit_s``."""
+        if self.iterations is not None:
+            return Budget(iterations=self.iterations)
+        return Budget(seconds=self.time_limit_s)
+
+    def with_changes(self, **changes: Any) -> SolverParams:
+        """A copy with top-level fields or stage fields changed: ``with_changes(ortools={"metaheuristic": ...})``."""
+        nested = {
+            name: dataclasses.replace(getattr(self, name), **value)
+            for name, value in changes.items()
+            if name in _SUBTABLES and isinstance(value, dict)
+        }
+        return dataclasses.replace(self, **{**changes, **nested})
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SolverParams:
+        """Parameters from the ``[solver]`` table of a TOML file and its stage tables; every problem at once.
+
+        Parameters
+        ----------
+        path
+            A TOML file with a ``[solver]`` table (or the settings at its top level), optionally with
+            ``[solver.ortools]``, ``[solver.lns]``, ``[solver.ejection]``, ``[solver.ruin]`` and
+            ``[solver.shares]`` tables.
+
+        Returns
+        -------
+        SolverParams
+            The checked parameters; a ``DispatchError`` names every unknown or ill-typed setting.
+        """
+        values = load_table(path, "solver", DispatchError)
+        problems = table_problems({k: v for k, v in values.items() if k not in _SUBTABLES}, cls, "solver")
+        stages: dict[str, Any] = {}
+        for name, kind in _SUBTABLES.items():
+            table = values.pop(name, {})
+            if not isinstance(table, dict):
+                problems.append(f"solver.{name} must be a table of settings")
+                continue
+            problems += table_problems(table, kind, f"solver.{name}")
+            stages[name] = table
+        if problems:
+            raise DispatchError(f"{path}: " + "; ".join(problems))
+        try:
+            built = {name: _SUBTABLES[name](**table) for name, table in stages.items()}
+            return cls(**values, **built)
+        except DispatchError as exc:
+            raise DispatchError(f"{path}: {exc}") from exc

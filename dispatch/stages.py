@@ -1,0 +1,307 @@
+"""The solver's stages: each takes a problem, a route plan and a budget, and returns a plan no worse.
+
+``dispatch.solver.solve`` composes them; each can also be run alone (tests, experiments). What one
+iteration of a budget is, stage by stage: for OR-Tools searches a solution, for ``shorten`` a batch
+of ``LnsParams.steps_per_call`` ruin-and-recreate steps, for ``eject_routes`` a batch of
+``EjectionParams.steps_per_call`` insertions. With iterations and a seed a stage gives the same plan
+on any machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from dispatch.budget import Budget, Meter
+from dispatch.model import DispatchError, Problem, Solution
+from dispatch.ortools_search import search
+from dispatch.plan import RoutePlan
+from dispatch.solver_params import SolverParams
+
+Stage = Callable[[Problem, RoutePlan, Budget, SolverParams], RoutePlan]
+
+LARGE_BATCH = 250  # requests: above this, the first plan comes from dispatch.construct, not OR-Tools
+PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "SEQUENTIAL_CHEAPEST_INSERTION")
+# route elimination: a time unit late costs as much as this many units of distance
+LATE_COST = 100
+# what a plan from the numba stages gets from OR-Tools before it is compared: a short polish
+POLISH = Budget(seconds=0.5)
+POLISH_ITERATIONS = 10
+
+
+def construct(problem: Problem, params: SolverParams, budget: Budget, variant: int = 0) -> RoutePlan:
+    """A first plan: the best of several OR-Tools constructions, or, above ``LARGE_BATCH`` requests,
+    cheapest insertion in time order (``dispatch.construct``) improved by OR-Tools.
+
+    With ``params.ortools.portfolio`` off, only ``params.ortools.first_solution`` is tried. Parallel
+    worker ``variant`` k > 0 takes the k-th best construction instead, where it serves as many.
+    """
+    if not params.ortools.portfolio:
+        return RoutePlan.of(search(problem, params, budget))
+    strategies = list(dict.fromkeys([params.ortools.first_solution, *PORTFOLIO]))
+    candidates = _large_batch_start(problem, params, budget) if len(problem.requests) > LARGE_BATCH else []
+    if not candidates:
+        candidates = _constructions(problem, params, budget.share(1 / len(strategies)), strategies)
+    ranked = sorted(candidates, key=lambda plan: plan.rank(problem))
+    alternative = ranked[variant % len(ranked)]
+    if len(alternative.unserved(problem)) == len(ranked[0].unserved(problem)):
+        return alternative  # a parallel worker starts from another basin
+    return ranked[0]
+
+
+def _constructions(problem: Problem, params: SolverParams, each: Budget, strategies: list[str]) -> list[RoutePlan]:
+    """A plan from each OR-Tools construction heuristic that finds one; a ``DispatchError`` if none does."""
+    plans = []
+    failure: DispatchError | None = None
+    for strategy in strategies:
+        try:
+            plans.append(RoutePlan.of(search(problem, params, each, first_solution=strategy)))
+        except DispatchError as exc:
+            failure = exc
+    if not plans and failure is not None:
+        raise failure
+    return plans
+
+
+def _large_batch_start(problem: Problem, params: SolverParams, budget: Budget) -> list[RoutePlan]:
+    """Cheapest insertion in time order, improved by OR-Tools; [] where it does not apply.
+
+    On batches of hundreds of requests OR-Tools' own constructions use up their share of the time
+    and leave most riders unplanned; inserting one request at a time takes about a second for a
+    thousand and plans everyone the fleet can carry.
+    """
+    from dispatch.construct import insertion_plan
+
+    plan = insertion_plan(problem, params.scale)
+    if plan is None:
+        return []
+    piece = budget.share(0.25)
+    if piece.seconds is not None:
+        piece = Budget(seconds=max(1.0, piece.seconds))
+    try:
+        return [RoutePlan.of(search(problem, params, piece, start=plan))]
+    except DispatchError:
+        return []
+
+
+def improve(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
+    """OR-Tools' local search (``params.ortools.metaheuristic``) from ``plan``; ``plan`` if nothing better."""
+    try:
+        improved = RoutePlan.of(search(problem, params, budget, start=plan))
+    except DispatchError:
+        return plan
+    return improved if improved.rank(problem) <= plan.rank(problem) else plan
+
+
+def _polished(problem: Problem, plan: RoutePlan | None, best: RoutePlan, params: SolverParams) -> RoutePlan:
+    """A numba stage's ``plan`` after a short OR-Tools search (which also checks it in OR-Tools' model),
+    if that beats ``best``; else ``best``."""
+    if plan is None:
+        return best
+    budget = POLISH if params.iterations is None else Budget(iterations=POLISH_ITERATIONS)
+    try:
+        polished = RoutePlan.of(search(problem, params, budget, start=plan))
+    except DispatchError:
+        return best  # OR-Tools did not accept the routes (should not happen: same integers)
+    return polished if polished.rank(problem) < best.rank(problem) else best
+
+
+def uniform_fleet(problem: Problem, params: SolverParams) -> bool:
+    """Whether the numba stages (``eject_routes``, ``shorten``) take this problem: identical vehicles, none tied."""
+    from dispatch.pdp_arrays import compile_problem  # numba: imported only where it is used
+
+    return compile_problem(problem, params.scale) is not None
+
+
+def eject_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
+    """As few routes as the ejection pool (``dispatch.route_min``) reaches within ``budget``, polished by OR-Tools."""
+    from dispatch.route_min import eliminate_routes_by_ejection
+
+    fewer = eliminate_routes_by_ejection(problem, plan, budget, params.scale, params.seed, params.ejection)
+    return _polished(problem, fewer, plan, params)
+
+
+def shorten(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
+    """Routes shortened by the numba ruin and recreate (``dispatch.lns``) within ``budget``, polished by OR-Tools."""
+    from dispatch.lns import shorten_routes
+
+    shorter = shorten_routes(problem, plan, budget, relatedness(problem), params.scale, params.seed, params.lns)
+    return _polished(problem, shorter, plan, params)
+
+
+def _restart_slice(params: SolverParams) -> tuple[float, int]:
+    """The budget of one restart of an OR-Tools search: (seconds, iterations)."""
+    share = params.ruin.slice_share
+    return max(2.0, share * params.time_limit_s), max(10, round(share * (params.iterations or 0)))
+
+
+def _ruin_size(params: SolverParams, n_requests: int) -> int:
+    return max(2, min(30, round(params.ruin.removed_share * n_requests)))
+
+
+def ruin_and_recreate(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
+    """Restarts of the OR-Tools search from the best plan with related requests taken out, until the
+    budget is spent; a restart is kept only if it is better.
+
+    Guided local search on tight time windows accepts few moves (most neighbours are infeasible) and
+    stays near one solution; removing a group of requests close in space and time and letting the
+    search reinsert them moves it elsewhere.
+    """
+    rng = np.random.default_rng(params.seed)
+    requests = problem.requests
+    shrink_here = problem.minimize_vehicles and params.shares.route_elimination == 0
+    k = _ruin_size(params, len(requests))
+    slice_s, slice_iterations = _restart_slice(params)
+    related = relatedness(problem)
+    meter = budget.start()
+    best = plan
+    while not meter.exhausted(reserve_s=1.0):
+        if shrink_here and len(best.routes) > 1 and rng.random() < 0.5:
+            # empty the route with fewest requests (when route elimination is off): towards a smaller fleet
+            shortest = min(best.routes, key=lambda r: len(r.visits))
+            removed = {v.request for v in shortest.visits}
+        else:
+            seed = int(rng.integers(len(requests)))
+            removed = {requests[i].id for i in np.argsort(related[seed])[:k]}
+        piece = meter.slice(slice_s, slice_iterations)
+        meter.charge(piece)
+        try:
+            candidate = RoutePlan.of(search(problem, params, piece, start=best.without(removed)))
+        except DispatchError:
+            continue
+        if candidate.rank(problem) < best.rank(problem):
+            best = candidate
+    return best
+
+
+def eliminate_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
+    """Route elimination with OR-Tools: look for a plan with one vehicle fewer, again and again.
+
+    A fixed cost per vehicle alone rarely gets there: emptying a route leaves its requests unserved,
+    and the search simply reopens the route. Here the fleet really is one vehicle smaller: one route
+    is taken away, and its requests are put back with the latest ends of the time windows made soft
+    (lateness costs far more than distance), so every insertion is possible and the search has a
+    slope to follow (total lateness) rather than a plateau (the count of unserved requests). When the
+    lateness reaches zero, the routes are read back into the model with hard windows; if they fit,
+    the smaller fleet is the new best. A route that resists for several rounds gives way to another.
+    """
+    if any(r.vehicle is not None for r in problem.requests):
+        return plan  # requests tied to a vehicle: the fleet cannot simply shrink
+    rng = np.random.default_rng(params.seed + 1)
+    meter = budget.start()
+    # leaving a request out must cost more than any lateness, or the search prefers it
+    soft = dataclasses.replace(params, unserved_penalty=1e6 * max(float(problem.travel_time.max()), 1.0))
+    tried: dict[str, int] = {}
+    best = plan
+    while len(best.routes) > 1 and not meter.exhausted(reserve_s=1.0):
+        # the route with fewest requests (and least tried) goes first: it has the fewest to place elsewhere
+        target = min(best.routes, key=lambda r: (tried.get(r.vehicle, 0), len(r.visits), rng.random()))
+        tried[target.vehicle] = tried.get(target.vehicle, 0) + 1
+        smaller = dataclasses.replace(
+            problem,
+            vehicles=tuple(v for v in problem.vehicles if v.id != target.vehicle),
+            minimize_vehicles=False,
+        )
+        fewer = _one_route_fewer(problem, smaller, best.without_route(target.vehicle), meter, params, soft, rng)
+        if fewer is None and meter.exhausted(reserve_s=1.0):
+            return best
+        if fewer is not None:
+            best = fewer
+            tried.clear()
+    return best
+
+
+def _one_route_fewer(
+    problem: Problem,
+    smaller: Problem,
+    start: RoutePlan,
+    meter: Meter,
+    params: SolverParams,
+    soft: SolverParams,
+    rng: np.random.Generator,
+) -> RoutePlan | None:
+    """Up to eight soft-window searches on the ``smaller`` fleet from ``start``; the plan with every
+    request served in its windows, or None."""
+    index_of = {r.id: i for i, r in enumerate(problem.requests)}
+    related = relatedness(problem)
+    k = _ruin_size(params, len(problem.requests))
+    slice_s, slice_iterations = _restart_slice(params)
+    check = Budget(seconds=0.2) if params.iterations is None else Budget(iterations=1)
+    current, late = start, math.inf
+    current_schedule: Solution | None = None  # with soft windows: who is late
+    for _ in range(8):
+        if meter.exhausted(reserve_s=1.0):
+            return None
+        piece = meter.slice(slice_s, slice_iterations)
+        meter.charge(piece)
+        try:
+            candidate = search(smaller, soft, piece, start=start, late_cost=LATE_COST)
+        except DispatchError:
+            return None
+        candidate_late = math.inf if candidate.unserved else _lateness(problem, candidate)
+        improved = candidate_late < late
+        if improved:
+            current, late, current_schedule = RoutePlan.of(candidate), candidate_late, candidate
+        if late <= 1e-6:
+            try:
+                feasible = search(smaller, params, check, start=current)
+            except DispatchError:
+                feasible = None  # the schedule needs the soft windows after all
+            if feasible is not None and not feasible.unserved:
+                return RoutePlan.of(feasible)
+        if improved:
+            start = current  # the search is getting somewhere: let it go on
+            continue
+        # a restart from the same routes would find the same ones: take out the requests
+        # related to a late one (or any) so the routes around it are rebuilt
+        late_requests = (current_schedule and _late_requests(problem, current_schedule)) or [
+            r.id for r in problem.requests
+        ]
+        seed = index_of[late_requests[int(rng.integers(len(late_requests)))]]
+        start = current.without({problem.requests[i].id for i in np.argsort(related[seed])[:k]})
+    return None
+
+
+def relatedness(problem: Problem) -> np.ndarray:
+    """Request-by-request dissimilarity: pickups and drop-offs apart in travel time, earliest pickups apart.
+
+    The earliest pickup also follows from the drop-off window (dial-a-ride: an inbound request's
+    pickup window is the whole day, its drop-off window is tight).
+    """
+    t = problem.travel_time
+    pickups = np.array([r.pickup for r in problem.requests])
+    dropoffs = np.array([r.dropoff for r in problem.requests])
+    earliest = np.array(
+        [max(r.pickup_window.earliest, r.dropoff_window.earliest - t[r.pickup, r.dropoff]) for r in problem.requests]
+    )
+    return np.asarray(
+        t[np.ix_(pickups, pickups)] + t[np.ix_(dropoffs, dropoffs)] + np.abs(earliest[:, None] - earliest[None, :])
+    )
+
+
+def _lateness_by_stop(problem: Problem, solution: Solution) -> list[tuple[str | None, float]]:
+    """How late each stop starts after its window closes (soft-window search): (request, lateness)."""
+    request = {r.id: r for r in problem.requests}
+    shift_end = {v.id: v.shift.latest for v in problem.vehicles}
+    lateness = []
+    for route in solution.routes:
+        for stop in route.stops:
+            if stop.request is not None:
+                r = request[stop.request]
+                latest = r.pickup_window.latest if stop.kind == "pickup" else r.dropoff_window.latest
+            else:
+                latest = shift_end[route.vehicle] if stop.kind == "end" else math.inf
+            lateness.append((stop.request, max(0.0, stop.start_service - latest)))
+    return lateness
+
+
+def _lateness(problem: Problem, solution: Solution) -> float:
+    return sum(late for _, late in _lateness_by_stop(problem, solution))
+
+
+def _late_requests(problem: Problem, solution: Solution) -> list[str]:
+    late = {request for request, lateness in _lateness_by_stop(problem, solution) if lateness > 1e-6}
+    return sorted(r for r in late if r is not None)
