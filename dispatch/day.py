@@ -11,7 +11,8 @@ from dispatch.demand import generate_demand, read_demand_csv
 from dispatch.model import DispatchError
 from dispatch.network import ShuttleNetwork, load_network
 from dispatch.online import OnlineParams, VehiclePlan
-from dispatch.service import DaySettings, ServiceStore
+from dispatch.service import ServiceStore
+from dispatch.service_day import DaySettings
 from planner.area_data import AreaData
 from planner.street_graph import StreetGraph
 

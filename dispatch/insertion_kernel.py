@@ -1,9 +1,11 @@
-"""The online service's insertion check in numba: the first feasible place, cheapest first.
+"""The online service's one feasibility model, in numba: ``replay_stops`` schedules a vehicle's stops,
+and ``first_feasible`` finds the first feasible place for a new booking, cheapest first, with it.
 
-``dispatch.online.best_insertion`` ranks every place (vehicle, i, j) for a new booking by the
-driving time it adds, then needs the first place whose schedule replays. Replaying a plan in Python
-for each of thousands of places made a rejection (every place fails) cost over 100 ms on a fleet of
-30; here the same rules as ``dispatch.online.schedule`` run on flat arrays.
+``dispatch.online.schedule`` (carrying out and checking a plan) and ``dispatch.online.best_insertion``
+(deciding a booking) both go through ``replay_stops``, so the service has its rules written once.
+``best_insertion`` ranks every place (vehicle, i, j) by the driving time it adds, then needs the first
+place whose schedule replays; replaying in Python for each of thousands of places made a rejection
+cost over 100 ms on a fleet of 30.
 
 Per stop of every vehicle's plan (concatenated; vehicle ``v`` owns ``offset[v]:offset[v + 1]``):
 
@@ -20,6 +22,59 @@ import numpy as np
 from numba import njit
 
 TOLERANCE_S = 1e-6
+
+
+@njit(cache=True)
+def replay_stops(  # type: ignore[no-untyped-def]
+    time_s,
+    here,
+    clock,
+    load,
+    load_chairs,
+    capacity,
+    chair_capacity,
+    shift_end,
+    node,
+    earliest,
+    latest,
+    service,
+    seats,
+    chairs,
+    is_pickup,
+    pair,
+    picked,
+    max_ride,
+    n,
+    arrival,
+    start,
+    departed,
+    load_after,
+):
+    """Schedule the first ``n`` stops of the arrays, each as early as it can start, from ``here`` at
+    ``clock`` with ``load`` seats and ``load_chairs`` wheelchair places taken; True if every window,
+    seat, ride limit and the shift end hold. Fills ``arrival``, ``start``, ``departed`` (end of service)
+    and ``load_after`` per stop; ``pair`` indexes these same ``n`` stops."""
+    for s in range(n):
+        reached = clock + time_s[here, node[s]]
+        begin = max(reached, earliest[s])
+        if begin > latest[s] + TOLERANCE_S:
+            return False
+        load += seats[s]
+        load_chairs += chairs[s]
+        if is_pickup[s]:
+            if load > capacity or load_chairs > chair_capacity:
+                return False
+        else:
+            ride_from = departed[pair[s]] if pair[s] >= 0 else picked[s]
+            if np.isnan(ride_from) or begin - ride_from > max_ride[s] + TOLERANCE_S:
+                return False
+        arrival[s] = reached
+        start[s] = begin
+        departed[s] = begin + service[s]
+        load_after[s] = load
+        clock = begin + service[s]
+        here = node[s]
+    return clock <= shift_end
 
 
 @njit(cache=True)
@@ -48,81 +103,89 @@ def first_feasible(  # type: ignore[no-untyped-def]
     max_ride,
     new_stop,
 ):
-    """Index of the first candidate whose plan replays, with its pickup and drop-off start; -1 if none.
+    """Index of the first candidate whose plan replays (``replay_stops``), with its pickup and drop-off
+    start; -1 if none. Candidate c puts the pickup before stop ``cand_i[c]`` and the drop-off before
+    stop ``cand_j[c]`` (j >= i) of vehicle ``cand_vehicle[c]``'s plan.
 
     ``new_stop`` = (pickup node, drop-off node, pickup earliest, pickup latest, latest drop-off,
     service, seats, wheelchairs, max ride) of the booking being placed.
     """
-    p_node = int(new_stop[0])
-    d_node = int(new_stop[1])
-    p_early, p_late, d_late = new_stop[2], new_stop[3], new_stop[4]
-    new_service, new_seats, new_chairs, new_ride = new_stop[5], int(new_stop[6]), int(new_stop[7]), new_stop[8]
     longest = 0
     for v in range(offset.shape[0] - 1):
         longest = max(longest, offset[v + 1] - offset[v])
-    departed = np.empty(longest + 1, np.float64)
+    m = longest + 2
+    c_node = np.empty(m, np.int64)
+    c_earliest = np.empty(m, np.float64)
+    c_latest = np.empty(m, np.float64)
+    c_service = np.empty(m, np.float64)
+    c_seats = np.empty(m, np.int64)
+    c_chairs = np.empty(m, np.int64)
+    c_pickup = np.empty(m, np.bool_)
+    c_pair = np.empty(m, np.int64)
+    c_picked = np.empty(m, np.float64)
+    c_ride = np.empty(m, np.float64)
+    arrival = np.empty(m, np.float64)
+    start = np.empty(m, np.float64)
+    departed = np.empty(m, np.float64)
+    load_after = np.empty(m, np.int64)
     for c in range(cand_vehicle.shape[0]):
         v, i, j = cand_vehicle[c], cand_i[c], cand_j[c]
         base = offset[v]
         n = offset[v + 1] - base
-        here = v_node[v]
-        clock = v_clock[v]
-        load = v_seats[v]
-        load_chairs = v_chairs[v]
-        new_departed = np.nan
-        p_start = np.nan
-        d_start = np.nan
-        ok = True
         k = 0  # next original stop
         for pos in range(n + 2):
-            if pos == i:
-                arrival = clock + time_s[here, p_node]
-                start = max(arrival, p_early)
-                if start > p_late + TOLERANCE_S:
-                    ok = False
-                    break
-                load += new_seats
-                load_chairs += new_chairs
-                if load > v_capacity[v] or load_chairs > v_chair_capacity[v]:
-                    ok = False
-                    break
-                new_departed = start + new_service
-                p_start = start
-                clock = start + new_service
-                here = p_node
-            elif pos == j + 1:
-                arrival = clock + time_s[here, d_node]
-                start = arrival
-                if start > d_late + TOLERANCE_S or start - new_departed > new_ride + TOLERANCE_S:
-                    ok = False
-                    break
-                load -= new_seats
-                load_chairs -= new_chairs
-                d_start = start
-                clock = start + new_service
-                here = d_node
+            if pos == i or pos == j + 1:
+                pickup = pos == i
+                c_node[pos] = int(new_stop[0]) if pickup else int(new_stop[1])
+                c_earliest[pos] = new_stop[2] if pickup else -np.inf
+                c_latest[pos] = new_stop[3] if pickup else new_stop[4]
+                c_service[pos] = new_stop[5]
+                c_seats[pos] = int(new_stop[6]) if pickup else -int(new_stop[6])
+                c_chairs[pos] = int(new_stop[7]) if pickup else -int(new_stop[7])
+                c_pickup[pos] = pickup
+                c_pair[pos] = -1 if pickup else i
+                c_picked[pos] = np.nan
+                c_ride[pos] = new_stop[8]
             else:
                 s = base + k
-                arrival = clock + time_s[here, node[s]]
-                start = max(arrival, earliest[s])
-                if start > latest[s] + TOLERANCE_S:
-                    ok = False
-                    break
-                load += seats[s]
-                load_chairs += chairs[s]
-                if is_pickup[s]:
-                    if load > v_capacity[v] or load_chairs > v_chair_capacity[v]:
-                        ok = False
-                        break
-                    departed[k] = start + service[s]
-                else:
-                    ride_from = departed[pair[s]] if pair[s] >= 0 else picked[s]
-                    if np.isnan(ride_from) or start - ride_from > max_ride[s] + TOLERANCE_S:
-                        ok = False
-                        break
-                clock = start + service[s]
-                here = node[s]
+                c_node[pos] = node[s]
+                c_earliest[pos] = earliest[s]
+                c_latest[pos] = latest[s]
+                c_service[pos] = service[s]
+                c_seats[pos] = seats[s]
+                c_chairs[pos] = chairs[s]
+                c_pickup[pos] = is_pickup[s]
+                p = pair[s]
+                # the original stop p moved one place for each new stop put before it
+                c_pair[pos] = -1 if p < 0 else p + (1 if p >= i else 0) + (1 if p >= j else 0)
+                c_picked[pos] = picked[s]
+                c_ride[pos] = max_ride[s]
                 k += 1
-        if ok and clock <= v_shift_end[v]:
-            return c, p_start, d_start
+        feasible = replay_stops(
+            time_s,
+            v_node[v],
+            v_clock[v],
+            v_seats[v],
+            v_chairs[v],
+            v_capacity[v],
+            v_chair_capacity[v],
+            v_shift_end[v],
+            c_node,
+            c_earliest,
+            c_latest,
+            c_service,
+            c_seats,
+            c_chairs,
+            c_pickup,
+            c_pair,
+            c_picked,
+            c_ride,
+            n + 2,
+            arrival,
+            start,
+            departed,
+            load_after,
+        )
+        if feasible:
+            return c, start[i], start[j + 1]
     return -1, np.nan, np.nan

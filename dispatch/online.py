@@ -157,44 +157,61 @@ def schedule(
     now: float,
     picked_up_s: Mapping[str, float],
 ) -> list[ScheduledStop] | None:
-    """Service times of ``stops`` for ``plan``'s vehicle, earliest first; None if a constraint breaks.
+    """Service times of ``stops`` for ``plan``'s vehicle, each as early as it can start; None if a rule breaks.
 
-    ``picked_up_s`` gives, for riders already on board, when their pickup service ended.
+    Parameters
+    ----------
+    plan
+        The vehicle: where it is, when it is free, who is on board, its seats and shift end.
+    stops
+        The stops to schedule in order (``plan.stops`` or a candidate order).
+    bookings
+        Every booking the stops and the riders on board belong to.
+    net
+        The shuttle network's travel times.
+    now
+        The day's clock (a vehicle driving to its first stop is locked to it).
+    picked_up_s
+        For riders already on board, when their pickup service ended.
+
+    Returns
+    -------
+    list[ScheduledStop] | None
+        Arrival, start and end of service and the load after each stop; None if a window, a seat,
+        a ride limit, a drop-off deadline or the shift end breaks. The rules are
+        ``dispatch.insertion_kernel.replay_stops``, the ones every booking decision uses.
     """
-    time_s = net.time_s
-    seats = sum(bookings[b].seats for b in plan.onboard)
-    chairs = sum(bookings[b].wheelchairs for b in plan.onboard)
-    departed = dict(picked_up_s)
-    node, clock = plan.node, plan.departure(now)
-    out: list[ScheduledStop] = []
-    for stop in stops:
-        booking = bookings[stop.booking]
-        arrival = clock + float(time_s[node, stop.node])
-        if stop.kind == "pickup":
-            earliest, latest = booking.pickup_window
-        else:
-            earliest, latest = -INF, booking.latest_dropoff_s
-        start = max(arrival, earliest, stop.not_before_s)
-        if start > latest + 1e-6:
-            return None
-        if stop.kind == "pickup":
-            seats += booking.seats
-            chairs += booking.wheelchairs
-            if seats > plan.seats or chairs > plan.wheelchair_places:
-                return None
-            departed[booking.id] = start + booking.service_s
-        else:
-            picked = departed.get(booking.id)
-            if picked is None or start - picked > booking.max_ride_s + 1e-6:
-                return None
-            seats -= booking.seats
-            chairs -= booking.wheelchairs
-        clock = start + booking.service_s
-        node = stop.node
-        out.append(ScheduledStop(stop, arrival, start, clock, seats))
-    if clock > plan.shift_end_s:
+    from dispatch.insertion_kernel import replay_stops  # numba: compiled on first use, not at import
+
+    trial = dataclasses.replace(plan, stops=tuple(stops))
+    node, clock, seats, chairs, capacity, chair_capacity, shift_end, _offset, *stop_arrays = plan_arrays(
+        [trial], bookings, now, picked_up_s
+    )
+    n = len(stops)
+    arrival, start, departed = (np.empty(n, np.float64) for _ in range(3))
+    load = np.empty(n, np.int64)
+    feasible = replay_stops(  # type: ignore[call-arg]
+        net.time_s,
+        int(node[0]),
+        float(clock[0]),
+        int(seats[0]),
+        int(chairs[0]),
+        int(capacity[0]),
+        int(chair_capacity[0]),
+        float(shift_end[0]),
+        *stop_arrays,
+        n,
+        arrival,
+        start,
+        departed,
+        load,
+    )
+    if not feasible:
         return None
-    return out
+    return [
+        ScheduledStop(stop, float(arrival[k]), float(start[k]), float(departed[k]), int(load[k]))
+        for k, stop in enumerate(stops)
+    ]
 
 
 def _along(plan: VehiclePlan, stops: Sequence[PlannedStop], matrix: np.ndarray) -> float:
@@ -286,7 +303,7 @@ def booking_array(booking: Booking) -> np.ndarray:
 def plan_arrays(
     plans: Sequence[VehiclePlan], bookings: Mapping[str, Booking], now: float, picked_up_s: Mapping[str, float]
 ) -> tuple[np.ndarray, ...]:
-    """Every vehicle's plan as the flat arrays ``dispatch.insertion_kernel.first_feasible`` reads."""
+    """Every vehicle's plan as the flat arrays of ``dispatch.insertion_kernel`` (see its docstring)."""
     v_node, v_clock, v_seats, v_chairs, v_capacity, v_chair_capacity, v_shift_end = ([] for _ in range(7))
     offset = [0]
     node: list[int] = []

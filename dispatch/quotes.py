@@ -9,7 +9,8 @@ import uuid
 from dispatch.model import DispatchError
 from dispatch.network import ShuttleNetwork
 from dispatch.online import Booking
-from dispatch.service import Decision, ServiceStore
+from dispatch.service import ServiceStore
+from dispatch.service_day import Decision
 from maas.area import ShuttleService
 from planner.itinerary import ShuttleLeg
 from planner.shuttle_access import ShuttleQuote

@@ -22,30 +22,29 @@ import dataclasses
 import json
 import math
 import sqlite3
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from dispatch.model import DispatchError
-from dispatch.online import (
-    Booking,
-    Insertion,
-    Matrices,
-    OnlineParams,
-    PlannedStop,
-    VehiclePlan,
-    best_insertion,
-    leave_later,
-    promise,
-    rejection_reason,
-    reoptimise,
-    schedule,
+from dispatch.online import Booking, Matrices, PlannedStop, VehiclePlan
+from dispatch.service_day import (
+    DaySettings,
+    DayState,
+    Decision,
+    Event,
+    Step,
+    accepted_decision,
+    advance,
+    check_time,
+    decide,
+    finish,
+    offer,
+    reoptimise_day,
+    to_json,
 )
-from maas.tabular import format_clock
 
 
 class BookingStatus(StrEnum):
@@ -90,13 +89,9 @@ CREATE TABLE IF NOT EXISTS events (
 TAKEN = (BookingStatus.ACCEPTED, BookingStatus.ONBOARD, BookingStatus.DONE)
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, allow_nan=True, separators=(",", ":"))
-
-
 def booking_to_json(b: Booking) -> str:
     """A booking as the JSON stored in the database."""
-    return _json(dataclasses.asdict(b))
+    return to_json(dataclasses.asdict(b))
 
 
 def booking_from_json(text: str) -> Booking:
@@ -106,7 +101,7 @@ def booking_from_json(text: str) -> Booking:
 
 def plan_to_json(p: VehiclePlan) -> str:
     """A vehicle plan as the JSON stored in the database."""
-    return _json(dataclasses.asdict(p))
+    return to_json(dataclasses.asdict(p))
 
 
 def plan_from_json(text: str) -> VehiclePlan:
@@ -115,121 +110,6 @@ def plan_from_json(text: str) -> VehiclePlan:
     raw["stops"] = tuple(PlannedStop(**s) for s in raw["stops"])
     raw["onboard"] = tuple(raw["onboard"])
     return VehiclePlan(**raw)
-
-
-@dataclass(frozen=True, slots=True)
-class DaySettings:
-    """What a service day needs besides the network: stored in ``meta`` so a resume uses the same."""
-
-    start_s: float
-    end_s: float
-    depot: int
-    params: OnlineParams
-
-    def to_json(self) -> str:
-        """The settings as stored JSON."""
-        return _json({**dataclasses.asdict(self), "params": dataclasses.asdict(self.params)})
-
-    @classmethod
-    def from_json(cls, text: str) -> DaySettings:
-        """Settings read back from stored JSON."""
-        raw = json.loads(text)
-        return cls(raw["start_s"], raw["end_s"], raw["depot"], OnlineParams(**raw["params"]))
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    booking: str
-    accepted: bool
-    vehicle: str | None
-    promised_earliest_s: float | None
-    promised_latest_s: float | None
-    planned_pickup_s: float | None
-    planned_dropoff_s: float | None
-    reason: str
-    decision_ms: float
-
-
-@dataclass
-class State:
-    """The part of the day a decision needs, loaded inside one transaction."""
-
-    clock_s: float
-    plans: list[VehiclePlan]
-    bookings: dict[str, Booking]  # active ones
-    picked_up_s: dict[str, float]  # on board: when their pickup service ended
-
-
-def _offer(
-    state: State, net: Matrices, booking: Booking, settings: DaySettings
-) -> tuple[Insertion | None, Booking | None, str]:
-    """What the plan can offer ``booking`` at the state's clock: the insertion and the promised
-    booking, or a rejection reason. Shared by a booking decision and a quote, so both answer alike."""
-    now = state.clock_s
-    outside = outside_hours_reason(booking, settings)
-    if outside:
-        return None, None, outside
-    insertion = (
-        best_insertion(state.plans, booking, state.bookings, net, now, state.picked_up_s)
-        if booking.latest_pickup_s >= now
-        else None
-    )
-    if insertion is None:
-        return None, None, rejection_reason(booking, state.plans, net, now)
-    if settings.params.leave_later:
-        insertion = leave_later(insertion, booking, state.bookings, net, now, state.picked_up_s)
-    return insertion, promise(booking, insertion.pickup_s, settings.params.promise_window_s), ""
-
-
-def _hhmm(seconds: float) -> str:
-    return format_clock(seconds) if math.isfinite(seconds) else "the end of the day"
-
-
-def outside_hours_reason(booking: Booking, settings: DaySettings) -> str:
-    """Why a booking falls outside the service's hours ("" when it does not).
-
-    A pickup window that closes before the service opens, or opens after it has closed, cannot be served;
-    the answer says when the shuttle runs instead of calling the window closed.
-    """
-    if booking.latest_pickup_s < settings.start_s or booking.earliest_pickup_s >= settings.end_s:
-        return (
-            f"the shuttle runs from {_hhmm(settings.start_s)} to {_hhmm(settings.end_s)}; "
-            f"a pickup at {_hhmm(booking.earliest_pickup_s)} is outside its hours"
-        )
-    return ""
-
-
-def _check_time(at_s: float | None, clock_s: float, settings: DaySettings) -> None:
-    """A booking or quote time must be on the day and not before its clock (a typo must not move the clock)."""
-    if not math.isfinite(clock_s) or clock_s >= settings.end_s:
-        raise DispatchError(
-            f"this service day is over (it ran to {_hhmm(settings.end_s)}); start a new day to book or quote"
-        )
-    if at_s is None:
-        return
-    if not math.isfinite(at_s) or at_s > settings.end_s:
-        raise DispatchError(
-            f"{_hhmm(at_s) if math.isfinite(at_s) else at_s} is after the service day's end ({_hhmm(settings.end_s)})"
-        )
-    if at_s < clock_s - 0.5:
-        raise DispatchError(
-            f"the day's clock is already at {_hhmm(clock_s)}; a booking cannot be made at {_hhmm(at_s)}, in the past"
-        )
-
-
-def _accepted(insertion: Insertion, promised: Booking, reason: str, ms: float) -> Decision:
-    assert promised.promised_earliest_s is not None and promised.promised_latest_s is not None
-    return Decision(
-        promised.id,
-        True,
-        insertion.vehicle,
-        promised.promised_earliest_s,
-        promised.promised_latest_s,
-        insertion.pickup_s,
-        insertion.dropoff_s,
-        reason,
-        ms,
-    )
 
 
 class ServiceStore:
@@ -271,13 +151,13 @@ class ServiceStore:
             raise DispatchError(f"{self.path} already holds a service day; use a new file or resume it")
         with self.transaction() as db:
             db.execute("INSERT INTO meta VALUES ('settings', ?)", (settings.to_json(),))
-            db.execute("INSERT INTO meta VALUES ('clock_s', ?)", (_json(settings.start_s),))
+            db.execute("INSERT INTO meta VALUES ('clock_s', ?)", (to_json(settings.start_s),))
             db.execute(
                 "INSERT INTO meta VALUES ('next_reoptimise_s', ?)",
-                (_json(settings.start_s + settings.params.reoptimise_every_s),),
+                (to_json(settings.start_s + settings.params.reoptimise_every_s),),
             )
             db.execute("INSERT INTO meta VALUES ('finished', 'false')")
-            db.execute("INSERT INTO meta VALUES ('extra', ?)", (_json(extra),))
+            db.execute("INSERT INTO meta VALUES ('extra', ?)", (to_json(extra),))
             db.executemany("INSERT INTO vehicles VALUES (?, ?)", [(p.vehicle, plan_to_json(p)) for p in plans])
             db.executemany(
                 "INSERT INTO bookings (id, status, announced_s, data) VALUES (?, 'pending', ?, ?)",
@@ -298,16 +178,16 @@ class ServiceStore:
         return value
 
     def _set(self, key: str, value: Any) -> None:
-        self.db.execute("UPDATE meta SET value = ? WHERE key = ?", (_json(value), key))
+        self.db.execute("UPDATE meta SET value = ? WHERE key = ?", (to_json(value), key))
 
     def _event(self, t: float, kind: str, booking: str | None, vehicle: str | None, **data: Any) -> None:
         self.db.execute(
             "INSERT INTO events (t, kind, booking, vehicle, data) VALUES (?, ?, ?, ?, ?)",
-            (t, kind, booking, vehicle, _json(data)),
+            (t, kind, booking, vehicle, to_json(data)),
         )
 
     # -- state -------------------------------------------------------------------------------
-    def load_state(self) -> State:
+    def load_state(self) -> DayState:
         """The clock, the vehicles' plans and the active bookings: what a decision needs."""
         plans = [plan_from_json(row[0]) for row in self.db.execute("SELECT plan FROM vehicles ORDER BY id")]
         bookings: dict[str, Booking] = {}
@@ -319,146 +199,58 @@ class ServiceStore:
             bookings[b.id] = b
             if status == BookingStatus.ONBOARD:
                 picked[b.id] = float(pickup) + b.service_s
-        return State(float(self.meta("clock_s")), plans, bookings, picked)
+        return DayState(float(self.meta("clock_s")), tuple(plans), bookings, picked)
 
     def _save_plans(self, plans: Sequence[VehiclePlan]) -> None:
         self.db.executemany("UPDATE vehicles SET plan = ? WHERE id = ?", [(plan_to_json(p), p.vehicle) for p in plans])
 
-    # -- the day's steps (each called inside a transaction) -----------------------------------
-    def _advance(self, state: State, net: Matrices, until_s: float) -> None:
-        """Carry out every planned stop that starts by ``until_s``; log drives, pickups and drop-offs."""
-        for k, plan in enumerate(state.plans):
-            if not plan.stops:
-                continue
-            timed = schedule(plan, plan.stops, state.bookings, net, plan.free_s, state.picked_up_s)
-            if timed is None:
-                raise DispatchError(f"vehicle {plan.vehicle}: its plan no longer replays (a bug; state kept)")
-            done = 0
-            node, free, onboard = plan.node, plan.free_s, list(plan.onboard)
-            for item in timed:
-                if item.start_s > until_s:
-                    break
-                stop = item.stop
-                booking = state.bookings[stop.booking]
-                load_before = sum(state.bookings[b].seats for b in onboard)
-                if stop.node != node:
-                    self._event(
-                        free,
-                        "drive",
-                        None,
-                        plan.vehicle,
-                        origin=node,
-                        destination=stop.node,
-                        arrive=item.arrival_s,
-                        dist_m=float(net.dist_m[node, stop.node]),
-                        load=load_before,
-                    )
-                if stop.kind == "pickup":
-                    onboard.append(booking.id)
-                    state.picked_up_s[booking.id] = item.departure_s
-                    self.db.execute(
-                        "UPDATE bookings SET status = 'onboard', pickup_s = ? WHERE id = ?", (item.start_s, booking.id)
-                    )
-                else:
-                    onboard.remove(booking.id)
-                    state.picked_up_s.pop(booking.id, None)
-                    self.db.execute(
-                        "UPDATE bookings SET status = 'done', dropoff_s = ? WHERE id = ?", (item.start_s, booking.id)
-                    )
-                self._event(item.start_s, stop.kind, booking.id, plan.vehicle, node=stop.node, load=item.load)
-                node, free = stop.node, item.departure_s
-                done += 1
-            if done:
-                state.plans[k] = dataclasses.replace(
-                    plan, node=node, free_s=free, onboard=tuple(onboard), stops=plan.stops[done:]
-                )
-        state.clock_s = max(state.clock_s, until_s)
-        self._set("clock_s", state.clock_s)
-        self._save_plans(state.plans)
+    # -- persisting a step (inside a transaction) ------------------------------------------------
+    def _persist(self, before: DayState, step: Step) -> DayState:
+        """Write what ``step`` did: its events, the bookings they change, the changed plans, the clock."""
+        for event in step.events:
+            self._event(event.t, event.kind, event.booking, event.vehicle, **event.data)
+            self._booking_change(event, step)
+        if step.changed_plans:
+            changed = set(step.changed_plans)
+            self._save_plans([p for p in step.state.plans if p.vehicle in changed])
+        if step.state.clock_s != before.clock_s:
+            self._set("clock_s", step.state.clock_s)
+        if step.finished:
+            self._set("finished", True)
+        return step.state
 
-    def _decide(self, state: State, net: Matrices, booking: Booking, settings: DaySettings) -> Decision:
-        started = time.perf_counter()
-        now = state.clock_s
-        insertion, promised, reason = _offer(state, net, booking, settings)
-        if insertion is None or promised is None:
-            ms = (time.perf_counter() - started) * 1000
-            self.db.execute(
+    def _booking_change(self, event: Event, step: Step) -> None:
+        """The booking row an event changes: status and times, promise, vehicle."""
+        db = self.db
+        if event.kind == "pickup":
+            db.execute("UPDATE bookings SET status = 'onboard', pickup_s = ? WHERE id = ?", (event.t, event.booking))
+        elif event.kind == "dropoff":
+            db.execute("UPDATE bookings SET status = 'done', dropoff_s = ? WHERE id = ?", (event.t, event.booking))
+        elif event.kind == "reject" and step.decision is not None:
+            db.execute(
                 "UPDATE bookings SET status = 'rejected', reason = ?, decision_ms = ? WHERE id = ?",
-                (reason, ms, booking.id),
+                (step.decision.reason, step.decision.decision_ms, event.booking),
             )
-            self._event(now, "reject", booking.id, None, reason=reason)
-            return Decision(booking.id, False, None, None, None, None, None, reason, ms)
-        state.bookings[booking.id] = promised
-        state.plans = [insertion.plan if p.vehicle == insertion.vehicle else p for p in state.plans]
-        ms = (time.perf_counter() - started) * 1000
-        self.db.execute(
-            "UPDATE bookings SET status = 'accepted', data = ?, vehicle = ?, promised_earliest_s = ?, "
-            "promised_latest_s = ?, planned_pickup_s = ?, decision_ms = ?, reason = NULL WHERE id = ?",
-            (
-                booking_to_json(promised),
-                insertion.vehicle,
-                promised.promised_earliest_s,
-                promised.promised_latest_s,
-                insertion.pickup_s,
-                ms,
-                booking.id,
-            ),
-        )
-        self._save_plans([insertion.plan])  # the one vehicle whose plan changed
-        self._event(
-            now,
-            "accept",
-            booking.id,
-            insertion.vehicle,
-            promised_earliest_s=promised.promised_earliest_s,
-            promised_latest_s=promised.promised_latest_s,
-            planned_pickup_s=insertion.pickup_s,
-            planned_dropoff_s=insertion.dropoff_s,
-        )
-        return _accepted(insertion, promised, "accepted", ms)
-
-    def _reoptimise(self, state: State, net: Matrices, settings: DaySettings) -> None:
-        result = reoptimise(
-            state.plans, state.bookings, net, state.clock_s, state.picked_up_s, settings.params, settings.depot
-        )
-        if result.adopted:
-            state.plans = list(result.plans)
-            self._save_plans(state.plans)
-            for p in state.plans:  # the vehicle serving each promised rider may have changed
-                for stop in p.stops:
+        elif event.kind == "accept" and step.decision is not None and event.booking is not None:
+            promised = step.state.bookings[event.booking]
+            db.execute(
+                "UPDATE bookings SET status = 'accepted', data = ?, vehicle = ?, promised_earliest_s = ?, "
+                "promised_latest_s = ?, planned_pickup_s = ?, decision_ms = ?, reason = NULL WHERE id = ?",
+                (
+                    booking_to_json(promised),
+                    event.vehicle,
+                    promised.promised_earliest_s,
+                    promised.promised_latest_s,
+                    step.decision.planned_pickup_s,
+                    step.decision.decision_ms,
+                    event.booking,
+                ),
+            )
+        elif event.kind == "reoptimise" and event.data.get("adopted"):
+            for plan in step.state.plans:  # the vehicle serving each promised rider may have changed
+                for stop in plan.stops:
                     if stop.kind == "pickup":
-                        self.db.execute("UPDATE bookings SET vehicle = ? WHERE id = ?", (p.vehicle, stop.booking))
-        self._event(
-            state.clock_s,
-            "reoptimise",
-            None,
-            None,
-            adopted=result.adopted,
-            before_m=result.distance_before_m,
-            after_m=result.distance_after_m,
-            reason=result.reason,
-        )
-
-    def _finish(self, state: State, net: Matrices, settings: DaySettings) -> None:
-        """Serve everyone still planned, then drive every vehicle back to the depot."""
-        self._advance(state, net, math.inf)
-        for k, plan in enumerate(state.plans):
-            if plan.node != settings.depot:
-                arrive = plan.free_s + float(net.time_s[plan.node, settings.depot])
-                self._event(
-                    plan.free_s,
-                    "drive",
-                    None,
-                    plan.vehicle,
-                    origin=plan.node,
-                    destination=settings.depot,
-                    arrive=arrive,
-                    dist_m=float(net.dist_m[plan.node, settings.depot]),
-                    load=0,
-                )
-                state.plans[k] = dataclasses.replace(plan, node=settings.depot, free_s=arrive)
-        self._save_plans(state.plans)
-        self._set("finished", True)
+                        db.execute("UPDATE bookings SET vehicle = ? WHERE id = ?", (plan.vehicle, stop.booking))
 
     # -- public operations ---------------------------------------------------------------------
     def step(self, net: Matrices) -> str | None:
@@ -474,16 +266,17 @@ class ServiceStore:
             next_reopt = float(self.meta("next_reoptimise_s"))
             request = booking_from_json(row[0]) if row else None
             if request is not None and (not settings.params.reoptimise or request.announced_s < next_reopt):
-                self._advance(state, net, max(request.announced_s, state.clock_s))
-                self._event(state.clock_s, "request", request.id, None)
-                decision = self._decide(state, net, request, settings)
-                return "accept" if decision.accepted else "reject"
+                state = self._persist(state, advance(state, net, max(request.announced_s, state.clock_s)))
+                decided = decide(state, net, request, settings)
+                self._persist(state, decided)
+                assert decided.decision is not None
+                return "accept" if decided.decision.accepted else "reject"
             if request is not None or (settings.params.reoptimise and next_reopt < settings.end_s):
-                self._advance(state, net, next_reopt)
-                self._reoptimise(state, net, settings)
+                state = self._persist(state, advance(state, net, next_reopt))
+                self._persist(state, reoptimise_day(state, net, settings))
                 self._set("next_reoptimise_s", next_reopt + settings.params.reoptimise_every_s)
                 return "reoptimise"
-            self._finish(state, net, settings)
+            self._persist(state, finish(state, net, settings))
             return "finish"
 
     def book(self, net: Matrices, booking: Booking, at_s: float | None = None) -> Decision:
@@ -493,14 +286,18 @@ class ServiceStore:
                 raise DispatchError(f"booking id {booking.id!r} already exists in {self.path}")
             settings = self.settings()
             state = self.load_state()
-            _check_time(at_s, state.clock_s, settings)
-            self._advance(state, net, max(at_s if at_s is not None else state.clock_s, state.clock_s))
+            check_time(at_s, state.clock_s, settings)
+            state = self._persist(
+                state, advance(state, net, max(at_s if at_s is not None else state.clock_s, state.clock_s))
+            )
             db.execute(
                 "INSERT INTO bookings (id, status, announced_s, data) VALUES (?, 'pending', ?, ?)",
                 (booking.id, state.clock_s, booking_to_json(booking)),
             )
-            self._event(state.clock_s, "request", booking.id, None)
-            return self._decide(state, net, booking, settings)
+            decided = decide(state, net, booking, settings)
+            self._persist(state, decided)
+            assert decided.decision is not None
+            return decided.decision
 
     def quote(self, net: Matrices, booking: Booking, at_s: float | None = None) -> Decision:
         """What :meth:`book` would answer, without booking (read only: the transaction is rolled back)."""
@@ -508,12 +305,12 @@ class ServiceStore:
         try:
             settings = self.settings()
             state = self.load_state()
-            _check_time(at_s, state.clock_s, settings)
-            state.clock_s = max(at_s if at_s is not None else state.clock_s, state.clock_s)
-            insertion, promised, reason = _offer(state, net, booking, settings)
+            check_time(at_s, state.clock_s, settings)
+            state = dataclasses.replace(state, clock_s=max(at_s if at_s is not None else state.clock_s, state.clock_s))
+            insertion, promised, reason = offer(state, net, booking, settings)
             if insertion is None or promised is None:
                 return Decision(booking.id, False, None, None, None, None, None, reason, 0.0)
-            return _accepted(insertion, promised, "available", 0.0)
+            return accepted_decision(insertion, promised, "available", 0.0)
         finally:
             self.db.execute("ROLLBACK")
 
@@ -535,7 +332,7 @@ class ServiceStore:
             if self.meta("finished"):
                 return
             state = self.load_state()
-            self._advance(state, net, max(until_s, state.clock_s))
+            self._persist(state, advance(state, net, max(until_s, state.clock_s)))
 
     def run(self, net: Matrices, progress: Callable[[str], None] | None = None, until_s: float | None = None) -> None:
         """Run (or resume) the day to its end, or up to ``until_s`` of its clock, reporting each simulated hour.

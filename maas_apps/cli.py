@@ -812,7 +812,7 @@ def _add_dispatch_commands(sub: Any) -> None:
     bench.add_argument("--set", required=True, choices=["cordeau-a", "cordeau-b", "lilim-100", "lilim-200"])
     bench.add_argument("--time-limit", type=_POSITIVE_SECONDS, default=60.0, help="seconds per instance")
     bench.add_argument("--instances", help="comma-separated instance names (default: the whole set)")
-    bench.add_argument("--params", help="solver settings TOML ([solver] table of SolverParams fields)")
+    bench.add_argument("--params", help="solver settings TOML ([solver] table and its stage tables, see SolverParams)")
     bench.add_argument("--workers", type=_WORKERS, help="parallel searches per instance (default: 2, or 1 on one core)")
     bench.add_argument("--data-dir", help="directory holding dispatch/ (default: ../shared/data)")
     bench.add_argument("--out", help="directory for one solution JSON per instance")

@@ -22,7 +22,8 @@ from dispatch.fleet_view import FleetSnapshot
 from dispatch.network import ShuttleNetwork
 from dispatch.online import OnlineParams, VehiclePlan
 from dispatch.quotes import ShuttleDispatcher
-from dispatch.service import DaySettings, ServiceStore
+from dispatch.service import ServiceStore
+from dispatch.service_day import DaySettings
 from maas.area import Area, load_area
 from maas.cache import cache_dir
 from maas.errors import MaasError

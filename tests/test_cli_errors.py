@@ -72,7 +72,8 @@ def test_a_missing_database_is_named(capsys: pytest.CaptureFixture[str], tmp_pat
 def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     """`maas bookings | head -1`: the reader goes away; no BrokenPipeError trace, exit status 0."""
     from dispatch.online import Booking, OnlineParams, VehiclePlan
-    from dispatch.service import DaySettings, ServiceStore
+    from dispatch.service import ServiceStore
+    from dispatch.service_day import DaySettings
 
     db = tmp_path / "day.sqlite"
     store = ServiceStore(db)

@@ -16,7 +16,8 @@ from dispatch.day import shuttle_network
 from dispatch.demand import PLATFORM_S, generate_demand, hubs_for
 from dispatch.online import OnlineParams, VehiclePlan
 from dispatch.quotes import ShuttleDispatcher
-from dispatch.service import DaySettings, ServiceStore
+from dispatch.service import ServiceStore
+from dispatch.service_day import DaySettings
 from maas_apps.cli import main
 from planner.itinerary import ShuttleLeg, TransitLeg
 from planner.router import Planner

@@ -22,7 +22,8 @@ from shuttleworld import GridNet, grid_net, random_bookings
 from dispatch.kpi import compute_kpis
 from dispatch.model import DispatchError
 from dispatch.online import Booking, OnlineParams, PlannedStop, VehiclePlan, best_insertion, promise
-from dispatch.service import DaySettings, ServiceStore, booking_from_json
+from dispatch.service import ServiceStore, booking_from_json
+from dispatch.service_day import DaySettings
 
 NET = grid_net()
 START = 8 * 3600.0
@@ -54,6 +55,49 @@ def replay_ok(
             load -= b.seats
             clock += b.service_s
     return True
+
+
+def reference_schedule(
+    plan: VehiclePlan,
+    stops: list[PlannedStop],
+    bookings: dict[str, Booking],
+    net: GridNet,
+    now: float,
+    picked_up_s: dict[str, float],
+) -> list[tuple[float, float, int]] | None:
+    """The service's rules written apart in plain Python: (arrival, start, load after) per stop, or None.
+
+    Each stop starts as early as it can (its window's start, a re-optimiser's hold); seats and
+    wheelchair places at pickups; the ride limit from the end of the pickup's service (riders on
+    board: ``picked_up_s``); drop-off deadlines; the shift end after the last service.
+    """
+    seats = sum(bookings[b].seats for b in plan.onboard)
+    chairs = sum(bookings[b].wheelchairs for b in plan.onboard)
+    left = dict(picked_up_s)
+    node, clock = plan.node, plan.departure(now)
+    out = []
+    for stop in stops:
+        b = bookings[stop.booking]
+        arrival = clock + float(net.time_s[node, stop.node])
+        if stop.kind == "pickup":
+            lo, hi = b.pickup_window
+        else:
+            lo, hi = -math.inf, b.latest_dropoff_s
+        start = max(arrival, lo, stop.not_before_s)
+        if start > hi + 1e-6:
+            return None
+        if stop.kind == "pickup":
+            seats, chairs = seats + b.seats, chairs + b.wheelchairs
+            if seats > plan.seats or chairs > plan.wheelchair_places:
+                return None
+            left[b.id] = start + b.service_s
+        else:
+            if b.id not in left or start - left[b.id] > b.max_ride_s + 1e-6:
+                return None
+            seats, chairs = seats - b.seats, chairs - b.wheelchairs
+        clock, node = start + b.service_s, stop.node
+        out.append((arrival, start, seats))
+    return None if clock > plan.shift_end_s else out
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -194,7 +238,8 @@ sys.path.insert(0, {tests!r})
 from pathlib import Path
 from shuttleworld import grid_net, random_bookings
 from dispatch.online import OnlineParams, VehiclePlan
-from dispatch.service import DaySettings, ServiceStore
+from dispatch.service import ServiceStore
+from dispatch.service_day import DaySettings
 
 net = grid_net()
 store = ServiceStore({db!r})
@@ -364,9 +409,10 @@ def test_best_insertion_matches_trying_every_place_in_scan_order() -> None:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_insertion_kernel_agrees_with_schedule_at_every_place(seed: int) -> None:
-    """The numba insertion check and ``online.schedule`` (the rules written once in Python) agree at
-    every place, on plans with riders on board, a stop being driven to, re-optimiser holds,
-    wheelchairs, drop-off deadlines and shift ends: same verdict, same pickup and drop-off times."""
+    """The numba insertion check, ``online.schedule`` (both on ``insertion_kernel.replay_stops``) and
+    the rules written apart in this file agree at every place, on plans with riders on board, a stop
+    being driven to, re-optimiser holds, wheelchairs, drop-off deadlines and shift ends: same verdict,
+    same times and loads."""
     import dataclasses
 
     from dispatch.insertion_kernel import first_feasible
@@ -426,12 +472,39 @@ def test_insertion_kernel_agrees_with_schedule_at_every_place(seed: int) -> None
                     PlannedStop(new.id, "dropoff", new.dropoff),
                     *stops[j:],
                 ]
-                expected = schedule(plan, cand, everyone, net, now, picked)
+                expected = reference_schedule(plan, cand, everyone, net, now, picked)
                 c, p_s, d_s = first_feasible(net.time_s, np.array([0]), np.array([i]), np.array([j]), *arrays, new_stop)
+                timed = schedule(plan, cand, everyone, net, now, picked)
                 compared += 1
-                assert (c == 0) == (expected is not None), (seed, trial, i, j)
-                if expected is not None:
+                assert (c == 0) == (expected is not None) == (timed is not None), (seed, trial, i, j)
+                if expected is not None and timed is not None:
                     feasible += 1
-                    assert p_s == pytest.approx(expected[i].start_s)
-                    assert d_s == pytest.approx(expected[j + 1].start_s)
+                    assert p_s == pytest.approx(expected[i][1])
+                    assert d_s == pytest.approx(expected[j + 1][1])
+                    got = [(t.arrival_s, t.start_s, t.load) for t in timed]
+                    assert got == pytest.approx(expected)
     assert compared > 300 and feasible > 20
+
+
+def test_the_day_steps_without_a_database_and_leave_their_input_alone() -> None:
+    """The service day is a pure step function: a state in, a new state and the events out."""
+    from dispatch.service_day import DayState, advance, decide
+
+    settings = DaySettings(START, START + 3 * 3600, 0, OnlineParams(reoptimise=False))
+    state = DayState(START, (VehiclePlan("v0", 4, 0, 0, START),), {}, {})
+    ride = Booking("a", 6, 18, START, START + 60, START + 900, 1200.0)
+    decided = decide(state, NET, ride, settings)
+    assert decided.decision is not None and decided.decision.accepted
+    assert [e.kind for e in decided.events] == ["request", "accept"] and decided.changed_plans == ("v0",)
+    assert state.plans[0].stops == () and "a" not in state.bookings  # the input state is untouched
+    later = advance(decided.state, NET, START + 3600)
+    kinds = [e.kind for e in later.events]
+    assert kinds == ["drive", "pickup", "drive", "dropoff"], kinds
+    pickup, dropoff = later.events[1], later.events[3]
+    assert decided.decision.promised_earliest_s is not None and decided.decision.promised_latest_s is not None
+    assert decided.decision.promised_earliest_s - 1e-6 <= pickup.t <= decided.decision.promised_latest_s + 1e-6
+    assert dropoff.t - (pickup.t + ride.service_s) <= ride.max_ride_s + 1e-6
+    assert later.state.clock_s == START + 3600 and later.state.plans[0].node == 18 and not later.state.plans[0].stops
+    assert decided.state.plans[0].stops, "advancing did not change the state it was given"
+    # the same step on the same state gives the same result
+    assert advance(decided.state, NET, START + 3600).events == later.events
