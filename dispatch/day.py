@@ -89,7 +89,26 @@ def shuttle_network(data: AreaData) -> ShuttleNetwork:
 def open_day(
     db_path: Path, data: AreaData, network: ShuttleNetwork, config: DayConfig, say: Callable[[str], None]
 ) -> ServiceStore:
-    """The day in ``db_path``: resumed if it holds one, else created with fresh demand."""
+    """The day in ``db_path``: resumed if it holds one, else created with fresh demand.
+
+    Parameters
+    ----------
+    db_path
+        The SQLite file of the day.
+    data
+        The area's data (hub stations and timetable for the demand).
+    network
+        The shuttle network's travel times and distances.
+    config
+        Fleet, demand, seed, hours and service parameters of a new day.
+    say
+        Called with a line of text (created or resumed, and how many requests).
+
+    Returns
+    -------
+    ServiceStore
+        The open day, ready to run, book on or quote.
+    """
     store = ServiceStore(db_path)
     if store.is_initialised():
         extra = store.meta("extra")

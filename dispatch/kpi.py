@@ -68,6 +68,18 @@ def _pct(values: list[float], q: float) -> float:
 def compute_kpis(store: ServiceStore, net: Matrices) -> DayKpis:
     """The day's KPIs (served share, waits, ride times, vehicle-km, occupancy, CO2...) from the event log
     and the bookings in ``store``.
+
+    Parameters
+    ----------
+    store
+        The service day.
+    net
+        The shuttle network (direct times and distances for detours and the car comparison).
+
+    Returns
+    -------
+    DayKpis
+        Every KPI of the module docstring, from what happened (events), not from the plans.
     """
     bookings = store.bookings()
     events = store.events()

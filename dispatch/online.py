@@ -246,6 +246,27 @@ def best_insertion(
     Every place (vehicle, i, j) gets its added driving time at once from the matrix; the places are
     then tried cheapest first (ties in the order vehicle, i, j), and the first whose schedule replays
     (the rules of :func:`schedule`, in ``dispatch.insertion_kernel``) is the best.
+
+    Parameters
+    ----------
+    plans
+        Every vehicle's current plan.
+    booking
+        The request being placed.
+    bookings
+        The bookings of the plans' stops and riders on board.
+    net
+        The shuttle network's travel times.
+    now
+        The day's clock: a vehicle driving to its first stop keeps it.
+    picked_up_s
+        For riders on board, when their pickup service ended.
+
+    Returns
+    -------
+    Insertion | None
+        The vehicle, the two positions, the added driving time, the planned pickup and drop-off
+        and the new plan; None if no place is feasible.
     """
     from dispatch.insertion_kernel import first_feasible  # numba: compiled on first use, not at import
 
@@ -502,7 +523,23 @@ def reoptimise(
     params: OnlineParams,
     depot: int,
 ) -> ReoptimisationResult:
-    """Re-plan every unlocked stop with the OR-Tools core; keep the current plan unless the new one is better."""
+    """Re-plan every unlocked stop with the solver; keep the current plan unless the new one is better.
+
+    Parameters
+    ----------
+    plans, bookings, net, now, picked_up_s
+        The day as :func:`best_insertion` reads it.
+    params
+        The re-optimisation's budget (iterations or seconds).
+    depot
+        The node every vehicle returns to.
+
+    Returns
+    -------
+    ReoptimisationResult
+        Whether the new plans were adopted (every promised rider served, every plan replays, less
+        driving), the plans in force, the distances before and after, and why.
+    """
     before = sum(driving_distance(p, p.stops, net) for p in plans)
 
     def kept(reason: str, after: float = before) -> ReoptimisationResult:

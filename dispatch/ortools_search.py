@@ -26,9 +26,12 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # for annotations only: OR-Tools is imported when a search runs
+    from ortools.constraint_solver.routing_parameters_pb2 import RoutingSearchParameters
 
 from dispatch.budget import Budget
 from dispatch.model import DispatchError, Problem, Request, Route, Solution, Stop, Unserved, scaled_tables
@@ -321,7 +324,7 @@ class _CheckCounter:
         return self.left < 0
 
 
-def _search_parameters(params: SolverParams, budget: Budget, first_solution: str) -> Any:
+def _search_parameters(params: SolverParams, budget: Budget, first_solution: str) -> RoutingSearchParameters:
     """OR-Tools' search parameters for ``params.ortools`` within ``budget``."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 

@@ -53,8 +53,22 @@ def write_requests_csv(riders: Sequence[Booking], network: ShuttleNetwork, path:
 def read_realworld(requests_csv: str | Path, fleet_csv: str | Path, data: AreaData) -> Problem:
     """The dial-a-ride problem of a batch of real requests and a fleet on the area's streets.
 
-    Raises :class:`InputError` naming every problem in both files (file, line, column) before any
-    travel time is computed.
+    Parameters
+    ----------
+    requests_csv
+        Requests: pickup and drop-off coordinates, pickup window (HH:MM), optional seats,
+        wheelchair, latest drop-off and ride limit (columns in the module docstring).
+    fleet_csv
+        Vehicles: id, depot coordinates, seats, wheelchair places, optional shift.
+    data
+        The area's data (its drive graph and shuttle service policy).
+
+    Returns
+    -------
+    Problem
+        Requests and vehicles with travel times in minutes and distances in km on the drive graph.
+        An ``InputError`` names every problem in both files (file, line, column) before any travel
+        time is computed.
     """
     area = data.area
     if area.shuttle is None:

@@ -50,7 +50,23 @@ class ValidationReport:
 
 def validate(problem: Problem, solution: Solution, tolerance: float = TOLERANCE) -> ValidationReport:
     """Every violated constraint of ``solution`` (an empty report is a valid solution), with the replayed
-    distance, ride time and counts."""
+    distance, ride time and counts.
+
+    Parameters
+    ----------
+    problem
+        The problem the solution claims to solve.
+    solution
+        Routes of stops with times and loads, and unserved requests.
+    tolerance
+        Slack allowed on times (floating point), in the problem's unit.
+
+    Returns
+    -------
+    ValidationReport
+        The violations (kind, route, stop, message), the distance and ride time replayed from the
+        matrices alone, and whether the solution is valid. Shares no code with the solver.
+    """
     replay = _Replay(problem, tolerance)
     for route in solution.routes:
         replay.route(route)

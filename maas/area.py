@@ -282,7 +282,23 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
 def load_area(
     name_or_path: str | Path = "helsinki", data_dir: str | Path | None = None, *, check_files: bool = True
 ) -> Area:
-    """Read an area definition; reports every problem in the file at once."""
+    """Read an area definition; reports every problem in the file at once.
+
+    Parameters
+    ----------
+    name_or_path
+        A bundled area's name (a file ``data/<name>.toml``) or the path of an area TOML file.
+    data_dir
+        The directory the area's data paths are relative to (default: ``../shared/data`` beside
+        the project, or the ``MAAS_DATA_DIR`` environment variable).
+    check_files
+        Whether the feeds and extracts the area names must exist.
+
+    Returns
+    -------
+    Area
+        The checked area settings. A ``ConfigError`` lists every problem of the file at once.
+    """
     path = area_file(name_or_path)
     try:
         raw = tomllib.loads(path.read_bytes().decode("utf-8"))

@@ -13,9 +13,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # for annotations only: pydeck is imported where a map is drawn
+    import pydeck as pdk
 
 from dispatch.day import DayConfig, open_day, shuttle_network
 from dispatch.fleet_view import FleetSnapshot
@@ -343,7 +346,9 @@ def click_points(res: AppResources) -> list[dict[str, float]]:
     return res.pick_points
 
 
-def trip_map(res: AppResources, it: Itinerary | None, origin: Any, destination: Any, clickable: bool = True) -> Any:
+def trip_map(
+    res: AppResources, it: Itinerary | None, origin: Any, destination: Any, clickable: bool = True
+) -> pdk.Deck:
     """A pydeck map of the chosen itinerary, legs coloured by mode, over the streets and shuttle zones."""
     import pydeck as pdk
 
@@ -411,7 +416,7 @@ def trip_map(res: AppResources, it: Itinerary | None, origin: Any, destination: 
     return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=False)
 
 
-def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> Any:
+def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> pdk.Deck:
     """The fleet page's map: streets, each shuttle's route ahead, shuttles by load, waiting riders."""
     import pydeck as pdk
 

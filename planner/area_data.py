@@ -127,8 +127,27 @@ def load_area_data(
 ) -> AreaData:
     """Timetable, street graphs and stop links for ``area``, from the cache or freshly built.
 
-    ``streets_of``: area data of the same area (another date) whose street graphs are shared
-    instead of loaded again.
+    Parameters
+    ----------
+    area
+        The area (``maas.area.load_area``).
+    service_date
+        The service day to compile (default: the area's ``service_date``).
+    cache
+        The cache directory (default: the area's); entries are keyed by the content of their inputs.
+    rebuild
+        Build afresh even where the cache holds the data.
+    progress
+        Called with a line of text at each step of a build.
+    streets_of
+        Area data of the same area (another date) whose street graphs are shared instead of
+        loaded again.
+
+    Returns
+    -------
+    AreaData
+        The compiled timetable, the walk, bike and drive graphs and the stop links. An
+        ``InputError`` names every problem of the feeds (file, field, rows).
     """
     say = progress or _quiet
     started = time.perf_counter()

@@ -112,8 +112,27 @@ def travel_time_matrix(
 ) -> TravelTimeMatrix:
     """Travel times in whole minutes from every origin to every destination.
 
-    ``modes``: ``("transit",)`` (transit with walking, or walking alone where faster), ``("walk",)``,
-    ``("bike",)`` or ``("car",)``.
+    Parameters
+    ----------
+    planner
+        The area's planner (its timetable and street graphs).
+    origins, destinations
+        Points with ids; ``destinations`` None means the origins.
+    depart
+        The departure (the start of the departure window with ``settings.window_min``).
+    modes
+        ``("transit",)`` (transit with walking, or walking alone where faster), ``("walk",)``,
+        ``("bike",)`` or ``("car",)``.
+    settings
+        Window, percentile, walk speed and limits (default: ``MatrixSettings()``).
+    progress
+        Called with a line of text as origins are done.
+
+    Returns
+    -------
+    TravelTimeMatrix
+        Minutes per pair (unreachable pairs left out) and the points that are not near a street,
+        with the reason; one such point never aborts the matrix.
     """
     with planner.lock:  # the planner's search state is used throughout
         return _matrix(planner, origins, destinations, depart, modes, settings, progress)

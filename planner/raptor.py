@@ -340,7 +340,23 @@ class RaptorState:
 
 
 def search(network: RaptorNetwork, query: RaptorQuery, state: RaptorState) -> TransitResult:
-    """Run ``query`` on ``network`` in the caller's ``state`` buffers (see the module docstring)."""
+    """Run ``query`` on ``network`` in the caller's ``state`` buffers (see the module docstring).
+
+    Parameters
+    ----------
+    network
+        The compiled timetable and footpaths, shared read-only between searches.
+    query
+        Access and egress offsets, departure (or window), slack, rides and whether journeys are kept.
+    state
+        The caller's buffers for this network size; one per thread.
+
+    Returns
+    -------
+    TransitResult
+        Arrival times per round at the egress stops (and at every stop without egress), and with
+        ``query.journeys`` the labels ``reconstruct`` needs; independent of ``state`` afterwards.
+    """
     rounds = min(query.max_rides, network.max_rounds)
     egress = state.no_egress if query.egress_time is None else query.egress_time.astype(np.int64)
     fp_start, fp_to, self_time = network.footpath_arrays
@@ -396,7 +412,24 @@ def search(network: RaptorNetwork, query: RaptorQuery, state: RaptorState) -> Tr
 
 
 def reconstruct(timetable: Timetable, result: TransitResult, rides: int, last_stop: int) -> list[RideStep]:
-    """The rides of ``result``'s journey that arrived at ``last_stop`` with ``rides`` rides."""
+    """The rides of ``result``'s journey that arrived at ``last_stop`` with ``rides`` rides.
+
+    Parameters
+    ----------
+    timetable
+        The timetable ``result`` was searched on.
+    result
+        A search result with journeys kept (``RaptorQuery.journeys``).
+    rides
+        The round (number of rides) of the journey.
+    last_stop
+        Where the journey's last ride ends.
+
+    Returns
+    -------
+    list[RideStep]
+        The rides in order: trip, boarding and alighting stops and times.
+    """
     labels = result.labels
     if labels is None:
         raise ValueError("this search kept no journeys (RaptorQuery.journeys was False)")

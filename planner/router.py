@@ -382,6 +382,27 @@ class Planner:
         frame, see :meth:`locate`). Raises :class:`OutsideAreaError` for a point off the street network
         and :class:`NoServiceError` for transit on a date no trip runs near; finding nothing is an empty
         result with its reason.
+
+        Parameters
+        ----------
+        origin, destination
+            ``(lat, lon)`` in degrees.
+        depart_at, arrive_by
+            The departure or arrival wanted (exactly one of them).
+        modes
+            Any of ``walk``, ``bike``, ``transit``, ``shuttle``, ``car``.
+        max_transfers, max_walk_m
+            Limits on the transit search (default: the area's settings).
+        shuttle
+            Quotes shuttle legs against the fleet's plan (needed for the ``shuttle`` mode).
+        service_day
+            Search in this service day's frame instead of the moment's local date.
+
+        Returns
+        -------
+        PlanResult
+            The itineraries, best first (frozen dataclasses with legs and geometry), and why nothing
+            was found when nothing was.
         """
         with self.lock:
             return self._plan(

@@ -12,9 +12,12 @@ import dataclasses
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+
+if TYPE_CHECKING:  # for annotations only: scipy is imported where it is used
+    from scipy.sparse import csr_matrix
 
 from maas.errors import OutsideAreaError
 
@@ -96,7 +99,7 @@ class StreetGraph:
         _, labels = connected_components(self.to_scipy("time"), directed=True, connection="strong")
         return self.subgraph(labels == np.bincount(labels).argmax())
 
-    def to_scipy(self, weight: str = "time") -> Any:
+    def to_scipy(self, weight: str = "time") -> csr_matrix:
         """A ``scipy.sparse.csr_matrix`` of edge times (or lengths), keeping the cheapest parallel edge."""
         from scipy.sparse import coo_matrix
 

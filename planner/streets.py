@@ -26,9 +26,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # for annotations only: networkx is imported where a graph is built
+    import networkx as nx
 
 from maas.errors import StreetDataError
 from planner.street_graph import StreetGraph, haversine_m
@@ -274,7 +277,7 @@ def parse_maxspeed_kmh(value: str | None) -> float | None:
 
 def build_mode_graph(
     osm: OsmHighways, mode: str, *, speed_mps: float | None = None, drive_default_kmh: float = 30.0
-) -> Any:
+) -> nx.MultiDiGraph:
     """An osmnx-style, simplified, strongly connected ``MultiDiGraph`` for one mode.
 
     ``travel_time`` (seconds) is ``length / speed_mps`` for walk and bike; for drive it uses
@@ -374,7 +377,7 @@ def compile_street_graph(graph: Any, mode: str) -> StreetGraph:
     )
 
 
-def to_networkx(street: StreetGraph) -> Any:
+def to_networkx(street: StreetGraph) -> nx.MultiDiGraph:
     """An osmnx-style MultiDiGraph of a compiled street graph again (for display and osmnx tools)."""
     import networkx as nx
     from shapely.geometry import LineString
