@@ -29,23 +29,23 @@ def resources() -> webapp.AppResources:
 
 
 def place_picker(res: webapp.AppResources, label: str, key: str, default: str) -> tuple[float, float] | None:
-    """A search box over stops, streets and addresses (or LAT,LON), or the last map click."""
-    clicked: tuple[float, float] | None = st.session_state.get(f"{key}_clicked")
+    """A search box over districts, stops, streets and addresses (or LAT,LON); a map click fills it."""
+    clicked: tuple[float, float] | None = st.session_state.pop(f"{key}_clicked", None)
+    if clicked is not None:  # set before the box exists, so the box shows what was clicked
+        st.session_state[f"{key}_query"] = f"{clicked[0]:.5f}, {clicked[1]:.5f}"
+        st.session_state.pop(f"{key}_choice", None)
     query = st.text_input(label, value=default, key=f"{key}_query", help="a stop, street, address, district or LAT,LON")
     matches = res.places.search(query) if query else []
-    options = webapp.names(matches)
-    if clicked is not None:
-        options = [f"map click {clicked[0]:.5f}, {clicked[1]:.5f}", *options]
-    if not options:
+    if not matches:
         if query:
             st.caption(f"Nothing called “{query}” here: try a stop, street or address.")
         return None
-    if st.session_state.pop(f"{key}_pending", False) and clicked is not None:
-        st.session_state[f"{key}_choice"] = options[0]  # a fresh map click wins over the search
+    options = webapp.names(matches)
     choice = st.selectbox(f"{label}: choose", options, key=f"{key}_choice", label_visibility="collapsed")
-    if choice.startswith("map click") and clicked is not None:
-        return clicked
-    place = matches[options.index(choice) - (1 if clicked is not None else 0)]
+    note = webapp.match_note(query, matches)
+    if note:
+        st.caption(note)
+    place = matches[options.index(choice)]
     return place.lat, place.lon
 
 
@@ -73,7 +73,7 @@ def show_answer(res: webapp.AppResources, answer: webapp.TripAnswer, wheelchair:
             st.session_state["booking_message"] = webapp.book_shuttle(res, chosen, wheelchair)
     if st.session_state.get("booking_message"):
         st.success(st.session_state["booking_message"])
-    st.dataframe(pd.DataFrame(webapp.timeline(chosen)), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(webapp.timeline(chosen)), hide_index=True, width="stretch")
     return chosen
 
 
@@ -106,7 +106,7 @@ def planner_page(res: webapp.AppResources) -> None:
         st.session_state["click_target"] = st.radio(
             "A map click sets", ["From", "To"], horizontal=True, key="click_target_radio"
         )
-        go = st.button("Plan", type="primary", use_container_width=True, key="plan")
+        go = st.button("Plan", type="primary", width="stretch", key="plan")
     if go:
         if origin is None or destination is None:
             st.session_state["answer"] = webapp.TripAnswer((), "Choose where from and where to.", 0.0)
@@ -139,8 +139,8 @@ def planner_page(res: webapp.AppResources) -> None:
                 st.session_state["last_click_seen"] = click
                 target = "origin" if st.session_state.get("click_target") == "From" else "destination"
                 st.session_state[f"{target}_clicked"] = click
-                st.session_state[f"{target}_pending"] = True
                 st.rerun()
+        st.markdown(webapp.legend_html(webapp.trip_legend(chosen)), unsafe_allow_html=True)
         st.caption("Click a street to set the place chosen under “A map click sets”.")
 
 
@@ -188,6 +188,7 @@ def fleet_page(res: webapp.AppResources) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.pydeck_chart(webapp.fleet_map(res, snapshot), height=520, key="fleet_map")
+        st.markdown(webapp.legend_html(webapp.fleet_legend()), unsafe_allow_html=True)
     with right:
         on_board = sum(s.load for s in snapshot.shuttles)
         moving = sum(s.moving for s in snapshot.shuttles)
@@ -198,14 +199,21 @@ def fleet_page(res: webapp.AppResources) -> None:
         st.dataframe(
             pd.DataFrame([{"shuttle": s.vehicle, "on board": s.load, "moving": s.moving} for s in snapshot.shuttles]),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
     hourly = pd.DataFrame(webapp.hourly_table(store))
     if not hourly.empty:
         hourly = hourly.set_index("hour")
         a, b = st.columns(2)
-        a.bar_chart(hourly[["accepted", "rejected"]], color=["#2a9d8f", "#e76f51"])
-        b.line_chart(hourly[["occupancy"]])
+        a.markdown("**Requests per hour: accepted and rejected**")
+        a.bar_chart(
+            hourly[["accepted", "rejected"]],
+            color=["#2a9d8f", "#c81e1e"],
+            x_label="hour of the day",
+            y_label="requests",
+        )
+        b.markdown("**Mean riders on board per driving shuttle**")
+        b.line_chart(hourly[["occupancy"]], x_label="hour of the day", y_label="riders on board")
     with st.expander("Key figures of the day"):
         st.dataframe(pd.DataFrame(webapp.kpi_rows(store, res), columns=["kpi", "value"]), hide_index=True)
     if playing:

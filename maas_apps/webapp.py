@@ -7,6 +7,7 @@ only lays these out.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 import os
 import re
@@ -39,7 +40,7 @@ MODE_COLOURS = {
     "walk": "#6c757d",
     "bike": "#2a9d8f",
     "car": "#264653",
-    "shuttle": "#e76f51",
+    "shuttle": "#c2185b",  # magenta: never mistaken for the metro's orange
     "bus": "#007ac9",
     "tram": "#00985f",
     "subway": "#ff6319",
@@ -389,6 +390,7 @@ def trip_map(
                 pickable=False,
             )
         )
+        layers += _stop_marker_layers(it)
     ends = [
         {"lon": p[1], "lat": p[0], "colour": colour}
         for p, colour in ((origin, [42, 157, 143, 255]), (destination, [200, 30, 30, 255]))
@@ -414,6 +416,94 @@ def trip_map(
     zoom = max(11.0, min(16.0, math.log2(360 / span) - 0.5))
     view = pdk.ViewState(longitude=(west + east) / 2, latitude=(south + north) / 2, zoom=zoom)
     return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=False)
+
+
+def stop_markers(it: Itinerary) -> list[dict[str, Any]]:
+    """Where the rider boards and alights a vehicle (transit and shuttle legs): position, label, colour."""
+    out: list[dict[str, Any]] = []
+    for leg in it.legs:
+        if leg.mode == "walk" or not leg.geometry:
+            continue
+        colour = _rgb(MODE_COLOURS.get(leg.mode, "#333333"))
+        if isinstance(leg, TransitLeg):
+            ends = (
+                (leg.origin.lon, leg.origin.lat, leg.origin.name),
+                (leg.destination.lon, leg.destination.lat, leg.destination.name),
+            )
+        else:
+            first, last = leg.geometry[0], leg.geometry[-1]
+            ends = ((first[0], first[1], f"{leg.mode} pickup"), (last[0], last[1], f"{leg.mode} drop-off"))
+        for (lon, lat, name), verb in zip(ends, ("board", "alight"), strict=True):
+            at = it.clock(leg.start if verb == "board" else leg.end)
+            out.append({"lon": lon, "lat": lat, "colour": colour, "label": f"{at} {verb}: {name}"})
+    return out
+
+
+def _stop_marker_layers(it: Itinerary) -> list[Any]:
+    """White dots ringed in the leg's colour at each boarding and alighting, labelled with time and stop."""
+    import pydeck as pdk
+
+    markers = stop_markers(it)
+    return [
+        pdk.Layer(
+            "ScatterplotLayer",
+            markers,
+            id="stops",
+            get_position=["lon", "lat"],
+            get_fill_color=[255, 255, 255, 255],
+            get_line_color="colour",
+            stroked=True,
+            line_width_min_pixels=3,
+            get_radius=15,
+            radius_min_pixels=6,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            markers,
+            id="stop_labels",
+            get_position=["lon", "lat"],
+            get_text="label",
+            get_size=13,
+            get_color=[20, 20, 20, 255],
+            get_pixel_offset=[0, -18],
+            background=True,
+            get_background_color=[255, 255, 255, 220],
+            font_family='"Helvetica Neue", Arial, sans-serif',
+        ),
+    ]
+
+
+def trip_legend(it: Itinerary | None) -> list[tuple[str, str]]:
+    """(label, colour) of what the trip map shows: the chosen trip's modes, its stops, the ends, the zones."""
+    entries: list[tuple[str, str]] = []
+    if it is not None:
+        for leg in it.legs:
+            entry = (_leg_label(leg), MODE_COLOURS.get(leg.mode, "#333333"))
+            if entry not in entries:
+                entries.append(entry)
+    entries += [("from", "#2a9d8f"), ("to", "#c81e1e"), ("shuttle zone", MODE_COLOURS["shuttle"] + "55")]
+    return entries
+
+
+def fleet_legend() -> list[tuple[str, str]]:
+    """(label, colour) of what the fleet map shows."""
+    return [
+        ("shuttle driving (size: riders on board)", MODE_COLOURS["shuttle"]),
+        ("shuttle waiting", "#6c757d"),
+        ("rider waiting for pickup", "#007ac9"),
+        ("route ahead", "#264653"),
+    ]
+
+
+def legend_html(entries: list[tuple[str, str]]) -> str:
+    """A one-line legend of coloured chips, as HTML for ``st.markdown``."""
+    chips = "".join(
+        f'<span style="display:inline-block;margin-right:14px;white-space:nowrap">'
+        f'<span style="display:inline-block;width:22px;height:8px;border-radius:4px;background:{colour};'
+        f'margin-right:5px;vertical-align:middle"></span>{html.escape(label)}</span>'
+        for label, colour in entries
+    )
+    return f'<div style="font-size:0.85rem;line-height:1.9">{chips}</div>'
 
 
 def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> pdk.Deck:
@@ -511,6 +601,16 @@ def service_hours(res: AppResources) -> tuple[float, float]:
     if service is None:
         return 7 * 3600.0, 19 * 3600.0
     return _seconds(service.operating_hours[0]), _seconds(service.operating_hours[1])
+
+
+def match_note(query: str, matches: Sequence[Any]) -> str:
+    """What the place picker says when no place has exactly the name typed ("" when one has)."""
+    from planner.places import is_exact
+
+    if not matches or matches[0].kind == "coordinates" or is_exact(query, matches[0].name):
+        return ""
+    shown = ", ".join(f"{m.name} ({m.kind})" for m in matches[:3])
+    return f"No place in this area is called “{query.strip()}”; names that contain it: {shown}. Check the choice above."
 
 
 def names(places: Sequence[Any]) -> list[str]:

@@ -1,8 +1,9 @@
-"""Offline place search: shuttle districts, GTFS stop names, OSM street names and OSM addresses.
+"""Offline place search: districts (shuttle zones and OSM places), GTFS stop names, OSM street names
+and OSM addresses.
 
-Matching ignores case and accents (``Jatkasaari`` finds ``Jätkäsaari``); names that start with
-the query come first, then those containing it, then shorter names. ``"60.16,24.93"`` is read
-as coordinates.
+Matching ignores case and accents (``Jatkasaari`` finds ``Jätkäsaari``); a name equal to the query
+comes first, then names that start with it, then those containing it, then shorter names.
+``"60.16,24.93"`` is read as coordinates.
 """
 
 from __future__ import annotations
@@ -29,6 +30,34 @@ class PlaceMatch:
 
 def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+def is_exact(query: str, name: str) -> bool:
+    """Whether ``name`` is what ``query`` says, case and accents ignored."""
+    return _fold(query.strip()) == _fold(name)
+
+
+# OSM place=* values that name a part of a city a rider may type (a district, a quarter, a square)
+PLACE_KINDS = frozenset({"suburb", "quarter", "neighbourhood", "borough", "square", "island", "islet", "locality"})
+
+
+def read_named_places(osm_file: Path, bbox: tuple[float, float, float, float]) -> list[PlaceMatch]:
+    """Named OSM place nodes (districts, quarters, squares, islands) inside ``bbox``, as districts."""
+    import osmium
+
+    west, south, east, north = bbox
+    out = []
+    for obj in osmium.FileProcessor(str(osm_file)).with_filter(osmium.filter.KeyFilter("place")):
+        name = obj.tags.get("name")
+        if not name or obj.tags.get("place") not in PLACE_KINDS or not isinstance(obj, osmium.osm.Node):
+            continue
+        try:
+            lon, lat = obj.location.lon, obj.location.lat
+        except osmium.InvalidLocationError:
+            continue
+        if west <= lon <= east and south <= lat <= north:
+            out.append(PlaceMatch(name, "district", lat, lon))
+    return out
 
 
 def read_addresses(osm_file: Path, bbox: tuple[float, float, float, float]) -> list[PlaceMatch]:
@@ -94,6 +123,7 @@ class PlaceIndex:
         for zone in area.shuttle.zones if area.shuttle else ():
             ring = np.array(zone.polygon)
             places.append(PlaceMatch(zone.name, "district", float(ring[:, 1].mean()), float(ring[:, 0].mean())))
+        places += read_named_places(area.osm_file, area.bbox)  # after the zones: a zone keeps its own point
         return cls(places)
 
     def search(self, query: str, limit: int = 10) -> list[PlaceMatch]:
@@ -112,6 +142,7 @@ class PlaceIndex:
         for place, folded in zip(self.places, self._folded, strict=True):
             at = folded.find(needle)
             if at >= 0:
-                hits.append((0 if at == 0 else 1, kind_rank[place.kind], len(folded), folded, place))
+                rank = -1 if folded == needle else 0 if at == 0 else 1
+                hits.append((rank, kind_rank[place.kind], len(folded), folded, place))
         hits.sort(key=lambda h: h[:4])
         return [h[4] for h in hits[:limit]]

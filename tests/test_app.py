@@ -31,6 +31,22 @@ def test_default_trip_offers_the_shuttle_and_books_it(app: AppTest) -> None:
     # choose the shuttle option and book it
     index = next(i for i, o in enumerate(options) if "shuttle" in o)
     app.radio(key="chosen").set_value(index).run()
+    # the map's legend names every mode of the chosen trip in its own colour: the shuttle is not the metro
+    legend = next(m.value for m in app.markdown if "shuttle zone" in m.value)
+    assert "subway M" in legend and ">shuttle<" in legend, legend
+    from maas_apps.webapp import MODE_COLOURS
+
+    assert MODE_COLOURS["shuttle"] in legend and MODE_COLOURS["subway"] in legend
+    assert MODE_COLOURS["shuttle"] != MODE_COLOURS["subway"]
+    # every ride has a labelled marker where the rider boards and where they alight
+    from maas_apps.webapp import stop_markers
+
+    chosen = app.session_state["answer"].itineraries[index]
+    rides = [leg for leg in chosen.legs if leg.mode != "walk"]
+    labels = [m["label"] for m in stop_markers(chosen)]
+    assert len(labels) == 2 * len(rides) and sum("board:" in x for x in labels) == len(rides), labels
+    metro = next(leg for leg in rides if leg.mode == "subway")
+    assert any(metro.origin.name in x and "board:" in x for x in labels), labels
     app.button(key="book").click().run()
     assert not app.exception
     assert any("Booked" in s.value for s in app.success), [s.value for s in app.success]
