@@ -43,6 +43,7 @@ class MatrixSettings:
     max_egress_m: float = 2000.0
     max_rides: int = 8
     max_trip_s: int = 2 * 3600
+    range_raptor: bool = True  # False: every departure minute searched afresh (slower, the same answer)
 
     def __post_init__(self) -> None:
         problems = []
@@ -202,7 +203,18 @@ def _matrix(
         else:
             assert egress is not None
             result[i] = _reduce(
-                _by_transit(planner, day, access, origin_search, snap, direct_s, egress, clock0, speed, settings),
+                _by_transit(
+                    planner,
+                    day,
+                    access,
+                    origin_search,
+                    snap,
+                    direct_s,
+                    egress,
+                    clock0,
+                    speed,
+                    settings,
+                ),
                 settings,
             )
         if progress:
@@ -266,7 +278,8 @@ def _by_transit(
     stops = access.stops[ok]
     seconds = np.ceil(metres[ok] / speed).astype(np.int64)
     per_minute = np.empty((settings.window_min, len(direct_s)))
-    for m in range(settings.window_min):
+    # range RAPTOR: the latest minute first, each earlier one keeping the labels of the one after it
+    for m in reversed(range(settings.window_min)):
         clock = clock0 + 60 * m
         best = walk_ok.copy()
         if len(stops):
@@ -279,6 +292,7 @@ def _by_transit(
                 board_slack_s=planner.params.board_slack_s,
                 transfer_slack_s=planner.params.transfer_slack_s,
                 journeys=False,
+                keep_labels=settings.range_raptor and m < settings.window_min - 1,
             )
             arrival = transit_search(day.network, query, day.state).stop_arrival
             assert arrival is not None  # a search to every stop

@@ -92,13 +92,15 @@ def _raptor(  # type: ignore[no-untyped-def]
     ready_from,
     dest_arrival,
     dest_stop,
+    keep_labels,
 ):
     n_stops_total = best_arrival.shape[0]
     n_patterns = pattern_from.shape[0]
-    arrival[: max_rounds + 1, :] = INF
-    ready[: max_rounds + 1, :] = INF
-    best_arrival[:] = INF
-    best_ready[:] = INF
+    if not keep_labels:
+        arrival[: max_rounds + 1, :] = INF
+        ready[: max_rounds + 1, :] = INF
+        best_arrival[:] = INF
+        best_ready[:] = INF
     marked[:] = False
     dest_arrival[: max_rounds + 1] = INF
     dest_stop[: max_rounds + 1] = -1
@@ -216,6 +218,10 @@ class RaptorQuery:
     service day's frame); ``egress_time[s]`` the seconds from stop s to the destination (``INF``
     where unusable; None to search to every stop, as a matrix does). With ``journeys`` the result
     keeps the labels :func:`reconstruct` needs; a matrix that reads only arrivals leaves it off.
+
+    With ``keep_labels`` the search starts from the labels the state holds (range RAPTOR): the
+    state's previous search must have been from the same access stops and rules at the same or a
+    later time, on the same network; journeys cannot be rebuilt then (the parents mix searches).
     """
 
     access_stops: np.ndarray
@@ -226,8 +232,11 @@ class RaptorQuery:
     board_slack_s: int = 0
     transfer_slack_s: int = 90
     journeys: bool = True
+    keep_labels: bool = False
 
     def __post_init__(self) -> None:
+        if self.keep_labels and self.journeys:
+            raise ValueError("keep_labels (range RAPTOR) gives arrivals only: set journeys=False")
         if self.max_rides < 1:
             raise ValueError("max_rides must be at least 1")
         if len(self.access_stops) != len(self.access_times):
@@ -387,6 +396,7 @@ def search(network: RaptorNetwork, query: RaptorQuery, state: RaptorState) -> Tr
         state.ready_from,
         state.dest_arrival,
         state.dest_stop,
+        query.keep_labels,
     )
     rides, arrivals, stops = [], [], []
     for k in range(1, rounds + 1):

@@ -57,3 +57,23 @@ def test_real_trip_from_jatkasaari_to_kruununhaka(helsinki) -> None:  # type: ig
         assert isinstance(leg, TransitLeg) and leg.route_short_name and len(leg.geometry) >= 2
         assert leg.distance_m > 0
     assert best.depart >= 8 * 3600 + 30 * 60
+
+
+def test_range_raptor_matrix_equals_a_fresh_search_per_minute(r5_planner: Planner, shared_data: Path) -> None:
+    """On R5's 19 grid points over its 10-minute window: range RAPTOR (labels kept from minute to
+    minute, the default) gives the same matrix as searching every minute afresh."""
+    import numpy as np
+
+    from planner.matrix import MatrixSettings, travel_time_matrix
+    from planner.r5_compare import R5_DEPART, grid_points
+
+    points = grid_points(shared_data)
+    for percentile in (1, 50, 100):  # the fastest minute, the median, the slowest
+        ranged = travel_time_matrix(
+            r5_planner, points, None, R5_DEPART, ("transit",), MatrixSettings(percentile=percentile)
+        )
+        fresh = travel_time_matrix(
+            r5_planner, points, None, R5_DEPART, ("transit",), MatrixSettings(percentile=percentile, range_raptor=False)
+        )
+        assert np.isfinite(ranged.minutes).sum() > 300
+        assert np.array_equal(ranged.minutes, fresh.minutes, equal_nan=True), percentile

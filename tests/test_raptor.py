@@ -243,3 +243,44 @@ def test_raptor_equals_references_on_random_feeds(tmp_path: Path, seed: int) -> 
                     assert gap >= walk + transfer_slack + board_slack
     # a result carries its own labels: later searches in the same state do not change its journeys
     assert all(reconstruct(tt, r, k, stop) == steps for r, k, stop, steps in kept)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_range_raptor_equals_a_fresh_search_at_every_minute(tmp_path: Path, seed: int) -> None:
+    """Departure minutes searched latest first, each keeping the labels of the one after it, arrive at
+    every stop exactly when a search from scratch at that minute does."""
+    rng = random.Random(1000 + seed)
+    tables, _trips, walks = random_feed(rng, n_stops=rng.randint(5, 8))
+    tt = compile_timetable(load_feed(write_feed(tmp_path, tables)), DATE)
+    network = RaptorNetwork(tt, footpaths_for(walks, tt.stop_ids.tolist()), max_rounds=5)
+    ranged, fresh = network.new_state(), network.new_state()
+    board_slack, transfer_slack = rng.choice([(0, 0), (60, 0), (0, 90), (30, 120)])
+    max_rides = rng.randint(1, 5)
+    compared = 0
+    for origin in range(tt.n_stops):
+        # one or two access stops with their own walking times, as a matrix origin has
+        access = np.array(sorted({origin, rng.randrange(tt.n_stops)}))
+        walk = np.array([rng.randint(0, 5) * 60 for _ in access])
+        first, minutes = 8 * 3600 + rng.randint(-10, 50) * 60, rng.randint(3, 25)
+        for m in reversed(range(minutes)):
+            clock = first + 60 * m
+
+            def query(keep: bool, at: int = clock, stops: np.ndarray = access, walk: np.ndarray = walk) -> RaptorQuery:
+                return RaptorQuery(
+                    stops,
+                    at + walk,
+                    None,
+                    max_rides=max_rides,
+                    walk_speed_mps=1.0,
+                    board_slack_s=board_slack,
+                    transfer_slack_s=transfer_slack,
+                    journeys=False,
+                    keep_labels=keep,
+                )
+
+            kept = search(network, query(m < minutes - 1), ranged).stop_arrival
+            again = search(network, query(False), fresh).stop_arrival
+            assert kept is not None and again is not None
+            assert np.array_equal(kept, again), (origin, m)
+            compared += int((again < INF).sum())
+    assert compared > 0
