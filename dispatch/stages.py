@@ -38,6 +38,22 @@ def construct(problem: Problem, params: SolverParams, budget: Budget, variant: i
 
     With ``params.ortools.portfolio`` off, only ``params.ortools.first_solution`` is tried. Parallel
     worker ``variant`` k > 0 takes the k-th best construction instead, where it serves as many.
+
+    Parameters
+    ----------
+    problem
+        The dial-a-ride problem.
+    params
+        The solver's parameters (scale, ``params.ortools``).
+    budget
+        Seconds or iterations (OR-Tools solutions), shared by the constructions tried.
+    variant
+        Which construction a parallel worker starts from (0: the best).
+
+    Returns
+    -------
+    RoutePlan
+        The first plan; requests it could not place are unserved.
     """
     if not params.ortools.portfolio:
         return RoutePlan.of(search(problem, params, budget))
@@ -88,7 +104,24 @@ def _large_batch_start(problem: Problem, params: SolverParams, budget: Budget) -
 
 
 def improve(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
-    """OR-Tools' local search (``params.ortools.metaheuristic``) from ``plan``; ``plan`` if nothing better."""
+    """OR-Tools' local search (``params.ortools.metaheuristic``) from ``plan``; ``plan`` if nothing better.
+
+    Parameters
+    ----------
+    problem
+        The dial-a-ride problem.
+    plan
+        The plan to start from (every route feasible).
+    budget
+        Seconds, or iterations (see the module docstring for what one is here).
+    params
+        The solver's parameters (scale, seed and this stage's table).
+
+    Returns
+    -------
+    RoutePlan
+        A plan no worse than ``plan`` by ``RoutePlan.rank``.
+    """
     try:
         improved = RoutePlan.of(search(problem, params, budget, start=plan))
     except DispatchError:
@@ -117,7 +150,24 @@ def uniform_fleet(problem: Problem, params: SolverParams) -> bool:
 
 
 def eject_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
-    """As few routes as the ejection pool (``dispatch.route_min``) reaches within ``budget``, polished by OR-Tools."""
+    """As few routes as the ejection pool (``dispatch.route_min``) reaches within ``budget``, polished by OR-Tools.
+
+    Parameters
+    ----------
+    problem
+        The dial-a-ride problem.
+    plan
+        The plan to start from (every route feasible).
+    budget
+        Seconds, or iterations (see the module docstring for what one is here).
+    params
+        The solver's parameters (scale, seed and this stage's table).
+
+    Returns
+    -------
+    RoutePlan
+        A plan no worse than ``plan`` by ``RoutePlan.rank``.
+    """
     from dispatch.route_min import eliminate_routes_by_ejection
 
     fewer = eliminate_routes_by_ejection(problem, plan, budget, params.scale, params.seed, params.ejection)
@@ -125,7 +175,24 @@ def eject_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: Solv
 
 
 def shorten(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
-    """Routes shortened by the numba ruin and recreate (``dispatch.lns``) within ``budget``, polished by OR-Tools."""
+    """Routes shortened by the numba ruin and recreate (``dispatch.lns``) within ``budget``, polished by OR-Tools.
+
+    Parameters
+    ----------
+    problem
+        The dial-a-ride problem.
+    plan
+        The plan to start from (every route feasible).
+    budget
+        Seconds, or iterations (see the module docstring for what one is here).
+    params
+        The solver's parameters (scale, seed and this stage's table).
+
+    Returns
+    -------
+    RoutePlan
+        A plan no worse than ``plan`` by ``RoutePlan.rank``.
+    """
     from dispatch.lns import shorten_routes
 
     shorter = shorten_routes(problem, plan, budget, relatedness(problem), params.scale, params.seed, params.lns)
@@ -149,6 +216,22 @@ def ruin_and_recreate(problem: Problem, plan: RoutePlan, budget: Budget, params:
     Guided local search on tight time windows accepts few moves (most neighbours are infeasible) and
     stays near one solution; removing a group of requests close in space and time and letting the
     search reinsert them moves it elsewhere.
+
+    Parameters
+    ----------
+    problem
+        The dial-a-ride problem.
+    plan
+        The plan to start from (every route feasible).
+    budget
+        Seconds, or iterations (see the module docstring for what one is here).
+    params
+        The solver's parameters (scale, seed and this stage's table).
+
+    Returns
+    -------
+    RoutePlan
+        A plan no worse than ``plan`` by ``RoutePlan.rank``.
     """
     rng = np.random.default_rng(params.seed)
     requests = problem.requests
@@ -187,6 +270,22 @@ def eliminate_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: 
     slope to follow (total lateness) rather than a plateau (the count of unserved requests). When the
     lateness reaches zero, the routes are read back into the model with hard windows; if they fit,
     the smaller fleet is the new best. A route that resists for several rounds gives way to another.
+
+    Parameters
+    ----------
+    problem
+        The dial-a-ride problem.
+    plan
+        The plan to start from (every route feasible).
+    budget
+        Seconds, or iterations (see the module docstring for what one is here).
+    params
+        The solver's parameters (scale, seed and this stage's table).
+
+    Returns
+    -------
+    RoutePlan
+        A plan no worse than ``plan`` by ``RoutePlan.rank``.
     """
     if any(r.vehicle is not None for r in problem.requests):
         return plan  # requests tied to a vehicle: the fleet cannot simply shrink

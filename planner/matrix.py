@@ -24,7 +24,7 @@ from maas.errors import MaasError, OutsideAreaError
 from planner.points import Point, read_points
 
 __all__ = ["MatrixSettings", "Point", "read_points", "travel_time_matrix"]
-from planner.raptor import INF, RaptorQuery
+from planner.raptor import INF, RaptorQuery, RaptorState
 from planner.raptor import search as transit_search
 from planner.router import Planner, ServiceDay, StreetAccess
 from planner.street_graph import Snap
@@ -154,7 +154,7 @@ def _matrix(
     if mode not in ("transit", "walk", "bike", "car"):
         raise MaasError(f"matrix mode must be transit, walk, bike or car, got {modes}")
     date, clock0 = planner.locate(depart)
-    day = planner._for_date(date)
+    day = planner.service_day(date)
     access = planner.walk if mode in ("transit", "walk") else (planner.bike if mode == "bike" else planner.car)
     speed = {"transit": planner.walk_speed, "walk": planner.walk_speed, "bike": planner.bike_speed, "car": 1.0}[mode]
     unsnapped: list[tuple[str, str, str]] = []
@@ -169,6 +169,7 @@ def _matrix(
     d_fracs = np.array([s.fraction for s in d_snaps])
     d_off = np.array([s.distance_m for s in d_snaps])
     result = np.full((len(origins), len(targets)), np.nan)
+    state = day.network.new_state()  # this matrix's own buffers: the planner's are for its plans
     egress = (
         _walk_egress(
             planner,
@@ -176,7 +177,6 @@ def _matrix(
             d_missing,
             min(settings.max_walk_leg_s * speed, settings.max_egress_m),
             speed,
-            day.data.timetable.n_stops,
         )
         if mode == "transit"
         else None
@@ -211,6 +211,7 @@ def _matrix(
                     snap,
                     direct_s,
                     egress,
+                    state,
                     clock0,
                     speed,
                     settings,
@@ -239,20 +240,49 @@ def _snap_all(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class WalkEgress:
+    """Walking seconds from stops to each destination within reach, as compressed rows:
+    destination j's stops are ``stop[start[j]:start[j + 1]]``, at ``seconds`` of the same slice."""
+
+    start: np.ndarray
+    stop: np.ndarray
+    seconds: np.ndarray
+
+    def arrivals(self, stop_arrival: np.ndarray) -> np.ndarray:
+        """Each destination's earliest arrival from ``stop_arrival`` plus the walk (huge where none)."""
+        from planner.egress_kernel import arrive_at_destinations  # numba: compiled on first use
+
+        out = np.empty(len(self.start) - 1, dtype=np.int64)
+        arrive_at_destinations(stop_arrival, self.start, self.stop, self.seconds, out)
+        return out
+
+
 def _walk_egress(
-    planner: Planner, d_snaps: Sequence[Snap], d_missing: np.ndarray, walk_limit_m: float, speed: float, n_stops: int
-) -> np.ndarray:
-    """(destinations, stops) seconds of walking from each stop to each destination (INF beyond the limit)."""
+    planner: Planner, d_snaps: Sequence[Snap], d_missing: np.ndarray, walk_limit_m: float, speed: float
+) -> WalkEgress:
+    """Walking seconds from the stops within ``walk_limit_m`` of each destination, computed once per matrix."""
     w = planner.walk
-    egress = np.full((len(d_snaps), n_stops), INF, dtype=np.int64)
+    starts = [0]
+    stops: list[np.ndarray] = []
+    seconds: list[np.ndarray] = []
     for j, snap in enumerate(d_snaps):
-        if d_missing[j]:
-            continue
-        w.from_destination.from_snap(snap, walk_limit_m)
-        metres = w.point_costs(w.from_destination, snap, w.stop_edges, w.stop_fracs) + w.stop_link_m + snap.distance_m
-        ok = metres <= walk_limit_m
-        egress[j, w.stops[ok]] = np.ceil(metres[ok] / speed).astype(np.int64)
-    return egress
+        if not d_missing[j]:
+            w.from_destination.from_snap(snap, walk_limit_m)
+            metres = (
+                w.point_costs(w.from_destination, snap, w.stop_edges, w.stop_fracs) + w.stop_link_m + snap.distance_m
+            )
+            ok = metres <= walk_limit_m
+            stops.append(w.stops[ok].astype(np.int64))
+            seconds.append(np.ceil(metres[ok] / speed).astype(np.int64))
+            starts.append(starts[-1] + int(ok.sum()))
+        else:
+            starts.append(starts[-1])
+    return WalkEgress(
+        np.array(starts, dtype=np.int64),
+        np.concatenate(stops) if stops else np.zeros(0, np.int64),
+        np.concatenate(seconds) if seconds else np.zeros(0, np.int64),
+    )
 
 
 def _by_transit(
@@ -262,7 +292,8 @@ def _by_transit(
     origin_search: StreetSearch,
     snap: Snap,
     direct_s: np.ndarray,
-    egress: np.ndarray,
+    egress: WalkEgress,
+    state: RaptorState,
     clock0: int,
     speed: float,
     settings: MatrixSettings,
@@ -294,9 +325,9 @@ def _by_transit(
                 journeys=False,
                 keep_labels=settings.range_raptor and m < settings.window_min - 1,
             )
-            arrival = transit_search(day.network, query, day.state).stop_arrival
+            arrival = transit_search(day.network, query, state).stop_arrival
             assert arrival is not None  # a search to every stop
-            by_transit = (arrival[None, :] + egress).min(axis=1) - clock
+            by_transit = egress.arrivals(arrival) - clock
             best = np.minimum(best, np.where(by_transit < INF // 2, by_transit, np.inf))
         per_minute[m] = best
     return per_minute

@@ -279,7 +279,7 @@ class Planner:
         network = RaptorNetwork(data.timetable, data.footpaths, 8)
         self._by_date[data.timetable.service_date] = ServiceDay(data, network, network.new_state())
 
-    def _for_date(self, date: dt.date) -> ServiceDay:
+    def service_day(self, date: dt.date) -> ServiceDay:
         """The timetable of a service day (its own trips and the neighbouring days' that reach into it),
         compiled on first use and cached on disk; raises NoServiceError when no trip runs near it."""
         if date not in self._by_date:
@@ -432,7 +432,7 @@ class Planner:
         assert moment is not None
         date, clock = self.locate(moment, service_day)
         try:
-            day = self._for_date(date)
+            day = self.service_day(date)
         except NoServiceError:
             if "transit" in modes:
                 raise
@@ -488,7 +488,7 @@ def _profile(
     max_transfers: int | None,
 ) -> TravelTimeProfile:
     date, clock0 = planner.locate(start)
-    day = planner._for_date(date)
+    day = planner.service_day(date)
     rides = (planner.params.max_transfers if max_transfers is None else max_transfers) + 1
     query = _Query(
         planner,
