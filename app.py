@@ -34,7 +34,8 @@ def place_picker(res: webapp.AppResources, label: str, key: str, default: str) -
     if clicked is not None:  # set before the box exists, so the box shows what was clicked
         st.session_state[f"{key}_query"] = f"{clicked[0]:.5f}, {clicked[1]:.5f}"
         st.session_state.pop(f"{key}_choice", None)
-    query = st.text_input(label, value=default, key=f"{key}_query", help="a stop, street, address, district or LAT,LON")
+    st.session_state.setdefault(f"{key}_query", default)  # the box's value lives in the session state only
+    query = st.text_input(label, key=f"{key}_query", help="a stop, street, address, district or LAT,LON")
     matches = res.places.search(query) if query else []
     if not matches:
         if query:

@@ -440,7 +440,8 @@ def stop_markers(it: Itinerary) -> list[dict[str, Any]]:
 
 
 def _stop_marker_layers(it: Itinerary) -> list[Any]:
-    """White dots ringed in the leg's colour at each boarding and alighting, labelled with time and stop."""
+    """White dots ringed in the leg's colour at each boarding and alighting (the timeline names them:
+    deck.gl's text labels drew as empty boxes in Chromium)."""
     import pydeck as pdk
 
     markers = stop_markers(it)
@@ -456,19 +457,6 @@ def _stop_marker_layers(it: Itinerary) -> list[Any]:
             line_width_min_pixels=3,
             get_radius=15,
             radius_min_pixels=6,
-        ),
-        pdk.Layer(
-            "TextLayer",
-            markers,
-            id="stop_labels",
-            get_position=["lon", "lat"],
-            get_text="label",
-            get_size=13,
-            get_color=[20, 20, 20, 255],
-            get_pixel_offset=[0, -18],
-            background=True,
-            get_background_color=[255, 255, 255, 220],
-            font_family='"Helvetica Neue", Arial, sans-serif',
         ),
     ]
 

@@ -145,3 +145,15 @@ def test_a_date_without_service_is_named_and_night_trips_still_plan(app: AppTest
     options = app.radio(key="chosen").options
     assert options and all("24:" not in o for o in options), options
     assert any("tram" in o and o.split(". ", 1)[1].startswith("00:") for o in options), options
+
+
+def test_a_map_click_fills_the_place_box(app: AppTest) -> None:
+    """After a click on the map the From box shows the clicked point, and planning uses it."""
+    app.session_state["origin_clicked"] = (60.16452, 24.93177)
+    app.run()
+    assert not app.exception
+    assert app.text_input(key="origin_query").value == "60.16452, 24.93177"
+    assert app.selectbox(key="origin_choice").value.endswith("(coordinates)")
+    app.button(key="plan").click().run()
+    assert not app.exception and app.radio(key="chosen").options
+    assert not [w.value for w in app.warning], [w.value for w in app.warning]
