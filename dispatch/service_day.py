@@ -336,6 +336,7 @@ def check_time(at_s: float | None, clock_s: float, settings: DaySettings) -> Non
 
 
 def accepted_decision(insertion: Insertion, promised: Booking, reason: str, ms: float) -> Decision:
+    """The decision that accepts ``promised`` (a booking with its promise) into ``insertion``'s vehicle."""
     assert promised.promised_earliest_s is not None and promised.promised_latest_s is not None
     return Decision(
         promised.id,

@@ -170,17 +170,8 @@ def _matrix(
     d_off = np.array([s.distance_m for s in d_snaps])
     result = np.full((len(origins), len(targets)), np.nan)
     state = day.network.new_state()  # this matrix's own buffers: the planner's are for its plans
-    egress = (
-        _walk_egress(
-            planner,
-            d_snaps,
-            d_missing,
-            min(settings.max_walk_leg_s * speed, settings.max_egress_m),
-            speed,
-        )
-        if mode == "transit"
-        else None
-    )
+    walk_limit_m = min(settings.max_walk_leg_s * speed, settings.max_egress_m)
+    egress = _walk_egress(planner, d_snaps, d_missing, walk_limit_m, speed) if mode == "transit" else None
     for i, (origin, maybe) in enumerate(zip(origins, o_maybe, strict=True)):
         if maybe is None:
             if progress:
@@ -202,22 +193,10 @@ def _matrix(
             result[i] = _reduce(direct_s[None, :], settings)
         else:
             assert egress is not None
-            result[i] = _reduce(
-                _by_transit(
-                    planner,
-                    day,
-                    access,
-                    origin_search,
-                    snap,
-                    direct_s,
-                    egress,
-                    state,
-                    clock0,
-                    speed,
-                    settings,
-                ),
-                settings,
+            per_minute = _by_transit(
+                planner, day, access, origin_search, snap, direct_s, egress, state, clock0, speed, settings
             )
+            result[i] = _reduce(per_minute, settings)
         if progress:
             progress(i + 1, len(origins))
     result[:, d_missing] = np.nan

@@ -23,7 +23,8 @@ def test_import_contracts_hold() -> None:
 
 def test_no_function_over_80_lines_outside_numba_kernels() -> None:
     """A function that does one job fits on a screen; numba kernels are exempt (a kernel is one loop
-    nest on purpose: splitting it costs calls the compiler may not inline)."""
+    nest on purpose: splitting it costs calls the compiler may not inline). Its docstring does not
+    count: a numpydoc Parameters section should not push a function to be split."""
     import ast
 
     too_long = []
@@ -36,6 +37,13 @@ def test_no_function_over_80_lines_outside_numba_kernels() -> None:
             if any("njit" in ast.unparse(d) for d in node.decorator_list):
                 continue
             length = (node.end_lineno or node.lineno) - node.lineno + 1
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                length -= (first.end_lineno or first.lineno) - first.lineno + 1
             if length > 80:
                 too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
     assert not too_long, "split these: " + "; ".join(too_long)
