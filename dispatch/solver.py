@@ -111,15 +111,17 @@ def _solve_one(problem: Problem, params: SolverParams, initial: RoutePlan | None
     """One search (see ``solve``); ``variant`` k > 0 starts from the k-th best construction (when it
     serves as many requests) and gives smaller fleets a shorter share, so parallel workers differ."""
     meter = params.budget.start()
-    if initial is not None:
+    if initial is not None or not params.ortools.portfolio:
+        # one OR-Tools search: its solution is already scheduled by the same model, and is returned as
+        # the search left it (a running service day goes on from exactly these times)
         try:
-            plan = RoutePlan.of(search(problem, params, params.budget, start=initial))
+            solution = search(problem, params, params.budget, start=initial)
         except DispatchError:
-            plan = RoutePlan.of(search(problem, params, params.budget))
-    elif not params.ortools.portfolio:
-        plan = RoutePlan.of(search(problem, params, params.budget))
-    else:
-        plan = _staged(problem, params, meter, variant)
+            if initial is None:
+                raise
+            solution = search(problem, params, params.budget)
+        return dataclasses.replace(solution, solver_seconds=meter.seconds_used())
+    plan = _staged(problem, params, meter, variant)
     return dataclasses.replace(schedule(problem, plan, params.scale), solver_seconds=meter.seconds_used())
 
 
