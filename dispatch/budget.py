@@ -29,11 +29,6 @@ class Budget:
         if self.iterations is not None and self.iterations < 0:
             raise DispatchError(f"a budget's iterations must be >= 0, got {self.iterations}")
 
-    @property
-    def deterministic(self) -> bool:
-        """Whether the budget counts iterations (the same input then gives the same answer)."""
-        return self.iterations is not None
-
     def share(self, fraction: float) -> Budget:
         """``fraction`` of this budget (iterations rounded, at least one)."""
         if self.iterations is not None:

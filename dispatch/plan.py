@@ -61,11 +61,6 @@ class RoutePlan:
                 routes.append(PlannedRoute(route.vehicle, visits))
         return cls(tuple(routes))
 
-    @classmethod
-    def empty(cls) -> RoutePlan:
-        """A plan in which no vehicle leaves its depot."""
-        return cls(())
-
     def served(self) -> frozenset[str]:
         """The ids of the requests some route visits."""
         return frozenset(v.request for route in self.routes for v in route.visits)

@@ -159,14 +159,7 @@ def _carry_out(
         booking = bookings[stop.booking]
         if stop.node != node:
             load_before = sum(bookings[b].seats for b in onboard)
-            drive = {
-                "origin": node,
-                "destination": stop.node,
-                "arrive": item.arrival_s,
-                "dist_m": float(net.dist_m[node, stop.node]),
-                "load": load_before,
-            }
-            events.append(Event(free, "drive", None, plan.vehicle, drive))
+            events.append(_drive(free, plan.vehicle, node, stop.node, item.arrival_s, net, load_before))
         if stop.kind == "pickup":
             onboard.append(booking.id)
             picked_up_s[booking.id] = item.departure_s
@@ -179,6 +172,18 @@ def _carry_out(
     if not done:
         return plan
     return dataclasses.replace(plan, node=node, free_s=free, onboard=tuple(onboard), stops=plan.stops[done:])
+
+
+def _drive(t: float, vehicle: str, origin: int, destination: int, arrive: float, net: Matrices, load: int) -> Event:
+    """A ``drive`` event: leaving ``origin`` at ``t`` for ``destination`` with ``load`` riders."""
+    data = {
+        "origin": origin,
+        "destination": destination,
+        "arrive": arrive,
+        "dist_m": float(net.dist_m[origin, destination]),
+        "load": load,
+    }
+    return Event(t, "drive", None, vehicle, data)
 
 
 def decide(state: DayState, net: Matrices, booking: Booking, settings: DaySettings) -> Step:
@@ -265,14 +270,7 @@ def finish(state: DayState, net: Matrices, settings: DaySettings) -> Step:
     for k, plan in enumerate(plans):
         if plan.node != settings.depot:
             arrive = plan.free_s + float(net.time_s[plan.node, settings.depot])
-            drive = {
-                "origin": plan.node,
-                "destination": settings.depot,
-                "arrive": arrive,
-                "dist_m": float(net.dist_m[plan.node, settings.depot]),
-                "load": 0,
-            }
-            events.append(Event(plan.free_s, "drive", None, plan.vehicle, drive))
+            events.append(_drive(plan.free_s, plan.vehicle, plan.node, settings.depot, arrive, net, 0))
             plans[k] = dataclasses.replace(plan, node=settings.depot, free_s=arrive)
     final = dataclasses.replace(served.state, plans=tuple(plans))
     return Step(final, tuple(events), tuple(p.vehicle for p in plans), finished=True)

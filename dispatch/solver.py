@@ -38,6 +38,7 @@ from dispatch.solver_params import (
     StageShares,
 )
 from dispatch.stages import (
+    Stage,
     construct,
     eject_routes,
     eliminate_routes,
@@ -162,14 +163,15 @@ def _ejection_share(params: SolverParams) -> float:
     return FLEET_FIRST_EJECTION_SHARE if params.shares.fleet_first else params.shares.ejection
 
 
-def _run(stage: Any, problem: Problem, plan: RoutePlan, meter: Meter, params: SolverParams, share: float) -> RoutePlan:
+def _run(
+    stage: Stage, problem: Problem, plan: RoutePlan, meter: Meter, params: SolverParams, share: float
+) -> RoutePlan:
     """``stage`` with ``share`` of what ``meter`` has left, charged to it."""
     piece = meter.left().share(share)
     if piece.iterations is not None and meter.exhausted():
         return plan
     meter.charge(piece)
-    result: RoutePlan = stage(problem, plan, piece, params)
-    return result
+    return stage(problem, plan, piece, params)
 
 
 def _solve_in_parallel(problem: Problem, params: SolverParams) -> Solution:

@@ -294,6 +294,7 @@ def eliminate_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: 
     # leaving a request out must cost more than any lateness, or the search prefers it
     soft = dataclasses.replace(params, unserved_penalty=1e6 * max(float(problem.travel_time.max()), 1.0))
     tried: dict[str, int] = {}
+    related = relatedness(problem)  # once: every route tried below reuses it
     best = plan
     while len(best.routes) > 1 and not meter.exhausted(reserve_s=1.0):
         # the route with fewest requests (and least tried) goes first: it has the fewest to place elsewhere
@@ -304,7 +305,8 @@ def eliminate_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: 
             vehicles=tuple(v for v in problem.vehicles if v.id != target.vehicle),
             minimize_vehicles=False,
         )
-        fewer = _one_route_fewer(problem, smaller, best.without_route(target.vehicle), meter, params, soft, rng)
+        start = best.without_route(target.vehicle)
+        fewer = _one_route_fewer(problem, smaller, start, meter, params, soft, rng, related)
         if fewer is None and meter.exhausted(reserve_s=1.0):
             return best
         if fewer is not None:
@@ -321,11 +323,11 @@ def _one_route_fewer(
     params: SolverParams,
     soft: SolverParams,
     rng: np.random.Generator,
+    related: np.ndarray,
 ) -> RoutePlan | None:
     """Up to eight soft-window searches on the ``smaller`` fleet from ``start``; the plan with every
     request served in its windows, or None."""
     index_of = {r.id: i for i, r in enumerate(problem.requests)}
-    related = relatedness(problem)
     k = _ruin_size(params, len(problem.requests))
     slice_s, slice_iterations = _restart_slice(params)
     check = Budget(seconds=0.2) if params.iterations is None else Budget(iterations=1)
