@@ -246,12 +246,16 @@ class SolverParams:
             if not isinstance(table, dict):
                 problems.append(f"solver.{name} must be a table of settings")
                 continue
-            problems += table_problems(table, kind, f"solver.{name}")
-            stages[name] = table
+            named = table_problems(table, kind, f"solver.{name}")
+            problems += named
+            if not named:  # names and types fit: the table's own checks report its values
+                try:
+                    stages[name] = kind(**table)
+                except DispatchError as exc:
+                    problems.append(str(exc))
         if problems:
             raise DispatchError(f"{path}: " + "; ".join(problems))
         try:
-            built = {name: _SUBTABLES[name](**table) for name, table in stages.items()}
-            return cls(**values, **built)
+            return cls(**values, **stages)
         except DispatchError as exc:
             raise DispatchError(f"{path}: {exc}") from exc

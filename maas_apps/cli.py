@@ -366,9 +366,9 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     area = load_area(args.area, args.data_dir)
     data = load_area_data(area, cache=args.cache_dir, progress=_progress(time.perf_counter()))
     problem = read_realworld(args.requests, args.fleet, data)
+    params = _solver_params(args)  # a bad settings file is refused before the solving starts
     budget = f"{args.iterations} iterations" if args.iterations else f"{args.time_limit:.0f} s"
     print(f"{len(problem.requests)} requests, {len(problem.vehicles)} vehicles; solving for {budget}", file=sys.stderr)
-    params = _solver_params(args)
     compile_kernels()  # the first compilation takes seconds; the time limit is for the search
     solution = solve(problem, params)
     report = validate(problem, solution)

@@ -246,12 +246,13 @@ def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
     assert (loaded.time_limit_s, loaded.ortools.metaheuristic, loaded.lns.removed_share) == (5, "TABU_SEARCH", 0.2)
     # every problem of the file at once, each named by its table
     toml.write_text(
-        "[solver]\ntime_limt_s = 5\n[solver.ortools]\nportfolio = 3\n[solver.shares]\nlns = 2.0\nsplit = 1\n",
+        "[solver]\ntime_limt_s = 5\n[solver.ortools]\nportfolio = 3\n[solver.shares]\nlns = 2.0\nsplit = 1\n"
+        '[solver.lns]\nremoved_share = 0.0\n[solver.ruin]\nenabled = "yes"\n',
         encoding="utf-8",
     )
     with pytest.raises(DispatchError) as info:
         SolverParams.from_toml(toml)
-    for word in ("time_limt_s", "solver.ortools.portfolio", "split"):
+    for word in ("time_limt_s", "solver.ortools.portfolio", "split", "removed_share", "solver.ruin.enabled"):
         assert word in str(info.value)
 
 
