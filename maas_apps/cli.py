@@ -16,82 +16,38 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from maas.errors import MaasError
+from maas_apps.batch_commands import add_batch_commands
+from maas_apps.cli_args import (
+    add_area_arguments,
+    area_data_from_args,
+    datetime_arg,
+    latlon_arg,
+    number_arg,
+    planner_from_args,
+    progress_printer,
+)
 
 if TYPE_CHECKING:  # imported where used: the CLI starts fast
     from dispatch.solver import SolverParams
-    from planner.area_data import AreaData
-    from planner.router import Planner
 
 
-def _progress(start: float) -> Callable[[str], None]:
-    def say(message: str) -> None:
-        print(f"[{time.perf_counter() - start:6.1f} s] {message}", file=sys.stderr, flush=True)
-
-    return say
-
-
-def _number(kind: type, low: float, high: float, what: str) -> Callable[[str], float | int]:
-    """An argparse type: a finite ``kind`` (int or float) in [low, high], with a message naming the range."""
-
-    def parse(text: str) -> float | int:
-        try:
-            value: float | int = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not (math.isfinite(value) and low <= value <= high):
-            span = f"{low:g}" + (f" to {high:g}" if math.isfinite(high) else " or more")
-            raise argparse.ArgumentTypeError(f"expected {what} from {span}, got {text!r}")
-        return value
-
-    return parse
-
-
-_METRES = _number(float, 0, 100_000, "a distance in metres")
-_TRANSFERS = _number(int, 0, 7, "a number of transfers")
-_POSITIVE_SECONDS = _number(float, 0.1, 86_400, "a number of seconds")
-_WORKERS = _number(int, 1, 64, "a number of parallel searches")
-_COUNT = _number(int, 1, 1_000_000, "a whole number")
-_SEATS = _number(int, 1, 100, "a number of seats")
+_METRES = number_arg(float, 0, 100_000, "a distance in metres")
+_TRANSFERS = number_arg(int, 0, 7, "a number of transfers")
+_POSITIVE_SECONDS = number_arg(float, 0.1, 86_400, "a number of seconds")
+_WORKERS = number_arg(int, 1, 64, "a number of parallel searches")
+_COUNT = number_arg(int, 1, 1_000_000, "a whole number")
+_SEATS = number_arg(int, 1, 100, "a number of seats")
 
 
 def _booking_id(text: str) -> str:
     if not (1 <= len(text) <= 64) or not all(c.isprintable() and not c.isspace() for c in text):
         raise argparse.ArgumentTypeError(f"a booking id is 1-64 printable characters without spaces, got {text!r}")
     return text
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from exc
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--area", default="helsinki", help="area name under data/areas or a .toml path")
-    parser.add_argument("--data-dir", help="directory holding the area's data files")
-    parser.add_argument("--cache-dir", help="where compiled data is cached (default $MAAS_CACHE_DIR or ~/.cache/maas)")
-    parser.add_argument("--date", type=_date, help="service date (default: the area's service_date)")
-
-
-def _load(args: argparse.Namespace, *, rebuild: bool = False, verbose: bool = True) -> AreaData:
-    from maas.area import load_area
-    from planner.area_data import load_area_data
-
-    area = load_area(args.area, args.data_dir)
-    start = time.perf_counter()
-    return load_area_data(
-        area,
-        service_date=args.date,
-        cache=args.cache_dir,
-        rebuild=rebuild,
-        progress=_progress(start) if verbose else None,
-    )
 
 
 def info_facts(data: Any) -> dict[str, Any]:
@@ -169,7 +125,7 @@ def _print_facts(facts: dict[str, Any]) -> None:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """``maas info``: feed and street-graph facts of an area."""
-    data = _load(args, verbose=not args.json)
+    data = area_data_from_args(args, verbose=not args.json)
     facts = info_facts(data)
     if args.json:
         print(json.dumps(facts, indent=2))
@@ -180,36 +136,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """``maas build``: build or refresh an area's caches, with progress."""
-    data = _load(args, rebuild=args.rebuild)
+    data = area_data_from_args(args, rebuild=args.rebuild)
     print(
         f"{data.area.name}: caches ready in {data.seconds:.1f} s "
         f"({'loaded from cache' if data.from_cache else 'built'}); run 'maas info' for the figures"
     )
     return 0
-
-
-def _latlon(text: str) -> tuple[float, float]:
-    try:
-        lat, lon = (float(v) for v in text.split(","))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected LAT,LON (e.g. 60.1699,24.9384), got {text!r}") from exc
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise argparse.ArgumentTypeError(f"LAT,LON out of range: {text!r}")
-    return lat, lon
-
-
-def _datetime(text: str) -> dt.datetime:
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date and time like 2022-02-22T08:30: {text!r}") from exc
-
-
-def _planner(args: argparse.Namespace) -> Planner:
-    from planner.router import Planner, RouterParams
-
-    params = RouterParams.from_toml(args.params) if getattr(args, "params", None) else RouterParams()
-    return Planner(_load(args), params)
 
 
 def describe_itinerary(number: int, it: Any) -> str:
@@ -245,7 +177,7 @@ def describe_itinerary(number: int, it: Any) -> str:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """``maas plan``: door-to-door options, printed, as JSON or as GeoJSON."""
-    planner = _planner(args)
+    planner = planner_from_args(args)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     kwargs = {"arrive_by": args.depart} if args.arrive_by else {"depart_at": args.depart}
     shuttle = None
@@ -294,47 +226,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_matrix(args: argparse.Namespace) -> int:
-    """``maas matrix``: a travel-time matrix CSV (unreachable points listed beside it)."""
-    from planner.matrix import MatrixSettings, read_points, travel_time_matrix
-    from planner.r5_compare import r5_params
-
-    if args.r5_settings:
-        args.params = None
-    planner = _planner(args)
-    if args.r5_settings:
-        planner.params = r5_params()
-    origins = read_points(args.origins)
-    destinations = read_points(args.destinations) if args.destinations else None
-    settings = MatrixSettings(window_min=args.window, percentile=args.percentile)
-    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
-
-    interactive = sys.stderr.isatty()
-
-    def progress(done: int, total: int) -> None:
-        if interactive:
-            bar = "#" * (30 * done // total)
-            end = "" if done < total else "\n"
-            print(f"\r  origins [{bar:<30}] {done}/{total}", end=end, file=sys.stderr, flush=True)
-        elif done == total or done * 10 // total != (done - 1) * 10 // total:  # a line per tenth in a log
-            print(f"  origins {done}/{total}", file=sys.stderr, flush=True)
-
-    started = time.perf_counter()
-    matrix = travel_time_matrix(planner, origins, destinations, args.depart, modes, settings, progress)
-    matrix.write_csv(args.out)
-    reachable = int((~__import__("numpy").isnan(matrix.minutes)).sum())
-    print(
-        f"wrote {args.out}: {matrix.minutes.size} pairs ({reachable} reachable) "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
-    if matrix.unsnapped:
-        side = Path(args.out).with_suffix(".unreachable.csv")
-        matrix.write_unsnapped_csv(side)
-        count = len({point for _, point, _ in matrix.unsnapped})
-        print(f"{count} point(s) are not near a street and are unreachable; listed in {side}")
-    return 0
-
-
 def _hhmm(minutes: float) -> str:
     total = round(minutes)
     return f"{total // 60:02d}:{total % 60:02d}"
@@ -364,7 +255,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     from planner.area_data import load_area_data
 
     area = load_area(args.area, args.data_dir)
-    data = load_area_data(area, cache=args.cache_dir, progress=_progress(time.perf_counter()))
+    data = load_area_data(area, cache=args.cache_dir, progress=progress_printer(time.perf_counter()))
     problem = read_realworld(args.requests, args.fleet, data)
     params = _solver_params(args)  # a bad settings file is refused before the solving starts
     budget = f"{args.iterations} iterations" if args.iterations else f"{args.time_limit:.0f} s"
@@ -435,7 +326,7 @@ def _shuttle_day(args: argparse.Namespace) -> tuple[Any, Any]:
     from maas.area import load_area
     from planner.area_data import load_area_data
 
-    say = _progress(time.perf_counter())
+    say = progress_printer(time.perf_counter())
     area = load_area(args.area, args.data_dir)
     data = load_area_data(area, cache=args.cache_dir, progress=say)
     say("shuttle network (all-pairs times on the drive graph at shuttle speed)")
@@ -464,7 +355,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         ),
     )
     data, network = _shuttle_day(args)
-    say = _progress(time.perf_counter())
+    say = progress_printer(time.perf_counter())
     store = open_day(Path(args.db), data, network, config, say)
     started = time.perf_counter()
     if args.until is not None:
@@ -604,7 +495,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     from planner.area_data import load_area_data
 
     area = load_area(args.area, args.data_dir)
-    load_area_data(area, cache=args.cache_dir, progress=_progress(time.perf_counter()))  # build caches first
+    load_area_data(area, cache=args.cache_dir, progress=progress_printer(time.perf_counter()))  # build caches first
     env = dict(os.environ)
     if args.data_dir:
         env["MAAS_DATA_DIR"] = str(Path(args.data_dir).resolve())
@@ -727,6 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maas", description="MaaS trip planner with autonomous-shuttle dispatch")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_planner_commands(sub)
+    add_batch_commands(sub)
     _add_dispatch_commands(sub)
     _add_simulate_command(sub)
     _add_service_day_commands(sub)
@@ -735,23 +627,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_planner_commands(sub: Any) -> None:
-    """info, build, plan and matrix."""
+    """info, build and plan."""
     info = sub.add_parser("info", help="print feed and street-graph facts for an area")
-    _common(info)
+    add_area_arguments(info)
     info.add_argument("--json", action="store_true", help="print the facts as JSON")
     info.set_defaults(func=cmd_info)
     build = sub.add_parser("build", help="build (or refresh) the compiled caches for an area")
-    _common(build)
+    add_area_arguments(build)
     build.add_argument("--rebuild", action="store_true", help="ignore existing caches")
     build.set_defaults(func=cmd_build)
 
     plan = sub.add_parser("plan", help="plan a door-to-door trip")
-    _common(plan)
-    plan.add_argument("--from", dest="origin", type=_latlon, required=True, metavar="LAT,LON")
-    plan.add_argument("--to", dest="destination", type=_latlon, required=True, metavar="LAT,LON")
+    add_area_arguments(plan)
+    plan.add_argument("--from", dest="origin", type=latlon_arg, required=True, metavar="LAT,LON")
+    plan.add_argument("--to", dest="destination", type=latlon_arg, required=True, metavar="LAT,LON")
     plan.add_argument(
         "--depart",
-        type=_datetime,
+        type=datetime_arg,
         required=True,
         metavar="YYYY-MM-DDTHH:MM",
         help="departure time (with --arrive-by: the time to arrive by)",
@@ -765,25 +657,6 @@ def _add_planner_commands(sub: Any) -> None:
     plan.add_argument("--json", action="store_true", help="print itineraries as JSON")
     plan.add_argument("--geojson", metavar="FILE", help="also write the itineraries' geometry as GeoJSON")
     plan.set_defaults(func=cmd_plan)
-
-    matrix = sub.add_parser("matrix", help="travel-time matrix (from_id,to_id,travel_time in minutes, as r5py)")
-    _common(matrix)
-    matrix.add_argument("--origins", required=True, help="GeoJSON or CSV (id,lat,lon) points; polygons use centroids")
-    matrix.add_argument("--destinations", help="default: the origins")
-    matrix.add_argument("--depart", type=_datetime, required=True, metavar="YYYY-MM-DDTHH:MM")
-    matrix.add_argument(
-        "--window", type=_number(int, 1, 240, "minutes"), default=10, help="departure window in minutes"
-    )
-    matrix.add_argument("--percentile", type=_number(float, 0, 100, "a percentile"), default=50)
-    matrix.add_argument("--modes", default="transit", help="transit, walk, bike or car")
-    matrix.add_argument("--params", help="router settings TOML")
-    matrix.add_argument(
-        "--r5-settings",
-        action="store_true",
-        help="use R5's defaults (walk 3.6 km/h, bike 12 km/h, 60 s boarding wait, no transfer slack)",
-    )
-    matrix.add_argument("--out", required=True, help="CSV file to write")
-    matrix.set_defaults(func=cmd_matrix)
 
 
 def _add_dispatch_commands(sub: Any) -> None:
@@ -799,7 +672,7 @@ def _add_dispatch_commands(sub: Any) -> None:
         "--iterations",
         "--solutions",
         dest="iterations",
-        type=_number(int, 1, 1_000_000, "a number of iterations"),
+        type=number_arg(int, 1, 1_000_000, "a number of iterations"),
         help="a work budget instead of a time, shared out among the solver's stages (an iteration is an OR-Tools "
         "solution or a batch of numba search steps): the same plan on every run and machine",
     )
@@ -823,9 +696,9 @@ def _add_dispatch_commands(sub: Any) -> None:
 def _add_simulate_command(sub: Any) -> None:
     """simulate: a shuttle service day."""
     sim = sub.add_parser("simulate", help="simulate a shuttle service day (online dispatch, SQLite state, KPIs)")
-    _common(sim)
+    add_area_arguments(sim)
     sim.add_argument(
-        "--fleet", type=_number(int, 1, 1000, "a number of shuttles"), default=6, help="number of shuttles"
+        "--fleet", type=number_arg(int, 1, 1000, "a number of shuttles"), default=6, help="number of shuttles"
     )
     sim.add_argument("--seats", type=_SEATS, help="seats per shuttle (default: the area's)")
     sim.add_argument("--requests", type=_COUNT, default=1000, help="generated requests")
@@ -845,13 +718,13 @@ def _add_simulate_command(sub: Any) -> None:
     )
     sim.add_argument(
         "--reoptimise-every",
-        type=_number(float, 1, 1440, "minutes"),
+        type=number_arg(float, 1, 1440, "minutes"),
         default=15.0,
         help="minutes between re-optimisations",
     )
     sim.add_argument(
         "--reoptimise-budget",
-        type=_number(int, 1, 1_000_000, "a number of solutions"),
+        type=number_arg(int, 1, 1_000_000, "a number of solutions"),
         default=60,
         help="solutions each re-optimisation may search (a work budget: the same day on every run; default 60)",
     )
@@ -866,10 +739,10 @@ def _add_simulate_command(sub: Any) -> None:
 def _add_service_day_commands(sub: Any) -> None:
     """book, bookings and app: working with a live service day."""
     book = sub.add_parser("book", help="book (or --quote) one shuttle ride against a day in a database")
-    _common(book)
+    add_area_arguments(book)
     book.add_argument("--db", required=True)
-    book.add_argument("--from", dest="origin", type=_latlon, required=True, help="LAT,LON")
-    book.add_argument("--to", dest="destination", type=_latlon, required=True, help="LAT,LON")
+    book.add_argument("--from", dest="origin", type=latlon_arg, required=True, help="LAT,LON")
+    book.add_argument("--to", dest="destination", type=latlon_arg, required=True, help="LAT,LON")
     book.add_argument("--at", type=_clock_s, help="booking time HH:MM (default: the day's clock)")
     book.add_argument("--pickup", type=_clock_s, help="earliest pickup HH:MM (default: now)")
     book.add_argument("--seats", type=_SEATS, default=1)
@@ -879,8 +752,8 @@ def _add_service_day_commands(sub: Any) -> None:
     book.set_defaults(func=cmd_book)
 
     app = sub.add_parser("app", help="start the Streamlit trip planner and fleet dashboard")
-    _common(app)
-    app.add_argument("--port", type=_number(int, 1, 65535, "a port"), default=8501)
+    add_area_arguments(app)
+    app.add_argument("--port", type=number_arg(int, 1, 65535, "a port"), default=8501)
     app.add_argument("--headless", action="store_true", help="do not open a browser")
     app.add_argument(
         "--address", default="127.0.0.1", help="interface to listen on (default: this machine only; 0.0.0.0: all)"

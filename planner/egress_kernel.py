@@ -21,3 +21,19 @@ def arrive_at_destinations(stop_arrival, start, stop, seconds, out):  # type: ig
             if t < best:
                 best = t
         out[j] = best
+
+
+@njit(cache=True)
+def improve_destinations(stop_arrival, previous, by_stop_start, destination, seconds, out):  # type: ignore[no-untyped-def]
+    """Range RAPTOR's egress: ``out`` holds the destinations' arrivals for the later minute; only the
+    stops whose arrival improved since (``stop_arrival[s] < previous[s]``) can improve a destination,
+    so only their rows (stop s's destinations ``destination[by_stop_start[s]:by_stop_start[s + 1]]``)
+    are walked."""
+    for s in range(stop_arrival.shape[0]):
+        t0 = stop_arrival[s]
+        if t0 < previous[s]:
+            for q in range(by_stop_start[s], by_stop_start[s + 1]):
+                t = t0 + seconds[q]
+                j = destination[q]
+                if t < out[j]:
+                    out[j] = t

@@ -197,3 +197,46 @@ def _transformer(crs: Any) -> tuple[Any, str | None]:
         return Transformer.from_crs(name, "EPSG:4326", always_xy=True).transform, None
     except CRSError:
         return None, f"unknown coordinate system {name!r}"
+
+
+def read_opportunities(path: str | Path, column: str) -> tuple[list[Point], list[float]]:
+    """Points and the opportunities at each (the numbers in ``column``: jobs, schools, residents).
+
+    Raises :class:`InputError` naming every problem at once: those of :func:`read_points`, a missing
+    column (listing the ones there are), values that are not finite numbers of at least 0.
+    """
+    source = Path(path)
+    points = read_points(source)
+    if source.suffix.lower() in (".csv", ".txt"):
+        frame = read_csv_file(source).frame
+        assert frame is not None  # read_points read it
+        lines = [int(i) for i in frame.index]
+        raw = list(frame[column]) if column in frame.columns else None
+        columns = [str(c) for c in frame.columns]
+        where = "row"
+    else:
+        import geopandas as gpd
+
+        table = gpd.read_file(source)
+        lines = list(range(1, len(table) + 1))
+        raw = list(table[column]) if column in table.columns else None
+        columns = [str(c) for c in table.columns if c != "geometry"]
+        where = "feature"
+    if raw is None:
+        message = f"the opportunity column is missing; the file has {', '.join(columns)}"
+        raise _fail(source, [InputProblem(source.name, column, message)])
+    values: list[float] = []
+    bad: list[int] = []
+    for line, value in zip(lines, raw, strict=True):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and number >= 0):
+            bad.append(line)
+        values.append(number)
+    if bad:
+        rows = tuple(bad) if where == "row" else ()
+        message = "must be a number of at least 0" + (f" (features {bad[:10]})" if where == "feature" else "")
+        raise _fail(source, [InputProblem(source.name, column, message, rows)])
+    return points, values

@@ -70,10 +70,15 @@ def test_range_raptor_matrix_equals_a_fresh_search_per_minute(r5_planner: Planne
     points = grid_points(shared_data)
     for percentile in (1, 50, 100):  # the fastest minute, the median, the slowest
         ranged = travel_time_matrix(
-            r5_planner, points, None, R5_DEPART, ("transit",), MatrixSettings(percentile=percentile)
+            r5_planner, points, None, R5_DEPART, ("transit",), MatrixSettings(percentiles=(percentile,))
         )
         fresh = travel_time_matrix(
-            r5_planner, points, None, R5_DEPART, ("transit",), MatrixSettings(percentile=percentile, range_raptor=False)
+            r5_planner,
+            points,
+            None,
+            R5_DEPART,
+            ("transit",),
+            MatrixSettings(percentiles=(percentile,), range_raptor=False),
         )
         assert np.isfinite(ranged.minutes).sum() > 300
         assert np.array_equal(ranged.minutes, fresh.minutes, equal_nan=True), percentile
