@@ -45,14 +45,20 @@ def write_accessibility(
             {
                 "id": np.repeat([p.id for p in origins], len(percentiles) * len(cutoffs)),
                 "opportunity": column,
-                "percentile": np.tile(np.repeat(np.asarray(percentiles), len(cutoffs)), n),
-                "cutoff": np.tile(np.asarray(cutoffs), n * len(percentiles)),
+                "percentile": np.tile(np.repeat(_whole(percentiles), len(cutoffs)), n),
+                "cutoff": np.tile(_whole(cutoffs), n * len(percentiles)),
                 "accessibility": np.round(values.reshape(-1), 3),
             }
         )
         table.to_csv(path, index=False)
     except OSError as exc:
         raise MaasError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _whole(values: tuple[float, ...]) -> np.ndarray:
+    """Whole numbers as integers (50, not 50.0), as r5py writes percentiles and cutoffs."""
+    array = np.asarray(values, dtype=float)
+    return array.astype(int) if np.all(array == np.round(array)) else array
 
 
 def draw_accessibility_map(
@@ -75,12 +81,16 @@ def draw_accessibility_map(
     lat = np.array([p.lat for p in origins])
     cutoffs = settings.cutoffs_min
     share = 100 * values[:, 0, :] / total if total > 0 else values[:, 0, :] * 0
-    fig, axes = plt.subplots(1, len(cutoffs), figsize=(4.2 * len(cutoffs) + 1.2, 4.8), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(cutoffs), figsize=(4.2 * len(cutoffs) + 1.2, 4.8), squeeze=False, layout="constrained"
+    )
     aspect = 1 / np.cos(np.radians(lat.mean())) if len(lat) else 1.0
-    size = max(4.0, min(60.0, 12000 / max(len(origins), 1)))
+    size = max(4.0, min(200.0, 60000 / max(len(origins), 1)))  # about fills the panel
     picture = None
     for c, ax in enumerate(axes[0]):
-        picture = ax.scatter(lon, lat, c=share[:, c], s=size, cmap="viridis", vmin=0, vmax=100, marker="h")
+        picture = ax.scatter(
+            lon, lat, c=share[:, c], s=size, cmap="viridis", vmin=0, vmax=100, marker="h", linewidths=0
+        )
         ax.set_title(f"within {cutoffs[c]:g} min")
         ax.set_aspect(aspect)
         ax.set_xlabel("longitude")

@@ -142,7 +142,10 @@ def cmd_accessibility(args: argparse.Namespace) -> int:
     access = AccessibilitySettings(
         cutoffs_min=tuple(args.cutoffs), decay=args.decay, decay_width_min=float(args.decay_width)
     )
-    places, weights = read_opportunities(args.opportunities, args.column)
+    found = read_opportunities(args.opportunities, args.column)
+    if found.blank:
+        print(f"  {len(found.blank)} place(s) have no {args.column} value; counted as 0", file=sys.stderr)
+    places, weights = list(found.points), np.asarray(found.values)
     origins = read_points(args.origins) if args.origins else places
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".gpkg"):
@@ -154,7 +157,7 @@ def cmd_accessibility(args: argparse.Namespace) -> int:
             spec,
             origins,
             places,
-            np.asarray(weights),
+            weights,
             args.depart,
             _modes(args),
             settings,
@@ -164,7 +167,7 @@ def cmd_accessibility(args: argparse.Namespace) -> int:
         )
     write_accessibility(out, origins, values, settings.percentiles, access.cutoffs_min, args.column)
     picture = Path(args.map) if args.map else out.with_suffix(".png")
-    total = float(np.sum(weights))
+    total = found.total
     draw_accessibility_map(picture, origins, values, settings.percentiles, access, args.column, total)
     print(
         f"wrote {out} and {picture}: {args.column} reachable from {run.origins} origins "

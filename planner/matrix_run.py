@@ -152,7 +152,7 @@ def matrix_accessibility(
     log: Log | None = None,
 ) -> tuple[np.ndarray, MatrixRun]:
     """Opportunities reachable from each origin: an array (origins, percentiles, cutoffs), computed
-    chunk by chunk on ``engine`` without keeping the matrix."""
+    chunk by chunk on ``engine`` without keeping the matrix; NaN for origins not near a street."""
     settings = settings or MatrixSettings()
     access = access or AccessibilitySettings()
     job = prepare_on(engine, spec, origins, opportunities, depart, modes, settings, log)
@@ -169,5 +169,6 @@ def matrix_accessibility(
         done += b - a
         if progress:
             progress(done, n)
+    result[job.origins.missing] = np.nan  # an origin off the streets reaches nothing we can tell
     pairs = n * len(job.destinations)
     return result, MatrixRun(n, len(job.destinations), pairs, None, job.unsnapped)

@@ -199,11 +199,27 @@ def _transformer(crs: Any) -> tuple[Any, str | None]:
         return None, f"unknown coordinate system {name!r}"
 
 
-def read_opportunities(path: str | Path, column: str) -> tuple[list[Point], list[float]]:
+@dataclass(frozen=True, slots=True)
+class Opportunities:
+    """Points and the opportunities at each; ``blank`` lists the rows (or features) with an empty
+    value, counted as 0."""
+
+    points: tuple[Point, ...]
+    values: tuple[float, ...]
+    column: str
+    blank: tuple[int, ...] = ()
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.values))
+
+
+def read_opportunities(path: str | Path, column: str) -> Opportunities:
     """Points and the opportunities at each (the numbers in ``column``: jobs, schools, residents).
 
-    Raises :class:`InputError` naming every problem at once: those of :func:`read_points`, a missing
-    column (listing the ones there are), values that are not finite numbers of at least 0.
+    Empty cells count as 0 (and are listed in ``blank``). Raises :class:`InputError` naming every
+    problem at once: those of :func:`read_points`, a missing column (listing the ones there are),
+    values that are not numbers of at least 0.
     """
     source = Path(path)
     points = read_points(source)
@@ -213,7 +229,6 @@ def read_opportunities(path: str | Path, column: str) -> tuple[list[Point], list
         lines = [int(i) for i in frame.index]
         raw = list(frame[column]) if column in frame.columns else None
         columns = [str(c) for c in frame.columns]
-        where = "row"
     else:
         import geopandas as gpd
 
@@ -221,13 +236,21 @@ def read_opportunities(path: str | Path, column: str) -> tuple[list[Point], list
         lines = list(range(1, len(table) + 1))
         raw = list(table[column]) if column in table.columns else None
         columns = [str(c) for c in table.columns if c != "geometry"]
-        where = "feature"
     if raw is None:
         message = f"the opportunity column is missing; the file has {', '.join(columns)}"
         raise _fail(source, [InputProblem(source.name, column, message)])
     values: list[float] = []
     bad: list[int] = []
+    blank: list[int] = []
     for line, value in zip(lines, raw, strict=True):
+        if (
+            value is None
+            or (isinstance(value, str) and not value.strip())
+            or (isinstance(value, float) and math.isnan(value))
+        ):
+            blank.append(line)
+            values.append(0.0)
+            continue
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -236,7 +259,7 @@ def read_opportunities(path: str | Path, column: str) -> tuple[list[Point], list
             bad.append(line)
         values.append(number)
     if bad:
-        rows = tuple(bad) if where == "row" else ()
-        message = "must be a number of at least 0" + (f" (features {bad[:10]})" if where == "feature" else "")
-        raise _fail(source, [InputProblem(source.name, column, message, rows)])
-    return points, values
+        where = "" if source.suffix.lower() in (".csv", ".txt") else f" (features {bad[:10]})"
+        rows = tuple(bad) if not where else ()
+        raise _fail(source, [InputProblem(source.name, column, "must be a number of at least 0" + where, rows)])
+    return Opportunities(tuple(points), tuple(values), column, tuple(blank))
