@@ -1,12 +1,18 @@
-"""Travel-time matrices: range RAPTOR against a fresh search per departure minute, same points, same run.
+"""Travel-time matrices as users run them: the whole ``maas matrix`` command, on 0/1/2 workers, beside a peer.
 
-    python3 benchmarks/bench_matrix.py [--area helsinki] [--points 300] [--window 10] [--seed 1]
+    python3 benchmarks/bench_matrix.py [--area helsinki] [--points 1000] [--window 10] [--seed 1]
+                                       [--runs 0,1,2] [--peer cafein]
+    python3 benchmarks/bench_matrix.py --area porto_alegre --origins ../shared/data/porto_alegre/poa_hexgrid.csv \
+                                       --time 14:00 --runs 0,2
 
-Random points on the area's walkable streets (fixed seed), a transit matrix from every point to
-every point at the area's service date 08:30 with a ``--window``-minute departure window (median),
-computed twice on one core: with range RAPTOR (the default: minutes searched latest first, labels
-kept) and with a fresh search per minute. The two matrices must be identical. Writes
-benchmarks/results/matrix-<area>.json and .csv.
+Points: ``--points`` random points on the area's walkable streets (fixed ``--seed``), or a file
+(``--origins``). Every point to every point by transit, at the area's service date and ``--time``
+with a ``--window``-minute departure window, median. Each run is the whole command in a fresh
+process (reading points, loading the area, starting workers, writing Parquet), timed by wall
+clock: ``--runs`` lists worker counts (0 = in one process, N = a local Dask cluster of N
+processes). The files of all runs must be identical. With ``--peer cafein`` the same points go
+through cafein's ``TravelTimeMatrix`` (installed in ``benchmarks/.venv-cafein``) and its times are
+compared pair by pair with ours. Writes benchmarks/results/matrix-<area>-<n>.json and .csv.
 """
 
 from __future__ import annotations
@@ -17,17 +23,22 @@ import datetime as dt
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from maas.area import load_area
 from maas.errors import OutsideAreaError
 from planner.area_data import load_area_data
-from planner.matrix import MatrixSettings, travel_time_matrix
-from planner.points import Point
+from planner.points import Point, read_points
 from planner.router import Planner
+
+HERE = Path(__file__).parent
+CAFEIN_PYTHON = HERE / ".venv-cafein" / "bin" / "python"
 
 
 def street_points(planner: Planner, bbox: tuple[float, float, float, float], n: int, seed: int) -> list[Point]:
@@ -45,70 +56,123 @@ def street_points(planner: Planner, bbox: tuple[float, float, float, float], n: 
     return points
 
 
+def run_ours(args: argparse.Namespace, points_csv: Path, depart: str, workers: int, out: Path) -> float:
+    """Wall seconds of one ``maas matrix`` command in a fresh process."""
+    command = [sys.executable, "-m", "maas_apps", "matrix", "--area", args.area, "--origins", str(points_csv)]
+    command += ["--depart", depart, "--window", str(args.window), "--workers", str(workers), "--out", str(out)]
+    if args.data_dir:
+        command += ["--data-dir", args.data_dir]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def run_cafein(args: argparse.Namespace, area_files: dict[str, str], points_csv: Path, depart: str, out: Path) -> dict:
+    """cafein's matrix on the same points in its own environment: build and matrix seconds."""
+    command = [str(CAFEIN_PYTHON), str(HERE / "peer_cafein_matrix.py"), "--points", str(points_csv)]
+    command += ["--depart", depart, "--window", str(args.window), "--out", str(out)]
+    command += ["--osm", area_files["osm"]] + [x for feed in area_files["feeds"] for x in ("--gtfs", feed)]
+    started = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report["wall_seconds"] = time.perf_counter() - started
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--area", default="helsinki")
     parser.add_argument("--data-dir")
-    parser.add_argument("--points", type=int, default=300)
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument("--origins", help="a points file instead of random street points")
     parser.add_argument("--window", type=int, default=10)
+    parser.add_argument("--time", default="08:30")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--out", default=None, help="output path without suffix (default benchmarks/results/matrix-<area>)"
-    )
+    parser.add_argument("--runs", default="0,1,2", help="worker counts to time (0: one process)")
+    parser.add_argument("--peer", choices=["cafein"], help="also time this peer on the same points")
     args = parser.parse_args()
     area = load_area(args.area, args.data_dir)
-    planner = Planner(load_area_data(area))
-    planner.warm_up()
-    points = street_points(planner, area.bbox, args.points, args.seed)
-    depart = dt.datetime.combine(area.service_date, dt.time(8, 30))
-    rows = []
-    matrices = {}
-    for label, range_raptor in (("range RAPTOR", True), ("fresh search per minute", False)):
-        settings = MatrixSettings(window_min=args.window, range_raptor=range_raptor)
-        started = time.perf_counter()
-        matrix = travel_time_matrix(planner, points, None, depart, ("transit",), settings)
-        seconds = time.perf_counter() - started
-        matrices[label] = matrix.minutes
-        pairs = len(points) ** 2
+    planner = Planner(load_area_data(area))  # builds the cache before any timed run
+    points = read_points(args.origins) if args.origins else street_points(planner, area.bbox, args.points, args.seed)
+    n = len(points)
+    name = f"matrix-{area.name}-{n}"
+    work = HERE / "results" / name
+    work.mkdir(parents=True, exist_ok=True)
+    points_csv = work / "points.csv"
+    pd.DataFrame({"id": [p.id for p in points], "lat": [p.lat for p in points], "lon": [p.lon for p in points]}).to_csv(
+        points_csv, index=False
+    )
+    depart = f"{area.service_date.isoformat()}T{args.time}"
+    rows: list[dict] = []
+    files: dict[str, Path] = {}
+    for workers in (int(w) for w in args.runs.split(",")):
+        label = "one process" if workers == 0 else f"Dask, {workers} worker{'s' if workers > 1 else ''}"
+        out = work / f"ours-{workers}.parquet"
+        seconds = run_ours(args, points_csv, depart, workers, out)
+        files[label] = out
+        rows.append({"run": label, "points": n, "window_min": args.window, "seconds": round(seconds, 2)})
+        print(f"{label:<22}{seconds:8.1f} s", flush=True)
+    tables = {label: pd.read_parquet(path) for label, path in files.items()}
+    first = next(iter(tables.values()))
+    identical = all(t.equals(first) for t in tables.values())
+    for row in rows:
+        row["reachable_pairs"] = int(first["travel_time"].notna().sum())
+        row["pairs"] = len(first)
+    agreement = None
+    if args.peer == "cafein":
+        files_of_area = {"osm": str(area.osm_file), "feeds": [str(f) for f in area.gtfs_files]}
+        report = run_cafein(args, files_of_area, points_csv, depart, work / "cafein.parquet")
         rows.append(
             {
-                "run": label,
-                "points": len(points),
+                "run": "cafein 0.29 (all cores)",
+                "points": n,
                 "window_min": args.window,
-                "seconds": round(seconds, 2),
-                "ms_per_origin": round(1000 * seconds / len(points), 1),
-                "reachable_pairs": int(np.isfinite(matrix.minutes).sum()),
-                "pairs": pairs,
+                "seconds": round(report["wall_seconds"], 2),
+                "build_seconds": round(report["build_seconds"], 2),
+                "matrix_seconds": round(report["matrix_seconds"], 2),
+                "reachable_pairs": report["reachable_pairs"],
+                "pairs": n * n,
             }
         )
-    same = bool(np.array_equal(matrices["range RAPTOR"], matrices["fresh search per minute"], equal_nan=True))
-    speedup = rows[1]["seconds"] / max(rows[0]["seconds"], 1e-9)
-    print(f"{'run':<26}{'points':>8}{'window':>8}{'seconds':>10}{'ms/origin':>11}{'reachable':>11}")
+        theirs = pd.read_parquet(work / "cafein.parquet").astype({"from_id": str, "to_id": str})
+        both = first.merge(theirs, on=["from_id", "to_id"], suffixes=("_ours", "_cafein")).dropna()
+        both = both[both.from_id != both.to_id]
+        diff = both["travel_time_ours"] - both["travel_time_cafein"]
+        agreement = {
+            "pairs_compared": len(both),
+            "median_abs_diff_min": float(diff.abs().median()),
+            "within_3_min": round(float((diff.abs() <= 3).mean()), 4),
+            "mean_diff_min": round(float(diff.mean()), 3),
+        }
+    print(f"\n{'run':<26}{'points':>8}{'window':>8}{'seconds':>10}{'reachable':>12}")
     for r in rows:
-        print(
-            f"{r['run']:<26}{r['points']:>8}{r['window_min']:>8}{r['seconds']:>10.2f}"
-            f"{r['ms_per_origin']:>11.1f}{r['reachable_pairs']:>11}"
-        )
-    print(f"identical matrices: {same}; range RAPTOR {speedup:.1f}x faster")
-    out = Path(args.out) if args.out else Path(__file__).parent / "results" / f"matrix-{area.name}"
-    out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"{r['run']:<26}{r['points']:>8}{r['window_min']:>8}{r['seconds']:>10.1f}{r['reachable_pairs']:>12}")
+    print(f"our runs give identical files: {identical}")
+    if agreement:
+        print(f"ours vs cafein: {agreement}")
     summary = {
         "area": area.name,
-        "seed": args.seed,
+        "points": n,
+        "seed": None if args.origins else args.seed,
+        "origins_file": args.origins,
+        "depart": depart,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
-        "identical": same,
-        "speedup": round(speedup, 2),
+        "date": dt.date.today().isoformat(),
+        "identical": identical,
         "runs": rows,
+        "agreement_with_peer": agreement,
     }
+    out = HERE / "results" / name
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     with out.with_suffix(".csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
     print(f"written {out.with_suffix('.json')} and .csv")
-    if not same:
-        raise SystemExit("range RAPTOR and the per-minute searches disagree")
+    if not identical:
+        raise SystemExit("the runs disagree")
 
 
 if __name__ == "__main__":

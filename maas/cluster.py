@@ -61,6 +61,9 @@ class Engine(Protocol):
     def share(self, value: Any) -> Any:
         """``value`` made available to every task once (pass the returned handle as an argument)."""
 
+    def prepare_workers(self, task: Callable[..., Any], *args: Any) -> None:
+        """Start ``task(*args)`` on every worker without waiting (loading what later tasks need)."""
+
     def run(
         self, task: Callable[..., Any], calls: Sequence[tuple[Any, ...]], in_flight: int | None = None
     ) -> Iterator[tuple[int, Any]]:
@@ -79,6 +82,9 @@ class InProcess:
         """``value`` itself: tasks run here."""
         return value
 
+    def prepare_workers(self, task: Callable[..., Any], *args: Any) -> None:
+        """Nothing: this process has what it needs when the first task runs."""
+
     def run(
         self, task: Callable[..., Any], calls: Sequence[tuple[Any, ...]], in_flight: int | None = None
     ) -> Iterator[tuple[int, Any]]:
@@ -92,6 +98,7 @@ class DaskEngine:
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self._preparing: list[Any] = []
 
     @property
     def workers(self) -> int:
@@ -100,6 +107,12 @@ class DaskEngine:
     def share(self, value: Any) -> Any:
         """A future of ``value`` copied to every worker once (tasks given it receive the value)."""
         return self.client.scatter(value, broadcast=True, hash=False)
+
+    def prepare_workers(self, task: Callable[..., Any], *args: Any) -> None:
+        """``task(*args)`` on every worker now, in the background, while this process goes on."""
+        for address in self.client.nthreads():
+            future = self.client.submit(task, *args, workers=[address], allow_other_workers=False, pure=False)
+            self._preparing.append(future)  # held so that Dask does not drop the task unrun
 
     def run(
         self, task: Callable[..., Any], calls: Sequence[tuple[Any, ...]], in_flight: int | None = None

@@ -228,7 +228,11 @@ def prepare_matrix(
         access = _access(planner, mode)
         unsnapped: list[tuple[str, str, str]] = []
         o_maybe = _snap_all(planner, access, origins, "origin", unsnapped)
-        d_maybe = _snap_all(planner, access, targets, "destination", unsnapped)
+        if destinations is None:  # the origins again: snapped once
+            d_maybe = o_maybe
+            unsnapped += [("destination", point, why) for _, point, why in list(unsnapped)]
+        else:
+            d_maybe = _snap_all(planner, access, targets, "destination", unsnapped)
     fallback = next((s for s in (*o_maybe, *d_maybe) if s is not None), None)
     if fallback is None:
         raise OutsideAreaError(f"none of the {len(origins) + len(targets)} points is near a street of the area")

@@ -48,7 +48,9 @@ class MatrixWriter:
         self.columns = time_columns(percentiles)
         self.rows_written = 0
         self.reachable = 0
-        fields = [pa.field("from_id", pa.string()), pa.field("to_id", pa.string())]
+        # ids travel as indices into the id lists; Parquet stores them as strings (read back as str)
+        ids = pa.string() if self.parquet else pa.dictionary(pa.int32(), pa.string())
+        fields = [pa.field("from_id", ids), pa.field("to_id", ids)]
         fields += [pa.field(name, pa.int32()) for name in self.columns]
         self.schema = pa.schema(fields)
         self._writer: Any = None
@@ -81,9 +83,12 @@ class MatrixWriter:
         if self._writer is None:
             raise MaasError("MatrixWriter.write called outside its with-block")
         n_origins, n_dest = minutes.shape[0], minutes.shape[1]
-        from_ids = self.origin_ids.take(pa.array(np.repeat(np.arange(first, first + n_origins), n_dest)))
-        to_ids = self.destination_ids.take(pa.array(np.tile(np.arange(n_dest), n_origins)))
-        arrays = [from_ids, to_ids]
+        from_index = np.repeat(np.arange(first, first + n_origins, dtype=np.int32), n_dest)
+        from_ids = pa.DictionaryArray.from_arrays(pa.array(from_index), self.origin_ids)
+        to_ids = pa.DictionaryArray.from_arrays(
+            pa.array(np.tile(np.arange(n_dest, dtype=np.int32), n_origins)), self.destination_ids
+        )
+        arrays = [from_ids.cast(pa.string()), to_ids.cast(pa.string())] if self.parquet else [from_ids, to_ids]
         for k in range(len(self.columns)):
             values = minutes[:, :, k].reshape(-1)
             missing = np.isnan(values)

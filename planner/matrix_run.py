@@ -22,7 +22,7 @@ import numpy as np
 
 from maas.cluster import Engine, InProcess
 from planner.accessibility import AccessibilitySettings, accessibility_of_rows
-from planner.matrix import MatrixJob, MatrixSettings, origin_rows, prepare_matrix, walk_egress
+from planner.matrix import MatrixJob, MatrixSettings, WalkEgress, origin_rows, prepare_matrix, walk_egress
 from planner.matrix_io import MatrixWriter
 from planner.planner_spec import PlannerSpec
 from planner.points import Point
@@ -53,6 +53,14 @@ def _chunk_size(n: int, workers: int, most: int) -> int:
     return max(1, min(most, math.ceil(n / (8 * workers))))
 
 
+def _warm_task(spec: PlannerSpec) -> None:
+    """Load the planner and the compiled searches on a worker before its first chunk arrives."""
+    planner = spec.load()
+    planner.warm_up()
+    tiny = WalkEgress.of(np.array([0, 1]), np.array([0]), np.array([1]), 1)
+    tiny.improve(np.array([0]), np.array([1]), tiny.arrivals(np.array([1])))
+
+
 def _egress_task(spec: PlannerSpec, job: MatrixJob, first: int, stop: int) -> object:
     return walk_egress(spec.load(), job, first, stop)
 
@@ -78,8 +86,7 @@ def prepare_on(
     log: Log | None = None,
 ) -> MatrixJob:
     """The matrix job with its walking egress computed on ``engine`` over ranges of destinations."""
-    from planner.matrix import WalkEgress
-
+    engine.prepare_workers(_warm_task, spec)  # workers load while this process snaps the points
     planner = spec.load()
     job = prepare_matrix(planner, origins, destinations, depart, modes, settings, with_egress=False)
     if job.mode != "transit":
