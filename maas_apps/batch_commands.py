@@ -1,6 +1,6 @@
-"""``maas matrix`` and ``maas accessibility``: batch jobs over many origins, on every core or a cluster.
+"""``maas matrix``, ``maas accessibility`` and ``maas sweep``: batch jobs, on every core or a cluster.
 
-Both run on a local Dask cluster (one worker process per core) when there are enough origins to
+They run on a local Dask cluster (one worker process per core) when the job is large enough to
 pay for starting it, in this process otherwise; ``--workers N`` (0: this process) and
 ``--scheduler tcp://host:8786`` choose explicitly. The results are the same wherever they run.
 """
@@ -16,17 +16,26 @@ from typing import TYPE_CHECKING, Any
 
 from maas.cluster import ClusterSettings
 from maas.errors import MaasError
-from maas_apps.cli_args import add_area_arguments, datetime_arg, number_arg, planner_from_args
+from maas_apps.cli_args import (
+    add_area_arguments,
+    area_data_from_args,
+    datetime_arg,
+    hours_arg,
+    number_arg,
+    planner_from_args,
+)
 
 if TYPE_CHECKING:
     from planner.matrix import MatrixSettings
     from planner.planner_spec import PlannerSpec
 
-__all__ = ["SMALL_JOB_ORIGINS", "add_batch_commands", "cmd_accessibility", "cmd_matrix"]
+__all__ = ["SMALL_JOB_PAIRS", "add_batch_commands", "cmd_accessibility", "cmd_matrix", "cmd_sweep"]
 
-# Below this many origins a job runs in this process: starting worker processes (a few seconds
-# each, loading the area) would cost more than the work.
-SMALL_JOB_ORIGINS = 200
+# Below this many origin-destination pairs a matrix runs in this process: starting worker processes
+# and loading the area in each costs a few seconds, more than a second core saves on a smaller job
+# (benchmarks/results/matrix-helsinki-*.json: 1,000 x 1,000 is faster in one process, 2,000 x 2,000
+# on two workers).
+SMALL_JOB_PAIRS = 2_000_000
 
 
 def _numbers(kind: type, low: float, high: float, what: str) -> Callable[[str], tuple[float, ...]]:
@@ -63,13 +72,13 @@ def _log(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
 
 
-def cluster_settings(args: argparse.Namespace, origins: int) -> ClusterSettings:
-    """The engine the flags ask for; without flags, this process for small jobs, else every core."""
+def cluster_settings(args: argparse.Namespace, small: bool) -> ClusterSettings:
+    """The engine the flags ask for; without flags, this process for a ``small`` job, else every core."""
     if args.scheduler:
         return ClusterSettings(scheduler=args.scheduler)
     if args.workers is not None:
         return ClusterSettings(workers=args.workers)
-    return ClusterSettings(workers=0 if origins < SMALL_JOB_ORIGINS else None)
+    return ClusterSettings(workers=0 if small else None)
 
 
 def _spec(args: argparse.Namespace) -> PlannerSpec:
@@ -118,7 +127,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     origins = read_points(args.origins)
     destinations = read_points(args.destinations) if args.destinations else None
     spec = _spec(args)
-    with open_engine(cluster_settings(args, len(origins)), log=_log) as engine:
+    pairs = len(origins) * len(destinations if destinations is not None else origins)
+    with open_engine(cluster_settings(args, pairs < SMALL_JOB_PAIRS), log=_log) as engine:
         run = write_matrix(
             engine, spec, origins, destinations, args.depart, args.out, _modes(args), settings, origin_progress(), _log
         )
@@ -151,7 +161,7 @@ def cmd_accessibility(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".csv", ".gpkg"):
         raise MaasError(f"--out must end in .csv or .gpkg, got {args.out}")
     spec = _spec(args)
-    with open_engine(cluster_settings(args, len(origins)), log=_log) as engine:
+    with open_engine(cluster_settings(args, len(origins) * len(places) < SMALL_JOB_PAIRS), log=_log) as engine:
         values, run = matrix_accessibility(
             engine,
             spec,
@@ -174,6 +184,65 @@ def cmd_accessibility(args: argparse.Namespace) -> int:
         f"({len(places)} places, {total:g} in all) in {time.perf_counter() - started:.1f} s"
     )
     _report_unsnapped(out, run.unsnapped)
+    return 0
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    """An argparse type: seeds as ``1-5`` or ``1,2,7``."""
+    try:
+        if "-" in text:
+            first, last = (int(x) for x in text.split("-"))
+            values = tuple(range(first, last + 1))
+        else:
+            values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be FIRST-LAST or a comma list, e.g. 1-5; got {text!r}") from None
+    if not values or len(values) > 1000 or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"seeds must be 1 to 1000 values of at least 0, got {text!r}")
+    return values
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``maas sweep``: shuttle days over fleet sizes, demand levels and seeds, resumable, with KPI plots."""
+    from dispatch.online import OnlineParams
+    from dispatch.sweep import SweepSettings, SweepStore, run_sweep, sweep_days
+    from maas.area import load_area
+    from maas.cluster import open_engine
+    from maas_apps.sweep_output import draw_sweep, smallest_fleet, sweep_tables
+
+    started = time.perf_counter()
+    area = load_area(args.area, args.data_dir)
+    if area.shuttle is None:
+        raise MaasError(f"area {area.name} defines no [shuttle] service to size")
+    days = sweep_days(args.fleet, args.requests, args.seeds)
+    params = OnlineParams(reoptimise=not args.no_reoptimise, reoptimise_solution_limit=args.reoptimise_budget)
+    settings = SweepSettings(area, args.cache_dir, args.hours, args.seats, params)
+    out = Path(args.out)
+    area_data_from_args(args)  # build the caches here, once, before any worker reads them
+    store = SweepStore(out / "sweep.sqlite", settings)
+    try:
+        keys = {d.key for d in days}
+        waiting = len(keys - store.done())
+        if waiting < len(days):
+            print(f"  {len(days) - waiting} of {len(days)} days already done in {store.path}", file=sys.stderr)
+        with open_engine(cluster_settings(args, waiting <= 1), log=_log) as engine:
+            ran = run_sweep(engine, settings, days, store, origin_progress("days"))
+        asked = {(d.fleet, d.requests, d.seed) for d in days}
+        rows = [r for r in store.rows() if (r["fleet"], r["requests"], r["seed"]) in asked]
+    finally:
+        store.close()
+    table, summary = sweep_tables(rows)
+    table.to_csv(out / "days.csv", index=False)
+    summary.to_csv(out / "summary.csv", index=False)
+    hours = f"{args.hours[0]:g}-{args.hours[1]:g} h"
+    title = f"{area.title or area.name}: shuttle fleet sizing ({len(args.seeds)} seed(s) per point, {hours})"
+    draw_sweep(summary, out / "kpis.png", title)
+    seconds = time.perf_counter() - started
+    print(f"ran {ran} day(s) in {seconds:.1f} s; wrote {out / 'days.csv'}, summary.csv and kpis.png")
+    for requests in sorted(set(args.requests)):
+        fleet = smallest_fleet(summary, requests)
+        answer = f"{fleet} shuttles" if fleet is not None else f"more than {max(args.fleet)} shuttles"
+        print(f"95 % of riders served at {requests} requests a day: {answer}")
     return 0
 
 
@@ -201,13 +270,13 @@ def _batch_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=number_arg(int, 0, 256, "a number of worker processes"),
         help=f"local Dask worker processes (0: this process; default: one per core, "
-        f"this process below {SMALL_JOB_ORIGINS} origins)",
+        f"this process below {SMALL_JOB_PAIRS:,} origin-destination pairs)",
     )
     parser.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
 
 
 def add_batch_commands(sub: Any) -> None:
-    """matrix and accessibility."""
+    """matrix, accessibility and sweep."""
     from planner.accessibility import DECAYS
 
     matrix = sub.add_parser("matrix", help="travel-time matrix (from_id,to_id,travel_time in minutes, as r5py)")
@@ -239,3 +308,28 @@ def add_batch_commands(sub: Any) -> None:
     access.add_argument("--out", required=True, help="file to write: .csv (long table) or .gpkg (points)")
     access.add_argument("--map", help="PNG map to draw (default: the --out name with .png)")
     access.set_defaults(func=cmd_accessibility)
+
+    sweep = sub.add_parser("sweep", help="shuttle days over fleet sizes x demand x seeds (resumable), KPI plots")
+    add_area_arguments(sweep)
+    sweep.add_argument("--fleet", type=_numbers(int, 1, 500, "fleet sizes"), required=True, help="e.g. 2,4,6,8,10")
+    sweep.add_argument(
+        "--requests", type=_numbers(int, 1, 100_000, "requests a day"), required=True, help="e.g. 500,1000,2000"
+    )
+    sweep.add_argument("--seeds", type=_seeds, default=(1,), help="e.g. 1-5 (default 1)")
+    sweep.add_argument("--hours", type=hours_arg, default=(7.0, 19.0), help="service hours, START-END (default 7-19)")
+    sweep.add_argument("--seats", type=number_arg(int, 1, 100, "a number of seats"), help="default: the area's")
+    sweep.add_argument("--no-reoptimise", action="store_true", help="online insertion only")
+    sweep.add_argument(
+        "--reoptimise-budget",
+        type=number_arg(int, 1, 1_000_000, "a number of solutions"),
+        default=60,
+        help="solutions per re-optimisation (a work budget: same figures on any machine)",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=number_arg(int, 0, 256, "a number of worker processes"),
+        help="local Dask worker processes (0: this process; default: one per core)",
+    )
+    sweep.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    sweep.add_argument("--out", required=True, help="folder for sweep.sqlite, days.csv, summary.csv and kpis.png")
+    sweep.set_defaults(func=cmd_sweep)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
 import re
 import sys
@@ -26,6 +25,7 @@ from maas_apps.cli_args import (
     add_area_arguments,
     area_data_from_args,
     datetime_arg,
+    hours_arg,
     latlon_arg,
     number_arg,
     planner_from_args,
@@ -307,18 +307,6 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         json.dump(plan, handle, indent=1, ensure_ascii=False)
     print(f"written {args.out}")
     return 0 if report.ok else 1
-
-
-def _hours(text: str) -> tuple[float, float]:
-    try:
-        start, end = (float(x) for x in text.split("-"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"hours must be START-END, e.g. 7-19; got {text!r}") from exc
-    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end <= 48):
-        raise argparse.ArgumentTypeError(
-            f"hours must be START-END with 0 <= START < END <= 48, e.g. 7-19; got {text!r}"
-        )
-    return start, end
 
 
 def _shuttle_day(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -703,7 +691,7 @@ def _add_simulate_command(sub: Any) -> None:
     sim.add_argument("--seats", type=_SEATS, help="seats per shuttle (default: the area's)")
     sim.add_argument("--requests", type=_COUNT, default=1000, help="generated requests")
     sim.add_argument("--demand", help="read requests from this CSV instead of generating them")
-    sim.add_argument("--hours", type=_hours, default=(7.0, 19.0), help="service hours, START-END (default 7-19)")
+    sim.add_argument("--hours", type=hours_arg, default=(7.0, 19.0), help="service hours, START-END (default 7-19)")
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--db", default="sim.sqlite", help="SQLite file (resumed when it holds a day)")
     sim.add_argument("--out", help="directory for kpis.json/csv, hourly.csv, kpis.png (default: next to --db)")

@@ -19,6 +19,7 @@ __all__ = [
     "area_data_from_args",
     "date_arg",
     "datetime_arg",
+    "hours_arg",
     "latlon_arg",
     "number_arg",
     "planner_from_args",
@@ -108,3 +109,16 @@ def planner_from_args(args: argparse.Namespace) -> Planner:
 
     params = RouterParams.from_toml(args.params) if getattr(args, "params", None) else RouterParams()
     return Planner(area_data_from_args(args), params)
+
+
+def hours_arg(text: str) -> tuple[float, float]:
+    """An argparse type: service hours START-END, e.g. 7-19."""
+    try:
+        start, end = (float(x) for x in text.split("-"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"hours must be START-END, e.g. 7-19; got {text!r}") from exc
+    if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end <= 48):
+        raise argparse.ArgumentTypeError(
+            f"hours must be START-END with 0 <= START < END <= 48, e.g. 7-19; got {text!r}"
+        )
+    return start, end

@@ -8,13 +8,9 @@ the middle of a matrix and the file must still hold every pair exactly once, wit
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,67 +177,6 @@ def test_accessibility_names_a_missing_or_bad_opportunity_column(
 
 
 # -- a real cluster: a scheduler and two workers in their own processes ----------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture()
-def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    log = (tmp_path / "dask.log").open("wb")
-    env = dict(os.environ)
-    scheduler = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "distributed.cli.dask_scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-dashboard",
-        ],
-        stdout=log,
-        stderr=log,
-        env=env,
-    )
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_worker",
-                address,
-                "--nthreads",
-                "1",
-                "--no-nanny",
-                "--no-dashboard",
-                "--name",
-                f"w{i}",
-            ],
-            stdout=log,
-            stderr=log,
-            env=env,
-        )
-        for i in range(2)
-    ]
-    from distributed import Client
-
-    client = Client(address, timeout="30s")
-    client.wait_for_workers(2, timeout=60)
-    client.close()
-    try:
-        yield address, workers
-    finally:
-        for process in [*workers, scheduler]:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.mark.realdata
