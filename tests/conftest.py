@@ -41,6 +41,14 @@ def helsinki_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def poa_cache(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private cache for Porto Alegre, shared by the tests of the session (its build takes ~50 s)."""
+    if not (shared_data / "porto_alegre" / "poa_osm.pbf").is_file():
+        pytest.skip("no porto_alegre data")
+    return tmp_path_factory.mktemp("poa-cache")
+
+
+@pytest.fixture(scope="session")
 def helsinki(shared_data: Path, helsinki_cache: Path):  # type: ignore[no-untyped-def]
     """The Helsinki area data, built once per test session (cold build, ~15 s) into a private cache."""
     from maas.area import load_area

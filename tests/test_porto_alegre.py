@@ -14,13 +14,6 @@ from maas_apps.cli import main
 pytestmark = pytest.mark.realdata
 
 
-@pytest.fixture(scope="module")
-def poa_cache(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not (shared_data / "porto_alegre" / "poa_osm.pbf").is_file():
-        pytest.skip("no porto_alegre data")
-    return tmp_path_factory.mktemp("poa-cache")
-
-
 @pytest.fixture(scope="module", params=["shipped", "area-init"])
 def poa_area(request: pytest.FixtureRequest, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The shipped area file, or one written by `maas area init` with only the shipped shuttle section added

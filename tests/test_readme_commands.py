@@ -39,7 +39,22 @@ def run_block(lines: list[str], folder: Path, cache: Path, data: Path) -> list[s
 
 
 def test_every_marked_block_is_found() -> None:
-    assert "live-day" in readme_blocks()
+    assert {"live-day", "batch"} <= set(readme_blocks())
+
+
+@pytest.mark.realdata
+def test_batch_block(shared_data: Path, poa_cache: Path, tmp_path: Path) -> None:
+    """Run from a project folder with the data beside it as ../shared/data, as the README says."""
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "data").symlink_to(shared_data, target_is_directory=True)
+    project = tmp_path / "project"
+    project.mkdir()
+    residents, jobs, sweep = (r.stdout for r in run_block(readme_blocks()["batch"], project, poa_cache, shared_data))
+    assert "population reachable from 92 origins" in residents
+    assert "jobs reachable from 1227 origins" in jobs
+    assert "ran 4 day(s)" in sweep and "95 % of riders served at 30 requests a day" in sweep
+    for written in ("results/residents.csv", "results/residents.png", "results/poa-jobs.png", "results/sweep/kpis.png"):
+        assert (project / written).is_file(), written
 
 
 @pytest.mark.realdata
