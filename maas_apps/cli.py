@@ -31,6 +31,7 @@ from maas_apps.cli_args import (
     planner_from_args,
     progress_printer,
 )
+from maas_apps.gain_command import add_gain_command
 
 if TYPE_CHECKING:  # imported where used: the CLI starts fast
     from dispatch.solver import SolverParams
@@ -607,6 +608,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_planner_commands(sub)
     add_batch_commands(sub)
+    add_gain_command(sub)
     _add_dispatch_commands(sub)
     _add_simulate_command(sub)
     _add_service_day_commands(sub)
