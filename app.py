@@ -217,6 +217,23 @@ def fleet_page(res: webapp.AppResources) -> None:
         b.line_chart(hourly[["occupancy"]], x_label="hour of the day", y_label="riders on board")
     with st.expander("Key figures of the day"):
         st.dataframe(pd.DataFrame(webapp.kpi_rows(store, res), columns=["kpi", "value"]), hide_index=True)
+    with st.expander("What the shuttle gives the residents of its zones"):
+        gain = webapp.access_gain(res, store, webapp.day_label(res, path))
+        if gain is None:
+            st.info("Needs finished rides (run the day further) and the area's population cells.")
+        else:
+            g1, g2, g3 = st.columns(3)
+            g1.metric("hours per resident per year", f"{gain.hours_per_resident_per_year:.1f}")
+            g2.metric("minutes per trip to the hub", f"{gain.minutes_per_trip:.1f}")
+            g3.metric("residents in the zones", f"{gain.residents:,.0f}")
+            st.caption(
+                f"At this day's service level: pickup {gain.level.wait_min:.1f} min after the promised window opens "
+                f"(median), rides {gain.level.detour_factor:.2f}× the direct time, "
+                f"{100 * gain.level.served_share:.0f} % of riders served; one trip to or from the hub per resident "
+                "a day. Compared with walking and transit to the hub at 08:00 (median of 10 departures)."
+            )
+            st.pydeck_chart(webapp.gain_map(res, gain), height=420, key="gain_map")
+            st.markdown(webapp.legend_html(webapp.gain_legend()), unsafe_allow_html=True)
     if playing:
         time.sleep(1.0)
         nxt = seconds + 300

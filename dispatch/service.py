@@ -117,7 +117,11 @@ class ServiceStore:
 
     def __init__(self, path: str | Path, timeout_s: float = 60.0) -> None:
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # a new day's folder is made, as for reports
+            self.db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise DispatchError(f"cannot open the service-day database {self.path}: {exc}") from exc
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)

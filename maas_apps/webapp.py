@@ -21,6 +21,8 @@ import numpy as np
 if TYPE_CHECKING:  # for annotations only: pydeck is imported where a map is drawn
     import pydeck as pdk
 
+    from dispatch.access_gain import AccessGain
+
 from dispatch.day import DayConfig, open_day, shuttle_network
 from dispatch.fleet_view import FleetSnapshot
 from dispatch.network import ShuttleNetwork
@@ -604,3 +606,91 @@ def match_note(query: str, matches: Sequence[Any]) -> str:
 def names(places: Sequence[Any]) -> list[str]:
     """Search matches as the place picker lists them: "name (kind)"."""
     return [f"{p.name} ({p.kind})" for p in places]
+
+
+def access_gain(res: AppResources, store: ServiceStore, label: str) -> AccessGain | None:
+    """The shuttle's accessibility gain for the residents of its zones, at the service level of the day
+    in ``store`` (None when the area has no population cells or the day has no finished ride yet)."""
+    from dispatch.access_gain import GainSettings, ServiceLevel, shuttle_gain
+    from dispatch.model import DispatchError
+    from planner.points import read_opportunities
+
+    service = res.area.shuttle
+    if service is None or res.area.population_file is None:
+        return None
+    try:
+        level = ServiceLevel.of_day(store, res.network, label)
+    except DispatchError:
+        return None
+    cells = read_opportunities(res.area.population_file, "population")
+    depart = dt.datetime.combine(res.data.timetable.service_date, dt.time(8, 0))
+    return shuttle_gain(res.planner, res.network, service, cells, level, GainSettings(depart))
+
+
+def gain_legend() -> list[tuple[str, str]]:
+    """(label, colour) of what the gain map shows."""
+    return [
+        ("no gain: walking and transit are as fast", _hex(_gain_colour(0.0))),
+        ("2 min per trip", _hex(_gain_colour(2.0))),
+        ("5+ min per trip", _hex(_gain_colour(5.0))),
+        ("shuttle zone", MODE_COLOURS["shuttle"]),
+    ]
+
+
+def _gain_colour(minutes: float) -> list[int]:
+    """Grey for no gain, through teal to deep green at five minutes or more."""
+    t = min(max(minutes, 0.0) / 5.0, 1.0)
+    low, high = np.array([189, 189, 189]), np.array([0, 109, 44])
+    return [*(low + t * (high - low)).astype(int).tolist(), 210]
+
+
+def _hex(rgba: list[int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgba[:3])
+
+
+def gain_map(res: AppResources, gain: AccessGain) -> pdk.Deck:
+    """The residents' cells coloured by minutes gained per trip to the hub, over the zones and streets."""
+    import pydeck as pdk
+
+    assert res.area.shuttle is not None
+    layers = _street_layers(res)
+    zones = [{"polygon": [list(p) for p in z.polygon], "text": z.name} for z in res.area.shuttle.zones]
+    layers.append(
+        pdk.Layer(
+            "PolygonLayer",
+            zones,
+            id="zones",
+            get_polygon="polygon",
+            filled=False,
+            stroked=True,
+            get_line_color=_rgb(MODE_COLOURS["shuttle"]),
+            line_width_min_pixels=2,
+        )
+    )
+    cells = [
+        {
+            "lon": c.lon,
+            "lat": c.lat,
+            "colour": _gain_colour(c.gain_min if math.isfinite(c.gain_min) else 0.0),
+            "text": f"{c.population:.0f} residents: hub {c.walk_transit_min:.0f} min on foot and transit, "
+            f"{c.shuttle_min:.0f} min by shuttle; gain {c.gain_min:.1f} min per trip",
+        }
+        for c in gain.cells
+    ]
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            cells,
+            id="cells",
+            get_position=["lon", "lat"],
+            get_fill_color="colour",
+            get_radius=70,
+            pickable=True,
+        )
+    )
+    view = pdk.ViewState(
+        longitude=float(np.mean([c.lon for c in gain.cells])),
+        latitude=float(np.mean([c.lat for c in gain.cells])),
+        zoom=14.0,
+    )
+    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip={"text": "{text}"})

@@ -97,6 +97,36 @@ def test_plan_a_real_trip_in_the_browser(server: str) -> None:
     assert first_render_s < 30 and plan_s < 10  # generous for CI; the measured figures are in the artifact
 
 
+def test_fleet_page_shows_what_the_shuttle_gives_residents(
+    server: str, shared_data: Path, helsinki_cache: Path, tmp_path: Path
+) -> None:
+    """A finished day in the app's folder; the fleet page's gain section shows the headline and a map."""
+    from playwright.sync_api import sync_playwright
+
+    from maas_apps.cli import main
+
+    day = tmp_path / "app" / "day-seed1-req80-fleet3.sqlite"
+    area = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]
+    assert main(["simulate", *area, "--requests", "80", "--fleet", "3", "--no-reoptimise", "--db", str(day)]) == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server)
+        page.get_by_text("Shuttle fleet").click(timeout=60_000)
+        section = page.get_by_text("What the shuttle gives the residents of its zones")
+        section.click(timeout=60_000)
+        page.get_by_text("hours per resident per year").wait_for(timeout=60_000)
+        page.get_by_text("hours per resident per year").scroll_into_view_if_needed()
+        page.wait_for_timeout(3000)  # let deck.gl draw the map before the screenshot
+        page.screenshot(path=str(ARTIFACTS / "fleet-gain.png"), full_page=True)
+        body = page.inner_text("body")
+        browser.close()
+    assert "minutes per trip to the hub" in body and "residents in the zones" in body
+    assert "5+ min per trip" in body  # the map's legend
+    assert "Traceback" not in body and "Error" not in body
+
+
 def test_maas_app_listens_locally_and_stops_on_sigterm(
     shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
