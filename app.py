@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from dispatch.access_gain import AccessGain
 from dispatch.day import DayConfig
 from dispatch.fleet_view import fleet_snapshot
 from dispatch.service import ServiceStore
@@ -217,8 +219,32 @@ def fleet_page(res: webapp.AppResources) -> None:
         b.line_chart(hourly[["occupancy"]], x_label="hour of the day", y_label="riders on board")
     with st.expander("Key figures of the day"):
         st.dataframe(pd.DataFrame(webapp.kpi_rows(store, res), columns=["kpi", "value"]), hide_index=True)
+    gain_section(res, path)
+    if playing:
+        time.sleep(1.0)
+        nxt = seconds + 300
+        if nxt < end:
+            st.session_state["fleet_time_next"] = dt.time(nxt // 3600, nxt // 60 % 60)
+            st.rerun()
+
+
+@st.cache_data(show_spinner="Comparing the shuttle with walking and transit…", max_entries=20)
+def day_gain(_res: webapp.AppResources, path: str, changed_at: float) -> AccessGain | None:
+    """The gain at the service level of the day in ``path`` as it was at ``changed_at`` (its file's
+    time): computed once per state of the day, not on every frame of Play."""
+    store = ServiceStore(path)
+    try:
+        return webapp.access_gain(_res, store, webapp.day_label(_res, Path(path)))
+    finally:
+        store.close()
+
+
+def gain_section(res: webapp.AppResources, path: Path) -> None:
+    """The day's accessibility gain for the residents of the shuttle zones: three figures and a map."""
     with st.expander("What the shuttle gives the residents of its zones"):
-        gain = webapp.access_gain(res, store, webapp.day_label(res, path))
+        log = path.with_name(path.name + "-wal")  # a live day's bookings land in the write-ahead log first
+        changed = max(path.stat().st_mtime, log.stat().st_mtime if log.exists() else 0.0)
+        gain = day_gain(res, str(path), changed)
         if gain is None:
             st.info("Needs finished rides (run the day further) and the area's population cells.")
         else:
@@ -234,12 +260,6 @@ def fleet_page(res: webapp.AppResources) -> None:
             )
             st.pydeck_chart(webapp.gain_map(res, gain), height=420, key="gain_map")
             st.markdown(webapp.legend_html(webapp.gain_legend()), unsafe_allow_html=True)
-    if playing:
-        time.sleep(1.0)
-        nxt = seconds + 300
-        if nxt < end:
-            st.session_state["fleet_time_next"] = dt.time(nxt // 3600, nxt // 60 % 60)
-            st.rerun()
 
 
 def main() -> None:

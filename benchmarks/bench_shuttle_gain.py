@@ -14,11 +14,10 @@ import argparse
 import csv
 import datetime as dt
 import json
-import tempfile
 from pathlib import Path
 
 from dispatch.access_gain import GainSettings, ServiceLevel, shuttle_gain
-from dispatch.day import DayConfig, open_day, shuttle_network
+from dispatch.day import DayConfig, shuttle_network, temporary_day
 from dispatch.online import OnlineParams
 from maas.area import load_area
 from planner.area_data import load_area_data
@@ -55,11 +54,8 @@ def main() -> None:
             seed=args.seed,
             params=OnlineParams(reoptimise=False),
         )
-        with tempfile.TemporaryDirectory() as folder:
-            store = open_day(Path(folder) / "day.sqlite", data, network, config, lambda _: None)
-            store.run(network)
+        with temporary_day(data, network, config) as store:
             level = ServiceLevel.of_day(store, network, f"{requests} requests")
-            store.close()
         gain = shuttle_gain(planner, network, area.shuttle, cells, level, GainSettings(depart), places)
         row = {
             "requests": requests,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,3 +138,16 @@ def open_day(
     store.initialise(settings, plans, requests, extra)
     say(f"new service day in {db_path}: {len(requests)} requests ({source}), {config.fleet} shuttles x {seats} seats")
     return store
+
+
+@contextmanager
+def temporary_day(data: AreaData, network: ShuttleNetwork, config: DayConfig) -> Iterator[ServiceStore]:
+    """A day simulated to its end in a temporary database, open for reading until the block ends
+    (sweeps and the accessibility gain need its figures, not the file)."""
+    with tempfile.TemporaryDirectory(prefix="maas-day-") as folder:
+        store = open_day(Path(folder) / "day.sqlite", data, network, config, lambda _: None)
+        try:
+            store.run(network)
+            yield store
+        finally:
+            store.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -94,7 +93,7 @@ def prepare_worker(settings: SweepSettings) -> None:
 def run_day(settings: SweepSettings, day: SweepDay) -> dict[str, Any]:
     """Simulate one day to its end and return its key figures (``dispatch.kpi.DayKpis`` as a dict,
     plus ``seconds``, the wall time of the day)."""
-    from dispatch.day import DayConfig, open_day
+    from dispatch.day import DayConfig, temporary_day
     from dispatch.kpi import compute_kpis
 
     started = time.perf_counter()
@@ -107,13 +106,8 @@ def run_day(settings: SweepSettings, day: SweepDay) -> dict[str, Any]:
         seats=settings.seats,
         params=settings.params,
     )
-    with tempfile.TemporaryDirectory(prefix="maas-sweep-") as folder:
-        store = open_day(Path(folder) / "day.sqlite", data, network, config, lambda _: None)
-        try:
-            store.run(network)
-            kpis = compute_kpis(store, network)
-        finally:
-            store.close()
+    with temporary_day(data, network, config) as store:
+        kpis = compute_kpis(store, network)
     return {**asdict(kpis), "seconds": time.perf_counter() - started}
 
 

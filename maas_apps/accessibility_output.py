@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from maas.errors import MaasError
+from maas_apps.figures import save_figure
 from planner.accessibility import AccessibilitySettings
 from planner.points import Point
 
@@ -102,10 +103,4 @@ def draw_accessibility_map(
     if picture is not None:
         bar = fig.colorbar(picture, ax=axes[0].tolist(), shrink=0.85)
         bar.set_label(f"% of {total:,.0f} {column}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-    except OSError as exc:
-        raise MaasError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, dpi=110)

@@ -246,6 +246,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_arguments(parser: argparse.ArgumentParser, small_job: str) -> None:
+    """--workers and --scheduler: where the job's tasks run."""
+    parser.add_argument(
+        "--workers",
+        type=number_arg(int, 0, 256, "a number of worker processes"),
+        help=f"local Dask worker processes (0: this process; default: one per core, {small_job})",
+    )
+    parser.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+
+
 def _batch_arguments(parser: argparse.ArgumentParser) -> None:
     """Departure, window, percentiles, modes, router settings and where the work runs."""
     parser.add_argument("--depart", type=datetime_arg, required=True, metavar="YYYY-MM-DDTHH:MM")
@@ -266,13 +276,7 @@ def _batch_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use R5's defaults (walk 3.6 km/h, bike 12 km/h, 60 s boarding wait, no transfer slack)",
     )
-    parser.add_argument(
-        "--workers",
-        type=number_arg(int, 0, 256, "a number of worker processes"),
-        help=f"local Dask worker processes (0: this process; default: one per core, "
-        f"this process below {SMALL_JOB_PAIRS:,} origin-destination pairs)",
-    )
-    parser.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    _engine_arguments(parser, f"this process below {SMALL_JOB_PAIRS:,} origin-destination pairs")
 
 
 def add_batch_commands(sub: Any) -> None:
@@ -325,11 +329,6 @@ def add_batch_commands(sub: Any) -> None:
         default=60,
         help="solutions per re-optimisation (a work budget: same figures on any machine)",
     )
-    sweep.add_argument(
-        "--workers",
-        type=number_arg(int, 0, 256, "a number of worker processes"),
-        help="local Dask worker processes (0: this process; default: one per core)",
-    )
-    sweep.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    _engine_arguments(sweep, "this process for a single day")
     sweep.add_argument("--out", required=True, help="folder for sweep.sqlite, days.csv, summary.csv and kpis.png")
     sweep.set_defaults(func=cmd_sweep)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ def _clock_hours(text: str) -> float:
 def service_level(args: argparse.Namespace, data: Any, network: Any) -> Any:
     """The service level of the day in ``--db``, or of a day simulated now with the area's fleet."""
     from dispatch.access_gain import ServiceLevel
-    from dispatch.day import DayConfig, open_day
+    from dispatch.day import DayConfig, temporary_day
     from dispatch.online import OnlineParams
     from dispatch.service import ServiceStore
 
@@ -58,13 +57,8 @@ def service_level(args: argparse.Namespace, data: Any, network: Any) -> Any:
         f"a simulated day ({args.requests} requests, {config.fleet} shuttles, seed {args.seed}, no re-optimisation)"
     )
     print(f"  simulating the shuttle day: {source}", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="maas-gain-") as folder:
-        store = open_day(Path(folder) / "day.sqlite", data, network, config, lambda _: None)
-        try:
-            store.run(network)
-            return ServiceLevel.of_day(store, network, source)
-        finally:
-            store.close()
+    with temporary_day(data, network, config) as store:
+        return ServiceLevel.of_day(store, network, source)
 
 
 def cmd_shuttle_gain(args: argparse.Namespace) -> int:

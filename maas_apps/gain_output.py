@@ -10,6 +10,7 @@ import numpy as np
 from dispatch.access_gain import AccessGain
 from maas.area import ShuttleService
 from maas.errors import MaasError
+from maas_apps.figures import save_figure
 
 __all__ = ["draw_gain_map", "gain_headline", "write_gain_csv"]
 
@@ -101,10 +102,4 @@ def draw_gain_map(gain: AccessGain, service: ShuttleService, hubs: list[tuple[fl
         "marker size: residents",
         fontsize=11,
     )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
-    except OSError as exc:
-        raise MaasError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, dpi=100)

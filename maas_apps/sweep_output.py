@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from maas_apps.figures import save_figure
+
 __all__ = ["PLOTTED", "draw_sweep", "smallest_fleet", "sweep_tables"]
 
 # (column, title, unit) of the figures drawn, one panel each
@@ -68,6 +70,4 @@ def draw_sweep(summary: pd.DataFrame, path: Path, title: str) -> None:
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize=8)
     fig.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
