@@ -53,39 +53,56 @@ def place_picker(res: webapp.AppResources, label: str, key: str, default: str) -
 
 
 def show_answer(res: webapp.AppResources, answer: webapp.TripAnswer, wheelchair: bool) -> Itinerary | None:
-    """The options found, the chosen one's facts, its shuttle booking and timeline; returns the chosen one."""
+    """Every option as a card (times, duration, a strip of its legs, walking, transfers, CO2, the shuttle
+    pickup window); the chosen one opens into its timeline and booking. Returns the chosen one."""
     if answer.message:
         st.info(answer.message)
     if not answer.itineraries:
         return None
     count = len(answer.itineraries)
     st.caption(f"{count} option{'s' if count != 1 else ''} found")
-    labels = []
+    chosen_index = min(int(st.session_state.get("chosen", 0)), count - 1)
     for i, it in enumerate(answer.itineraries):
         facts = webapp.card(it)
-        labels.append(f"{i + 1}. {facts['depart']} → {facts['arrive']} ({facts['duration']}) {facts['via']}")
-    index = st.radio("Itineraries", range(len(labels)), format_func=lambda i: labels[i], key="chosen")
-    chosen = answer.itineraries[index]
-    facts = webapp.card(chosen)
-    cols = st.columns(4)
-    for col, name in zip(cols, ["duration", "transfers", "walking", "CO2"], strict=True):
-        col.metric(name, facts[name])
-    if "shuttle pickup" in facts:
-        st.write(f"Shuttle pickup window: **{facts['shuttle pickup']}**")
-        if st.button("Book the shuttle leg", key="book"):
-            st.session_state["booking_message"] = webapp.book_shuttle(res, chosen, wheelchair)
-    if st.session_state.get("booking_message"):
-        st.success(st.session_state["booking_message"])
-    st.dataframe(pd.DataFrame(webapp.timeline(chosen)), hide_index=True, width="stretch")
-    return chosen
+        with st.container(border=True, key=f"card_{i}"):
+            top, pick = st.columns([4, 1])
+            top.markdown(f"**{facts['depart']} → {facts['arrive']}** · {facts['duration']}")
+            if i != chosen_index and pick.button("Show", key=f"show_{i}"):
+                st.session_state["chosen"] = i
+                st.session_state.pop("booking_message", None)
+                st.rerun()
+            st.markdown(webapp.mode_strip_html(it), unsafe_allow_html=True)
+            transfers = f"{facts['transfers']} transfer{'s' if facts['transfers'] != '1' else ''}"
+            st.caption(f"{facts['via']} · walk {facts['walking']} · {transfers} · CO2 {facts['CO2']}")
+            if "shuttle pickup" in facts:
+                st.markdown(f"Shuttle pickup window: **{facts['shuttle pickup']}**")
+            if i == chosen_index:
+                st.markdown(webapp.timeline_markdown(it))
+                if "shuttle pickup" in facts and st.button("Book the shuttle leg", key="book"):
+                    st.session_state["booking_message"] = webapp.book_shuttle(res, it, wheelchair)
+                if st.session_state.get("booking_message"):
+                    st.success(st.session_state["booking_message"])
+    earlier, later = st.columns(2)
+    shift = -15 if earlier.button("← 15 min earlier", key="earlier", width="stretch") else 0
+    shift = 15 if later.button("15 min later →", key="later", width="stretch") else shift
+    if shift:
+        st.session_state["shift_min"] = shift
+        st.rerun()
+    return answer.itineraries[chosen_index]
 
 
-def planner_page(res: webapp.AppResources) -> None:
-    st.header("Plan a trip")
-    left, right = st.columns([2, 3])
-    with left:
+def search_form(res: webapp.AppResources) -> tuple[webapp.TripRequest | None, bool, bool]:
+    """The query row: places, date and time, modes and options. Returns the request (None when a place
+    is missing), the wheelchair choice and whether to plan now (Plan, or earlier / later)."""
+    shift = st.session_state.pop("shift_min", 0)
+    if shift:  # earlier / later: move the time before the widget exists, then plan again
+        when = dt.datetime.combine(dt.date(2000, 1, 1), st.session_state.get("clock", dt.time(8, 30)))
+        st.session_state["clock"] = (when + dt.timedelta(minutes=shift)).time()
+    places, timing, choices = st.columns([4, 2, 3])
+    with places:
         origin = place_picker(res, "From", "origin", "Hernesaari")
         destination = place_picker(res, "To", "destination", "Rautatientori")
+    with timing:
         span = webapp.date_range(res)
         day = st.date_input(
             "Date",
@@ -96,11 +113,10 @@ def planner_page(res: webapp.AppResources) -> None:
         note = webapp.date_note(res, day)
         if note:
             st.caption(note)
-        clock = st.time_input("Time", value=dt.time(8, 30), step=300)
-        arrive_by = (
-            st.radio("Depart or arrive", ["Depart at", "Arrive by"], horizontal=True, label_visibility="collapsed")
-            == "Arrive by"
-        )
+        st.session_state.setdefault("clock", dt.time(8, 30))
+        clock = st.time_input("Time", step=300, key="clock")
+        arrive_by = st.radio("Depart or arrive", ["Depart at", "Arrive by"], horizontal=True) == "Arrive by"
+    with choices:
         modes = st.multiselect("Modes", ["walk", "bike", "transit", "shuttle"], default=["walk", "transit", "shuttle"])
         with st.expander("Options"):
             max_walk = st.slider("Max walking to and from transit (m)", 200, 3000, 1000, 100)
@@ -109,32 +125,39 @@ def planner_page(res: webapp.AppResources) -> None:
         st.session_state["click_target"] = st.radio(
             "A map click sets", ["From", "To"], horizontal=True, key="click_target_radio"
         )
-        go = st.button("Plan", type="primary", width="stretch", key="plan")
+        go = st.button("Plan", type="primary", width="stretch", key="plan") or bool(shift)
+    if origin is None or destination is None:
+        return None, wheelchair, go
+    when = dt.datetime.combine(day, clock)
+    request = webapp.TripRequest(
+        origin, destination, when, arrive_by, tuple(modes), float(max_walk), int(max_transfers), wheelchair
+    )
+    return request, wheelchair, go
+
+
+def planner_page(res: webapp.AppResources) -> None:
+    st.header("Plan a trip")
+    request, wheelchair, go = search_form(res)
     if go:
-        if origin is None or destination is None:
+        if request is None:
             st.session_state["answer"] = webapp.TripAnswer((), "Choose where from and where to.", 0.0)
         else:
-            request = webapp.TripRequest(
-                origin,
-                destination,
-                dt.datetime.combine(day, clock),
-                arrive_by,
-                tuple(modes),
-                float(max_walk),
-                int(max_transfers),
-                wheelchair,
-            )
             st.session_state["answer"] = webapp.plan_trip(res, request)
-            st.session_state["chosen"] = 0
-            st.session_state.pop("booking_message", None)
+        st.session_state["chosen"] = 0
+        st.session_state.pop("booking_message", None)
     answer: webapp.TripAnswer | None = st.session_state.get("answer")
+    cards, map_column = st.columns([2, 3])
     chosen = None
-    with left:
+    with cards:
         if answer is not None:
             chosen = show_answer(res, answer, wheelchair)
-    with right:
+        else:
+            st.info("Choose where from and where to, then Plan (or click the map to set a place).")
+    with map_column:
+        origin = request.origin if request else None
+        destination = request.destination if request else None
         deck = webapp.trip_map(res, chosen, origin, destination)
-        event = st.pydeck_chart(deck, height=640, on_select="rerun", selection_mode="single-object", key="trip_map")
+        event = st.pydeck_chart(deck, height=600, on_select="rerun", selection_mode="single-object", key="trip_map")
         picked = (getattr(event, "selection", None) or {}).get("objects", {}).get("pick") or []
         if picked:
             click = (float(picked[0]["lat"]), float(picked[0]["lon"]))

@@ -246,6 +246,38 @@ def card(it: Itinerary) -> dict[str, str]:
     return facts
 
 
+def timeline_markdown(it: Itinerary) -> str:
+    """The itinerary leg by leg as a Markdown list a card can show in full: times, what, from and to,
+    distance, and a ride's intermediate stops (collapsed to their count beyond three)."""
+    lines = []
+    for row, leg in zip(timeline(it), it.legs, strict=True):
+        text = f"- **{row['from']}–{row['to']}** {row['leg']}: {row['start']} → {row['end']} ({row['distance']})"
+        if isinstance(leg, TransitLeg) and leg.intermediate_stops:
+            names = [stop.name for stop in leg.intermediate_stops]
+            shown = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} and {len(names) - 2} more"
+            text += f"  \n  via {shown}"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def mode_strip_html(it: Itinerary) -> str:
+    """A bar of the itinerary's legs, each as wide as its share of the trip and in its mode's colour,
+    labelled with the line (e.g. M1) where there is room; HTML for ``st.markdown``."""
+    total = max(it.duration_s, 1.0)
+    parts = []
+    for leg in it.legs:
+        share = max(100 * (leg.end - leg.start) / total, 2.0)
+        colour = MODE_COLOURS.get(str(leg.mode), MODE_COLOURS["other"])
+        label = leg.route_short_name if isinstance(leg, TransitLeg) else str(leg.mode)
+        text = html.escape(label) if share >= 12 else ""
+        parts.append(
+            f'<span title="{html.escape(_leg_label(leg))}" style="display:inline-block;width:{share:.1f}%;'
+            f"background:{colour};color:white;font-size:0.7rem;text-align:center;overflow:hidden;"
+            f'white-space:nowrap;height:16px;line-height:16px">{text}</span>'
+        )
+    return f'<div style="display:flex;gap:2px;border-radius:4px;overflow:hidden">{"".join(parts)}</div>'
+
+
 def _leg_label(leg: Any) -> str:
     if isinstance(leg, TransitLeg):
         return f"{leg.mode} {leg.route_short_name}"

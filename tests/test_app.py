@@ -22,15 +22,30 @@ def app(shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path, monke
     return at
 
 
+def option_labels(app: AppTest) -> list[str]:
+    """The options as the cards show them: "1. 08:32 → 08:47 · 15 min shuttle → subway M1 → walk · ..."."""
+    times = [m.value.replace("**", "") for m in app.markdown if m.value.startswith("**") and " → " in m.value]
+    vias = [c.value for c in app.caption if "· CO2" in c.value]
+    assert len(times) == len(vias), (times, vias)
+    return [f"{i + 1}. {t} {v}" for i, (t, v) in enumerate(zip(times, vias, strict=True))]
+
+
+def choose(app: AppTest, index: int) -> None:
+    """Open option ``index`` (its card's Show button; the first is open after planning)."""
+    if index != app.session_state["chosen"]:
+        app.button(key=f"show_{index}").click().run()
+    assert app.session_state["chosen"] == index
+
+
 def test_default_trip_offers_the_shuttle_and_books_it(app: AppTest) -> None:
     app.button(key="plan").click().run()
     assert not app.exception
-    options = app.radio(key="chosen").options
+    options = option_labels(app)
     assert any("shuttle" in o and "subway M" in o for o in options), options
-    assert any("metric" in str(type(m)).lower() for m in app.metric)
+    assert all("walk " in o and "CO2" in o for o in options), options  # each card's facts, in full
     # choose the shuttle option and book it
     index = next(i for i, o in enumerate(options) if "shuttle" in o)
-    app.radio(key="chosen").set_value(index).run()
+    choose(app, index)
     # the map's legend names every mode of the chosen trip in its own colour: the shuttle is not the metro
     legend = next(m.value for m in app.markdown if "shuttle zone" in m.value)
     assert "subway M" in legend and ">shuttle<" in legend, legend
@@ -50,6 +65,27 @@ def test_default_trip_offers_the_shuttle_and_books_it(app: AppTest) -> None:
     app.button(key="book").click().run()
     assert not app.exception
     assert any("Booked" in s.value for s in app.success), [s.value for s in app.success]
+
+
+def test_cards_compare_options_and_earlier_later_move_the_query(app: AppTest) -> None:
+    """Every option is a card with its times, legs, walking, transfers and CO2; only the chosen one shows
+    its timeline; "15 min later" plans again from 08:45 and "earlier" goes back."""
+    app.button(key="plan").click().run()
+    first = option_labels(app)
+    assert len(first) >= 2 and all("walk " in o and "transfer" in o and "CO2" in o for o in first), first
+    timelines = [m.value for m in app.markdown if m.value.startswith("- **")]
+    assert len(timelines) == 1 and "→" in timelines[0]  # the chosen option's timeline only, leg by leg
+    choose(app, 1)
+    assert len([m for m in app.markdown if m.value.startswith("- **")]) == 1
+    app.button(key="later").click().run()
+    assert not app.exception
+    assert app.time_input(key="clock").value.strftime("%H:%M") == "08:45"
+    later = option_labels(app)
+    assert later and all(o.split(". ", 1)[1][:5] >= "08:45" for o in later), later
+    assert app.session_state["chosen"] == 0  # a new search opens its first option
+    app.button(key="earlier").click().run()
+    assert app.time_input(key="clock").value.strftime("%H:%M") == "08:30"
+    assert option_labels(app) == first
 
 
 def test_typed_search_and_errors_are_plain_messages(app: AppTest) -> None:
@@ -73,7 +109,7 @@ def test_address_search_plans_a_walk_and_transit_trip(app: AppTest) -> None:
     app.multiselect[0].set_value(["walk", "transit"]).run()
     app.button(key="plan").click().run()
     assert not app.exception
-    assert app.radio(key="chosen").options
+    assert option_labels(app)
 
 
 def test_fleet_page_runs_and_shows_a_seeded_day(app: AppTest) -> None:
@@ -106,8 +142,8 @@ def test_the_live_day_from_the_command_line_shows_the_planners_booking_and_plays
     app = AppTest.from_file(APP, default_timeout=120)
     app.run()
     app.button(key="plan").click().run()
-    options = app.radio(key="chosen").options
-    app.radio(key="chosen").set_value(next(i for i, o in enumerate(options) if "shuttle" in o)).run()
+    options = option_labels(app)
+    choose(app, next(i for i, o in enumerate(options) if "shuttle" in o))
     app.button(key="book").click().run()
     assert any("Booked" in s.value for s in app.success), [s.value for s in app.success]
     from dispatch.service import ServiceStore
@@ -142,7 +178,7 @@ def test_a_date_without_service_is_named_and_night_trips_still_plan(app: AppTest
     app.button(key="plan").click().run()
     assert not app.exception
     assert not app.info, [i.value for i in app.info]
-    options = app.radio(key="chosen").options
+    options = option_labels(app)
     assert options and all("24:" not in o for o in options), options
     assert any("tram" in o and o.split(". ", 1)[1].startswith("00:") for o in options), options
 
@@ -155,5 +191,5 @@ def test_a_map_click_fills_the_place_box(app: AppTest) -> None:
     assert app.text_input(key="origin_query").value == "60.16452, 24.93177"
     assert app.selectbox(key="origin_choice").value.endswith("(coordinates)")
     app.button(key="plan").click().run()
-    assert not app.exception and app.radio(key="chosen").options
+    assert not app.exception and option_labels(app)
     assert not [w.value for w in app.warning], [w.value for w in app.warning]
