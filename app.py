@@ -20,14 +20,10 @@ from dispatch.fleet_view import fleet_snapshot
 from dispatch.service import ServiceStore
 from maas.errors import MaasError
 from maas_apps import webapp
+from maas_apps.app_resources import resources
 from planner.itinerary import Itinerary
 
 st.set_page_config(page_title="MaaS trip planner", page_icon="🚌", layout="wide")
-
-
-@st.cache_resource(show_spinner="Loading the Helsinki timetable, streets and shuttle network…")
-def resources() -> webapp.AppResources:
-    return webapp.load_resources()
 
 
 def place_picker(res: webapp.AppResources, label: str, key: str, default: str) -> tuple[float, float] | None:

@@ -493,7 +493,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.db:
         _require_day(args.db)
         env["MAAS_APP_LIVE_DB"] = str(Path(args.db).resolve())
-    command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"), "--server.port", str(args.port)]
+    command = [sys.executable, "-m", "maas_apps.app_server", "run", str(PROJECT_ROOT / "app.py")]
+    command += ["--server.port", str(args.port)]
     command += ["--browser.gatherUsageStats", "false", "--server.address", args.address]
     if args.headless:
         command += ["--server.headless", "true"]

@@ -58,7 +58,8 @@ def server(shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path):  
     port = free_port()
     env = dict(os.environ, MAAS_DATA_DIR=str(shared_data), MAAS_CACHE_DIR=str(helsinki_cache))
     env["MAAS_APP_DIR"] = str(tmp_path / "app")
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
+    # the server `maas app` becomes: Streamlit with the area preloaded in a thread while it starts
+    command = [sys.executable, "-m", "maas_apps.app_server", "run", str(ROOT / "app.py"), "--server.port", str(port)]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     wait_for_port(port, proc, "streamlit", 60)
