@@ -16,7 +16,7 @@ __all__ = ["preload", "resources"]
 def resources() -> webapp.AppResources:
     """The area data, planner, shuttle network and place index, shared by every session."""
     res = webapp.load_resources()
-    webapp.trip_map(res, None, None, None)  # the street layer, drawn once for every session's map
+    webapp.trip_map(res, None, None, None)  # the streets, water, parks and buildings, read once for every map
     return res
 
 

@@ -484,7 +484,14 @@ def cmd_app(args: argparse.Namespace) -> int:
     from planner.area_data import load_area_data
 
     area = load_area(args.area, args.data_dir)
-    load_area_data(area, cache=args.cache_dir, progress=progress_printer(time.perf_counter()))  # build caches first
+    say = progress_printer(time.perf_counter())
+    load_area_data(area, cache=args.cache_dir, progress=say)  # build caches first
+    if area.osm_file is not None:  # the map's ground image, drawn once per extract, before any rider waits
+        from maas_apps.webapp import ground_image, ground_image_path
+
+        if not ground_image_path(area, args.cache_dir).is_file():
+            say("drawing the map's water, parks and buildings (once per extract)")
+        ground_image(area, args.cache_dir)
     env = dict(os.environ)
     if args.data_dir:
         env["MAAS_DATA_DIR"] = str(Path(args.data_dir).resolve())

@@ -50,6 +50,8 @@ MODE_COLOURS = {
     "ferry": "#00b9e4",
     "other": "#333333",
 }
+# the map's ground: water and the shore blue, parks green, buildings a grey a shade darker than the page
+BACKGROUND_COLOURS = {"water": [166, 206, 227, 255], "park": [204, 235, 197, 255], "building": [222, 222, 222, 255]}
 APP_DIR_ENV = "MAAS_APP_DIR"
 LIVE_DB_ENV = "MAAS_APP_LIVE_DB"  # `maas app --db FILE`: the live day is that file (e.g. from `maas simulate --until`)
 
@@ -63,6 +65,7 @@ class AppResources:
     places: PlaceIndex
     app_dir: Path
     street_paths: list[dict[str, Any]] | None = None  # map layers, computed once
+    background: str | None = None  # water, parks, buildings and coastline as one PNG data URL
     pick_points: list[dict[str, float]] | None = None
 
 
@@ -341,13 +344,92 @@ def _street_paths(res: AppResources) -> list[dict[str, Any]]:
     return res.street_paths
 
 
+GROUND_WIDTH_PX = 1600
+
+
+def ground_image_path(area: Area, cache: str | Path | None = None) -> Path:
+    """Where the map's ground image of ``area`` is kept (keyed by the extract's content and the colours)."""
+    from maas.cache import cache_key
+
+    assert area.osm_file is not None
+    key = cache_key("map-ground", 1, [area.osm_file], {"width": GROUND_WIDTH_PX, "colours": BACKGROUND_COLOURS})
+    return cache_dir(cache) / area.name / f"map-ground-{key}.png"
+
+
+def ground_image(area: Area, cache: str | Path | None = None) -> bytes:
+    """The extract's water, parks, buildings and coastline as one PNG over the area's box, drawn once
+    per extract and kept in the cache (one image is far lighter for a browser than thousands of
+    polygons); empty when the area has no extract."""
+    if area.osm_file is None:
+        return b""
+    path = ground_image_path(area, cache)
+    if not path.is_file():
+        png = _draw_ground(area.osm_file, area.bbox, GROUND_WIDTH_PX)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(png)
+        temporary.replace(path)
+    return path.read_bytes()
+
+
+def _background_image(res: AppResources) -> str:
+    """The ground image as a data URL, read once per process."""
+    if res.background is None:
+        import base64
+
+        res.background = "data:image/png;base64," + base64.b64encode(ground_image(res.area)).decode()
+    return res.background
+
+
+def _draw_ground(osm_file: Path, bbox: tuple[float, float, float, float], width_px: int) -> bytes:
+    """Water, parks, buildings and the coastline of ``osm_file`` as a transparent 16-colour PNG of ``bbox``."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection, PolyCollection
+    from PIL import Image
+
+    from planner.map_features import read_map_features
+
+    west, south, east, north = bbox
+    height_px = int(width_px * (north - south) / ((east - west) * math.cos(math.radians((south + north) / 2))))
+    fig = plt.figure(figsize=(width_px / 100, height_px / 100), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.axis("off")
+    features = read_map_features(osm_file)
+    for kind, key in (("water", "water"), ("parks", "park"), ("buildings", "building")):
+        colour = [c / 255 for c in BACKGROUND_COLOURS[key]]
+        ax.add_collection(PolyCollection(getattr(features, kind), facecolors=[colour], edgecolors="none"))
+    water = [c / 255 for c in BACKGROUND_COLOURS["water"]]
+    ax.add_collection(LineCollection(features.coastline, colors=[water], linewidths=1.5))
+    drawn = io.BytesIO()
+    fig.savefig(drawn, format="png", transparent=True)
+    plt.close(fig)
+    # a handful of flat colours: a 16-colour palette makes the PNG a third of the size, and the
+    # browser decodes it that much sooner
+    image = Image.open(io.BytesIO(drawn.getvalue())).convert("RGBA")
+    small = io.BytesIO()
+    image.quantize(colors=16, method=Image.Quantize.FASTOCTREE).save(small, format="PNG", optimize=True)
+    return small.getvalue()
+
+
 def _street_layers(res: AppResources) -> list[Any]:
-    """Offline context for the map (no tile server needed): the drivable streets and the shuttle zones."""
+    """Offline context for the map (no tile server needed): water, parks and buildings (one image),
+    the drivable streets and the shuttle zones."""
     import pydeck as pdk
 
     service = res.area.shuttle
     zones = [{"polygon": [list(p) for p in z.polygon], "name": z.name} for z in (service.zones if service else ())]
     return [
+        # (a plain string would be read as an accessor expression by deck.gl's JSON converter)
+        pdk.Layer(
+            "BitmapLayer", None, id="ground", image=pdk.types.String(_background_image(res)), bounds=list(res.area.bbox)
+        ),
         pdk.Layer(
             "PathLayer",
             _street_paths(res),
@@ -442,8 +524,10 @@ def trip_map(
         )
     )
     west, south, east, north = res.area.bbox
-    if it is not None:
-        coords = [c for leg in it.legs for c in leg.geometry]
+    # zoom to the trip, else to the two places chosen, else to the whole area
+    coords = [c for leg in it.legs for c in leg.geometry] if it is not None else []
+    coords += [(p[1], p[0]) for p in (origin, destination) if p is not None]
+    if coords:
         lons, lats = [c[0] for c in coords], [c[1] for c in coords]
         west, east, south, north = min(lons), max(lons), min(lats), max(lats)
     span = max(east - west, (north - south) * 2, 0.005)
@@ -504,6 +588,7 @@ def trip_legend(it: Itinerary | None) -> list[tuple[str, str]]:
             if entry not in entries:
                 entries.append(entry)
     entries += [("from", "#2a9d8f"), ("to", "#c81e1e"), ("shuttle zone", MODE_COLOURS["shuttle"] + "55")]
+    entries += [("water", _hex(BACKGROUND_COLOURS["water"])), ("park", _hex(BACKGROUND_COLOURS["park"]))]
     return entries
 
 

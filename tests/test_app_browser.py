@@ -55,6 +55,9 @@ def server(shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path):  
         if os.environ.get("CI"):
             pytest.fail("CI must install Debian's chromium (see .ci/run)")
         pytest.skip("chromium is not installed")
+    from maas_apps.webapp import ground_image
+
+    ground_image(helsinki.area, helsinki_cache)  # as `maas app` does before it serves
     port = free_port()
     env = dict(os.environ, MAAS_DATA_DIR=str(shared_data), MAAS_CACHE_DIR=str(helsinki_cache))
     env["MAAS_APP_DIR"] = str(tmp_path / "app")
@@ -205,6 +208,9 @@ def test_maas_app_listens_locally_and_stops_on_sigterm(
     """`maas app` binds to 127.0.0.1 by default and is the server itself: SIGTERM to its PID leaves nothing serving."""
     import signal
 
+    from maas_apps.webapp import ground_image
+
+    ground_image(helsinki.area, helsinki_cache)  # as `maas app` does before it serves
     port = free_port()
     env = dict(os.environ, MAAS_DATA_DIR=str(shared_data), MAAS_CACHE_DIR=str(helsinki_cache))
     env["MAAS_APP_DIR"] = str(tmp_path / "app")

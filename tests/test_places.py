@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from maas_apps.webapp import match_note
 from planner.places import PlaceIndex, PlaceMatch, read_named_places
 
@@ -49,3 +51,20 @@ def test_named_osm_places_inside_the_area_become_districts(tmp_path: Path) -> No
     found = read_named_places(osm, (24.892, 60.147, 24.99, 60.178))
     # Kallio lies north of the box, a city is not a district, a square without a name cannot be typed
     assert [(p.name, p.kind) for p in found] == [("Jätkäsaari", "district")]
+
+
+def test_map_ground_has_water_parks_and_buildings(shared_data: Path, tmp_path: Path) -> None:
+    """The trip map's ground from the real extract: the harbour and Töölönlahti, parks, buildings and the
+    shore; a broken file is named, not a traceback."""
+    from maas.errors import StreetDataError
+    from planner.map_features import read_map_features
+
+    ground = read_map_features(shared_data / "helsinki" / "helsinki_centre_2024-08-15.osm.pbf")
+    assert len(ground.water) >= 20 and len(ground.parks) >= 1000 and len(ground.buildings) >= 2000
+    assert len(ground.coastline) >= 50
+    lons = [lon for ring in ground.buildings for lon, _ in ring]
+    assert min(lons) > 24.85 and max(lons) < 25.0  # central Helsinki, in (lon, lat) order
+    broken = tmp_path / "broken.osm.pbf"
+    broken.write_bytes(b"not a pbf")
+    with pytest.raises(StreetDataError, match=r"broken\.osm\.pbf"):
+        read_map_features(broken)

@@ -1,0 +1,93 @@
+"""What a trip map needs besides streets, from the area's OpenStreetMap extract: water, parks, buildings.
+
+Read with pyosmium (areas assembled from closed ways and multipolygon relations), simplified to
+about 2 m and rounded to about 1 m so that a city centre's few thousand shapes stay small enough
+to send to a browser. The sea is not an area in OSM extracts (it is the land's coastline), so the
+coastline is kept as lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from maas.errors import StreetDataError
+
+__all__ = ["MapFeatures", "read_map_features"]
+
+Ring = tuple[tuple[float, float], ...]  # (lon, lat) points
+
+PARK_TAGS = {
+    "leisure": {"park", "garden", "playground", "pitch", "nature_reserve"},
+    "landuse": {"grass", "forest", "recreation_ground", "cemetery", "meadow", "village_green"},
+    "natural": {"wood", "scrub", "grassland", "heath"},
+}
+WATER_TAGS = {"natural": {"water", "bay"}, "waterway": {"riverbank", "dock"}, "landuse": {"reservoir", "basin"}}
+
+
+@dataclass(frozen=True, slots=True)
+class MapFeatures:
+    """Outer rings of the area's water, parks and buildings, and its coastline as lines."""
+
+    water: tuple[Ring, ...]
+    parks: tuple[Ring, ...]
+    buildings: tuple[Ring, ...]
+    coastline: tuple[Ring, ...]
+
+
+def _matches(tags: object, table: dict[str, set[str]]) -> bool:
+    return any(tags.get(key) in values for key, values in table.items())  # type: ignore[attr-defined]
+
+
+def _simplified(points: list[tuple[float, float]], tolerance: float, closed: bool) -> Ring | None:
+    from shapely import LineString, Polygon
+
+    if len(points) < (4 if closed else 2):
+        return None
+    shape = Polygon(points) if closed else LineString(points)
+    simple = shape.simplify(tolerance, preserve_topology=closed)
+    if simple.is_empty:
+        return None
+    coords = simple.exterior.coords if closed else simple.coords
+    return tuple((round(x, 5), round(y, 5)) for x, y in coords)
+
+
+def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> MapFeatures:
+    """The water, parks, buildings and coastline of ``osm_file``; :class:`StreetDataError` naming the
+    file when it cannot be read."""
+    import osmium
+
+    water: list[Ring] = []
+    parks: list[Ring] = []
+    buildings: list[Ring] = []
+    coastline: list[Ring] = []
+    keys = ("building", "leisure", "landuse", "natural", "waterway")
+    try:
+        source = osmium.FileProcessor(str(osm_file)).with_locations().with_areas()
+        for obj in source.with_filter(osmium.filter.KeyFilter(*keys)):
+            if isinstance(obj, osmium.osm.Way) and obj.tags.get("natural") == "coastline":
+                line = _simplified([(n.lon, n.lat) for n in obj.nodes if n.location.valid()], tolerance_deg, False)
+                if line:
+                    coastline.append(line)
+                continue
+            if not isinstance(obj, osmium.osm.Area):
+                continue
+            tags = obj.tags
+            target = (
+                buildings
+                if "building" in tags
+                else water
+                if _matches(tags, WATER_TAGS)
+                else parks
+                if _matches(tags, PARK_TAGS)
+                else None
+            )
+            if target is None:
+                continue
+            for ring in obj.outer_rings():
+                shape = _simplified([(n.lon, n.lat) for n in ring], tolerance_deg, True)
+                if shape:
+                    target.append(shape)
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:
+        raise StreetDataError(f"{osm_file}: cannot read map features ({exc})") from exc
+    return MapFeatures(tuple(water), tuple(parks), tuple(buildings), tuple(coastline))
