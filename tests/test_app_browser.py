@@ -175,7 +175,8 @@ def test_rider_flows_in_the_browser(server: str) -> None:
 def test_fleet_page_shows_what_the_shuttle_gives_residents(
     server: str, shared_data: Path, helsinki_cache: Path, tmp_path: Path
 ) -> None:
-    """A finished day in the app's folder; the fleet page's gain section shows the headline and a map."""
+    """A finished day in the app's folder: the fleet page plays three frames, and its gain section shows
+    the headline and a map."""
     from playwright.sync_api import sync_playwright
 
     from maas_apps.cli import main
@@ -189,6 +190,14 @@ def test_fleet_page_shows_what_the_shuttle_gives_residents(
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server)
         page.get_by_text("Shuttle fleet").click(timeout=60_000)
+        # Play: the day opens at 08:00 and steps five minutes a second; three frames without an error
+        page.get_by_text("08:00").first.wait_for(timeout=60_000)
+        page.get_by_text("Play").click()
+        page.get_by_text("08:15").first.wait_for(timeout=30_000)
+        page.get_by_text("Play").click()  # pause
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "flow-fleet-play.png"))
+        played = page.inner_text("body")
         section = page.get_by_text("What the shuttle gives the residents of its zones")
         section.click(timeout=60_000)
         page.get_by_text("hours per resident per year").wait_for(timeout=60_000)
@@ -197,6 +206,7 @@ def test_fleet_page_shows_what_the_shuttle_gives_residents(
         page.screenshot(path=str(ARTIFACTS / "fleet-gain.png"), full_page=True)
         body = page.inner_text("body")
         browser.close()
+    assert "Traceback" not in played and "StreamlitAPIException" not in played
     assert "minutes per trip to the hub" in body and "residents in the zones" in body
     assert "5+ min per trip" in body  # the map's legend
     assert "Traceback" not in body and "Error" not in body
