@@ -32,10 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["SMALL_JOB_PAIRS", "add_batch_commands", "cmd_accessibility", "cmd_matrix", "cmd_sweep"]
 
 # Below this many origin-destination pairs a matrix runs in this process: starting worker processes
-# and loading the area in each costs a few seconds, more than a second core saves on a smaller job
-# (benchmarks/results/matrix-helsinki-*.json: 1,000 x 1,000 is faster in one process, 2,000 x 2,000
-# on two workers).
-SMALL_JOB_PAIRS = 2_000_000
+# costs about a second, more than a second core saves on a smaller job
+# (benchmarks/results/matrix-helsinki-1000.json: 1,000 x 1,000 is already faster on two workers).
+SMALL_JOB_PAIRS = 1_000_000
 
 
 def _numbers(kind: type, low: float, high: float, what: str) -> Callable[[str], tuple[float, ...]]:
