@@ -44,13 +44,13 @@ def main() -> None:
     cells = read_opportunities(args.population or area.population_file, "population")
     places = read_opportunities(args.opportunities, args.column) if args.opportunities else None
     depart = dt.datetime.combine(data.timetable.service_date, dt.time(8, 0))
-    hours = tuple(int(h[:2]) + int(h[3:]) / 60 for h in area.shuttle.operating_hours)
+    start_s, end_s = area.shuttle.hours_s
     rows = []
     for requests in (int(r) for r in args.requests.split(",")):
         config = DayConfig(
             fleet=area.shuttle.fleet.size,
             requests=requests,
-            hours=(hours[0], hours[1]),
+            hours=(start_s / 3600, end_s / 3600),
             seed=args.seed,
             params=OnlineParams(reoptimise=False),
         )

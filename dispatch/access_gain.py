@@ -272,8 +272,9 @@ def _opportunity_counts(
     places = list(opportunities.points)
     weights = np.asarray(opportunities.values)
     matrix_settings = MatrixSettings(window_min=settings.window_min)
-    direct = travel_time_matrix(planner, cells, places, settings.depart, settings=matrix_settings).minutes
-    best = np.where(np.isnan(direct), np.inf, direct)
+    minutes = travel_time_matrix(planner, cells, places, settings.depart, settings=matrix_settings).minutes
+    direct = np.where(np.isnan(minutes), np.inf, minutes)  # unreachable: never within a cutoff
+    best = direct.copy()
     zone_of = np.array([z for _, z in members])
     for z, zone_hubs in enumerate(hubs):
         rows = np.flatnonzero(zone_of == z)
@@ -285,6 +286,6 @@ def _opportunity_counts(
         beyond = np.nanmin(np.where(np.isnan(onward), np.inf, onward), axis=0)  # from the better hub stop
         via = shuttle[rows, None] + beyond[None, :]
         best[rows] = np.fmin(best[rows], np.where(np.isnan(via), np.inf, via))
-    without = np.stack([(np.where(np.isnan(direct), np.inf, direct) < c) @ weights for c in cutoffs], axis=1)
+    without = np.stack([(direct < c) @ weights for c in cutoffs], axis=1)
     with_shuttle = np.stack([(best < c) @ weights for c in cutoffs], axis=1)
     return without, with_shuttle

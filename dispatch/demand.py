@@ -225,11 +225,6 @@ def _check_hub_service(hubs: Sequence[Hub], start_s: float, end_s: float) -> Non
         raise DispatchError("no demand can be generated: " + "; ".join(problems))
 
 
-def _clock(value: str) -> float:
-    hours, minutes = value.split(":")
-    return int(hours) * 3600 + int(minutes) * 60
-
-
 def generate_demand(
     area: Area,
     network: ShuttleNetwork,
@@ -244,7 +239,7 @@ def generate_demand(
         raise DispatchError(f"area {area.name} defines no [shuttle] service")
     if n_requests < 1:
         raise DispatchError("the number of requests must be at least 1")
-    start_s, end_s = (hours[0] * 3600, hours[1] * 3600) if hours else tuple(_clock(h) for h in service.operating_hours)
+    start_s, end_s = (hours[0] * 3600, hours[1] * 3600) if hours else service.hours_s
     if not start_s < end_s:
         raise DispatchError(f"operating hours {start_s / 3600:g}-{end_s / 3600:g} are empty")
     rng = np.random.default_rng(seed)

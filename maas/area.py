@@ -96,6 +96,13 @@ class ShuttleService:
         """The service's promise on ride time, in seconds, for a ride whose direct time is ``direct_s``."""
         return self.max_ride_factor * direct_s + self.max_ride_extra_min * 60
 
+    @property
+    def hours_s(self) -> tuple[float, float]:
+        """The operating hours as seconds after midnight of the service day (checked when the area was read)."""
+        start, end = (_clock_minutes(h) for h in self.operating_hours)
+        assert start is not None and end is not None
+        return start * 60, end * 60
+
 
 @dataclass(frozen=True, slots=True)
 class Area:

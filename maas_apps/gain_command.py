@@ -21,11 +21,6 @@ from maas_apps.cli_args import (
 __all__ = ["add_gain_command", "cmd_shuttle_gain", "service_level"]
 
 
-def _clock_hours(text: str) -> float:
-    hours, minutes = text.split(":")
-    return int(hours) + int(minutes) / 60
-
-
 def service_level(args: argparse.Namespace, data: Any, network: Any) -> Any:
     """The service level of the day in ``--db``, or of a day simulated now with the area's fleet."""
     from dispatch.access_gain import ServiceLevel
@@ -44,7 +39,8 @@ def service_level(args: argparse.Namespace, data: Any, network: Any) -> Any:
         finally:
             store.close()
     service = data.area.shuttle
-    hours = (_clock_hours(service.operating_hours[0]), _clock_hours(service.operating_hours[1]))
+    start_s, end_s = service.hours_s
+    hours = (start_s / 3600, end_s / 3600)
     # insertion only: a day in seconds, and a conservative service level (re-optimising serves more)
     config = DayConfig(
         fleet=service.fleet.size,

@@ -98,12 +98,12 @@ def live_store(res: AppResources) -> ServiceStore:
         service = res.area.shuttle
         assert service is not None
         depot = res.network.snap(*service.depot)
-        start = _seconds(service.operating_hours[0])
+        start, end = service.hours_s
         plans = [
             VehiclePlan(f"shuttle-{k + 1:02d}", service.fleet.seats, service.fleet.wheelchair_places, depot, start)
             for k in range(service.fleet.size)
         ]
-        settings = DaySettings(start, _seconds(service.operating_hours[1]), depot, OnlineParams())
+        settings = DaySettings(start, end, depot, OnlineParams())
         store.initialise(settings, plans, [], {"area": res.area.name, "demand": "bookings from the app"})
     return store
 
@@ -146,11 +146,6 @@ def default_view_time(store: ServiceStore, start: float, end: float) -> dt.time:
     seconds = clock if live and clock is not None else max(start, min(8 * 3600.0, end - 300))
     seconds = int(seconds) // 300 * 300
     return dt.time(seconds // 3600, seconds // 60 % 60)
-
-
-def _seconds(clock: str) -> float:
-    hours, minutes = clock.split(":")
-    return int(hours) * 3600 + int(minutes) * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -707,7 +702,7 @@ def service_hours(res: AppResources) -> tuple[float, float]:
     service = res.area.shuttle
     if service is None:
         return 7 * 3600.0, 19 * 3600.0
-    return _seconds(service.operating_hours[0]), _seconds(service.operating_hours[1])
+    return service.hours_s
 
 
 def match_note(query: str, matches: Sequence[Any]) -> str:
