@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from dispatch.model import DispatchError
-from maas.cache import cache_dir, cache_key
+from maas.cache import cache_dir, cache_key, save_npz
 from planner.street_graph import EdgeSnapper, StreetGraph
 
 NETWORK_FORMAT_VERSION = 1
@@ -139,7 +139,5 @@ def load_network(
                 capped_graph(drive, speed_kmh), speed_kmh, data["time_s"], data["dist_m"], data["predecessor"]
             )
     network = build_network(drive, speed_kmh)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, time_s=network.time_s, dist_m=network.dist_m, predecessor=network.predecessor)
-    tmp.replace(path)
+    save_npz(path, time_s=network.time_s, dist_m=network.dist_m, predecessor=network.predecessor)
     return network

@@ -85,6 +85,16 @@ def _inputs(settings: SweepSettings) -> tuple[Any, Any]:
         return _INPUTS[key]
 
 
+def keep_inputs(settings: SweepSettings, data: Any) -> None:
+    """Build the shuttle network for ``data`` (the sweep's area, already loaded) and keep both for this
+    process's days; local workers forked afterwards start with them, and the network's cache file is
+    written once, here, instead of by every worker at the same moment."""
+    from dispatch.day import shuttle_network
+
+    with _LOADING:
+        _INPUTS[(settings.area, settings.cache)] = (data, shuttle_network(data))
+
+
 def prepare_worker(settings: SweepSettings) -> None:
     """Load the area and the shuttle network on a worker before its first day arrives."""
     _inputs(settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,30 @@ def cache_key(kind: str, format_version: int, files: list[Path], params: dict[st
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def replace_atomically(path: Path, write: Any, suffix: str = "") -> None:
+    """Write ``path`` through ``write(temporary_path)`` and rename it into place, so a reader never
+    sees half a file. The temporary name is unique: several processes (Dask workers starting at once)
+    may build the same entry, and the last rename wins with identical contents."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix or path.suffix, dir=path.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def save_npz(path: Path, **arrays: Any) -> None:
+    """``np.savez`` to ``path``, atomically (see :func:`replace_atomically`)."""
+    import numpy as np
+
+    replace_atomically(path, lambda temporary: np.savez(temporary, **arrays), ".npz")
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """``path.write_bytes(data)``, atomically (see :func:`replace_atomically`)."""
+    replace_atomically(path, lambda temporary: temporary.write_bytes(data))

@@ -204,7 +204,7 @@ def _seeds(text: str) -> tuple[int, ...]:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``maas sweep``: shuttle days over fleet sizes, demand levels and seeds, resumable, with KPI plots."""
     from dispatch.online import OnlineParams
-    from dispatch.sweep import SweepSettings, SweepStore, run_sweep, sweep_days
+    from dispatch.sweep import SweepSettings, SweepStore, keep_inputs, run_sweep, sweep_days
     from maas.area import load_area
     from maas.cluster import open_engine
     from maas_apps.sweep_output import draw_sweep, smallest_fleet, sweep_tables
@@ -217,7 +217,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     params = OnlineParams(reoptimise=not args.no_reoptimise, reoptimise_solution_limit=args.reoptimise_budget)
     settings = SweepSettings(area, args.cache_dir, args.hours, args.seats, params)
     out = Path(args.out)
-    area_data_from_args(args)  # build the caches here, once, before any worker reads them
+    keep_inputs(settings, area_data_from_args(args))  # caches built here, once, before workers start
     store = SweepStore(out / "sweep.sqlite", settings)
     try:
         keys = {d.key for d in days}

@@ -31,7 +31,7 @@ from dispatch.quotes import ShuttleDispatcher
 from dispatch.service import ServiceStore
 from dispatch.service_day import DaySettings
 from maas.area import Area, load_area
-from maas.cache import cache_dir
+from maas.cache import cache_dir, write_bytes
 from maas.errors import MaasError
 from planner.area_data import AreaData, load_area_data
 from planner.itinerary import Itinerary, ShuttleLeg, TransitLeg
@@ -360,10 +360,7 @@ def ground_image(area: Area, cache: str | Path | None = None) -> bytes:
     path = ground_image_path(area, cache)
     if not path.is_file():
         png = _draw_ground(area.osm_file, area.bbox, GROUND_WIDTH_PX)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(png)
-        temporary.replace(path)
+        write_bytes(path, png)
     return path.read_bytes()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from maas.area import Area
-from maas.cache import cache_dir, cache_key
+from maas.cache import cache_dir, cache_key, save_npz
 from planner import street_graph as street_graph_mod
 from planner import timetable as timetable_mod
 from planner.footpaths import Footpaths, compute_footpaths
@@ -186,9 +186,7 @@ def load_area_data(
         footpaths = compute_footpaths(
             timetable, graphs["walk"], links.edge, links.fraction, links.distance_m, FOOTPATH_MAX_M
         )
-        tmp = footpath_path.with_suffix(".tmp.npz")
-        footpaths.save(tmp)
-        tmp.replace(footpath_path)
+        footpaths.save(footpath_path)
         fp_cached = False
     if not dates_path.exists():  # a timetable cached before the dates were kept
         say("reading the feeds' calendars")
@@ -270,9 +268,7 @@ def _stop_links(
             f"{count} stop(s) inside the extract are over {area.streets.stop_link_max_m:.0f} m from a walkable "
             f"street and are reached as the crow flies (x 1.3): {'; '.join(examples)}"
         )
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp, edge=links.edge, fraction=links.fraction, distance_m=links.distance_m, inside_extract=links.inside_extract
+    save_npz(
+        path, edge=links.edge, fraction=links.fraction, distance_m=links.distance_m, inside_extract=links.inside_extract
     )
-    tmp.replace(path)
     return links, False

@@ -10,10 +10,12 @@ on top: ``transfer_type`` 3 forbids a transfer, 2 sets a minimum time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from maas.cache import save_npz
 from planner.street_graph import EARTH_RADIUS_M, StreetGraph
 from planner.street_search import StreetSearch
 from planner.timetable import Timetable
@@ -35,10 +37,10 @@ class Footpaths:
     self_min_time_s: np.ndarray  # int32[S]: minimum time to change at the same stop; -1 forbidden
     max_distance_m: float
 
-    def save(self, path: object) -> None:
+    def save(self, path: Path) -> None:
         """Write the footpaths to an ``.npz`` file."""
-        np.savez(
-            str(path),
+        save_npz(
+            path,
             start=self.start,
             to=self.to,
             distance_m=self.distance_m,

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from maas.cache import save_npz
+
 FORMAT_VERSION = 1
 
 
@@ -43,16 +45,14 @@ class Shapes:
 
     def save(self, path: Path) -> None:
         """Write the shapes to an ``.npz`` file."""
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(
-            tmp,
+        save_npz(
+            path,
             shape_ids=self.shape_ids,
             start=self.start,
             lon=self.lon,
             lat=self.lat,
             format_version=np.array(FORMAT_VERSION),
         )
-        tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> Shapes:

@@ -19,6 +19,7 @@ import numpy as np
 if TYPE_CHECKING:  # for annotations only: scipy is imported where it is used
     from scipy.sparse import csr_matrix
 
+from maas.cache import save_npz
 from maas.errors import OutsideAreaError
 
 FORMAT_VERSION = 1
@@ -115,9 +116,7 @@ class StreetGraph:
     def save(self, path: Path) -> None:
         """Write the graph to an ``.npz`` file."""
         arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "mode"}
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, mode=np.array(self.mode), format_version=np.array(FORMAT_VERSION), **arrays)
-        tmp.replace(path)
+        save_npz(path, mode=np.array(self.mode), format_version=np.array(FORMAT_VERSION), **arrays)
 
     @classmethod
     def load(cls, path: Path) -> StreetGraph:

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from maas.cache import save_npz
+
 DAY = 86_400
 FORMAT_VERSION = 2
 
@@ -151,9 +153,7 @@ class Timetable:
         arrays["service_date"] = np.array(self.service_date.isoformat())
         arrays["stats"] = np.array([getattr(self.stats, f.name) for f in fields(TimetableStats)])
         arrays["format_version"] = np.array(FORMAT_VERSION)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **arrays)
-        tmp.replace(path)
+        save_npz(path, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> Timetable:

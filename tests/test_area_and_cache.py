@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from feedmaker import write_feed
@@ -125,6 +127,35 @@ def test_cache_is_reused_and_invalidated_by_content(tiny_area: Path, tmp_path: P
     os.utime(tmp_path / "data" / "tiny" / "feed.zip", None)
     third = load_area_data(area, cache=cache)
     assert not third.from_cache and third.timetable.n_trips == 1
+
+
+def _build_after(barrier: Any, area: Any, cache: Path, out: Any) -> None:
+    barrier.wait()
+    try:
+        data = load_area_data(area, cache=cache)
+        out.put(("ok", data.timetable.n_trips, data.stop_links.edge.tolist()))
+    except Exception as error:  # reported to the test, which names it
+        out.put(("error", repr(error), []))
+
+
+def test_processes_building_one_cache_at_once_all_succeed(tiny_area: Path, tmp_path: Path) -> None:
+    """Local Dask workers start together and may all find the cache empty: each writes its own
+    temporary file and renames it into place, so none fails and the cache holds whole files."""
+    area = load_area(tiny_area, tmp_path / "data")
+    cache = tmp_path / "cache"
+    context = multiprocessing.get_context("fork")
+    barrier, out = context.Barrier(4), context.Queue()
+    processes = [context.Process(target=_build_after, args=(barrier, area, cache, out)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    results = [out.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert [r[0] for r in results] == ["ok"] * 4, results
+    assert len({(r[1], tuple(r[2])) for r in results}) == 1
+    leftovers = [p.name for p in cache.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+    assert load_area_data(area, cache=cache).from_cache
 
 
 def test_cli_build_and_info_on_tiny_area(tiny_area: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
