@@ -49,7 +49,7 @@ def place_picker(res: webapp.AppResources, label: str, key: str, default: str) -
 
 
 def show_answer(res: webapp.AppResources, answer: webapp.TripAnswer, wheelchair: bool) -> Itinerary | None:
-    """Every option as a card (times, duration, a strip of its legs, walking, transfers, CO2, the shuttle
+    """Every option as a card (times, duration, fare, a strip of its legs, walking, transfers, CO2, the shuttle
     pickup window); the chosen one opens into its timeline and booking. Returns the chosen one."""
     if answer.message:
         st.info(answer.message)
@@ -62,7 +62,7 @@ def show_answer(res: webapp.AppResources, answer: webapp.TripAnswer, wheelchair:
         facts = webapp.card(it)
         with st.container(border=True, key=f"card_{i}"):
             top, pick = st.columns([4, 1])
-            top.markdown(f"**{facts['depart']} → {facts['arrive']}** · {facts['duration']}")
+            top.markdown(f"**{facts['depart']} → {facts['arrive']}** · {facts['duration']} · {facts['fare']}")
             if i != chosen_index and pick.button("Show", key=f"show_{i}"):
                 st.session_state["chosen"] = i
                 st.session_state.pop("booking_message", None)

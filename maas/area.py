@@ -91,6 +91,9 @@ class ShuttleService:
     max_wait_min: float = 15.0
     max_ride_factor: float = 2.0  # ride time <= factor * direct time + max_ride_extra_min
     max_ride_extra_min: float = 5.0
+    fare: float | None = None  # a ride alone; None: not published
+    fare_with_transit: float | None = None  # when the trip also rides transit (0: included in the ticket)
+    fare_currency: str = ""  # "" : the transit feed's currency
 
     def max_ride_s(self, direct_s: float) -> float:
         """The service's promise on ride time, in seconds, for a ride whose direct time is ``direct_s``."""
@@ -273,6 +276,12 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
     max_wait = _number(raw, "max_wait_min", problems, "shuttle.", 15.0, 1, 240)
     factor = _number(raw, "max_ride_factor", problems, "shuttle.", 2.0, 1, 10)
     extra = _number(raw, "max_ride_extra_min", problems, "shuttle.", 5.0, 0, 240)
+    fare = _optional_price(raw, "fare", problems)
+    fare_with_transit = _optional_price(raw, "fare_with_transit", problems)
+    currency = raw.get("fare_currency", "")
+    if not isinstance(currency, str) or (currency and not (len(currency) == 3 and currency.isalpha())):
+        problems.append(f"shuttle.fare_currency must be an ISO 4217 code such as EUR, got {currency!r}")
+        currency = ""
     if depot is None:
         return None
     return ShuttleService(
@@ -283,7 +292,17 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
         max_wait_min=max_wait,
         max_ride_factor=factor,
         max_ride_extra_min=extra,
+        fare=fare,
+        fare_with_transit=fare if fare_with_transit is None else fare_with_transit,
+        fare_currency=currency.upper(),
     )
+
+
+def _optional_price(raw: dict[str, Any], key: str, problems: list[str]) -> float | None:
+    """A price in the area file: absent means not published."""
+    if key not in raw:
+        return None
+    return _number(raw, key, problems, "shuttle.", 0.0, 0, 1e6)
 
 
 def load_area(

@@ -152,7 +152,7 @@ def describe_itinerary(number: int, it: Any) -> str:
     lines = [
         f"Option {number}: {it.clock(it.depart)} -> {it.clock(it.arrive)} ({round(it.duration_s / 60)} min), "
         f"{it.transfers} transfer{'s' if it.transfers != 1 else ''}, walking {it.walking_m:.0f} m, "
-        f"CO2 {it.co2_g:.0f} g"
+        f"{it.fare_text}, CO2 {it.co2_g:.0f} g"
     ]
     for leg in it.legs:
         span = f"  {it.clock(leg.start)}-{it.clock(leg.end)}"
@@ -203,6 +203,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         max_transfers=args.max_transfers,
         max_walk_m=args.max_walk,
         shuttle=shuttle,
+        max_fare=args.max_fare,
         **kwargs,
     )
     if args.geojson:
@@ -651,6 +652,12 @@ def _add_planner_commands(sub: Any) -> None:
     plan.add_argument("--db", help="service-day database the shuttle mode quotes against (maas simulate --db)")
     plan.add_argument("--max-transfers", type=_TRANSFERS, default=None)
     plan.add_argument("--max-walk", type=_METRES, default=None, help="metres of walking to or from transit")
+    plan.add_argument(
+        "--max-fare",
+        type=number_arg(float, 0, 1e6, "a price"),
+        default=None,
+        help="leave out options that cost more (in the fares' currency, e.g. 3.50)",
+    )
     plan.add_argument("--params", help="router settings TOML ([router] table of RouterParams fields)")
     plan.add_argument("--json", action="store_true", help="print itineraries as JSON")
     plan.add_argument("--geojson", metavar="FILE", help="also write the itineraries' geometry as GeoJSON")

@@ -236,6 +236,7 @@ def card(it: Itinerary) -> dict[str, str]:
         "transfers": str(it.transfers),
         "walking": f"{it.walking_m:.0f} m",
         "CO2": f"{it.co2_g:.0f} g",
+        "fare": it.fare_text,
         "via": " → ".join(_leg_label(leg) for leg in it.legs),
     }
     if shuttle:

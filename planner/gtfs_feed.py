@@ -42,6 +42,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "calendar_dates": ("service_id", "date", "exception_type"),
     "frequencies": ("trip_id", "start_time", "end_time", "headway_secs"),
     "transfers": ("from_stop_id", "to_stop_id", "transfer_type"),
+    "fare_attributes": ("fare_id", "price", "currency_type"),
+    "fare_rules": ("fare_id",),
 }
 # Required columns whose values may be empty (intermediate stop times are interpolated).
 MAY_BE_EMPTY = {("stop_times", "arrival_time"), ("stop_times", "departure_time")}
@@ -194,6 +196,10 @@ def _check_keys(usable: dict[str, pd.DataFrame], c: _Collector) -> None:
     references("stop_times", "trip_id", ids("trips", "trip_id"), "trips.txt")
     references("stop_times", "stop_id", ids("stops", "stop_id"), "stops.txt")
     references("frequencies", "trip_id", ids("trips", "trip_id"), "trips.txt")
+    unique("fare_attributes", ["fare_id"])
+    references("fare_rules", "fare_id", ids("fare_attributes", "fare_id"), "fare_attributes.txt")
+    if "fare_rules" in usable and "route_id" in usable["fare_rules"].columns:
+        references("fare_rules", "route_id", ids("routes", "route_id"), "routes.txt")
     for col in ("from_stop_id", "to_stop_id"):
         references("transfers", col, ids("stops", "stop_id"), "stops.txt")
     if "trips" in usable and ("calendar" in usable or "calendar_dates" in usable):
@@ -230,6 +236,12 @@ def _check_values(usable: dict[str, pd.DataFrame], c: _Collector) -> None:
     numeric("transfers", "transfer_type", 0, 5)
     numeric("transfers", "min_transfer_time", 0, 86400)
     numeric("calendar_dates", "exception_type", 1, 2)
+    numeric("stops", "wheelchair_boarding", 0, 2)
+    numeric("trips", "wheelchair_accessible", 0, 2)
+    numeric("trips", "bikes_allowed", 0, 2)
+    numeric("fare_attributes", "price", 0, 1e9, integer=False)
+    numeric("fare_attributes", "transfers", 0, 2)
+    numeric("fare_attributes", "transfer_duration", 0, 32767)  # gtfs-kit reads it as a 16-bit integer
     for day in WEEKDAYS:
         numeric("calendar", day, 0, 1)
     _check_dates(usable, c)
@@ -451,6 +463,20 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _with_feed_agency(name: str, frame: pd.DataFrame, agency: pd.DataFrame | None) -> pd.DataFrame:
+    """Routes and fares that leave ``agency_id`` empty belong to their feed's one agency (GTFS lets a
+    single-agency feed omit it); said explicitly before feeds merge, so that one operator's fare is
+    never applied to another operator's rides."""
+    if name not in ("routes", "fare_attributes") or agency is None or len(agency) != 1:
+        return frame
+    if "agency_id" not in agency.columns or pd.isna(agency["agency_id"].iloc[0]):
+        return frame
+    if "agency_id" not in frame.columns:
+        frame["agency_id"] = pd.NA
+    frame["agency_id"] = frame["agency_id"].fillna(agency["agency_id"].iloc[0])
+    return frame
+
+
 def feed_prefix(path: Path) -> str:
     """The prefix that keeps a feed's ids apart in a merged timetable: its file name without extension."""
     return path.name.split(".")[0] + ":"
@@ -491,7 +517,7 @@ def load_feeds(paths: Sequence[str | Path]) -> GtfsFeed:
             parts = []
             for source, feed_tables in zip(sources, per_feed, strict=True):
                 if name in feed_tables:
-                    frame = feed_tables[name].copy()
+                    frame = _with_feed_agency(name, feed_tables[name].copy(), feed_tables.get("agency"))
                     for column in ID_COLUMNS.get(name, ()):
                         if column in frame.columns:
                             present = frame[column].notna()

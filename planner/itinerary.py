@@ -161,6 +161,46 @@ Leg = WalkLeg | BikeLeg | CarLeg | ShuttleLeg | TransitLeg
 
 
 @dataclass(frozen=True, slots=True)
+class Ticket:
+    """One ticket of a fare: a GTFS ``fare_id`` (or ``"shuttle"``) covering some of the itinerary's legs."""
+
+    fare_id: str
+    price: float
+    currency: str
+    legs: tuple[int, ...]  # indices into ``Itinerary.legs``
+
+
+@dataclass(frozen=True, slots=True)
+class Fare:
+    """What an itinerary costs (``planner.fares``): its cheapest tickets, and the legs whose price the
+    data does not give (a feed without fares for that operator, a shuttle with no published fare)."""
+
+    tickets: tuple[Ticket, ...] = ()
+    unpriced_legs: tuple[int, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Whether every leg's price is known."""
+        return not self.unpriced_legs
+
+    @property
+    def totals(self) -> tuple[tuple[str, float], ...]:
+        """The sum of the tickets per currency, rounded to cents."""
+        sums: dict[str, float] = {}
+        for ticket in self.tickets:
+            sums[ticket.currency] = sums.get(ticket.currency, 0.0) + ticket.price
+        return tuple((currency, round(amount, 2)) for currency, amount in sorted(sums.items()))
+
+    @property
+    def amount(self) -> float | None:
+        """The whole price in one currency; None when a leg's price is unknown or currencies mix."""
+        totals = self.totals
+        if not self.complete or len(totals) > 1:
+            return None
+        return totals[0][1] if totals else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Itinerary:
     """A door-to-door option; leg times are seconds in ``service_date``'s frame (``planner.service_time``)
     and :meth:`local` turns them into local times in ``zone`` (naive when the area names no zone)."""
@@ -168,6 +208,7 @@ class Itinerary:
     service_date: dt.date
     legs: tuple[Leg, ...]
     zone: str | None = None
+    fare: Fare | None = None  # None when the area publishes no fares
 
     def local(self, seconds: float) -> dt.datetime:
         """A leg time as the local date and time (aware, with its UTC offset, when there is a zone)."""
@@ -220,6 +261,21 @@ class Itinerary:
     def modes(self) -> tuple[str, ...]:
         return tuple(leg.mode for leg in self.legs)
 
+    @property
+    def fare_text(self) -> str:
+        """The price as a rider reads it: "2.80 EUR", "free", "4.70 BRL + rail fare not published"."""
+        if self.fare is None:
+            return "fare not published" if self.transit_legs or self.shuttle_legs else "free"
+        parts = [f"{amount:.2f} {currency}".strip() for currency, amount in self.fare.totals]
+        unknown = sorted({self.legs[i].mode for i in self.fare.unpriced_legs})
+        if unknown:
+            parts.append(f"{' and '.join(unknown)} fare not published")
+        return " + ".join(parts) if parts else "free"
+
+    @property
+    def shuttle_legs(self) -> tuple[ShuttleLeg, ...]:
+        return tuple(leg for leg in self.legs if isinstance(leg, ShuttleLeg))
+
     def to_dict(self) -> dict[str, Any]:
         """The itinerary as plain data for JSON: local ISO-8601 times with offset, legs, places, routes."""
 
@@ -269,7 +325,23 @@ class Itinerary:
             "waiting_s": self.waiting_s,
             "walking_m": round(self.walking_m, 1),
             "co2_g": round(self.co2_g, 1),
+            "fare": self._fare_dict(),
             "legs": legs,
+        }
+
+    def _fare_dict(self) -> dict[str, Any]:
+        fare = self.fare
+        return {
+            "text": self.fare_text,
+            "amount": None if fare is None else fare.amount,
+            "totals": {} if fare is None else dict(fare.totals),
+            "tickets": []
+            if fare is None
+            else [
+                {"fare_id": t.fare_id, "price": t.price, "currency": t.currency, "legs": list(t.legs)}
+                for t in fare.tickets
+            ],
+            "unpriced_legs": [] if fare is None else list(fare.unpriced_legs),
         }
 
     def to_geojson(self) -> dict[str, Any]:

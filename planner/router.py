@@ -19,7 +19,7 @@ import datetime as dt
 import math
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import numpy as np
 from maas.errors import ConfigError, MaasError, NoServiceError, OutsideAreaError
 from maas.settings import read_table
 from planner.area_data import AreaData, load_area_data
+from planner.fares import FareRules, ShuttleFare
 from planner.itinerary import (
     BikeLeg,
     CarLeg,
@@ -236,6 +237,7 @@ class Planner:
         self.clock = ServiceClock(self.area.timezone or None)
         self._add(data)
         self._data = data
+        self.fares = _fare_rules(data)
         links = data.stop_links
         served = np.diff(data.timetable.stop_pattern_start) > 0
         walk_stops = np.flatnonzero(links.linked & served)
@@ -369,6 +371,7 @@ class Planner:
         max_walk_m: float | None = None,
         shuttle: ShuttleQuoter | None = None,
         service_day: dt.date | None = None,
+        max_fare: float | None = None,
     ) -> PlanResult:
         """Itineraries from ``origin`` to ``destination`` (each ``(lat, lon)``).
 
@@ -397,6 +400,9 @@ class Planner:
             Quotes shuttle legs against the fleet's plan (needed for the ``shuttle`` mode).
         service_day
             Search in this service day's frame instead of the moment's local date.
+        max_fare
+            Leave out options known to cost more (in the fares' currency); options whose price is not
+            published stay, marked as such.
 
         Returns
         -------
@@ -405,9 +411,18 @@ class Planner:
             was found when nothing was.
         """
         with self.lock:
-            return self._plan(
+            result = self._plan(
                 origin, destination, depart_at, arrive_by, modes, max_transfers, max_walk_m, shuttle, service_day
             )
+        if max_fare is None:
+            return result
+        if not (math.isfinite(max_fare) and max_fare >= 0):
+            raise MaasError(f"max_fare must be a price >= 0, got {max_fare}")
+        affordable = tuple(it for it in result if _price(it) <= max_fare or it.fare is None or not it.fare.complete)
+        if affordable or not len(result):
+            return PlanResult(affordable, result.reason)
+        cheapest = min(_price(it) for it in result)
+        return PlanResult((), f"every option costs more than {max_fare:.2f} (the cheapest {cheapest:.2f})")
 
     def _plan(
         self,
@@ -583,7 +598,10 @@ class _Query:
         return b.stops[ok], np.ceil(self.bike_access_m[ok] / self.p.bike_speed).astype(np.int64)
 
     def _itinerary(self, legs: tuple[Leg, ...]) -> Itinerary:
-        return Itinerary(self.date, legs, self.p.clock.zone)
+        itinerary = Itinerary(self.date, legs, self.p.clock.zone)
+        if self.p.fares is None:
+            return itinerary
+        return replace(itinerary, fare=self.p.fares.price(itinerary))
 
     def _transit(self, clock: int, access_mode: str) -> list[Itinerary]:
         stops, seconds = self._walk_access() if access_mode == "walk" else self._bike_access()
@@ -972,15 +990,30 @@ def _polyline_m(coords: np.ndarray) -> float:
 
 
 def _shift(it: Itinerary, seconds: int) -> Itinerary:
-    from dataclasses import replace
-
     return replace(it, legs=tuple(replace(leg, start=leg.start + seconds, end=leg.end + seconds) for leg in it.legs))
 
 
+def _price(it: Itinerary) -> float:
+    """The fare as a criterion: unknown prices count as dearer than any known one."""
+    amount = None if it.fare is None else it.fare.amount
+    return math.inf if amount is None else amount
+
+
 def _pareto(options: list[Itinerary]) -> list[Itinerary]:
-    """Keep the itineraries no other one beats on both arrival and transfers (ties: earlier first)."""
+    """Keep the itineraries no other one beats on arrival, transfers and fare together (ties: earlier
+    first), so a slower option that is cheaper stays."""
     kept: list[Itinerary] = []
-    for it in sorted(options, key=lambda x: (x.arrive, x.transfers, -x.depart)):
-        if all(not (o.arrive <= it.arrive and o.transfers <= it.transfers) for o in kept):
+    for it in sorted(options, key=lambda x: (x.arrive, x.transfers, _price(x), -x.depart)):
+        if all(not (o.arrive <= it.arrive and o.transfers <= it.transfers and _price(o) <= _price(it)) for o in kept):
             kept.append(it)
     return kept
+
+
+def _fare_rules(data: AreaData) -> FareRules | None:
+    """The area's fares: the feed's and the shuttle's; None when neither is published."""
+    shuttle = data.area.shuttle
+    shuttle_fare = None
+    if shuttle is not None and shuttle.fare is not None:
+        shuttle_fare = ShuttleFare(shuttle.fare, shuttle.fare_with_transit, shuttle.fare_currency)
+    rules = FareRules(data.timetable, shuttle_fare)
+    return rules if rules.published or shuttle_fare is not None else None

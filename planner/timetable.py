@@ -35,7 +35,7 @@ import numpy as np
 from maas.cache import save_npz
 
 DAY = 86_400
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +67,14 @@ class Timetable:
     stop_lon: np.ndarray
     stop_parent: np.ndarray  # index of parent station or -1
     stop_location_type: np.ndarray
+    stop_zone_ids: np.ndarray  # fare zone ("" none)
+    stop_wheelchair: np.ndarray  # int8 wheelchair_boarding: 0 unknown, 1 yes, 2 no (a platform inherits its station's)
     # routes
     route_ids: np.ndarray
     route_short_names: np.ndarray
     route_long_names: np.ndarray
     route_types: np.ndarray
+    route_agency_ids: np.ndarray  # "" where the feed names no agency
     # patterns
     pattern_route: np.ndarray
     pattern_stop_start: np.ndarray
@@ -86,6 +89,8 @@ class Timetable:
     trip_shape_ids: np.ndarray
     trip_headsigns: np.ndarray
     trip_from_frequency: np.ndarray
+    trip_wheelchair: np.ndarray  # int8 wheelchair_accessible: 0 unknown, 1 yes, 2 no
+    trip_bikes: np.ndarray  # int8 bikes_allowed: 0 unknown, 1 yes, 2 no
     arrivals: np.ndarray
     departures: np.ndarray
     # stop -> patterns
@@ -96,6 +101,18 @@ class Timetable:
     transfer_to: np.ndarray
     transfer_type: np.ndarray
     transfer_min_time: np.ndarray  # -1 where not given
+    # fares (GTFS Fares v1, read by ``planner.fares``): fare_attributes.txt, then fare_rules.txt by row
+    fare_ids: np.ndarray
+    fare_prices: np.ndarray  # float64
+    fare_currencies: np.ndarray
+    fare_transfers: np.ndarray  # int16, -1 for unlimited (an empty ``transfers``)
+    fare_durations_s: np.ndarray  # int32, -1 where not given
+    fare_agency_ids: np.ndarray  # "" where not given
+    fare_rule_fare: np.ndarray  # int32 index into the fare arrays
+    fare_rule_route_ids: np.ndarray  # "" for any
+    fare_rule_origins: np.ndarray  # zone, "" for any
+    fare_rule_destinations: np.ndarray
+    fare_rule_contains: np.ndarray
     stats: TimetableStats
 
     @property

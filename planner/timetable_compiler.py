@@ -120,6 +120,9 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date, clock: ServiceClock
         stop_times=int(stop_counts @ trip_counts) if n_patterns else 0,
     )
     parent, location_type = _stations(stops, stop_idx)
+    stop_wheelchair = _codes(stops, "wheelchair_boarding")
+    inherits = (stop_wheelchair == 0) & (parent >= 0)
+    stop_wheelchair[inherits] = stop_wheelchair[parent[inherits]]
     return Timetable(
         service_date=service_date,
         stop_ids=stop_ids,
@@ -128,20 +131,26 @@ def compile_timetable(gtfs: GtfsFeed, service_date: dt.date, clock: ServiceClock
         stop_lon=stops["stop_lon"].to_numpy(dtype=np.float64),
         stop_parent=parent,
         stop_location_type=location_type,
+        stop_zone_ids=_optional_strings(stops, "zone_id"),
+        stop_wheelchair=stop_wheelchair,
         route_ids=route_ids,
         route_short_names=_optional_strings(routes, "route_short_name"),
         route_long_names=_optional_strings(routes, "route_long_name"),
         route_types=routes["route_type"].to_numpy(dtype=np.int32),
+        route_agency_ids=_optional_strings(routes, "agency_id"),
         trip_ids=np.array([runs.label[i] for i in trip_order], dtype=str),
         trip_source_ids=source_trip_ids[source_rows],
         trip_shape_ids=_optional_strings(trips, "shape_id")[source_rows],
         trip_headsigns=_optional_strings(trips, "trip_headsign")[source_rows],
         trip_from_frequency=np.array([runs.from_frequency[i] for i in trip_order], dtype=bool),
+        trip_wheelchair=_codes(trips, "wheelchair_accessible")[source_rows],
+        trip_bikes=_codes(trips, "bikes_allowed")[source_rows],
         transfer_from=t_from,
         transfer_to=t_to,
         transfer_type=t_type,
         transfer_min_time=t_min,
         stats=stats,
+        **_fare_arrays(gtfs.table("fare_attributes"), gtfs.table("fare_rules")),
         **arrays,
     )
 
@@ -386,3 +395,39 @@ def _stations(stops: pd.DataFrame, stop_idx: dict[str, int]) -> tuple[np.ndarray
         else np.zeros(len(stops), np.int8)
     )
     return parent, location_type
+
+
+def _codes(df: pd.DataFrame, column: str) -> np.ndarray:
+    """A 0/1/2 accessibility column as int8 (0, "no information", where empty or absent)."""
+    if column not in df:
+        return np.zeros(len(df), np.int8)
+    return pd.to_numeric(df[column], errors="coerce").fillna(0).to_numpy(dtype=np.int8)
+
+
+def _fare_arrays(attributes: pd.DataFrame | None, rules: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """fare_attributes.txt and fare_rules.txt as flat arrays (empty when the feed has no fares)."""
+    if attributes is None or not len(attributes):
+        attributes = pd.DataFrame({"fare_id": pd.Series([], dtype="string"), "price": [], "currency_type": []})
+    fare_ids = _strings(attributes["fare_id"])
+    index = {f: i for i, f in enumerate(fare_ids)}
+    if rules is None:
+        rules = pd.DataFrame({"fare_id": pd.Series([], dtype="string")})
+
+    def number(column: str, dtype: type, missing: int) -> np.ndarray:
+        if column not in attributes:
+            return np.full(len(attributes), missing, dtype)
+        return pd.to_numeric(attributes[column], errors="coerce").fillna(missing).to_numpy(dtype=dtype)
+
+    return {
+        "fare_ids": fare_ids,
+        "fare_prices": pd.to_numeric(attributes["price"], errors="coerce").to_numpy(dtype=np.float64),
+        "fare_currencies": _strings(attributes["currency_type"]),
+        "fare_transfers": number("transfers", np.int16, -1),
+        "fare_durations_s": number("transfer_duration", np.int32, -1),
+        "fare_agency_ids": _optional_strings(attributes, "agency_id"),
+        "fare_rule_fare": np.array([index[f] for f in _strings(rules["fare_id"])], dtype=np.int32),
+        "fare_rule_route_ids": _optional_strings(rules, "route_id"),
+        "fare_rule_origins": _optional_strings(rules, "origin_id"),
+        "fare_rule_destinations": _optional_strings(rules, "destination_id"),
+        "fare_rule_contains": _optional_strings(rules, "contains_id"),
+    }
