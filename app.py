@@ -69,7 +69,9 @@ def show_answer(res: webapp.AppResources, answer: webapp.TripAnswer, wheelchair:
                 st.rerun()
             st.markdown(webapp.mode_strip_html(it), unsafe_allow_html=True)
             transfers = f"{facts['transfers']} transfer{'s' if facts['transfers'] != '1' else ''}"
-            st.caption(f"{facts['via']} · walk {facts['walking']} · {transfers} · CO2 {facts['CO2']}")
+            st.caption(
+                f"{facts['via']} · walk {facts['walking']} · {transfers} · CO2 {facts['CO2']} · {facts['step-free']}"
+            )
             if "shuttle pickup" in facts:
                 st.markdown(f"Shuttle pickup window: **{facts['shuttle pickup']}**")
             if i == chosen_index:
@@ -117,7 +119,11 @@ def search_form(res: webapp.AppResources) -> tuple[webapp.TripRequest | None, bo
         with st.expander("Options"):
             max_walk = st.slider("Max walking to and from transit (m)", 200, 3000, 1000, 100)
             max_transfers = st.slider("Max transfers", 0, 5, 3)
-            wheelchair = st.checkbox("Wheelchair (the shuttle reserves a wheelchair place)")
+            wheelchair = st.checkbox(
+                "Wheelchair",
+                help="Only trips and stops the timetable marks accessible, walking without steps, "
+                "and a wheelchair place on the shuttle",
+            )
         st.session_state["click_target"] = st.radio(
             "A map click sets", ["From", "To"], horizontal=True, key="click_target_radio"
         )

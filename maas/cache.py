@@ -80,3 +80,8 @@ def save_npz(path: Path, **arrays: Any) -> None:
 def write_bytes(path: Path, data: bytes) -> None:
     """``path.write_bytes(data)``, atomically (see :func:`replace_atomically`)."""
     replace_atomically(path, lambda temporary: temporary.write_bytes(data))
+
+
+def write_text(path: Path, text: str) -> None:
+    """``path.write_text(text)`` (UTF-8), atomically (see :func:`replace_atomically`)."""
+    write_bytes(path, text.encode("utf-8"))

@@ -152,7 +152,7 @@ def describe_itinerary(number: int, it: Any) -> str:
     lines = [
         f"Option {number}: {it.clock(it.depart)} -> {it.clock(it.arrive)} ({round(it.duration_s / 60)} min), "
         f"{it.transfers} transfer{'s' if it.transfers != 1 else ''}, walking {it.walking_m:.0f} m, "
-        f"{it.fare_text}, CO2 {it.co2_g:.0f} g"
+        f"{it.fare_text}, CO2 {it.co2_g:.0f} g, {it.step_free_text}"
     ]
     for leg in it.legs:
         span = f"  {it.clock(leg.start)}-{it.clock(leg.end)}"
@@ -194,7 +194,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if service is None:
             raise MaasError(f"area {planner.area.name} has no shuttle service")
         shuttle = ShuttleDispatcher(
-            ServiceStore(args.db), shuttle_network(planner.data), service, service_date=planner.area.service_date
+            ServiceStore(args.db),
+            shuttle_network(planner.data),
+            service,
+            wheelchairs=1 if args.wheelchair else 0,
+            service_date=planner.area.service_date,
         )
     result = planner.plan(
         args.origin,
@@ -204,6 +208,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         max_walk_m=args.max_walk,
         shuttle=shuttle,
         max_fare=args.max_fare,
+        wheelchair=args.wheelchair or args.wheelchair_unknown is not None,
+        unknown_accessibility=args.wheelchair_unknown or "strict",
         **kwargs,
     )
     if args.geojson:
@@ -652,6 +658,17 @@ def _add_planner_commands(sub: Any) -> None:
     plan.add_argument("--db", help="service-day database the shuttle mode quotes against (maas simulate --db)")
     plan.add_argument("--max-transfers", type=_TRANSFERS, default=None)
     plan.add_argument("--max-walk", type=_METRES, default=None, help="metres of walking to or from transit")
+    plan.add_argument(
+        "--wheelchair",
+        action="store_true",
+        help="accessible trips and stops only, walking without steps, a wheelchair place on the shuttle",
+    )
+    plan.add_argument(
+        "--wheelchair-unknown",
+        choices=("strict", "lenient"),
+        help="with --wheelchair: trips and stops with no accessibility information are left out (strict, "
+        "the default) or used (lenient)",
+    )
     plan.add_argument(
         "--max-fare",
         type=number_arg(float, 0, 1e6, "a price"),

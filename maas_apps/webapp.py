@@ -196,6 +196,7 @@ def plan_trip(res: AppResources, request: TripRequest) -> TripAnswer:
             max_walk_m=request.max_walk_m,
             max_transfers=request.max_transfers,
             shuttle=shuttle,
+            wheelchair=request.wheelchair,
             **kwargs,
         )
     except MaasError as error:
@@ -237,6 +238,7 @@ def card(it: Itinerary) -> dict[str, str]:
         "walking": f"{it.walking_m:.0f} m",
         "CO2": f"{it.co2_g:.0f} g",
         "fare": it.fare_text,
+        "step-free": it.step_free_text,
         "via": " → ".join(_leg_label(leg) for leg in it.legs),
     }
     if shuttle:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from maas.area import Area
-from maas.cache import cache_dir, cache_key, save_npz
+from maas.cache import cache_dir, cache_key, save_npz, write_text
 from planner import street_graph as street_graph_mod
 from planner import timetable as timetable_mod
 from planner.footpaths import Footpaths, compute_footpaths
@@ -190,7 +190,8 @@ def load_area_data(
         fp_cached = False
     if not dates_path.exists():  # a timetable cached before the dates were kept
         say("reading the feeds' calendars")
-        dates_path.write_text(json.dumps([d.isoformat() for d in load_feeds(area.gtfs_files).calendar.service_dates()]))
+        dates = load_feeds(area.gtfs_files).calendar.service_dates()
+        write_text(dates_path, json.dumps([d.isoformat() for d in dates]))
     return AreaData(
         area,
         timetable,
@@ -220,7 +221,7 @@ def _timetable(
     say(f"compiling timetable for {date.isoformat()}")
     timetable = compile_timetable(feed, date, ServiceClock(area.timezone or None))
     timetable.save(tt_path)
-    dates_path.write_text(json.dumps([d.isoformat() for d in feed.calendar.service_dates()]))
+    write_text(dates_path, json.dumps([d.isoformat() for d in feed.calendar.service_dates()]))
     shapes = Shapes.from_table(feed.table("shapes"))
     shapes.save(shapes_path)
     say(f"timetable: {timetable.n_trips} trips in {timetable.n_patterns} patterns ({time.perf_counter() - t0:.1f} s)")
@@ -248,7 +249,7 @@ def _street_graphs(
         graphs[mode] = compile_street_graph(graph, mode)
         graphs[mode].save(paths[mode])
         say(f"{mode}: {graphs[mode].n_nodes} nodes, {graphs[mode].n_edges} edges")
-    meta.write_text(json.dumps(asdict(osm_stats)))
+    write_text(meta, json.dumps(asdict(osm_stats)))
     say(f"street graphs built ({time.perf_counter() - t0:.1f} s)")
     return graphs, osm_stats, False
 

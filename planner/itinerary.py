@@ -90,6 +90,7 @@ class StreetLegBase:
     distance_m: float
     geometry: Coords
     approximate: bool = False  # straight-line fallback outside the street extract
+    step_free: bool | None = None  # True: planned without steps (wheelchair routing); None: not checked
 
     mode: ClassVar[str] = "street"
 
@@ -143,6 +144,9 @@ class TransitLeg:
     intermediate_stops: tuple[StopCall, ...]
     distance_m: float
     geometry: Coords
+    # The trip, boarding stop and alighting stop all marked accessible in GTFS (True), any of them
+    # marked not accessible (False), else unknown (None).
+    step_free: bool | None = None
 
     @property
     def mode(self) -> str:
@@ -158,6 +162,12 @@ class TransitLeg:
 
 
 Leg = WalkLeg | BikeLeg | CarLeg | ShuttleLeg | TransitLeg
+
+
+def _leg_name(leg: Leg) -> str:
+    if isinstance(leg, TransitLeg):
+        return f"{leg.mode} {leg.route_short_name}".strip()
+    return leg.mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +283,16 @@ class Itinerary:
         return " + ".join(parts) if parts else "free"
 
     @property
+    def step_free_text(self) -> str:
+        """Accessibility as a rider reads it: "step-free" (every leg confirmed), "not step-free (tram 7)"
+        (a leg marked not accessible), else "step-free not confirmed" (a leg with no information)."""
+        moving = [leg for leg in self.legs if not (isinstance(leg, WalkLeg) and leg.distance_m < 1)]
+        blocked = [leg for leg in moving if leg.step_free is False]
+        if blocked:
+            return "not step-free (" + ", ".join(_leg_name(leg) for leg in blocked) + ")"
+        return "step-free" if all(leg.step_free for leg in moving) else "step-free not confirmed"
+
+    @property
     def shuttle_legs(self) -> tuple[ShuttleLeg, ...]:
         return tuple(leg for leg in self.legs if isinstance(leg, ShuttleLeg))
 
@@ -293,6 +313,7 @@ class Itinerary:
                 "to": place(leg.destination),
                 "distance_m": round(leg.distance_m, 1),
                 "co2_g": round(leg.co2_g, 1),
+                "step_free": leg.step_free,
             }
             if isinstance(leg, TransitLeg):
                 item.update(
@@ -326,6 +347,7 @@ class Itinerary:
             "walking_m": round(self.walking_m, 1),
             "co2_g": round(self.co2_g, 1),
             "fare": self._fare_dict(),
+            "step_free": self.step_free_text,
             "legs": legs,
         }
 

@@ -18,7 +18,7 @@ import contextlib
 import datetime as dt
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -56,6 +56,7 @@ from planner.shapes import cut_between
 from planner.shuttle_access import HUB_TRANSFER_S, ShuttleQuoter, zone_containing
 from planner.street_graph import EdgeSnapper, Snap, StreetGraph, haversine_m
 from planner.street_search import StreetSearch
+from planner.wheelchair import Unknown, wheelchair_area_data
 
 MODES = ("walk", "bike", "car", "transit", "shuttle")
 
@@ -235,6 +236,9 @@ class Planner:
         self.lock = threading.RLock()
         self._by_date: dict[dt.date, ServiceDay] = {}
         self.clock = ServiceClock(self.area.timezone or None)
+        self._prepare: Callable[[AreaData], AreaData] | None = None  # applied to other dates' data
+        self.step_free_walking = False  # walking legs avoid steps (a wheelchair planner)
+        self._wheelchair: dict[str, Planner] = {}
         self._add(data)
         self._data = data
         self.fares = _fare_rules(data)
@@ -285,8 +289,25 @@ class Planner:
         """The timetable of a service day (its own trips and the neighbouring days' that reach into it),
         compiled on first use and cached on disk; raises NoServiceError when no trip runs near it."""
         if date not in self._by_date:
-            self._add(load_area_data(self.area, service_date=date, cache=self._data.cache, streets_of=self._data))
+            data = load_area_data(self.area, service_date=date, cache=self._data.cache, streets_of=self._data)
+            self._add(self._prepare(data) if self._prepare else data)
         return self._by_date[date]
+
+    def for_wheelchair(self, unknown: Unknown = "strict") -> Planner:
+        """A planner on the same data for a wheelchair user (``planner.wheelchair``): accessible trips
+        and stops only (``unknown``: whether trips and stops with no information count), and walking
+        without steps; built on first use and kept."""
+        with self.lock:
+            if unknown not in self._wheelchair:
+
+                def prepare(data: AreaData) -> AreaData:
+                    return wheelchair_area_data(data, unknown)
+
+                planner = Planner(prepare(self._data), self.params)
+                planner._prepare = prepare
+                planner.step_free_walking = True
+                self._wheelchair[unknown] = planner
+            return self._wheelchair[unknown]
 
     def locate(self, moment: dt.datetime, service_day: dt.date | None = None) -> tuple[dt.date, int]:
         """The service day a query at ``moment`` searches (its local date unless given) and its seconds there.
@@ -372,6 +393,8 @@ class Planner:
         shuttle: ShuttleQuoter | None = None,
         service_day: dt.date | None = None,
         max_fare: float | None = None,
+        wheelchair: bool = False,
+        unknown_accessibility: Unknown = "strict",
     ) -> PlanResult:
         """Itineraries from ``origin`` to ``destination`` (each ``(lat, lon)``).
 
@@ -403,6 +426,9 @@ class Planner:
         max_fare
             Leave out options known to cost more (in the fares' currency); options whose price is not
             published stay, marked as such.
+        wheelchair, unknown_accessibility
+            Plan for a wheelchair user (:meth:`for_wheelchair`): ``"strict"`` uses only trips and stops
+            marked accessible, ``"lenient"`` also those with no information.
 
         Returns
         -------
@@ -410,6 +436,19 @@ class Planner:
             The itineraries, best first (frozen dataclasses with legs and geometry), and why nothing
             was found when nothing was.
         """
+        if wheelchair:
+            return self.for_wheelchair(unknown_accessibility).plan(
+                origin,
+                destination,
+                depart_at=depart_at,
+                arrive_by=arrive_by,
+                modes=modes,
+                max_transfers=max_transfers,
+                max_walk_m=max_walk_m,
+                shuttle=shuttle,
+                service_day=service_day,
+                max_fare=max_fare,
+            )
         with self.lock:
             result = self._plan(
                 origin, destination, depart_at, arrive_by, modes, max_transfers, max_walk_m, shuttle, service_day
@@ -598,6 +637,14 @@ class _Query:
         return b.stops[ok], np.ceil(self.bike_access_m[ok] / self.p.bike_speed).astype(np.int64)
 
     def _itinerary(self, legs: tuple[Leg, ...]) -> Itinerary:
+        if self.p.step_free_walking:  # walking avoided steps; the shuttle holds a wheelchair place if asked
+            wheelchair_place = getattr(self.shuttle, "wheelchairs", 0) > 0
+            legs = tuple(
+                replace(leg, step_free=True)
+                if isinstance(leg, WalkLeg) or (isinstance(leg, ShuttleLeg) and wheelchair_place)
+                else leg
+                for leg in legs
+            )
         itinerary = Itinerary(self.date, legs, self.p.clock.zone)
         if self.p.fares is None:
             return itinerary
@@ -976,7 +1023,19 @@ class _Query:
             calls,
             _polyline_m(geometry),
             _coords(geometry),
+            _step_free(
+                int(tt.trip_wheelchair[trip_global]),
+                int(tt.stop_wheelchair[step.board_stop]),
+                int(tt.stop_wheelchair[step.alight_stop]),
+            ),
         )
+
+
+def _step_free(*codes: int) -> bool | None:
+    """GTFS accessibility codes of a ride (trip, boarding, alighting) as one answer."""
+    if 2 in codes:
+        return False
+    return True if all(c == 1 for c in codes) else None
 
 
 def _with_ends(geometry: np.ndarray, start: Place, end: Place) -> np.ndarray:
@@ -999,12 +1058,25 @@ def _price(it: Itinerary) -> float:
     return math.inf if amount is None else amount
 
 
+def _dominates(o: Itinerary, it: Itinerary) -> bool:
+    """``o`` is as good as ``it`` on arrival, transfers and fare; a cheaper option arriving at the same
+    time but leaving earlier does not hide ``it`` (a free walk does not hide the tram that lets the
+    rider leave later)."""
+    cheaper_but_leaves_earlier = _price(o) < _price(it) and o.arrive == it.arrive and o.depart < it.depart
+    return (
+        o.arrive <= it.arrive
+        and o.transfers <= it.transfers
+        and _price(o) <= _price(it)
+        and not cheaper_but_leaves_earlier
+    )
+
+
 def _pareto(options: list[Itinerary]) -> list[Itinerary]:
-    """Keep the itineraries no other one beats on arrival, transfers and fare together (ties: earlier
-    first), so a slower option that is cheaper stays."""
+    """Keep the itineraries no other one dominates (:func:`_dominates`), so a slower option that is
+    cheaper stays; ties keep the one that leaves latest."""
     kept: list[Itinerary] = []
-    for it in sorted(options, key=lambda x: (x.arrive, x.transfers, _price(x), -x.depart)):
-        if all(not (o.arrive <= it.arrive and o.transfers <= it.transfers and _price(o) <= _price(it)) for o in kept):
+    for it in sorted(options, key=lambda x: (x.arrive, x.transfers, -x.depart, _price(x))):
+        if not any(_dominates(o, it) for o in kept):
             kept.append(it)
     return kept
 

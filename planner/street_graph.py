@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # for annotations only: scipy is imported where it is used
 from maas.cache import save_npz
 from maas.errors import OutsideAreaError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+BLOCKED = 1e9  # metres or seconds: the cost of an edge a mode may not take
 EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -47,6 +48,7 @@ class StreetGraph:
     edge_length: np.ndarray  # float32 metres
     edge_time: np.ndarray  # float32 seconds
     edge_name: np.ndarray  # str
+    edge_step_free: np.ndarray  # bool: no steps and not wheelchair=no on any OSM way of the edge
     edge_geom_start: np.ndarray  # int64[E+1] slices geom_lon/geom_lat, endpoints included
     geom_lon: np.ndarray
     geom_lat: np.ndarray
@@ -86,9 +88,21 @@ class StreetGraph:
             edge_length=self.edge_length[edges],
             edge_time=self.edge_time[edges],
             edge_name=self.edge_name[edges],
+            edge_step_free=self.edge_step_free[edges],
             edge_geom_start=np.r_[0, np.cumsum(sizes)].astype(self.edge_geom_start.dtype),
             geom_lon=self.geom_lon[take],
             geom_lat=self.geom_lat[take],
+        )
+
+    def step_free(self) -> StreetGraph:
+        """The same graph (same node and edge numbers) where edges with steps cannot be taken: they
+        cost ``BLOCKED`` (beyond any walk a search allows, and finite, so a point snapped at an edge's
+        end still costs nothing), and stop links stay valid."""
+        blocked = ~self.edge_step_free
+        return dataclasses.replace(
+            self,
+            edge_length=np.where(blocked, BLOCKED, self.edge_length).astype(self.edge_length.dtype),
+            edge_time=np.where(blocked, BLOCKED, self.edge_time).astype(self.edge_time.dtype),
         )
 
     def largest_strong_component(self) -> StreetGraph:

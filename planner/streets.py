@@ -74,6 +74,7 @@ _TAGS_KEPT = (
     "area",
     "oneway:bicycle",
     "cycleway",
+    "wheelchair",
 )
 
 _WALK_EXCLUDED = {
@@ -312,6 +313,7 @@ def build_mode_graph(
             "name": tags.get("name", ""),
             "oneway": forward != backward,
             "speed_kph": kmh,
+            "step_free": tags["highway"] != "steps" and tags.get("wheelchair", "") != "no",
         }
         for i in range(len(refs) - 1):
             u, v = int(refs[i]), int(refs[i + 1])
@@ -327,7 +329,7 @@ def build_mode_graph(
     for node in graph.nodes:
         graph.nodes[node]["x"] = osm.node_lon[node]
         graph.nodes[node]["y"] = osm.node_lat[node]
-    graph = ox.simplify_graph(graph, edge_attr_aggs={"length": sum, "travel_time": sum})
+    graph = ox.simplify_graph(graph, edge_attr_aggs={"length": sum, "travel_time": sum, "step_free": min})
     graph = ox.truncate.largest_component(graph, strongly=True)
     return graph
 
@@ -371,10 +373,16 @@ def compile_street_graph(graph: Any, mode: str) -> StreetGraph:
         edge_length=np.array([r[2]["length"] for r in rows], dtype=np.float32),
         edge_time=np.array([r[2]["travel_time"] for r in rows], dtype=np.float32),
         edge_name=np.array(names, dtype=str),
+        edge_step_free=np.array([_all_step_free(r[2].get("step_free", True)) for r in rows], dtype=bool),
         edge_geom_start=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         geom_lon=np.concatenate(geom_lon),
         geom_lat=np.concatenate(geom_lat),
     )
+
+
+def _all_step_free(value: Any) -> bool:
+    """An edge's step_free flag; a list where simplification merged ways it did not aggregate."""
+    return all(bool(v) for v in value) if isinstance(value, list) else bool(value)
 
 
 def to_networkx(street: StreetGraph) -> nx.MultiDiGraph:

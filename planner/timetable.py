@@ -26,7 +26,7 @@ Array layout (P patterns, T trips, S stops):
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,35 @@ class Timetable:
             for j in np.flatnonzero((stops == stop) & board):
                 times.append(dep[:, j])
         return np.sort(np.concatenate(times)) if times else np.empty(0, dtype=np.int32)
+
+    def restricted(self, trip_ok: np.ndarray, stop_ok: np.ndarray) -> Timetable:
+        """The same timetable with only the trips where ``trip_ok`` and boarding and alighting only at
+        the stops where ``stop_ok`` (stop, route and pattern numbers unchanged; a pattern may be left
+        with no trips)."""
+        trip_ok = np.asarray(trip_ok, dtype=bool)
+        n_stops = np.diff(self.pattern_stop_start)
+        keep_times = np.zeros(len(self.arrivals), dtype=bool)
+        for p in range(self.n_patterns):
+            first, last = self.pattern_trip_start[p], self.pattern_trip_start[p + 1]
+            rows = np.repeat(trip_ok[first:last], n_stops[p])
+            start = self.pattern_time_start[p]
+            keep_times[start : start + len(rows)] = rows
+        running = np.r_[0, np.cumsum(trip_ok, dtype=np.int64)]
+        kept_per_pattern = running[self.pattern_trip_start[1:]] - running[self.pattern_trip_start[:-1]]
+        trip_start = np.r_[0, np.cumsum(kept_per_pattern)].astype(self.pattern_trip_start.dtype)
+        time_start = np.r_[0, np.cumsum(kept_per_pattern * n_stops)[:-1]].astype(self.pattern_time_start.dtype)
+        stop_allowed = np.asarray(stop_ok, dtype=bool)[self.pattern_stops]
+        trip_fields = {f.name: getattr(self, f.name)[trip_ok] for f in fields(self) if f.name.startswith("trip_")}
+        return replace(
+            self,
+            pattern_trip_start=trip_start,
+            pattern_time_start=time_start[: self.n_patterns],
+            pattern_can_board=self.pattern_can_board & stop_allowed,
+            pattern_can_alight=self.pattern_can_alight & stop_allowed,
+            arrivals=self.arrivals[keep_times],
+            departures=self.departures[keep_times],
+            **trip_fields,
+        )
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: Path) -> None:

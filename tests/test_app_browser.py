@@ -101,18 +101,20 @@ def test_plan_a_real_trip_in_the_browser(server: str) -> None:
     assert first_render_s < 30 and plan_s < 10  # generous for CI; the measured figures are in the artifact
 
 
+def settled(page: object) -> None:
+    """Until the app has finished its run (no running indicator), then a moment for the page to draw."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+    )
+    page.wait_for_timeout(1500)  # type: ignore[attr-defined]
+
+
 def test_rider_flows_in_the_browser(server: str) -> None:
     """Compare options, book the shuttle, move the search later, arrive by a time, type an ambiguous name:
     each flow as a rider does it, with a screenshot of each in test-artifacts/."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-
-    def settled(page: object) -> None:
-        page.wait_for_function(  # type: ignore[attr-defined]
-            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-        )
-        page.wait_for_timeout(1500)  # type: ignore[attr-defined]
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
@@ -192,8 +194,9 @@ def test_fleet_page_shows_what_the_shuttle_gives_residents(
         page.get_by_text("Shuttle fleet").click(timeout=60_000)
         # Play: the day opens at 08:00 and steps five minutes a second; three frames without an error
         page.get_by_text("08:00").first.wait_for(timeout=60_000)
+        settled(page)  # a click while the app still runs can be lost in its rerun
         page.get_by_text("Play").click()
-        page.get_by_text("08:15").first.wait_for(timeout=30_000)
+        page.get_by_text("08:15").first.wait_for(timeout=45_000)
         page.get_by_text("Play").click()  # pause
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "flow-fleet-play.png"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -39,7 +40,7 @@ def run_block(lines: list[str], folder: Path, cache: Path, data: Path) -> list[s
 
 
 def test_every_marked_block_is_found() -> None:
-    assert {"live-day", "batch"} <= set(readme_blocks())
+    assert {"live-day", "batch", "fares"} <= set(readme_blocks())
 
 
 @pytest.mark.realdata
@@ -55,6 +56,16 @@ def test_batch_block(shared_data: Path, poa_cache: Path, tmp_path: Path) -> None
     assert "ran 4 day(s)" in sweep and "95 % of riders served at 30 requests a day" in sweep
     for written in ("results/residents.csv", "results/residents.png", "results/poa-jobs.png", "results/sweep/kpis.png"):
         assert (project / written).is_file(), written
+
+
+@pytest.mark.realdata
+def test_fares_block(shared_data: Path, helsinki: object, helsinki_cache: Path, tmp_path: Path) -> None:
+    wheelchair, free = (r.stdout for r in run_block(readme_blocks()["fares"], tmp_path, helsinki_cache, shared_data))
+    options = [line for line in wheelchair.splitlines() if line.startswith("Option")]
+    assert options and all(line.endswith(", step-free") for line in options), wheelchair
+    assert any("2.80 EUR" in line for line in options)
+    plans = json.loads(free)["itineraries"]
+    assert plans and all(p["fare"]["amount"] == 0 and p["fare"]["text"] == "free" for p in plans)
 
 
 @pytest.mark.realdata
