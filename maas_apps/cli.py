@@ -210,6 +210,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         max_fare=args.max_fare,
         wheelchair=args.wheelchair or args.wheelchair_unknown is not None,
         unknown_accessibility=args.wheelchair_unknown or "strict",
+        bike_on_board=args.bike_on_board,
         **kwargs,
     )
     if args.geojson:
@@ -668,6 +669,11 @@ def _add_planner_commands(sub: Any) -> None:
         choices=("strict", "lenient"),
         help="with --wheelchair: trips and stops with no accessibility information are left out (strict, "
         "the default) or used (lenient)",
+    )
+    plan.add_argument(
+        "--bike-on-board",
+        action="store_true",
+        help="keep the bike: cycle all the way, or on trips that allow bikes with cycling to and from the stops",
     )
     plan.add_argument(
         "--max-fare",

@@ -238,7 +238,9 @@ class Planner:
         self.clock = ServiceClock(self.area.timezone or None)
         self._prepare: Callable[[AreaData], AreaData] | None = None  # applied to other dates' data
         self.step_free_walking = False  # walking legs avoid steps (a wheelchair planner)
+        self.bike_on_board = False  # the rider keeps the bike: trips that allow bikes, cycling at both ends
         self._wheelchair: dict[str, Planner] = {}
+        self._with_bike: Planner | None = None
         self._add(data)
         self._data = data
         self.fares = _fare_rules(data)
@@ -292,6 +294,23 @@ class Planner:
             data = load_area_data(self.area, service_date=date, cache=self._data.cache, streets_of=self._data)
             self._add(self._prepare(data) if self._prepare else data)
         return self._by_date[date]
+
+    def for_bike_on_board(self) -> Planner:
+        """A planner on the same data for a rider who takes the bike on board: only trips with
+        ``bikes_allowed = 1``, cycling to the first stop and from the last; built on first use and kept."""
+        with self.lock:
+            if self._with_bike is None:
+
+                def prepare(data: AreaData) -> AreaData:
+                    timetable = data.timetable
+                    allowed = timetable.restricted(timetable.trip_bikes == 1, np.ones(timetable.n_stops, bool))
+                    return replace(data, timetable=allowed)
+
+                planner = Planner(prepare(self._data), self.params)
+                planner._prepare = prepare
+                planner.bike_on_board = True
+                self._with_bike = planner
+            return self._with_bike
 
     def for_wheelchair(self, unknown: Unknown = "strict") -> Planner:
         """A planner on the same data for a wheelchair user (``planner.wheelchair``): accessible trips
@@ -395,6 +414,7 @@ class Planner:
         max_fare: float | None = None,
         wheelchair: bool = False,
         unknown_accessibility: Unknown = "strict",
+        bike_on_board: bool = False,
     ) -> PlanResult:
         """Itineraries from ``origin`` to ``destination`` (each ``(lat, lon)``).
 
@@ -429,6 +449,9 @@ class Planner:
         wheelchair, unknown_accessibility
             Plan for a wheelchair user (:meth:`for_wheelchair`): ``"strict"`` uses only trips and stops
             marked accessible, ``"lenient"`` also those with no information.
+        bike_on_board
+            The rider keeps the bike (:meth:`for_bike_on_board`): the options are cycling all the way
+            and transit trips that allow bikes with cycling to and from the stops (depart-at only).
 
         Returns
         -------
@@ -436,6 +459,19 @@ class Planner:
             The itineraries, best first (frozen dataclasses with legs and geometry), and why nothing
             was found when nothing was.
         """
+        if bike_on_board:
+            if wheelchair or arrive_by is not None or shuttle is not None:
+                raise MaasError("a bike on board is planned for a departure time, without wheelchair or shuttle")
+            return self.for_bike_on_board().plan(
+                origin,
+                destination,
+                depart_at=depart_at,
+                modes=("bike", "transit"),
+                max_transfers=max_transfers,
+                max_walk_m=max_walk_m,
+                service_day=service_day,
+                max_fare=max_fare,
+            )
         if wheelchair:
             return self.for_wheelchair(unknown_accessibility).plan(
                 origin,
@@ -636,6 +672,37 @@ class _Query:
         ok = self.bike_access_m <= self.p.params.max_bike_m
         return b.stops[ok], np.ceil(self.bike_access_m[ok] / self.p.bike_speed).astype(np.int64)
 
+    def _bike_egress(self) -> np.ndarray:
+        """Seconds by bike from each stop to the destination (INF beyond the bike limit)."""
+        self._bike_access()  # snaps the destination to the bike graph
+        b = self.p.bike
+        b.from_destination.from_snap(self.bd_snap, self.p.params.max_bike_m)
+        self.bike_egress_m = (
+            b.point_costs(b.from_destination, self.bd_snap, b.stop_edges, b.stop_fracs)
+            + b.stop_link_m
+            + self.bd_snap.distance_m
+        )
+        egress = np.full(self.tt.n_stops, INF, dtype=np.int64)
+        ok = self.bike_egress_m <= self.p.params.max_bike_m
+        egress[b.stops[ok]] = np.ceil(self.bike_egress_m[ok] / self.p.bike_speed).astype(np.int64)
+        return egress
+
+    def _bike_egress_leg(self, last: RideStep, egress: np.ndarray) -> BikeLeg:
+        b = self.p.bike
+        stop_place = self._stop_place(last.alight_stop)
+        k = int(np.flatnonzero(b.stops == last.alight_stop)[0])
+        geometry = b.path(b.from_destination, self.bd_snap, int(b.stop_edges[k]), float(b.stop_fracs[k]))
+        geometry = _with_ends(geometry[::-1], stop_place, self.destination)
+        seconds = int(egress[last.alight_stop])
+        return BikeLeg(
+            last.arrival,
+            last.arrival + seconds,
+            stop_place,
+            self.destination,
+            float(self.bike_egress_m[k]),
+            _coords(geometry),
+        )
+
     def _itinerary(self, legs: tuple[Leg, ...]) -> Itinerary:
         if self.p.step_free_walking:  # walking avoided steps; the shuttle holds a wheelchair place if asked
             wheelchair_place = getattr(self.shuttle, "wheelchairs", 0) > 0
@@ -655,18 +722,21 @@ class _Query:
         if not len(stops):
             self.reason = self.reason or f"no stop within {self.max_walk_m:.0f} m of the origin"
             return []
-        if not (self.egress < INF).any():
+        by_bike = access_mode == "bike" and self.p.bike_on_board
+        egress = self._bike_egress() if by_bike else self.egress
+        if not (egress < INF).any():
             self.reason = self.reason or f"no stop within {self.max_walk_m:.0f} m of the destination"
             return []
         params = self.p.params
-        result = self._raptor(stops, clock + seconds)
+        result = self._raptor(stops, clock + seconds, egress)
         access_of = dict(zip(stops.tolist(), seconds.tolist(), strict=True))
         out = []
         for k, stop, arrival in zip(result.rides, result.egress_stops, result.arrivals, strict=True):
             if arrival - clock > params.max_trip_s:
                 continue
             steps = reconstruct(self.tt, result, k, stop)
-            out.append(self._assemble(steps, access_mode, access_of[steps[0].board_stop]))
+            last_leg = self._bike_egress_leg(steps[-1], egress) if by_bike else None
+            out.append(self._assemble(steps, access_mode, access_of[steps[0].board_stop], egress_leg=last_leg))
         if not out and not self.reason:
             self.reason = f"no transit connection within {params.max_trip_s // 3600} h" + self._service_span(stops)
         return out

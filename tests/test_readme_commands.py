@@ -60,12 +60,15 @@ def test_batch_block(shared_data: Path, poa_cache: Path, tmp_path: Path) -> None
 
 @pytest.mark.realdata
 def test_fares_block(shared_data: Path, helsinki: object, helsinki_cache: Path, tmp_path: Path) -> None:
-    wheelchair, free = (r.stdout for r in run_block(readme_blocks()["fares"], tmp_path, helsinki_cache, shared_data))
+    wheelchair, free, bike = (
+        r.stdout for r in run_block(readme_blocks()["fares"], tmp_path, helsinki_cache, shared_data)
+    )
     options = [line for line in wheelchair.splitlines() if line.startswith("Option")]
     assert options and all(line.endswith(", step-free") for line in options), wheelchair
     assert any("2.80 EUR" in line for line in options)
     plans = json.loads(free)["itineraries"]
     assert plans and all(p["fare"]["amount"] == 0 and p["fare"]["text"] == "free" for p in plans)
+    assert "subway M2 from Ruoholahti" in bike and "bike 662 m to Destination" in bike, bike
 
 
 @pytest.mark.realdata

@@ -173,3 +173,35 @@ def test_500_random_helsinki_wheelchair_plans_use_only_accessible_trips_stops_an
 def _cost(reached, node: int) -> float:  # type: ignore[no-untyped-def]
     hits = np.flatnonzero(reached.nodes == node)
     return float(reached.costs[hits[0]]) if len(hits) else float("inf")
+
+
+@pytest.mark.realdata
+def test_a_bike_on_board_rides_only_trips_that_allow_bikes_and_cycles_at_both_ends(helsinki) -> None:  # type: ignore[no-untyped-def]
+    """HSL allows bikes on the metro and commuter trains only; across the centre the metro is the ride."""
+    from planner.itinerary import BikeLeg
+    from planner.router import Planner
+
+    planner = Planner(helsinki)
+    tt = helsinki.timetable
+    bikes = {str(t): int(c) for t, c in zip(tt.trip_ids, tt.trip_bikes, strict=True)}
+    west_to_east = planner.plan(
+        (60.1625, 24.9050), (60.1710, 24.9480), depart_at=dt.datetime(2022, 2, 22, 8, 30), bike_on_board=True
+    )
+    rides = [it for it in west_to_east if it.transit_legs]
+    assert rides and rides[0].modes == ("bike", "subway", "bike")
+    rng = np.random.default_rng(5)
+    west, south, east, north = planner.area.bbox
+    with_transit = 0
+    for _ in range(80):
+        a = (rng.uniform(south + 0.004, north - 0.004), rng.uniform(west + 0.01, east - 0.01))
+        b = (rng.uniform(south + 0.004, north - 0.004), rng.uniform(west + 0.01, east - 0.01))
+        try:
+            result = planner.plan(a, b, depart_at=dt.datetime(2022, 2, 22, 8, 0), bike_on_board=True)
+        except Exception:  # a point in the sea
+            continue
+        for it in result:
+            assert isinstance(it.legs[0], BikeLeg) and isinstance(it.legs[-1], BikeLeg), it.modes
+            for leg in it.transit_legs:
+                assert bikes[leg.trip_id] == 1, leg.trip_id
+            with_transit += bool(it.transit_legs)
+    assert with_transit > 0
