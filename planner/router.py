@@ -473,7 +473,7 @@ class Planner:
                 max_fare=max_fare,
             )
         if wheelchair:
-            return self.for_wheelchair(unknown_accessibility).plan(
+            result = self.for_wheelchair(unknown_accessibility).plan(
                 origin,
                 destination,
                 depart_at=depart_at,
@@ -485,6 +485,10 @@ class Planner:
                 service_day=service_day,
                 max_fare=max_fare,
             )
+            if len(result):
+                return result
+            which = "marked accessible" if unknown_accessibility == "strict" else "not marked inaccessible"
+            return PlanResult((), f"{result.reason} (for a wheelchair: only trips and stops {which}, no steps)")
         with self.lock:
             result = self._plan(
                 origin, destination, depart_at, arrive_by, modes, max_transfers, max_walk_m, shuttle, service_day

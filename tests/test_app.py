@@ -88,6 +88,25 @@ def test_cards_compare_options_and_earlier_later_move_the_query(app: AppTest) ->
     assert option_labels(app) == first
 
 
+def test_cards_state_the_fare_and_the_wheelchair_option_plans_step_free(app: AppTest) -> None:
+    app.button(key="plan").click().run()
+    headers = [m.value for m in app.markdown if m.value.startswith("**") and " → " in m.value]
+    assert headers and all(h.endswith(" EUR") or h.endswith("· free") for h in headers), headers
+    assert all(" · " in o and "step-free" in o for o in option_labels(app))
+    wheelchair = next(c for c in app.checkbox if c.label == "Wheelchair")
+    wheelchair.check().run()
+    app.button(key="plan").click().run()  # Hernesaari's stops and the metro platform are not marked accessible
+    assert any("wheelchair" in i.value and "lenient" not in i.value for i in app.info), [i.value for i in app.info]
+    app.text_input(key="origin_query").input("60.1575, 24.9170").run()  # Jätkäsaari to Kruununhaka: tram 9
+    app.text_input(key="destination_query").input("60.1735, 24.9560").run()
+    app.button(key="plan").click().run()
+    assert not app.exception
+    options = option_labels(app)
+    assert options and all(o.endswith("· step-free") for o in options), options
+    chosen = app.session_state["answer"].itineraries
+    assert all(leg.step_free for it in chosen for leg in it.legs if leg.distance_m >= 1)
+
+
 def test_typed_search_and_errors_are_plain_messages(app: AppTest) -> None:
     app.text_input(key="destination_query").input("no such place xyz").run()
     assert any("Nothing called" in c.value for c in app.caption)
