@@ -74,6 +74,12 @@ class FeedValidationError(InputError):
     kind = "GTFS feed"
 
 
+class RealtimeFeedError(InputError):
+    """A GTFS-Realtime feed cannot be read or applied; the static timetable is still usable."""
+
+    kind = "GTFS-Realtime feed"
+
+
 class NoServiceError(FeedValidationError):
     """The requested service date has no active trips; the message lists the dates that do."""
 

@@ -160,7 +160,9 @@ def describe_itinerary(number: int, it: Any) -> str:
             stops = len(leg.intermediate_stops) + 1
             lines.append(
                 f"{span}  {leg.mode} {leg.route_short_name} from {leg.origin.name} to {leg.destination.name} "
-                f"({stops} stop{'s' if stops != 1 else ''})" + (f", towards {leg.headsign}" if leg.headsign else "")
+                f"({stops} stop{'s' if stops != 1 else ''})"
+                + (f", towards {leg.headsign}" if leg.headsign else "")
+                + _delay_note(leg)
             )
         else:
             where = (
@@ -200,6 +202,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             wheelchairs=1 if args.wheelchair else 0,
             service_date=planner.area.service_date,
         )
+    if args.realtime:
+        planner = _with_realtime(planner, args.realtime, args.depart)
     result = planner.plan(
         args.origin,
         args.destination,
@@ -233,6 +237,29 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return 1
     print("\n\n".join(describe_itinerary(i, it) for i, it in enumerate(result, 1)))
     return 0
+
+
+def _with_realtime(planner: Any, location: str, now: Any) -> Any:
+    """The planner with a TripUpdates feed applied, or the static one with a warning when the feed is bad."""
+    from maas.errors import RealtimeFeedError
+    from planner.realtime import load_trip_updates
+
+    try:
+        realtime, report = planner.with_realtime(load_trip_updates(location), now)
+    except RealtimeFeedError as error:
+        print(f"warning: {error}\n  planning with the static timetable", file=sys.stderr)
+        return planner
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    return realtime
+
+
+def _delay_note(leg: Any) -> str:
+    """ " (+3 min)", " (2 min early)", " (on time)" for a leg with real time; "" without."""
+    if leg.delay_s is None:
+        return ""
+    minutes = round(leg.delay_s / 60)
+    return " (on time)" if minutes == 0 else f" (+{minutes} min)" if minutes > 0 else f" ({-minutes} min early)"
 
 
 def _hhmm(minutes: float) -> str:
@@ -669,6 +696,11 @@ def _add_planner_commands(sub: Any) -> None:
         choices=("strict", "lenient"),
         help="with --wheelchair: trips and stops with no accessibility information are left out (strict, "
         "the default) or used (lenient)",
+    )
+    plan.add_argument(
+        "--realtime",
+        metavar="FILE|URL",
+        help="GTFS-Realtime TripUpdates (a .pb file or an http(s) URL) applied before planning",
     )
     plan.add_argument(
         "--bike-on-board",

@@ -147,6 +147,14 @@ class TransitLeg:
     # The trip, boarding stop and alighting stop all marked accessible in GTFS (True), any of them
     # marked not accessible (False), else unknown (None).
     step_free: bool | None = None
+    # The timetable's departure and arrival when real-time updates moved them (None: no real time).
+    scheduled_start: int | None = None
+    scheduled_end: int | None = None
+
+    @property
+    def delay_s(self) -> int | None:
+        """Seconds late (negative: early) at the alighting stop; None without real time."""
+        return None if self.scheduled_end is None else self.end - self.scheduled_end
 
     @property
     def mode(self) -> str:
@@ -322,6 +330,9 @@ class Itinerary:
                     route_long_name=leg.route_long_name,
                     trip_id=leg.trip_id,
                     headsign=leg.headsign,
+                    scheduled_start=None if leg.scheduled_start is None else self._iso(leg.scheduled_start),
+                    scheduled_end=None if leg.scheduled_end is None else self._iso(leg.scheduled_end),
+                    delay_s=leg.delay_s,
                     intermediate_stops=[
                         {"stop_id": c.stop_id, "name": c.name, "arrival": self._iso(c.arrival)}
                         for c in leg.intermediate_stops

@@ -51,11 +51,13 @@ from planner.raptor import (
     reconstruct,
     search,
 )
+from planner.realtime import RealtimeFeed, RealtimeReport, apply_trip_updates
 from planner.service_time import ServiceClock, local_clock
 from planner.shapes import cut_between
 from planner.shuttle_access import HUB_TRANSFER_S, ShuttleQuoter, zone_containing
 from planner.street_graph import EdgeSnapper, Snap, StreetGraph, haversine_m
 from planner.street_search import StreetSearch
+from planner.timetable import Timetable
 from planner.wheelchair import Unknown, wheelchair_area_data
 
 MODES = ("walk", "bike", "car", "transit", "shuttle")
@@ -222,6 +224,8 @@ class ServiceDay:
     data: AreaData
     network: RaptorNetwork
     state: RaptorState
+    static: Timetable | None = None  # the timetable before real-time updates (None: none applied)
+    updated_runs: frozenset[str] = frozenset()  # the runs whose times real time set
 
 
 class Planner:
@@ -241,6 +245,9 @@ class Planner:
         self.bike_on_board = False  # the rider keeps the bike: trips that allow bikes, cycling at both ends
         self._wheelchair: dict[str, Planner] = {}
         self._with_bike: Planner | None = None
+        self._realtime = False  # a planner with GTFS-Realtime updates applied (legs carry scheduled times)
+        self._static_index: dict[int, dict[str, int]] = {}
+        self._realtime_runs: dict[dt.date, frozenset[str]] = {}  # per date, the runs real time set
         self._add(data)
         self._data = data
         self.fares = _fare_rules(data)
@@ -282,18 +289,50 @@ class Planner:
 
         return cls(load_area_data(load_area(area, data_dir)), params)
 
-    def _add(self, data: AreaData) -> None:
+    def _add(self, data: AreaData, static: Timetable | None = None, updated: frozenset[str] = frozenset()) -> None:
         # Capacity for 8 rides (7 transfers), the most any query may ask for.
         network = RaptorNetwork(data.timetable, data.footpaths, 8)
-        self._by_date[data.timetable.service_date] = ServiceDay(data, network, network.new_state())
+        day = ServiceDay(data, network, network.new_state(), static, updated)
+        self._by_date[data.timetable.service_date] = day
 
     def service_day(self, date: dt.date) -> ServiceDay:
         """The timetable of a service day (its own trips and the neighbouring days' that reach into it),
         compiled on first use and cached on disk; raises NoServiceError when no trip runs near it."""
         if date not in self._by_date:
             data = load_area_data(self.area, service_date=date, cache=self._data.cache, streets_of=self._data)
-            self._add(self._prepare(data) if self._prepare else data)
+            prepared = self._prepare(data) if self._prepare else data
+            updated = self._realtime_runs.get(date, frozenset())
+            self._add(prepared, data.timetable if self._realtime else None, updated)
         return self._by_date[date]
+
+    def with_realtime(self, feed: RealtimeFeed, now: dt.datetime | None = None) -> tuple[Planner, RealtimeReport]:
+        """A planner on this one's data with ``feed``'s TripUpdates applied to every service day it
+        loads (``planner.realtime``), and what was applied to this planner's first day; its transit legs
+        carry the scheduled times beside the expected ones. This planner is unchanged."""
+        clock = self.clock
+        updated, report = apply_trip_updates(self._data.timetable, feed, clock, now)
+
+        planner = Planner(replace(self._data, timetable=updated), self.params)
+
+        def prepare(data: AreaData) -> AreaData:
+            timetable, applied = apply_trip_updates(data.timetable, feed, clock, now)
+            planner._realtime_runs[timetable.service_date] = applied.updated_runs
+            return replace(data, timetable=timetable)
+
+        planner._prepare = prepare
+        planner._realtime = True
+        first = planner._by_date[updated.service_date]
+        planner._by_date[updated.service_date] = replace(
+            first, static=self._data.timetable, updated_runs=report.updated_runs
+        )
+        return planner, report
+
+    def static_trip_index(self, static: Timetable) -> dict[str, int]:
+        """Compiled trip id -> its index in ``static`` (built once per timetable)."""
+        key = id(static)
+        if key not in self._static_index:
+            self._static_index[key] = {str(t): i for i, t in enumerate(static.trip_ids.tolist())}
+        return self._static_index[key]
 
     def for_bike_on_board(self) -> Planner:
         """A planner on the same data for a rider who takes the bike on board: only trips with
@@ -1073,6 +1112,7 @@ class _Query:
                 int(dep[step.trip, step.board_pos + i]),
             )
             for i, s in enumerate(stops[1:-1], 1)
+            if tt.pattern_can_board[a + step.board_pos + i] or tt.pattern_can_alight[a + step.board_pos + i]
         )
         stop_xy = np.column_stack([tt.stop_lon[stops], tt.stop_lat[stops]])
         shape = self.data.shapes.coords(str(tt.trip_shape_ids[trip_global]))
@@ -1102,7 +1142,22 @@ class _Query:
                 int(tt.stop_wheelchair[step.board_stop]),
                 int(tt.stop_wheelchair[step.alight_stop]),
             ),
+            *self._scheduled(str(tt.trip_ids[trip_global]), step.board_pos, step.alight_pos),
         )
+
+    def _scheduled(self, trip_id: str, board_pos: int, alight_pos: int) -> tuple[int | None, int | None]:
+        """The static timetable's departure and arrival of a ride, when real-time updates are applied."""
+        static = self.day.static
+        if static is None or trip_id not in self.day.updated_runs:
+            return None, None
+        index = self.p.static_trip_index(static)
+        g = index.get(trip_id)
+        if g is None:
+            return None, None
+        p = int(np.searchsorted(static.pattern_trip_start, g, side="right") - 1)
+        arr, dep = static.trip_times(p)
+        k = g - int(static.pattern_trip_start[p])
+        return int(dep[k, board_pos]), int(arr[k, alight_pos])
 
 
 def _step_free(*codes: int) -> bool | None:

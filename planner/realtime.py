@@ -1,0 +1,464 @@
+"""GTFS-Realtime TripUpdates applied to a compiled timetable, without a rebuild.
+
+Read (``read_trip_updates``) with the official bindings (``gtfs-realtime-bindings``); what cannot be
+read is a :class:`~maas.errors.RealtimeFeedError` naming the source, so the caller can keep the static
+timetable. Applied (``apply_trip_updates``) as the GTFS-Realtime reference says:
+
+* a trip is found by ``trip_id`` (in a merged feed also as ``<feed>:<trip_id>``) and ``start_date``
+  (the service day's own run, or the previous evening's or next morning's run the day also holds);
+  a frequency-based run also by ``start_time``;
+* ``CANCELED`` removes the run; ``ADDED`` trips are not applied (reported);
+* a stop-time update is matched by ``stop_id``, in order along the trip; its ``time`` (POSIX) or
+  ``delay`` sets the stop's arrival and departure, and its delay carries on to the following stops
+  until the next update; stops before the first update keep the schedule; ``NO_DATA`` keeps the
+  schedule and ends the carried delay; ``SKIPPED`` means the run neither picks up nor drops off
+  there (it passes at the carried delay);
+* times are made non-decreasing along the run (a departure never before its arrival).
+
+Runs whose new times overtake another run of their pattern, or that skip stops, move to new
+patterns (RAPTOR's FIFO order; a pattern's boarding and alighting flags), so the search stays exact.
+Stop, route and trip numbers of the untouched runs keep their
+meaning; :class:`RealtimeReport` says what was applied, ignored and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maas.errors import InputProblem, RealtimeFeedError
+from planner.service_time import ServiceClock
+from planner.timetable import Timetable
+
+STALE_AFTER_S = 3600  # a feed older than this (against the time planned for) is reported as stale
+
+
+@dataclass(frozen=True, slots=True)
+class StopUpdate:
+    stop_id: str
+    arrival_delay: int | None = None
+    departure_delay: int | None = None
+    arrival_time: int | None = None  # POSIX seconds
+    departure_time: int | None = None
+    skipped: bool = False
+    no_data: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TripUpdate:
+    trip_id: str
+    start_date: dt.date | None = None
+    start_time: str = ""  # HH:MM:SS, for frequency-based runs
+    canceled: bool = False
+    added: bool = False
+    stops: tuple[StopUpdate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeFeed:
+    source: str
+    timestamp: int | None  # POSIX seconds of the feed header
+    updates: tuple[TripUpdate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeReport:
+    """What applying a feed did."""
+
+    source: str
+    trips_updated: int
+    trips_canceled: int
+    stops_skipped: int
+    unknown_trips: tuple[str, ...]  # trip ids the timetable does not have
+    ignored: tuple[str, ...]  # updates not applied, each with its reason
+    patterns_split: int
+    stale: str  # "" or why the feed is old
+    seconds: float
+    updated_runs: frozenset[str] = frozenset()  # compiled trip ids whose times the feed set
+
+    def lines(self) -> list[str]:
+        """The report as lines a user reads."""
+        out = [
+            f"real time from {self.source}: {self.trips_updated} trip(s) updated, {self.trips_canceled} canceled, "
+            f"{self.stops_skipped} stop(s) skipped, applied in {self.seconds:.2f} s"
+        ]
+        if self.unknown_trips:
+            shown = ", ".join(self.unknown_trips[:5])
+            out.append(f"  {len(self.unknown_trips)} update(s) for trips not in the timetable (ignored): {shown}")
+        out += [f"  ignored: {reason}" for reason in self.ignored[:10]]
+        if len(self.ignored) > 10:
+            out.append(f"  ... and {len(self.ignored) - 10} more ignored")
+        if self.stale:
+            out.append(f"  warning: {self.stale}")
+        return out
+
+
+def read_trip_updates(data: bytes, source: str) -> RealtimeFeed:
+    """The TripUpdates of a GTFS-Realtime ``FeedMessage``; :class:`RealtimeFeedError` when it cannot be read."""
+    from google.protobuf.message import DecodeError
+    from google.transit import gtfs_realtime_pb2
+
+    message = gtfs_realtime_pb2.FeedMessage()
+    try:
+        message.ParseFromString(data)
+    except (DecodeError, ValueError) as error:
+        raise _error(source, None, f"not a GTFS-Realtime message ({error})") from error
+    if not message.HasField("header") or not message.header.gtfs_realtime_version:
+        raise _error(source, "header", "no header with gtfs_realtime_version")
+    relationship = gtfs_realtime_pb2.TripDescriptor
+    stop_relationship = gtfs_realtime_pb2.TripUpdate.StopTimeUpdate
+    updates = []
+    problems: list[InputProblem] = []
+    for n, entity in enumerate(message.entity, 1):
+        if not entity.HasField("trip_update"):
+            continue
+        update = entity.trip_update
+        trip = update.trip
+        if not trip.trip_id:
+            problems.append(InputProblem(source, f"entity {n} ({entity.id})", "trip_update without a trip_id"))
+            continue
+        start_date = None
+        if trip.start_date:
+            try:
+                start_date = dt.datetime.strptime(trip.start_date, "%Y%m%d").date()
+            except ValueError:
+                problems.append(InputProblem(source, f"entity {n} ({entity.id})", f"start_date {trip.start_date!r}"))
+                continue
+        stops = []
+        for stu in update.stop_time_update:
+            arrival_delay, arrival_time = _event(stu, "arrival")
+            departure_delay, departure_time = _event(stu, "departure")
+            stops.append(
+                StopUpdate(
+                    stop_id=stu.stop_id,
+                    arrival_delay=arrival_delay,
+                    departure_delay=departure_delay,
+                    arrival_time=arrival_time,
+                    departure_time=departure_time,
+                    skipped=stu.schedule_relationship == stop_relationship.SKIPPED,
+                    no_data=stu.schedule_relationship == stop_relationship.NO_DATA,
+                )
+            )
+        updates.append(
+            TripUpdate(
+                trip_id=trip.trip_id,
+                start_date=start_date,
+                start_time=trip.start_time,
+                canceled=trip.schedule_relationship == relationship.CANCELED,
+                added=trip.schedule_relationship == relationship.ADDED,
+                stops=tuple(stops),
+            )
+        )
+    if problems:
+        raise RealtimeFeedError(source, problems)
+    stamp = int(message.header.timestamp) if message.header.HasField("timestamp") else None
+    return RealtimeFeed(source, stamp, tuple(updates))
+
+
+def _error(source: str, field: str | None, message: str) -> RealtimeFeedError:
+    return RealtimeFeedError(source, [InputProblem(Path(source).name or source, field, message)])
+
+
+def _event(update: Any, side: str) -> tuple[int | None, int | None]:
+    """(delay, POSIX time) of a StopTimeUpdate's arrival or departure, None where not given."""
+    if not update.HasField(side):
+        return None, None
+    event = getattr(update, side)
+    return (
+        int(event.delay) if event.HasField("delay") else None,
+        int(event.time) if event.HasField("time") else None,
+    )
+
+
+def load_trip_updates(location: str | Path, timeout_s: float = 10.0) -> RealtimeFeed:
+    """Read a TripUpdates feed from a file or an ``http(s)://`` URL."""
+    text = str(location)
+    if text.startswith(("http://", "https://")):
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(text, timeout=timeout_s) as response:
+                data = response.read()
+        except OSError as error:
+            raise _error(text, None, f"cannot be fetched ({error})") from error
+    else:
+        path = Path(text)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise _error(text, None, f"cannot be read ({error.strerror})") from error
+    return read_trip_updates(data, text)
+
+
+def apply_trip_updates(
+    timetable: Timetable, feed: RealtimeFeed, clock: ServiceClock, now: dt.datetime | None = None
+) -> tuple[Timetable, RealtimeReport]:
+    """``timetable`` with ``feed`` applied (see the module docstring), and what was done."""
+    started = time.perf_counter()
+    tt = timetable
+    date = tt.service_date
+    runs = _runs_by_trip(tt)
+    n_stops = np.diff(tt.pattern_stop_start).astype(np.int64)
+    trip_pattern = np.repeat(np.arange(tt.n_patterns), np.diff(tt.pattern_trip_start))
+    arrivals, departures = tt.arrivals.copy(), tt.departures.copy()
+    keep = np.ones(tt.n_trips, dtype=bool)
+    skips: dict[int, np.ndarray] = {}  # run -> stop positions it skips
+    updated_runs: set[str] = set()
+    touched: set[int] = set()
+    unknown: list[str] = []
+    ignored: list[str] = []
+    updated = canceled = skipped = 0
+    for update in feed.updates:
+        if update.added:
+            ignored.append(f"trip {update.trip_id}: added trips are not applied yet")
+            continue
+        offset = 0 if update.start_date is None else (update.start_date - date).days
+        if offset not in (-1, 0, 1):
+            continue  # another day's run: not in this timetable
+        candidates = runs.get(update.trip_id) or runs.get(_suffix_match(runs, update.trip_id), [])
+        if not candidates:
+            unknown.append(update.trip_id)
+            continue
+        if not update.start_time and any(start for _, _, start in candidates):
+            ignored.append(f"trip {update.trip_id}: runs by frequency, so an update needs its start_time")
+            continue
+        matching = [
+            g
+            for g, day, start in candidates
+            if day == offset and (not update.start_time or start in ("", update.start_time))
+        ]
+        if not matching:
+            ignored.append(f"trip {update.trip_id}: no run on {update.start_date or date} {update.start_time}".rstrip())
+            continue
+        for g in matching:
+            p = int(trip_pattern[g])
+            touched.add(p)
+            if update.canceled:
+                keep[g] = False
+                canceled += 1
+                continue
+            k = g - int(tt.pattern_trip_start[p])
+            start = int(tt.pattern_time_start[p]) + k * int(n_stops[p])
+            window = slice(start, start + int(n_stops[p]))
+            stops = tt.stop_ids[tt.pattern_stops[tt.pattern_stop_start[p] : tt.pattern_stop_start[p + 1]]]
+            problems, skipped_at = _apply_to_run(arrivals[window], departures[window], stops, update.stops, clock, date)
+            if skipped_at.any():
+                skips[g] = skipped_at
+            skipped += int(skipped_at.sum())
+            ignored += [f"trip {update.trip_id}: {problem}" for problem in problems]
+            updated += 1
+            updated_runs.add(str(tt.trip_ids[g]))
+    result, split = _rebuild(tt, arrivals, departures, keep, skips, sorted(touched))
+    stale = ""
+    if feed.timestamp is not None and now is not None:
+        planned_for = clock.moment(date, clock.seconds(date, now)).timestamp()  # naive: the area's wall clock
+        if planned_for - feed.timestamp > STALE_AFTER_S:
+            stale = f"the feed is {round((planned_for - feed.timestamp) / 60)} min older than the time planned for"
+    seconds = time.perf_counter() - started
+    report = RealtimeReport(
+        feed.source,
+        updated,
+        canceled,
+        skipped,
+        tuple(unknown),
+        tuple(ignored),
+        split,
+        stale,
+        seconds,
+        frozenset(updated_runs),
+    )
+    return result, report
+
+
+def _suffix_match(runs: dict[str, list[tuple[int, int, str]]], trip_id: str) -> str:
+    """A merged feed prefixes ids with the feed's name; a realtime feed does not."""
+    for key in runs:
+        if key.endswith(":" + trip_id):
+            return key
+    return ""
+
+
+def _runs_by_trip(tt: Timetable) -> dict[str, list[tuple[int, int, str]]]:
+    """Each feed trip_id's compiled runs: (global trip index, day offset -1/0/1, start time or "")."""
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    for g, (source, label) in enumerate(zip(tt.trip_source_ids.tolist(), tt.trip_ids.tolist(), strict=True)):
+        day = -1 if label.endswith("@prev-day") else 1 if label.endswith("@next-day") else 0
+        rest = label[len(source) :]
+        start = rest[1:9] if rest.startswith("@") and rest[1:3].isdigit() else ""
+        out.setdefault(source, []).append((g, day, start))
+    return out
+
+
+def _apply_to_run(
+    arrival: np.ndarray,
+    departure: np.ndarray,
+    stops: np.ndarray,
+    updates: Sequence[StopUpdate],
+    clock: ServiceClock,
+    date: dt.date,
+) -> tuple[list[str], np.ndarray]:
+    """Update one run's times in place; returns the problems and the stop positions it skips."""
+    problems: list[str] = []
+    position: dict[int, StopUpdate] = {}
+    cursor = 0
+    for u in updates:
+        hits = np.flatnonzero(stops[cursor:] == u.stop_id)
+        if not u.stop_id or not len(hits):
+            problems.append(f"stop {u.stop_id or '(no stop_id)'} is not on the trip after the previous update")
+            continue
+        cursor += int(hits[0])
+        position[cursor] = u
+        cursor += 1
+    origin = clock.origin(date).timestamp()
+    scheduled_arrival, scheduled_departure = arrival.copy(), departure.copy()
+    delay: int | None = None
+    skipped = np.zeros(len(stops), dtype=bool)
+    for j in range(len(stops)):
+        at = position.get(j)
+        if at is not None and at.skipped:
+            skipped[j] = True
+            if delay is not None:
+                arrival[j] = scheduled_arrival[j] + delay
+                departure[j] = scheduled_departure[j] + delay
+            continue
+        if at is not None and at.no_data:
+            delay = None
+            continue
+        if at is not None:
+            arr = _time_of(at.arrival_time, at.arrival_delay, int(scheduled_arrival[j]), origin)
+            dep = _time_of(at.departure_time, at.departure_delay, int(scheduled_departure[j]), origin)
+            if arr is not None or dep is not None:
+                # one side given: the other moves with it
+                arr = arr if arr is not None else int(scheduled_arrival[j]) + (dep or 0) - int(scheduled_departure[j])
+                dep = dep if dep is not None else int(scheduled_departure[j]) + arr - int(scheduled_arrival[j])
+                arrival[j], departure[j] = arr, dep
+                delay = dep - int(scheduled_departure[j])
+                continue
+        if delay is not None:
+            arrival[j] = scheduled_arrival[j] + delay
+            departure[j] = scheduled_departure[j] + delay
+    # non-decreasing along the run
+    last = -(2**31)
+    for j in range(len(stops)):
+        if arrival[j] < last:
+            arrival[j] = last
+        if departure[j] < arrival[j]:
+            departure[j] = arrival[j]
+        last = int(departure[j])
+    return problems, skipped
+
+
+def _time_of(posix: int | None, delay: int | None, scheduled: int, origin: float) -> int | None:
+    if posix is not None and posix > 0:
+        return round(posix - origin)
+    if delay is not None:
+        return int(scheduled) + delay
+    return None
+
+
+def _rebuild(
+    tt: Timetable,
+    arrivals: np.ndarray,
+    departures: np.ndarray,
+    keep: np.ndarray,
+    skips: dict[int, np.ndarray],
+    touched: list[int],
+) -> tuple[Timetable, int]:
+    """The timetable with the runs of ``touched`` patterns grouped by the stops they skip, re-sorted and
+    split where they overtake."""
+    if not touched:
+        return tt, 0
+    n_stops = np.diff(tt.pattern_stop_start).astype(np.int64)
+    touched_set = set(touched)
+    pattern_trips: list[np.ndarray] = []  # global trip indices of each new pattern, in FIFO order
+    source_pattern: list[int] = []
+    pattern_skips: list[np.ndarray | None] = []  # stop positions the pattern's runs skip (None: untouched)
+    split = 0
+    for p in range(tt.n_patterns):
+        trips = np.arange(tt.pattern_trip_start[p], tt.pattern_trip_start[p + 1])
+        if p not in touched_set:
+            pattern_trips.append(trips)
+            source_pattern.append(p)
+            pattern_skips.append(None)
+            continue
+        trips = trips[keep[trips]]
+        n = int(n_stops[p])
+        base = int(tt.pattern_time_start[p]) - int(tt.pattern_trip_start[p]) * n
+        no_skip = np.zeros(n, dtype=bool)
+        groups: dict[bytes, list[int]] = {}
+        for g in trips.tolist():
+            groups.setdefault(skips.get(g, no_skip).tobytes(), []).append(g)
+        chains_of_p = 0
+        for mask_bytes, members in sorted(groups.items(), key=lambda item: item[0]):
+            group = np.array(members, dtype=np.int64)
+            rows = base + group[:, None] * n + np.arange(n)[None, :]
+            arr, dep = arrivals[rows], departures[rows]
+            chains: list[list[int]] = []
+            for i in np.lexsort((group, dep[:, 0])):
+                for chain in chains:
+                    j = chain[-1]
+                    if (arr[i] >= arr[j]).all() and (dep[i] >= dep[j]).all():
+                        chain.append(int(i))
+                        break
+                else:
+                    chains.append([int(i)])
+            for chain in chains:
+                pattern_trips.append(group[chain])
+                source_pattern.append(p)
+                pattern_skips.append(np.frombuffer(mask_bytes, dtype=bool))
+            chains_of_p += len(chains)
+        if not chains_of_p:  # every run canceled: the pattern stays, empty
+            pattern_trips.append(trips[:0])
+            source_pattern.append(p)
+            pattern_skips.append(no_skip)
+            chains_of_p = 1
+        split += chains_of_p - 1
+    # flat arrays in the new order
+    old_rows = []
+    trip_order = []
+    for p, trips in zip(source_pattern, pattern_trips, strict=True):
+        n = int(n_stops[p])
+        base = int(tt.pattern_time_start[p]) - int(tt.pattern_trip_start[p]) * n
+        old_rows.append((base + trips[:, None] * n + np.arange(n)[None, :]).ravel())
+        trip_order.append(trips)
+    rows = np.concatenate(old_rows) if old_rows else np.zeros(0, np.int64)
+    order = np.concatenate(trip_order).astype(np.int64) if trip_order else np.zeros(0, np.int64)
+    src = np.array(source_pattern, dtype=np.int64)
+    counts = np.array([len(t) for t in pattern_trips], dtype=np.int64)
+    stops_of = [tt.pattern_stops[tt.pattern_stop_start[p] : tt.pattern_stop_start[p + 1]] for p in src]
+    board_of, alight_of = [], []
+    for p, skipped in zip(src.tolist(), pattern_skips, strict=True):
+        a, b = tt.pattern_stop_start[p], tt.pattern_stop_start[p + 1]
+        open_stop = True if skipped is None else ~skipped
+        board_of.append(tt.pattern_can_board[a:b] & open_stop)
+        alight_of.append(tt.pattern_can_alight[a:b] & open_stop)
+    pattern_stops = np.concatenate(stops_of).astype(tt.pattern_stops.dtype)
+    sizes = n_stops[src]
+    stop_pattern = np.repeat(np.arange(len(src)), sizes)
+    by_stop = np.lexsort((stop_pattern, pattern_stops))
+    pairs = np.unique(np.column_stack([pattern_stops[by_stop], stop_pattern[by_stop]]), axis=0)
+    stop_pattern_start = np.searchsorted(pairs[:, 0], np.arange(tt.n_stops + 1)).astype(tt.stop_pattern_start.dtype)
+    trip_fields = {f.name: getattr(tt, f.name)[order] for f in dataclasses.fields(tt) if f.name.startswith("trip_")}
+    rebuilt = dataclasses.replace(
+        tt,
+        pattern_route=tt.pattern_route[src],
+        pattern_stop_start=np.r_[0, np.cumsum(sizes)].astype(tt.pattern_stop_start.dtype),
+        pattern_stops=pattern_stops,
+        pattern_can_board=np.concatenate(board_of),
+        pattern_can_alight=np.concatenate(alight_of),
+        pattern_trip_start=np.r_[0, np.cumsum(counts)].astype(tt.pattern_trip_start.dtype),
+        pattern_time_start=np.r_[0, np.cumsum(counts * sizes)[:-1]].astype(tt.pattern_time_start.dtype),
+        arrivals=arrivals[rows].astype(tt.arrivals.dtype),
+        departures=departures[rows].astype(tt.departures.dtype),
+        stop_pattern_start=stop_pattern_start,
+        stop_patterns=pairs[:, 1].astype(tt.stop_patterns.dtype),
+        **trip_fields,
+    )
+    return rebuilt, split
