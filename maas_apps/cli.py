@@ -482,6 +482,26 @@ def _require_day(db: str) -> None:
         raise MaasError(f"--db {db} does not exist; make a day with 'maas simulate --db {db} --until 08:00'")
 
 
+def cmd_serve_rt(args: argparse.Namespace) -> int:
+    """``maas serve-rt``: the shuttle day as GTFS-Realtime VehiclePositions and TripUpdates over HTTP."""
+    from dispatch.gtfs_rt_out import PublishedDay, serve
+
+    _require_day(args.db)
+    data, network = _shuttle_day(args)
+    day = PublishedDay(network, data.area.service_date, data.area.timezone or None)
+    server = serve(args.db, day, args.host, args.port)
+    port = server.server_address[1]
+    print(f"serving {args.db} as GTFS-Realtime on http://{args.host}:{port}/vehicle-positions.pb and /trip-updates.pb")
+    print("(.txt for the same as text; Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def cmd_bookings(args: argparse.Namespace) -> int:
     """``maas bookings``: the day's bookings as an aligned table."""
     from dispatch.service import ServiceStore
@@ -820,6 +840,13 @@ def _add_service_day_commands(sub: Any) -> None:
     )
     app.add_argument("--db", help="the live service day to plan and book against and show (maas simulate --until)")
     app.set_defaults(func=cmd_app)
+
+    serve_rt = sub.add_parser("serve-rt", help="publish a shuttle day as GTFS-Realtime over HTTP")
+    add_area_arguments(serve_rt)
+    serve_rt.add_argument("--db", required=True, help="the service day (maas simulate --db, or the app's live day)")
+    serve_rt.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    serve_rt.add_argument("--port", type=int, default=8765)
+    serve_rt.set_defaults(func=cmd_serve_rt)
 
     bookings = sub.add_parser("bookings", help="list the bookings of a day in a database")
     bookings.add_argument("--db", required=True)

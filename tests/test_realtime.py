@@ -282,3 +282,88 @@ def _run_of(trip_label: str) -> dict[str, str]:
     """A compiled trip id as a TripDescriptor: the feed's trip_id, and the start time of a frequency run."""
     source, _, start = trip_label.partition("@")
     return {"trip_id": source, **({"start_time": start} if start[:2].isdigit() else {})}
+
+
+# -- the shuttle day published -----------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_the_published_shuttle_feeds_decode_and_match_the_days_plan(
+    shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import urllib.request
+
+    from google.transit import gtfs_realtime_pb2 as rt
+
+    from dispatch.day import shuttle_network
+    from dispatch.fleet_view import fleet_snapshot
+    from dispatch.gtfs_rt_out import PublishedDay, serve, shuttle_feeds
+    from dispatch.online import schedule
+    from dispatch.service import ServiceStore
+    from maas_apps.cli import main
+
+    db = tmp_path / "live.sqlite"
+    area = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]
+    assert (
+        main(
+            [
+                "simulate",
+                *area,
+                "--requests",
+                "200",
+                "--fleet",
+                "3",
+                "--no-reoptimise",
+                "--until",
+                "09:00",
+                "--db",
+                str(db),
+            ]
+        )
+        == 0
+    )
+    network = shuttle_network(helsinki)
+    day = PublishedDay(network, DAY, "Europe/Helsinki")
+    positions_pb, updates_pb = shuttle_feeds(db, day)
+    positions, updates = rt.FeedMessage(), rt.FeedMessage()
+    positions.ParseFromString(positions_pb)
+    updates.ParseFromString(updates_pb)
+    nine = int(dt.datetime(2022, 2, 22, 9, 0, tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Helsinki")).timestamp())
+    assert positions.header.timestamp == nine and updates.header.timestamp == nine
+    store = ServiceStore(db)
+    state = store.load_state()
+    snapshot = fleet_snapshot(store, network, state.clock_s)
+    store.close()
+    where = {s.vehicle: (s.lat, s.lon) for s in snapshot.shuttles}
+    assert {e.vehicle.vehicle.id for e in positions.entity} == set(where)
+    for entity in positions.entity:
+        lat, lon = where[entity.vehicle.vehicle.id]
+        assert entity.vehicle.position.latitude == pytest.approx(lat, abs=1e-5)
+        assert entity.vehicle.position.longitude == pytest.approx(lon, abs=1e-5)
+    assert len(updates.entity) == len(state.plans) == 3
+    planned_stops = 0
+    for plan, entity in zip(state.plans, updates.entity, strict=True):
+        expected = schedule(plan, plan.stops, state.bookings, network, state.clock_s, state.picked_up_s) or []
+        got = entity.trip_update.stop_time_update
+        assert [u.stop_id for u in got] == [f"{s.stop.booking}:{s.stop.kind}" for s in expected]
+        assert [u.arrival.time for u in got] == [day.posix(s.arrival_s) for s in expected]
+        assert all(u.departure.time >= nine for u in got)  # still to be served (it may have arrived and wait)
+        planned_stops += len(got)
+    assert planned_stops > 0  # at 09:00 the shuttles have riders to fetch and drop
+    # over HTTP, as another planner would fetch it
+    server = serve(db, day, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/trip-updates.pb", timeout=30) as response:
+            assert response.headers["Content-Type"] == "application/x-protobuf"
+            fetched = rt.FeedMessage()
+            fetched.ParseFromString(response.read())
+        assert [e.id for e in fetched.entity] == [e.id for e in updates.entity]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/vehicle-positions.txt", timeout=30) as response:
+            assert b"latitude" in response.read()
+    finally:
+        server.shutdown()
+        server.server_close()
