@@ -255,11 +255,8 @@ def _with_realtime(planner: Any, location: str, now: Any) -> Any:
 
 
 def _delay_note(leg: Any) -> str:
-    """ " (+3 min)", " (2 min early)", " (on time)" for a leg with real time; "" without."""
-    if leg.delay_s is None:
-        return ""
-    minutes = round(leg.delay_s / 60)
-    return " (on time)" if minutes == 0 else f" (+{minutes} min)" if minutes > 0 else f" ({-minutes} min early)"
+    """The delay of a ride with real time in brackets ("(+3 min)", "(on time)"); "" without."""
+    return f" ({leg.delay_text})" if leg.delay_text else ""
 
 
 def _hhmm(minutes: float) -> str:
@@ -555,6 +552,9 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.db:
         _require_day(args.db)
         env["MAAS_APP_LIVE_DB"] = str(Path(args.db).resolve())
+    if args.realtime:
+        is_url = args.realtime.startswith(("http://", "https://"))
+        env["MAAS_APP_REALTIME"] = args.realtime if is_url else str(Path(args.realtime).resolve())
     command = [sys.executable, "-m", "maas_apps.app_server", "run", str(PROJECT_ROOT / "app.py")]
     command += ["--server.port", str(args.port)]
     command += ["--browser.gatherUsageStats", "false", "--server.address", args.address]
@@ -839,6 +839,9 @@ def _add_service_day_commands(sub: Any) -> None:
         "--address", default="127.0.0.1", help="interface to listen on (default: this machine only; 0.0.0.0: all)"
     )
     app.add_argument("--db", help="the live service day to plan and book against and show (maas simulate --until)")
+    app.add_argument(
+        "--realtime", metavar="FILE|URL", help="GTFS-Realtime TripUpdates applied to every plan (re-read as it changes)"
+    )
     app.set_defaults(func=cmd_app)
 
     serve_rt = sub.add_parser("serve-rt", help="publish a shuttle day as GTFS-Realtime over HTTP")

@@ -11,6 +11,7 @@ import html
 import math
 import os
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,8 +189,9 @@ def plan_trip(res: AppResources, request: TripRequest) -> TripAnswer:
     if "shuttle" in modes and "transit" not in modes:
         modes = (*modes, "transit")  # the shuttle feeds the metro
     kwargs: dict[str, Any] = {"arrive_by" if request.arrive_by else "depart_at": request.when}
+    planner, realtime_note = realtime_planner(res)
     try:
-        result = res.planner.plan(
+        result = planner.plan(
             request.origin,
             request.destination,
             modes=modes,
@@ -202,7 +204,44 @@ def plan_trip(res: AppResources, request: TripRequest) -> TripAnswer:
     except MaasError as error:
         return TripAnswer((), str(error), time.perf_counter() - started)
     message = "" if len(result) else f"No journey found: {result.reason}."
+    if realtime_note:
+        message = f"{message} {realtime_note}".strip()
     return TripAnswer(tuple(result), message, time.perf_counter() - started)
+
+
+REALTIME_ENV = "MAAS_APP_REALTIME"  # `maas app --realtime FILE|URL`: TripUpdates applied to every plan
+REALTIME_REFRESH_S = 60.0
+_realtime_lock = threading.Lock()
+_realtime_cache: dict[str, tuple[float, float, Planner, str]] = {}  # location -> (read at, mtime, planner, note)
+
+
+def realtime_planner(res: AppResources) -> tuple[Planner, str]:
+    """The planner with ``maas app --realtime``'s feed applied (re-read when the file changes, or a URL
+    every minute), and a note for the rider when the feed cannot be used; the static planner without one."""
+    import time
+
+    location = os.environ.get(REALTIME_ENV, "")
+    if not location:
+        return res.planner, ""
+    from maas.errors import RealtimeFeedError
+    from planner.realtime import load_trip_updates
+
+    is_url = location.startswith(("http://", "https://"))
+    with _realtime_lock:
+        now = time.monotonic()
+        mtime = 0.0 if is_url else (Path(location).stat().st_mtime if Path(location).exists() else -1.0)
+        cached = _realtime_cache.get(location)
+        fresh = cached is not None and (now - cached[0] < REALTIME_REFRESH_S if is_url else cached[1] == mtime)
+        if not fresh:
+            try:
+                planner, report = res.planner.with_realtime(load_trip_updates(location))
+                note = f"Real-time information may be out of date ({report.stale})." if report.stale else ""
+            except RealtimeFeedError as error:
+                reason = error.problems[0].message
+                planner, note = res.planner, f"Real-time information is unavailable ({reason}); times as timetabled."
+            _realtime_cache[location] = (now, mtime, planner, note)
+        _, _, planner, note = _realtime_cache[location]
+        return planner, note
 
 
 def date_range(res: AppResources) -> tuple[dt.date, dt.date] | None:
@@ -253,6 +292,8 @@ def timeline_markdown(it: Itinerary) -> str:
     lines = []
     for row, leg in zip(timeline(it), it.legs, strict=True):
         text = f"- **{row['from']}–{row['to']}** {row['leg']}: {row['start']} → {row['end']} ({row['distance']})"
+        if isinstance(leg, TransitLeg) and leg.delay_text:
+            text += f" · **{leg.delay_text}**"
         if isinstance(leg, TransitLeg) and leg.intermediate_stops:
             names = [stop.name for stop in leg.intermediate_stops]
             shown = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} and {len(names) - 2} more"

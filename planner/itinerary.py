@@ -157,6 +157,14 @@ class TransitLeg:
         return None if self.scheduled_end is None else self.end - self.scheduled_end
 
     @property
+    def delay_text(self) -> str:
+        """The delay as a rider reads it: "+3 min", "2 min early", "on time"; "" without real time."""
+        if self.delay_s is None:
+            return ""
+        minutes = round(self.delay_s / 60)
+        return "on time" if minutes == 0 else f"+{minutes} min" if minutes > 0 else f"{-minutes} min early"
+
+    @property
     def mode(self) -> str:
         return mode_of_route_type(self.route_type)
 

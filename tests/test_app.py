@@ -212,3 +212,35 @@ def test_a_map_click_fills_the_place_box(app: AppTest) -> None:
     app.button(key="plan").click().run()
     assert not app.exception and option_labels(app)
     assert not [w.value for w in app.warning], [w.value for w in app.warning]
+
+
+def test_cards_show_real_time_delays_and_a_broken_feed_is_a_plain_note(
+    app: AppTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_realtime import _run_of, feed_bytes
+
+    app.text_input(key="origin_query").input("60.1575, 24.9170").run()  # Jätkäsaari to Kruununhaka
+    app.text_input(key="destination_query").input("60.1735, 24.9560").run()
+    app.multiselect[0].set_value(["walk", "transit"]).run()
+    app.button(key="plan").click().run()
+    static = app.session_state["answer"].itineraries
+    rides = {leg.trip_id: leg for it in static for leg in it.transit_legs}  # every ride offered, 3 min late
+    feed = tmp_path / "tripupdates.pb"
+    feed.write_bytes(
+        feed_bytes([{**_run_of(t), "stops": [(leg.origin.stop_id, 180, None, "")]} for t, leg in rides.items()])
+    )
+    monkeypatch.setenv("MAAS_APP_REALTIME", str(feed))
+    app.button(key="plan").click().run()
+    assert not app.exception
+    live = app.session_state["answer"].itineraries
+    delayed = [leg for it in live for leg in it.transit_legs if leg.delay_s]
+    assert all(leg.trip_id in rides and leg.delay_text == "+3 min" for leg in delayed)
+    assert delayed or [it.arrive for it in live] != [it.arrive for it in static]  # the feed was applied
+    chosen = live[app.session_state["chosen"]]
+    if any(leg.delay_s for leg in chosen.transit_legs):
+        assert any("**+3 min**" in m.value for m in app.markdown)
+    feed.write_bytes(b"\x0a\x05\x0a\x032.0\x12")  # the feed breaks: the timetable, and a note
+    app.button(key="plan").click().run()
+    assert not app.exception
+    assert any("Real-time information is unavailable" in i.value for i in app.info), [i.value for i in app.info]
+    assert option_labels(app)

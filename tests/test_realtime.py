@@ -367,3 +367,36 @@ def test_the_published_shuttle_feeds_decode_and_match_the_days_plan(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_delayed_ride_reads_the_same_in_the_cli_the_json_and_the_app() -> None:
+    from maas_apps.cli import describe_itinerary
+    from maas_apps.webapp import timeline_markdown
+    from planner.itinerary import Itinerary, Place, TransitLeg
+
+    stop = Place("Kamppi", 60.169, 24.931, "1")
+    eight = 8 * 3600
+    leg = TransitLeg(
+        eight + 180,
+        eight + 780,
+        stop,
+        Place("Rautatientori", 60.17, 24.94, "2"),
+        "R",
+        "7",
+        "",
+        0,
+        "T",
+        "Pasila",
+        (),
+        1200.0,
+        (),
+        None,
+        eight,
+        eight + 600,
+    )
+    it = Itinerary(DAY, (leg,))
+    assert leg.delay_text == "+3 min" and it.to_dict()["legs"][0]["delay_s"] == 180
+    assert "(+3 min)" in describe_itinerary(1, it)
+    assert "**+3 min**" in timeline_markdown(it)
+    early = TransitLeg(*[getattr(leg, f) for f in leg.__slots__][:-2], eight, eight + 900)  # type: ignore[attr-defined]
+    assert early.delay_text == "2 min early"
