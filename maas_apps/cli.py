@@ -164,6 +164,7 @@ def describe_itinerary(number: int, it: Any) -> str:
                 + (f", towards {leg.headsign}" if leg.headsign else "")
                 + _delay_note(leg)
             )
+            lines += [f"      ! {alert}" for alert in leg.alerts]
         else:
             where = (
                 leg.destination.name

@@ -294,6 +294,8 @@ def timeline_markdown(it: Itinerary) -> str:
         text = f"- **{row['from']}–{row['to']}** {row['leg']}: {row['start']} → {row['end']} ({row['distance']})"
         if isinstance(leg, TransitLeg) and leg.delay_text:
             text += f" · **{leg.delay_text}**"
+        if isinstance(leg, TransitLeg):
+            text += "".join(f"  \n  ⚠ {alert}" for alert in leg.alerts)
         if isinstance(leg, TransitLeg) and leg.intermediate_stops:
             names = [stop.name for stop in leg.intermediate_stops]
             shown = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} and {len(names) - 2} more"

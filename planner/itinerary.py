@@ -150,6 +150,7 @@ class TransitLeg:
     # The timetable's departure and arrival when real-time updates moved them (None: no real time).
     scheduled_start: int | None = None
     scheduled_end: int | None = None
+    alerts: tuple[str, ...] = ()  # service alerts on the ride's route, trip or stops, active during it
 
     @property
     def delay_s(self) -> int | None:
@@ -341,6 +342,7 @@ class Itinerary:
                     scheduled_start=None if leg.scheduled_start is None else self._iso(leg.scheduled_start),
                     scheduled_end=None if leg.scheduled_end is None else self._iso(leg.scheduled_end),
                     delay_s=leg.delay_s,
+                    alerts=list(leg.alerts),
                     intermediate_stops=[
                         {"stop_id": c.stop_id, "name": c.name, "arrival": self._iso(c.arrival)}
                         for c in leg.intermediate_stops

@@ -62,10 +62,37 @@ class TripUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class Alert:
+    """A ServiceAlert: what riders read, what it concerns, and when (POSIX seconds; None: open)."""
+
+    header: str
+    description: str = ""
+    routes: frozenset[str] = frozenset()
+    stops: frozenset[str] = frozenset()
+    trips: frozenset[str] = frozenset()
+    periods: tuple[tuple[int | None, int | None], ...] = ()  # empty: always
+
+    def active(self, posix: float) -> bool:
+        return not self.periods or any(
+            (start is None or start <= posix) and (end is None or posix <= end) for start, end in self.periods
+        )
+
+    def concerns(self, route_id: str, trip_id: str, stop_ids: Sequence[str]) -> bool:
+        """Whether the alert names the ride's route, its trip or one of its stops (ids as in the feed or
+        prefixed by a merged feed's name)."""
+
+        def named(ids: frozenset[str], value: str) -> bool:
+            return value in ids or value.partition(":")[2] in ids
+
+        return named(self.routes, route_id) or named(self.trips, trip_id) or any(named(self.stops, s) for s in stop_ids)
+
+
+@dataclass(frozen=True, slots=True)
 class RealtimeFeed:
     source: str
     timestamp: int | None  # POSIX seconds of the feed header
     updates: tuple[TripUpdate, ...]
+    alerts: tuple[Alert, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +142,11 @@ def read_trip_updates(data: bytes, source: str) -> RealtimeFeed:
     relationship = gtfs_realtime_pb2.TripDescriptor
     stop_relationship = gtfs_realtime_pb2.TripUpdate.StopTimeUpdate
     updates = []
+    alerts: list[Alert] = []
     problems: list[InputProblem] = []
     for n, entity in enumerate(message.entity, 1):
+        if entity.HasField("alert"):
+            alerts.append(_alert(entity.alert))
         if not entity.HasField("trip_update"):
             continue
         update = entity.trip_update
@@ -159,7 +189,28 @@ def read_trip_updates(data: bytes, source: str) -> RealtimeFeed:
     if problems:
         raise RealtimeFeedError(source, problems)
     stamp = int(message.header.timestamp) if message.header.HasField("timestamp") else None
-    return RealtimeFeed(source, stamp, tuple(updates))
+    return RealtimeFeed(source, stamp, tuple(updates), tuple(alerts))
+
+
+def _text(translated: Any) -> str:
+    """A TranslatedString's text: English if there is one, else the first."""
+    texts = [(t.language, t.text) for t in translated.translation]
+    return next((text for language, text in texts if language in ("en", "")), texts[0][1] if texts else "")
+
+
+def _alert(alert: Any) -> Alert:
+    informed = list(alert.informed_entity)
+    return Alert(
+        header=_text(alert.header_text) or _text(alert.description_text) or "service alert",
+        description=_text(alert.description_text),
+        routes=frozenset(e.route_id for e in informed if e.route_id),
+        stops=frozenset(e.stop_id for e in informed if e.stop_id),
+        trips=frozenset(e.trip.trip_id for e in informed if e.HasField("trip") and e.trip.trip_id),
+        periods=tuple(
+            (p.start if p.HasField("start") else None, p.end if p.HasField("end") else None)
+            for p in alert.active_period
+        ),
+    )
 
 
 def _error(source: str, field: str | None, message: str) -> RealtimeFeedError:

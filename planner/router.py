@@ -51,7 +51,7 @@ from planner.raptor import (
     reconstruct,
     search,
 )
-from planner.realtime import RealtimeFeed, RealtimeReport, apply_trip_updates
+from planner.realtime import Alert, RealtimeFeed, RealtimeReport, apply_trip_updates
 from planner.service_time import ServiceClock, local_clock
 from planner.shapes import cut_between
 from planner.shuttle_access import HUB_TRANSFER_S, ShuttleQuoter, zone_containing
@@ -246,6 +246,7 @@ class Planner:
         self._wheelchair: dict[str, Planner] = {}
         self._with_bike: Planner | None = None
         self._realtime = False  # a planner with GTFS-Realtime updates applied (legs carry scheduled times)
+        self.alerts: tuple[Alert, ...] = ()  # the real-time feed's service alerts
         self._static_index: dict[int, dict[str, int]] = {}
         self._realtime_runs: dict[dt.date, frozenset[str]] = {}  # per date, the runs real time set
         self._add(data)
@@ -321,6 +322,7 @@ class Planner:
 
         planner._prepare = prepare
         planner._realtime = True
+        planner.alerts = feed.alerts
         first = planner._by_date[updated.service_date]
         planner._by_date[updated.service_date] = replace(
             first, static=self._data.timetable, updated_runs=report.updated_runs
@@ -1143,6 +1145,22 @@ class _Query:
                 int(tt.stop_wheelchair[step.alight_stop]),
             ),
             *self._scheduled(str(tt.trip_ids[trip_global]), step.board_pos, step.alight_pos),
+            self._alerts(route, trip_global, stops, step.departure, step.arrival),
+        )
+
+    def _alerts(self, route: int, trip: int, stops: np.ndarray, start: int, end: int) -> tuple[str, ...]:
+        """The headers of the real-time feed's alerts that concern the ride while it runs."""
+        if not self.p.alerts:
+            return ()
+        tt = self.tt
+        moment = self.p.clock.moment
+        first, last = moment(self.date, start).timestamp(), moment(self.date, end).timestamp()
+        stop_ids = [str(tt.stop_ids[s]) for s in stops]
+        return tuple(
+            alert.header
+            for alert in self.p.alerts
+            if (alert.active(first) or alert.active(last))
+            and alert.concerns(str(tt.route_ids[route]), str(tt.trip_source_ids[trip]), stop_ids)
         )
 
     def _scheduled(self, trip_id: str, board_pos: int, alight_pos: int) -> tuple[int | None, int | None]:

@@ -400,3 +400,59 @@ def test_a_delayed_ride_reads_the_same_in_the_cli_the_json_and_the_app() -> None
     assert "**+3 min**" in timeline_markdown(it)
     early = TransitLeg(*[getattr(leg, f) for f in leg.__slots__][:-2], eight, eight + 900)  # type: ignore[attr-defined]
     assert early.delay_text == "2 min early"
+
+
+def alerts_bytes(alerts: list[dict[str, Any]]) -> bytes:
+    """A FeedMessage of ServiceAlerts: header, route/stop/trip ids, (start, end) periods."""
+    from google.transit import gtfs_realtime_pb2 as rt
+
+    message = rt.FeedMessage()
+    message.header.gtfs_realtime_version = "2.0"
+    for n, spec in enumerate(alerts):
+        entity = message.entity.add()
+        entity.id = f"a{n}"
+        alert = entity.alert
+        fi = alert.header_text.translation.add()
+        fi.language, fi.text = "fi", spec["header"] + " (fi)"
+        en = alert.header_text.translation.add()
+        en.language, en.text = "en", spec["header"]
+        for key in ("route_id", "stop_id"):
+            if key in spec:
+                setattr(alert.informed_entity.add(), key, spec[key])
+        for start, end in spec.get("periods", []):
+            period = alert.active_period.add()
+            period.start, period.end = start, end
+    return message.SerializeToString()
+
+
+@pytest.mark.realdata
+def test_helsinki_alerts_show_on_the_rides_they_concern_while_active(helsinki) -> None:  # type: ignore[no-untyped-def]
+    from maas_apps.cli import describe_itinerary
+    from planner.router import Planner
+
+    planner = Planner(helsinki)
+    when = dt.datetime(2022, 2, 22, 8, 30)
+    static = planner.plan((60.1575, 24.9170), (60.1735, 24.9560), depart_at=when, modes=("walk", "transit"))
+    ride = next(it for it in static if it.transit_legs).transit_legs[0]
+    today = (
+        int(CLOCK.moment(DAY, 0).timestamp())
+        if planner.clock.tz is None
+        else int(planner.clock.moment(DAY, 0).timestamp())
+    )
+    alerts = alerts_bytes(
+        [
+            {"header": "Track works on this line", "route_id": ride.route_id, "periods": [(today, today + 86400)]},
+            {"header": "Yesterday's diversion", "route_id": ride.route_id, "periods": [(today - 86400, today - 3600)]},
+            {"header": "Another line", "route_id": "no-such-route"},
+            {"header": "Lift out of order", "stop_id": ride.destination.stop_id or ""},
+        ]
+    )
+    live, _ = planner.with_realtime(read_trip_updates(alerts, "alerts.pb"))
+    after = live.plan((60.1575, 24.9170), (60.1735, 24.9560), depart_at=when, modes=("walk", "transit"))
+    same = [leg for it in after for leg in it.transit_legs if leg.trip_id == ride.trip_id]
+    assert same and all(leg.alerts == ("Track works on this line", "Lift out of order") for leg in same)
+    others = [leg for it in after for leg in it.transit_legs if leg.route_id != ride.route_id]
+    assert all("Track works on this line" not in leg.alerts for leg in others)
+    it = next(it for it in after if ride.trip_id in [leg.trip_id for leg in it.transit_legs])
+    assert "! Track works on this line" in describe_itinerary(1, it)
+    assert it.to_dict()["legs"][[leg.mode for leg in it.legs].index(ride.mode)]["alerts"]
