@@ -434,11 +434,7 @@ def test_helsinki_alerts_show_on_the_rides_they_concern_while_active(helsinki) -
     when = dt.datetime(2022, 2, 22, 8, 30)
     static = planner.plan((60.1575, 24.9170), (60.1735, 24.9560), depart_at=when, modes=("walk", "transit"))
     ride = next(it for it in static if it.transit_legs).transit_legs[0]
-    today = (
-        int(CLOCK.moment(DAY, 0).timestamp())
-        if planner.clock.tz is None
-        else int(planner.clock.moment(DAY, 0).timestamp())
-    )
+    today = int(planner.clock.moment(DAY, 0).timestamp())  # the service day's midnight, POSIX
     alerts = alerts_bytes(
         [
             {"header": "Track works on this line", "route_id": ride.route_id, "periods": [(today, today + 86400)]},
