@@ -7,7 +7,8 @@ timetable. Applied (``apply_trip_updates``) as the GTFS-Realtime reference says:
 * a trip is found by ``trip_id`` (in a merged feed also as ``<feed>:<trip_id>``) and ``start_date``
   (the service day's own run, or the previous evening's or next morning's run the day also holds);
   a frequency-based run also by ``start_time``;
-* ``CANCELED`` removes the run; ``ADDED`` trips are not applied (reported);
+* ``CANCELED`` removes the run; an ``ADDED`` trip (its ``route_id`` and every stop with a time)
+  becomes a run of its own;
 * a stop-time update is matched by ``stop_id``, in order along the trip; its ``time`` (POSIX) or
   ``delay`` sets the stop's arrival and departure, and its delay carries on to the following stops
   until the next update; stops before the first update keep the schedule; ``NO_DATA`` keeps the
@@ -59,6 +60,7 @@ class TripUpdate:
     canceled: bool = False
     added: bool = False
     stops: tuple[StopUpdate, ...] = ()
+    route_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,7 @@ def read_trip_updates(data: bytes, source: str) -> RealtimeFeed:
                 canceled=trip.schedule_relationship == relationship.CANCELED,
                 added=trip.schedule_relationship == relationship.ADDED,
                 stops=tuple(stops),
+                route_id=trip.route_id,
             )
         )
     if problems:
@@ -262,13 +265,19 @@ def apply_trip_updates(
     keep = np.ones(tt.n_trips, dtype=bool)
     skips: dict[int, np.ndarray] = {}  # run -> stop positions it skips
     updated_runs: set[str] = set()
+    added: list[_AddedRun] = []
     touched: set[int] = set()
     unknown: list[str] = []
     ignored: list[str] = []
     updated = canceled = skipped = 0
     for update in feed.updates:
         if update.added:
-            ignored.append(f"trip {update.trip_id}: added trips are not applied yet")
+            if update.start_date in (None, date):
+                run, reason = _added_run(tt, update, clock)
+                if run is None:
+                    ignored.append(f"added trip {update.trip_id}: {reason}")
+                else:
+                    added.append(run)
             continue
         offset = 0 if update.start_date is None else (update.start_date - date).days
         if offset not in (-1, 0, 1):
@@ -307,6 +316,8 @@ def apply_trip_updates(
             updated += 1
             updated_runs.add(str(tt.trip_ids[g]))
     result, split = _rebuild(tt, arrivals, departures, keep, skips, sorted(touched))
+    result = _append_runs(result, added)
+    updated_runs.update(run.label for run in added)
     stale = ""
     if feed.timestamp is not None and now is not None:
         planned_for = clock.moment(date, clock.seconds(date, now)).timestamp()  # naive: the area's wall clock
@@ -315,7 +326,7 @@ def apply_trip_updates(
     seconds = time.perf_counter() - started
     report = RealtimeReport(
         feed.source,
-        updated,
+        updated + len(added),
         canceled,
         skipped,
         tuple(unknown),
@@ -326,6 +337,88 @@ def apply_trip_updates(
         frozenset(updated_runs),
     )
     return result, report
+
+
+@dataclass(frozen=True, slots=True)
+class _AddedRun:
+    trip_id: str
+    route: int
+    stops: np.ndarray
+    arrivals: np.ndarray
+    departures: np.ndarray
+
+    @property
+    def label(self) -> str:
+        return f"{self.trip_id}@added"
+
+
+def _added_run(tt: Timetable, update: TripUpdate, clock: ServiceClock) -> tuple[_AddedRun | None, str]:
+    """An ADDED trip as a run: its route, and its stops with absolute times; or why it cannot be."""
+    routes = np.flatnonzero(tt.route_ids == update.route_id) if update.route_id else np.zeros(0, np.int64)
+    if not len(routes):
+        return None, f"route_id {update.route_id or '(none)'} is not in the timetable"
+    origin = clock.origin(tt.service_date).timestamp()
+    index = {str(s): i for i, s in enumerate(tt.stop_ids.tolist())}
+    stops, arrival, departure = [], [], []
+    for u in update.stops:
+        if u.stop_id not in index:
+            return None, f"stop {u.stop_id or '(no stop_id)'} is not in the timetable"
+        arr = u.arrival_time if u.arrival_time else u.departure_time
+        dep = u.departure_time if u.departure_time else u.arrival_time
+        if not arr or not dep:
+            return None, f"stop {u.stop_id} has no time (an added trip needs arrival or departure times)"
+        stops.append(index[u.stop_id])
+        arrival.append(round(arr - origin))
+        departure.append(round(dep - origin))
+    times = np.array([t for pair in zip(arrival, departure, strict=True) for t in pair])
+    if len(stops) < 2 or (np.diff(times) < 0).any():
+        return None, "needs two or more stops with times that do not go back"
+    return _AddedRun(update.trip_id, int(routes[0]), np.array(stops), np.array(arrival), np.array(departure)), ""
+
+
+def _append_runs(tt: Timetable, runs: Sequence[_AddedRun]) -> Timetable:
+    """``tt`` with each added run as a pattern of its own (one run is always in FIFO order)."""
+    if not runs:
+        return tt
+    sizes = np.array([len(r.stops) for r in runs], dtype=np.int64)
+    pattern_stops = np.concatenate([tt.pattern_stops, *(r.stops for r in runs)]).astype(tt.pattern_stops.dtype)
+    n_patterns = tt.n_patterns + len(runs)
+    stop_start = np.r_[tt.pattern_stop_start, tt.pattern_stop_start[-1] + np.cumsum(sizes)]
+    stop_pattern = np.repeat(np.arange(n_patterns), np.diff(stop_start))
+    pairs = np.unique(np.column_stack([pattern_stops, stop_pattern]), axis=0)
+    new_trip = {
+        "trip_ids": [r.label for r in runs],
+        "trip_source_ids": [r.trip_id for r in runs],
+        "trip_shape_ids": [""] * len(runs),
+        "trip_headsigns": [""] * len(runs),
+        "trip_from_frequency": [False] * len(runs),
+        "trip_wheelchair": [0] * len(runs),
+        "trip_bikes": [0] * len(runs),
+    }
+    trip_fields: dict[str, Any] = {}
+    for name, values in new_trip.items():
+        old = getattr(tt, name)
+        added = np.array(values) if old.dtype.kind == "U" else np.array(values, dtype=old.dtype)
+        trip_fields[name] = np.concatenate([old, added])
+    return dataclasses.replace(
+        tt,
+        pattern_route=np.r_[tt.pattern_route, [r.route for r in runs]].astype(tt.pattern_route.dtype),
+        pattern_stop_start=stop_start.astype(tt.pattern_stop_start.dtype),
+        pattern_stops=pattern_stops,
+        pattern_can_board=np.r_[tt.pattern_can_board, np.ones(int(sizes.sum()), bool)],
+        pattern_can_alight=np.r_[tt.pattern_can_alight, np.ones(int(sizes.sum()), bool)],
+        pattern_trip_start=np.r_[tt.pattern_trip_start, tt.pattern_trip_start[-1] + np.arange(1, len(runs) + 1)].astype(
+            tt.pattern_trip_start.dtype
+        ),
+        pattern_time_start=np.r_[tt.pattern_time_start, len(tt.arrivals) + np.r_[0, np.cumsum(sizes)[:-1]]].astype(
+            tt.pattern_time_start.dtype
+        ),
+        arrivals=np.concatenate([tt.arrivals, *(r.arrivals for r in runs)]).astype(tt.arrivals.dtype),
+        departures=np.concatenate([tt.departures, *(r.departures for r in runs)]).astype(tt.departures.dtype),
+        stop_pattern_start=np.searchsorted(pairs[:, 0], np.arange(tt.n_stops + 1)).astype(tt.stop_pattern_start.dtype),
+        stop_patterns=pairs[:, 1].astype(tt.stop_patterns.dtype),
+        **trip_fields,
+    )
 
 
 def _suffix_match(runs: dict[str, list[tuple[int, int, str]]], trip_id: str) -> str:

@@ -44,6 +44,8 @@ def feed_bytes(trips: list[dict[str, Any]], timestamp: int | None = None) -> byt
             update.trip.start_date = trip["start_date"]
         if "start_time" in trip:
             update.trip.start_time = trip["start_time"]
+        if "route_id" in trip:
+            update.trip.route_id = trip["route_id"]
         if trip.get("canceled"):
             update.trip.schedule_relationship = rt.TripDescriptor.CANCELED
         if trip.get("added"):
@@ -56,6 +58,7 @@ def feed_bytes(trips: list[dict[str, Any]], timestamp: int | None = None) -> byt
                 stu.departure.delay = delay
             if posix is not None:
                 stu.arrival.time = posix
+                stu.departure.time = posix
             if relationship:
                 stu.schedule_relationship = getattr(rt.TripUpdate.StopTimeUpdate, relationship)
     return message.SerializeToString()
@@ -193,7 +196,24 @@ def test_the_report_names_what_was_not_applied(line: Timetable) -> None:
         ],
     )
     text = "\n".join(report.lines())
-    assert "NOPE" in text and "added trips are not applied" in text and "stop S9 is not on the trip" in text
+    assert "NOPE" in text and "added trip NEW: route_id (none)" in text and "stop S9 is not on the trip" in text
+
+
+def _at(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(CLOCK.moment(DAY, int(hours) * 3600 + int(minutes) * 60).timestamp())
+
+
+def test_an_added_trip_runs_as_its_own_pattern(line: Timetable) -> None:
+    extra = {"trip_id": "EXTRA", "added": True, "route_id": "R1"}
+    stops = [("S1", None, _at("08:20"), ""), ("S2", None, _at("08:25"), ""), ("S3", None, _at("08:30"), "")]
+    updated, report = applied(line, [{**extra, "stops": stops}])
+    assert updated.n_patterns == line.n_patterns + 1 and "EXTRA@added" in updated.trip_ids.tolist()
+    assert arrival(updated, "S1", "S3", "08:15") == "08:30" and arrival(line, "S1", "S3", "08:15") == "09:10"
+    assert report.trips_updated == 1
+    backwards = [("S1", None, _at("08:20"), ""), ("S3", None, _at("08:10"), "")]
+    _, report = applied(line, [{**extra, "stops": backwards}])
+    assert any("do not go back" in reason for reason in report.ignored)
 
 
 @pytest.mark.parametrize(
@@ -398,7 +418,7 @@ def test_a_delayed_ride_reads_the_same_in_the_cli_the_json_and_the_app() -> None
     assert leg.delay_text == "+3 min" and it.to_dict()["legs"][0]["delay_s"] == 180
     assert "(+3 min)" in describe_itinerary(1, it)
     assert "**+3 min**" in timeline_markdown(it)
-    early = TransitLeg(*[getattr(leg, f) for f in leg.__slots__][:-2], eight, eight + 900)  # type: ignore[attr-defined]
+    early = dataclasses.replace(leg, scheduled_start=eight, scheduled_end=eight + 900)
     assert early.delay_text == "2 min early"
 
 
