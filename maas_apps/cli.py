@@ -500,6 +500,24 @@ def cmd_serve_rt(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_flex(args: argparse.Namespace) -> int:
+    """``maas export-flex``: the shuttle service as a static GTFS-Flex feed (zones, hubs, hours, booking)."""
+    from dispatch.gtfs_flex import write_flex
+
+    data = area_data_from_args(args)
+    tt = data.timetable
+    hubs = {
+        str(s): (str(n), float(lat), float(lon))
+        for s, n, lat, lon in zip(tt.stop_ids, tt.stop_names, tt.stop_lat, tt.stop_lon, strict=True)
+    }
+    dates = data.service_dates or (data.area.service_date,)
+    written = write_flex(
+        data.area, hubs, (f"{dates[0]:%Y%m%d}", f"{dates[-1]:%Y%m%d}"), Path(args.out), args.agency_url
+    )
+    print(f"wrote {len(written)} files of a GTFS-Flex feed to {args.out}: {', '.join(p.name for p in written)}")
+    return 0
+
+
 def cmd_bookings(args: argparse.Namespace) -> int:
     """``maas bookings``: the day's bookings as an aligned table."""
     from dispatch.service import ServiceStore
@@ -851,6 +869,12 @@ def _add_service_day_commands(sub: Any) -> None:
     serve_rt.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     serve_rt.add_argument("--port", type=int, default=8765)
     serve_rt.set_defaults(func=cmd_serve_rt)
+
+    flex = sub.add_parser("export-flex", help="write the shuttle service as a static GTFS-Flex feed")
+    add_area_arguments(flex)
+    flex.add_argument("--out", required=True, help="folder for the feed's files")
+    flex.add_argument("--agency-url", default="https://example.org/shuttle", help="the operator's web page")
+    flex.set_defaults(func=cmd_export_flex)
 
     bookings = sub.add_parser("bookings", help="list the bookings of a day in a database")
     bookings.add_argument("--db", required=True)

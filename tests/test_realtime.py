@@ -472,3 +472,36 @@ def test_helsinki_alerts_show_on_the_rides_they_concern_while_active(helsinki) -
     it = next(it for it in after if ride.trip_id in [leg.trip_id for leg in it.transit_legs])
     assert "! Track works on this line" in describe_itinerary(1, it)
     assert it.to_dict()["legs"][[leg.mode for leg in it.legs].index(ride.mode)]["alerts"]
+
+
+@pytest.mark.realdata
+def test_the_shuttle_service_as_gtfs_flex_names_its_zones_hubs_and_hours(
+    shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import pandas as pd
+
+    from maas_apps.cli import main
+
+    out = tmp_path / "flex"
+    area = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]
+    assert main(["export-flex", *area, "--out", str(out)]) == 0
+    service = helsinki.area.shuttle
+    zones = json.loads((out / "locations.geojson").read_text())["features"]
+    assert [z["properties"]["stop_name"] for z in zones] == [z.name for z in service.zones]
+    for feature, zone in zip(zones, service.zones, strict=True):
+        ring = feature["geometry"]["coordinates"][0]
+        assert ring[0] == ring[-1] and [tuple(p) for p in ring[:-1]] == list(zone.polygon)
+    ids = {z["id"] for z in zones}
+    stops = pd.read_csv(out / "stops.txt", dtype=str)
+    assert set(stops["stop_id"]) == {h for z in service.zones for h in z.hub_stop_ids}
+    assert set(stops["stop_id"]) <= set(helsinki.timetable.stop_ids.tolist())
+    times = pd.read_csv(out / "stop_times.txt", dtype=str, keep_default_na=False)
+    trips = pd.read_csv(out / "trips.txt", dtype=str)
+    assert (times.groupby("trip_id").size() == 2).all() and set(times["trip_id"]) == set(trips["trip_id"])
+    assert set(times["location_id"]) - {""} == ids and set(times["stop_id"]) - {""} == set(stops["stop_id"])
+    assert set(times["start_pickup_drop_off_window"]) == {service.operating_hours[0] + ":00"}
+    assert set(times["end_pickup_drop_off_window"]) == {service.operating_hours[1] + ":00"}
+    booked = times[times["pickup_type"] == "2"]
+    assert (booked["pickup_booking_rule_id"] == "book-now").all() and len(booked) == len(trips)
