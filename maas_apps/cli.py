@@ -574,6 +574,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.realtime:
         is_url = args.realtime.startswith(("http://", "https://"))
         env["MAAS_APP_REALTIME"] = args.realtime if is_url else str(Path(args.realtime).resolve())
+        env["MAAS_APP_REALTIME_REFRESH_S"] = str(args.realtime_refresh)
     command = [sys.executable, "-m", "maas_apps.app_server", "run", str(PROJECT_ROOT / "app.py")]
     command += ["--server.port", str(args.port)]
     command += ["--browser.gatherUsageStats", "false", "--server.address", args.address]
@@ -860,6 +861,12 @@ def _add_service_day_commands(sub: Any) -> None:
     app.add_argument("--db", help="the live service day to plan and book against and show (maas simulate --until)")
     app.add_argument(
         "--realtime", metavar="FILE|URL", help="GTFS-Realtime TripUpdates applied to every plan (re-read as it changes)"
+    )
+    app.add_argument(
+        "--realtime-refresh",
+        type=number_arg(float, 5, 3600, "seconds"),
+        default=60.0,
+        help="seconds between reads of a --realtime URL (default 60)",
     )
     app.set_defaults(func=cmd_app)
 

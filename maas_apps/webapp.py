@@ -210,14 +210,15 @@ def plan_trip(res: AppResources, request: TripRequest) -> TripAnswer:
 
 
 REALTIME_ENV = "MAAS_APP_REALTIME"  # `maas app --realtime FILE|URL`: TripUpdates applied to every plan
-REALTIME_REFRESH_S = 60.0
+REALTIME_REFRESH_ENV = "MAAS_APP_REALTIME_REFRESH_S"  # `maas app --realtime-refresh`: seconds between URL reads
 _realtime_lock = threading.Lock()
 _realtime_cache: dict[str, tuple[float, float, Planner, str]] = {}  # location -> (read at, mtime, planner, note)
 
 
 def realtime_planner(res: AppResources) -> tuple[Planner, str]:
     """The planner with ``maas app --realtime``'s feed applied (re-read when the file changes, or a URL
-    every minute), and a note for the rider when the feed cannot be used; the static planner without one."""
+    every ``--realtime-refresh`` seconds, default 60), and a note for the rider when the feed cannot be
+    used; the static planner without one."""
     import time
 
     location = os.environ.get(REALTIME_ENV, "")
@@ -231,7 +232,8 @@ def realtime_planner(res: AppResources) -> tuple[Planner, str]:
         now = time.monotonic()
         mtime = 0.0 if is_url else (Path(location).stat().st_mtime if Path(location).exists() else -1.0)
         cached = _realtime_cache.get(location)
-        fresh = cached is not None and (now - cached[0] < REALTIME_REFRESH_S if is_url else cached[1] == mtime)
+        refresh_s = float(os.environ.get(REALTIME_REFRESH_ENV, "60"))
+        fresh = cached is not None and (now - cached[0] < refresh_s if is_url else cached[1] == mtime)
         if not fresh:
             try:
                 planner, report = res.planner.with_realtime(load_trip_updates(location))
