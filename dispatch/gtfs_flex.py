@@ -90,43 +90,11 @@ def write_flex(
     }
     features = []
     for zone in service.zones:
-        slug = _slug(zone.name)
-        ring = [list(p) for p in zone.polygon] + [list(zone.polygon[0])]
-        features.append(
-            {
-                "type": "Feature",
-                "id": f"zone-{slug}",
-                "properties": {"stop_name": zone.name},
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-            }
-        )
-        route = f"shuttle-{slug}"
-        tables["routes.txt"].append(
-            {"route_id": route, "agency_id": "shuttle", "route_short_name": zone.name, "route_type": 715}
-        )
-        for hub in zone.hub_stop_ids:
-            for direction, (first, second) in enumerate(((f"zone-{slug}", hub), (hub, f"zone-{slug}"))):
-                trip = f"{route}-{hub}-{'to-hub' if direction == 0 else 'from-hub'}"
-                tables["trips.txt"].append(
-                    {"route_id": route, "service_id": "daily", "trip_id": trip, "direction_id": direction}
-                )
-                for sequence, place in enumerate((first, second), 1):
-                    in_zone = place.startswith("zone-")
-                    boards = sequence == 1
-                    tables["stop_times.txt"].append(
-                        {
-                            "trip_id": trip,
-                            "stop_sequence": sequence,
-                            "stop_id": "" if in_zone else place,
-                            "location_id": place if in_zone else "",
-                            "start_pickup_drop_off_window": window[0],
-                            "end_pickup_drop_off_window": window[1],
-                            "pickup_type": (2 if boards else 1),  # 2: arrange it (book); 1: none
-                            "drop_off_type": (1 if boards else 0),
-                            "pickup_booking_rule_id": "book-now" if boards else "",
-                            "drop_off_booking_rule_id": "",
-                        }
-                    )
+        feature, route, trips, times = _zone_tables(zone.name, zone.polygon, zone.hub_stop_ids, window)
+        features.append(feature)
+        tables["routes.txt"].append(route)
+        tables["trips.txt"] += trips
+        tables["stop_times.txt"] += times
     written = []
     for name, rows in tables.items():
         path = out / name
@@ -139,6 +107,46 @@ def write_flex(
     geojson.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, indent=1))
     written.append(geojson)
     return written
+
+
+def _zone_tables(
+    name: str, polygon: tuple[tuple[float, float], ...], hubs: tuple[str, ...], window: tuple[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A zone's GeoJSON feature, its route, and its trips to and from each hub with their stop times."""
+    slug = _slug(name)
+    ring = [list(p) for p in polygon] + [list(polygon[0])]
+    zone_id = f"zone-{slug}"
+    feature = {
+        "type": "Feature",
+        "id": zone_id,
+        "properties": {"stop_name": name},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+    route_id = f"shuttle-{slug}"
+    route = {"route_id": route_id, "agency_id": "shuttle", "route_short_name": name, "route_type": 715}
+    trips, times = [], []
+    for hub in hubs:
+        for direction, (first, second) in enumerate(((zone_id, hub), (hub, zone_id))):
+            trip = f"{route_id}-{hub}-{'to-hub' if direction == 0 else 'from-hub'}"
+            trips.append({"route_id": route_id, "service_id": "daily", "trip_id": trip, "direction_id": direction})
+            for sequence, place in enumerate((first, second), 1):
+                in_zone = place == zone_id
+                boards = sequence == 1
+                times.append(
+                    {
+                        "trip_id": trip,
+                        "stop_sequence": sequence,
+                        "stop_id": "" if in_zone else place,
+                        "location_id": place if in_zone else "",
+                        "start_pickup_drop_off_window": window[0],
+                        "end_pickup_drop_off_window": window[1],
+                        "pickup_type": 2 if boards else 1,  # 2: arrange it (book); 1: none
+                        "drop_off_type": 1 if boards else 0,
+                        "pickup_booking_rule_id": "book-now" if boards else "",
+                        "drop_off_booking_rule_id": "",
+                    }
+                )
+    return feature, route, trips, times
 
 
 _WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -36,6 +36,7 @@ class PublishedDay:
     timezone: str | None
 
     def posix(self, seconds: float) -> int:
+        """Seconds of the service day as a POSIX timestamp, in the area's time zone."""
         from planner.service_time import ServiceClock
 
         return int(ServiceClock(self.timezone).moment(self.service_date, seconds).timestamp())

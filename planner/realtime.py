@@ -75,6 +75,7 @@ class Alert:
     periods: tuple[tuple[int | None, int | None], ...] = ()  # empty: always
 
     def active(self, posix: float) -> bool:
+        """Whether the alert is in force at ``posix`` (any of its periods, or always without one)."""
         return not self.periods or any(
             (start is None or start <= posix) and (end is None or posix <= end) for start, end in self.periods
         )
@@ -279,24 +280,11 @@ def apply_trip_updates(
                 else:
                     added.append(run)
             continue
-        offset = 0 if update.start_date is None else (update.start_date - date).days
-        if offset not in (-1, 0, 1):
-            continue  # another day's run: not in this timetable
-        candidates = runs.get(update.trip_id) or runs.get(_suffix_match(runs, update.trip_id), [])
-        if not candidates:
+        matching, reason = _matching_runs(update, runs, date)
+        if reason == "unknown":
             unknown.append(update.trip_id)
-            continue
-        if not update.start_time and any(start for _, _, start in candidates):
-            ignored.append(f"trip {update.trip_id}: runs by frequency, so an update needs its start_time")
-            continue
-        matching = [
-            g
-            for g, day, start in candidates
-            if day == offset and (not update.start_time or start in ("", update.start_time))
-        ]
-        if not matching:
-            ignored.append(f"trip {update.trip_id}: no run on {update.start_date or date} {update.start_time}".rstrip())
-            continue
+        elif reason:
+            ignored.append(f"trip {update.trip_id}: {reason}")
         for g in matching:
             p = int(trip_pattern[g])
             touched.add(p)
@@ -318,11 +306,7 @@ def apply_trip_updates(
     result, split = _rebuild(tt, arrivals, departures, keep, skips, sorted(touched))
     result = _append_runs(result, added)
     updated_runs.update(run.label for run in added)
-    stale = ""
-    if feed.timestamp is not None and now is not None:
-        planned_for = clock.moment(date, clock.seconds(date, now)).timestamp()  # naive: the area's wall clock
-        if planned_for - feed.timestamp > STALE_AFTER_S:
-            stale = f"the feed is {round((planned_for - feed.timestamp) / 60)} min older than the time planned for"
+    stale = _staleness(feed, clock, date, now)
     seconds = time.perf_counter() - started
     report = RealtimeReport(
         feed.source,
@@ -337,6 +321,36 @@ def apply_trip_updates(
         frozenset(updated_runs),
     )
     return result, report
+
+
+def _matching_runs(
+    update: TripUpdate, runs: dict[str, list[tuple[int, int, str]]], date: dt.date
+) -> tuple[list[int], str]:
+    """The runs an update is for, or why none: "unknown" (no such trip) or a reason to report; another
+    day's run (not in this timetable) is neither."""
+    offset = 0 if update.start_date is None else (update.start_date - date).days
+    if offset not in (-1, 0, 1):
+        return [], ""
+    candidates = runs.get(update.trip_id) or runs.get(_suffix_match(runs, update.trip_id), [])
+    if not candidates:
+        return [], "unknown"
+    if not update.start_time and any(start for _, _, start in candidates):
+        return [], "runs by frequency, so an update needs its start_time"
+    wanted = update.start_time
+    matching = [g for g, day, start in candidates if day == offset and (not wanted or start in ("", wanted))]
+    if not matching:
+        return [], f"no run on {update.start_date or date} {wanted}".rstrip()
+    return matching, ""
+
+
+def _staleness(feed: RealtimeFeed, clock: ServiceClock, date: dt.date, now: dt.datetime | None) -> str:
+    """Why the feed is too old for ``now`` (a naive ``now`` is the area's wall clock), or ""."""
+    if feed.timestamp is None or now is None:
+        return ""
+    planned_for = clock.moment(date, clock.seconds(date, now)).timestamp()
+    if planned_for - feed.timestamp <= STALE_AFTER_S:
+        return ""
+    return f"the feed is {round((planned_for - feed.timestamp) / 60)} min older than the time planned for"
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,51 +533,72 @@ def _rebuild(
     split where they overtake."""
     if not touched:
         return tt, 0
-    n_stops = np.diff(tt.pattern_stop_start).astype(np.int64)
     touched_set = set(touched)
-    pattern_trips: list[np.ndarray] = []  # global trip indices of each new pattern, in FIFO order
     source_pattern: list[int] = []
+    pattern_trips: list[np.ndarray] = []  # global trip indices of each new pattern, in FIFO order
     pattern_skips: list[np.ndarray | None] = []  # stop positions the pattern's runs skip (None: untouched)
     split = 0
     for p in range(tt.n_patterns):
         trips = np.arange(tt.pattern_trip_start[p], tt.pattern_trip_start[p + 1])
         if p not in touched_set:
-            pattern_trips.append(trips)
             source_pattern.append(p)
+            pattern_trips.append(trips)
             pattern_skips.append(None)
             continue
-        trips = trips[keep[trips]]
-        n = int(n_stops[p])
-        base = int(tt.pattern_time_start[p]) - int(tt.pattern_trip_start[p]) * n
-        no_skip = np.zeros(n, dtype=bool)
-        groups: dict[bytes, list[int]] = {}
-        for g in trips.tolist():
-            groups.setdefault(skips.get(g, no_skip).tobytes(), []).append(g)
-        chains_of_p = 0
-        for mask_bytes, members in sorted(groups.items(), key=lambda item: item[0]):
-            group = np.array(members, dtype=np.int64)
-            rows = base + group[:, None] * n + np.arange(n)[None, :]
-            arr, dep = arrivals[rows], departures[rows]
-            chains: list[list[int]] = []
-            for i in np.lexsort((group, dep[:, 0])):
-                for chain in chains:
-                    j = chain[-1]
-                    if (arr[i] >= arr[j]).all() and (dep[i] >= dep[j]).all():
-                        chain.append(int(i))
-                        break
-                else:
-                    chains.append([int(i)])
-            for chain in chains:
-                pattern_trips.append(group[chain])
-                source_pattern.append(p)
-                pattern_skips.append(np.frombuffer(mask_bytes, dtype=bool))
-            chains_of_p += len(chains)
-        if not chains_of_p:  # every run canceled: the pattern stays, empty
-            pattern_trips.append(trips[:0])
+        pieces = _regroup(tt, p, trips[keep[trips]], arrivals, departures, skips)
+        split += len(pieces) - 1
+        for members, skipped in pieces:
             source_pattern.append(p)
-            pattern_skips.append(no_skip)
-            chains_of_p = 1
-        split += chains_of_p - 1
+            pattern_trips.append(members)
+            pattern_skips.append(skipped)
+    return _flatten(tt, arrivals, departures, source_pattern, pattern_trips, pattern_skips), split
+
+
+def _regroup(
+    tt: Timetable,
+    p: int,
+    trips: np.ndarray,
+    arrivals: np.ndarray,
+    departures: np.ndarray,
+    skips: dict[int, np.ndarray],
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pattern ``p``'s remaining runs as (runs in FIFO order, stops they skip) pieces: one per set of
+    skipped stops and chain of runs that never overtake; one empty piece when every run is canceled."""
+    n = int(tt.pattern_stop_start[p + 1] - tt.pattern_stop_start[p])
+    base = int(tt.pattern_time_start[p]) - int(tt.pattern_trip_start[p]) * n
+    no_skip = np.zeros(n, dtype=bool)
+    groups: dict[bytes, list[int]] = {}
+    for g in trips.tolist():
+        groups.setdefault(skips.get(g, no_skip).tobytes(), []).append(g)
+    pieces = []
+    for mask_bytes, members in sorted(groups.items(), key=lambda item: item[0]):
+        group = np.array(members, dtype=np.int64)
+        rows = base + group[:, None] * n + np.arange(n)[None, :]
+        arr, dep = arrivals[rows], departures[rows]
+        chains: list[list[int]] = []
+        for i in np.lexsort((group, dep[:, 0])):
+            for chain in chains:
+                j = chain[-1]
+                if (arr[i] >= arr[j]).all() and (dep[i] >= dep[j]).all():
+                    chain.append(int(i))
+                    break
+            else:
+                chains.append([int(i)])
+        pieces += [(group[chain], np.frombuffer(mask_bytes, dtype=bool)) for chain in chains]
+    return pieces or [(trips[:0], no_skip)]
+
+
+def _flatten(
+    tt: Timetable,
+    arrivals: np.ndarray,
+    departures: np.ndarray,
+    source_pattern: list[int],
+    pattern_trips: list[np.ndarray],
+    pattern_skips: list[np.ndarray | None],
+) -> Timetable:
+    """The new patterns (each a copy of ``source_pattern``'s stops with its own runs and skipped stops)
+    as the timetable's flat arrays."""
+    n_stops = np.diff(tt.pattern_stop_start).astype(np.int64)
     # flat arrays in the new order
     old_rows = []
     trip_order = []
@@ -605,4 +640,4 @@ def _rebuild(
         stop_patterns=pairs[:, 1].astype(tt.stop_patterns.dtype),
         **trip_fields,
     )
-    return rebuilt, split
+    return rebuilt
