@@ -36,7 +36,7 @@ import numpy as np
 
 from maas.errors import InputProblem, RealtimeFeedError
 from planner.service_time import ServiceClock
-from planner.timetable import Timetable
+from planner.timetable import Timetable, fifo_chains
 
 STALE_AFTER_S = 3600  # a feed older than this (against the time planned for) is reported as stale
 
@@ -575,15 +575,7 @@ def _regroup(
         group = np.array(members, dtype=np.int64)
         rows = base + group[:, None] * n + np.arange(n)[None, :]
         arr, dep = arrivals[rows], departures[rows]
-        chains: list[list[int]] = []
-        for i in np.lexsort((group, dep[:, 0])):
-            for chain in chains:
-                j = chain[-1]
-                if (arr[i] >= arr[j]).all() and (dep[i] >= dep[j]).all():
-                    chain.append(int(i))
-                    break
-            else:
-                chains.append([int(i)])
+        chains = fifo_chains(arr, dep, np.lexsort((group, dep[:, 0])))
         pieces += [(group[chain], np.frombuffer(mask_bytes, dtype=bool)) for chain in chains]
     return pieces or [(trips[:0], no_skip)]
 

@@ -38,6 +38,21 @@ DAY = 86_400
 FORMAT_VERSION = 3
 
 
+def fifo_chains(arrivals: np.ndarray, departures: np.ndarray, order: np.ndarray) -> list[list[int]]:
+    """Runs (rows of the (runs, stops) time arrays, taken in ``order``) split into chains in which no run
+    overtakes the one before it: each run joins the first chain whose last run it never overtakes."""
+    chains: list[list[int]] = []
+    for i in order:
+        for chain in chains:
+            j = chain[-1]
+            if (arrivals[i] >= arrivals[j]).all() and (departures[i] >= departures[j]).all():
+                chain.append(int(i))
+                break
+        else:
+            chains.append([int(i)])
+    return chains
+
+
 @dataclass(frozen=True, slots=True)
 class TimetableStats:
     """Facts about a compilation, for ``maas info`` and the closing checks."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from planner.gtfs_feed import GtfsFeed, format_gtfs_time, parse_gtfs_times
 from planner.service_time import ServiceClock
-from planner.timetable import Timetable, TimetableStats
+from planner.timetable import Timetable, TimetableStats, fifo_chains
 
 PREVIOUS_DAY_WINDOW_S = 6 * 3600
 NEXT_DAY_WINDOW_S = 6 * 3600
@@ -292,16 +292,7 @@ def _fifo_patterns(groups: dict[tuple[Any, ...], list[int]], runs: _Runs, st: _S
         dep_m = np.stack([st.departure[st.start[t] : st.start[t] + n] for t in runs.template[members]])
         arr_m = arr_m + runs.shift[members][:, None]
         dep_m = dep_m + runs.shift[members][:, None]
-        order = np.lexsort((arr_m[:, -1], dep_m[:, 0]))
-        subs: list[list[int]] = []
-        for i in order:
-            for sub in subs:
-                j = sub[-1]
-                if (arr_m[i] >= arr_m[j]).all() and (dep_m[i] >= dep_m[j]).all():
-                    sub.append(int(i))
-                    break
-            else:
-                subs.append([int(i)])
+        subs = fifo_chains(arr_m, dep_m, np.lexsort((arr_m[:, -1], dep_m[:, 0])))
         out.split += len(subs) - 1
         for sub in subs:
             out.route.append(key[0])
