@@ -395,7 +395,7 @@ def ground_image_path(area: Area, cache: str | Path | None = None) -> Path:
     from maas.cache import cache_key
 
     assert area.osm_file is not None
-    key = cache_key("map-ground", 1, [area.osm_file], {"width": GROUND_WIDTH_PX, "colours": BACKGROUND_COLOURS})
+    key = cache_key("map-ground", 2, [area.osm_file], {"width": GROUND_WIDTH_PX, "colours": BACKGROUND_COLOURS})
     return cache_dir(cache) / area.name / f"map-ground-{key}.png"
 
 
@@ -447,6 +447,7 @@ def _draw_ground(osm_file: Path, bbox: tuple[float, float, float, float], width_
         ax.add_collection(PolyCollection(getattr(features, kind), facecolors=[colour], edgecolors="none"))
     water = [c / 255 for c in BACKGROUND_COLOURS["water"]]
     ax.add_collection(LineCollection(features.coastline, colors=[water], linewidths=1.5))
+    _draw_labels(ax, features.labels, bbox)
     drawn = io.BytesIO()
     fig.savefig(drawn, format="png", transparent=True)
     plt.close(fig)
@@ -456,6 +457,44 @@ def _draw_ground(osm_file: Path, bbox: tuple[float, float, float, float], width_
     small = io.BytesIO()
     image.quantize(colors=16, method=Image.Quantize.FASTOCTREE).save(small, format="PNG", optimize=True)
     return small.getvalue()
+
+
+def _draw_labels(ax: Any, labels: Any, bbox: tuple[float, float, float, float]) -> None:
+    """District names (large, grey) and stations (a dot and the name) inside ``bbox``, drawn into the
+    ground image with a white halo: deck.gl's text layer draws empty boxes in some browsers, an
+    image never does."""
+    from matplotlib import patheffects
+
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    west, south, east, north = bbox
+    for label in labels:
+        if not (west <= label.lon <= east and south <= label.lat <= north):
+            continue
+        if label.kind == "district":
+            ax.text(
+                label.lon,
+                label.lat,
+                label.text.upper(),
+                fontsize=8,
+                color="#707070",
+                ha="center",
+                va="center",
+                fontweight="bold",
+                path_effects=halo,
+            )
+        else:
+            ax.plot([label.lon], [label.lat], marker="o", markersize=4, color="#202020", path_effects=halo)
+            ax.text(
+                label.lon,
+                label.lat,
+                f"  {label.text}",
+                fontsize=8.5,
+                color="#202020",
+                ha="left",
+                va="center",
+                fontweight="bold",
+                path_effects=halo,
+            )
 
 
 def _street_layers(res: AppResources) -> list[Any]:

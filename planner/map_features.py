@@ -1,4 +1,5 @@
-"""What a trip map needs besides streets, from the area's OpenStreetMap extract: water, parks, buildings.
+"""What a trip map needs besides streets, from the area's OpenStreetMap extract: water, parks,
+buildings, and the names of districts and stations.
 
 Read with pyosmium (areas assembled from closed ways and multipolygon relations), simplified to
 about 2 m and rounded to about 1 m so that a city centre's few thousand shapes stay small enough
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from maas.errors import StreetDataError
 
-__all__ = ["MapFeatures", "read_map_features"]
+__all__ = ["Label", "MapFeatures", "read_map_features"]
 
 Ring = tuple[tuple[float, float], ...]  # (lon, lat) points
 
@@ -26,13 +27,25 @@ WATER_TAGS = {"natural": {"water", "bay"}, "waterway": {"riverbank", "dock"}, "l
 
 
 @dataclass(frozen=True, slots=True)
+class Label:
+    """A name to print on the map where OSM puts it: a district (``place=suburb/quarter/neighbourhood``)
+    or a rail or metro station (``railway=station``)."""
+
+    lon: float
+    lat: float
+    text: str
+    kind: str  # "district" or "station"
+
+
+@dataclass(frozen=True, slots=True)
 class MapFeatures:
-    """Outer rings of the area's water, parks and buildings, and its coastline as lines."""
+    """Outer rings of the area's water, parks and buildings, its coastline as lines, and names."""
 
     water: tuple[Ring, ...]
     parks: tuple[Ring, ...]
     buildings: tuple[Ring, ...]
     coastline: tuple[Ring, ...]
+    labels: tuple[Label, ...] = ()
 
 
 def _matches(tags: object, table: dict[str, set[str]]) -> bool:
@@ -61,10 +74,16 @@ def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> M
     parks: list[Ring] = []
     buildings: list[Ring] = []
     coastline: list[Ring] = []
-    keys = ("building", "leisure", "landuse", "natural", "waterway")
+    labels: dict[tuple[str, str], Label] = {}  # one label per name and kind
+    keys = ("building", "leisure", "landuse", "natural", "waterway", "place", "railway")
     try:
         source = osmium.FileProcessor(str(osm_file)).with_locations().with_areas()
         for obj in source.with_filter(osmium.filter.KeyFilter(*keys)):
+            if isinstance(obj, osmium.osm.Node):
+                label = _label(obj)
+                if label is not None:
+                    labels.setdefault((label.text, label.kind), label)
+                continue
             if isinstance(obj, osmium.osm.Way) and obj.tags.get("natural") == "coastline":
                 line = _simplified([(n.lon, n.lat) for n in obj.nodes if n.location.valid()], tolerance_deg, False)
                 if line:
@@ -90,4 +109,22 @@ def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> M
                     target.append(shape)
     except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:
         raise StreetDataError(f"{osm_file}: cannot read map features ({exc})") from exc
-    return MapFeatures(tuple(water), tuple(parks), tuple(buildings), tuple(coastline))
+    return MapFeatures(tuple(water), tuple(parks), tuple(buildings), tuple(coastline), tuple(labels.values()))
+
+
+DISTRICT_PLACES = {"suburb", "quarter", "neighbourhood"}
+
+
+def _label(node: object) -> Label | None:
+    """A node's name as a map label, if it names a district or a station."""
+    tags = node.tags  # type: ignore[attr-defined]
+    name = tags.get("name", "")
+    if not name or not node.location.valid():  # type: ignore[attr-defined]
+        return None
+    if tags.get("place") in DISTRICT_PLACES:
+        kind = "district"
+    elif tags.get("railway") == "station":
+        kind = "station"
+    else:
+        return None
+    return Label(node.location.lon, node.location.lat, name, kind)  # type: ignore[attr-defined]

@@ -64,6 +64,12 @@ def test_map_ground_has_water_parks_and_buildings(shared_data: Path, tmp_path: P
     assert len(ground.coastline) >= 50
     lons = [lon for ring in ground.buildings for lon, _ in ring]
     assert min(lons) > 24.85 and max(lons) < 25.0  # central Helsinki, in (lon, lat) order
+    # the names a rider looks for on the map: districts and the metro and rail stations
+    names = {(label.text, label.kind) for label in ground.labels}
+    assert {("Jätkäsaari", "district"), ("Kamppi", "district"), ("Kruununhaka", "district")} <= names
+    assert {("Kamppi", "station"), ("Rautatientori", "station"), ("Helsinki", "station")} <= names
+    kamppi = next(x for x in ground.labels if (x.text, x.kind) == ("Kamppi", "station"))
+    assert abs(kamppi.lat - 60.169) < 0.003 and abs(kamppi.lon - 24.932) < 0.005
     broken = tmp_path / "broken.osm.pbf"
     broken.write_bytes(b"not a pbf")
     with pytest.raises(StreetDataError, match=r"broken\.osm\.pbf"):
