@@ -158,8 +158,10 @@ def planner_page(res: webapp.AppResources) -> None:
     with map_column:
         origin = request.origin if request else None
         destination = request.destination if request else None
+        # the legend above the map, so that a 1000-pixel-high window shows both without scrolling
+        st.markdown(webapp.legend_html(webapp.trip_legend(chosen)), unsafe_allow_html=True)
         deck = webapp.trip_map(res, chosen, origin, destination)
-        event = st.pydeck_chart(deck, height=600, on_select="rerun", selection_mode="single-object", key="trip_map")
+        event = st.pydeck_chart(deck, height=500, on_select="rerun", selection_mode="single-object", key="trip_map")
         picked = (getattr(event, "selection", None) or {}).get("objects", {}).get("pick") or []
         if picked:
             click = (float(picked[0]["lat"]), float(picked[0]["lon"]))
@@ -168,7 +170,6 @@ def planner_page(res: webapp.AppResources) -> None:
                 target = "origin" if st.session_state.get("click_target") == "From" else "destination"
                 st.session_state[f"{target}_clicked"] = click
                 st.rerun()
-        st.markdown(webapp.legend_html(webapp.trip_legend(chosen)), unsafe_allow_html=True)
         st.caption("Click a street to set the place chosen under “A map click sets”.")
 
 
