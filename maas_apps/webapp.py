@@ -395,7 +395,7 @@ def ground_image_path(area: Area, cache: str | Path | None = None) -> Path:
     from maas.cache import cache_key
 
     assert area.osm_file is not None
-    key = cache_key("map-ground", 2, [area.osm_file], {"width": GROUND_WIDTH_PX, "colours": BACKGROUND_COLOURS})
+    key = cache_key("map-ground", 3, [area.osm_file], {"width": GROUND_WIDTH_PX, "colours": BACKGROUND_COLOURS})
     return cache_dir(cache) / area.name / f"map-ground-{key}.png"
 
 
@@ -470,7 +470,21 @@ def _draw_labels(ax: Any, labels: Any, bbox: tuple[float, float, float, float]) 
     for label in labels:
         if not (west <= label.lon <= east and south <= label.lat <= north):
             continue
-        if label.kind == "district":
+        if label.kind == "street":
+            ax.text(
+                label.lon,
+                label.lat,
+                label.text,
+                fontsize=6.5,
+                color="#505050",
+                ha="center",
+                va="center",
+                rotation=label.angle_deg,
+                rotation_mode="anchor",
+                fontstyle="italic",
+                path_effects=halo,
+            )
+        elif label.kind == "district":
             ax.text(
                 label.lon,
                 label.lat,

@@ -9,6 +9,7 @@ coastline is kept as lines.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +29,14 @@ WATER_TAGS = {"natural": {"water", "bay"}, "waterway": {"riverbank", "dock"}, "l
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """A name to print on the map where OSM puts it: a district (``place=suburb/quarter/neighbourhood``)
-    or a rail or metro station (``railway=station``)."""
+    """A name to print on the map where OSM puts it: a district (``place=suburb/quarter/neighbourhood``),
+    a rail or metro station (``railway=station``), or a main street (at the middle of its longest way)."""
 
     lon: float
     lat: float
     text: str
-    kind: str  # "district" or "station"
+    kind: str  # "district", "station" or "street"
+    angle_deg: float = 0.0  # a street's direction where its name is printed (east = 0, north = 90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,8 @@ def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> M
     buildings: list[Ring] = []
     coastline: list[Ring] = []
     labels: dict[tuple[str, str], Label] = {}  # one label per name and kind
-    keys = ("building", "leisure", "landuse", "natural", "waterway", "place", "railway")
+    keys = ("building", "leisure", "landuse", "natural", "waterway", "place", "railway", "highway")
+    streets: dict[str, tuple[float, list[tuple[float, float]]]] = {}  # name -> (total m, longest way)
     try:
         source = osmium.FileProcessor(str(osm_file)).with_locations().with_areas()
         for obj in source.with_filter(osmium.filter.KeyFilter(*keys)):
@@ -83,6 +86,9 @@ def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> M
                 label = _label(obj)
                 if label is not None:
                     labels.setdefault((label.text, label.kind), label)
+                continue
+            if isinstance(obj, osmium.osm.Way) and obj.tags.get("highway") in MAIN_STREETS and obj.tags.get("name"):
+                _add_street(streets, obj)
                 continue
             if isinstance(obj, osmium.osm.Way) and obj.tags.get("natural") == "coastline":
                 line = _simplified([(n.lon, n.lat) for n in obj.nodes if n.location.valid()], tolerance_deg, False)
@@ -109,7 +115,49 @@ def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> M
                     target.append(shape)
     except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:
         raise StreetDataError(f"{osm_file}: cannot read map features ({exc})") from exc
-    return MapFeatures(tuple(water), tuple(parks), tuple(buildings), tuple(coastline), tuple(labels.values()))
+    named = tuple(labels.values()) + _street_labels(streets)
+    return MapFeatures(tuple(water), tuple(parks), tuple(buildings), tuple(coastline), named)
+
+
+MAIN_STREETS = {"primary", "secondary", "tertiary"}
+STREET_LABELS = 40  # the longest named main streets get a label
+
+
+def _add_street(streets: dict[str, tuple[float, list[tuple[float, float]]]], way: object) -> None:
+    """Count a named main street's way; keep its longest way for the label."""
+    points = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]  # type: ignore[attr-defined]
+    if len(points) < 2:
+        return
+    name = way.tags.get("name")  # type: ignore[attr-defined]
+    length = _length_m(points)
+    total, longest = streets.get(name, (0.0, []))
+    streets[name] = (total + length, points if length > _length_m(longest) else longest)
+
+
+def _length_m(points: list[tuple[float, float]]) -> float:
+    import math
+
+    if len(points) < 2:
+        return 0.0
+    scale = math.cos(math.radians(points[0][1]))
+    return sum(111_320 * math.hypot((b[0] - a[0]) * scale, b[1] - a[1]) for a, b in itertools.pairwise(points))
+
+
+def _street_labels(streets: dict[str, tuple[float, list[tuple[float, float]]]]) -> tuple[Label, ...]:
+    """Labels for the longest named main streets, at the middle of their longest way, along it."""
+    import math
+
+    out = []
+    for name, (_, points) in sorted(streets.items(), key=lambda item: -item[1][0])[:STREET_LABELS]:
+        mid = len(points) // 2
+        a, b = points[max(mid - 1, 0)], points[min(mid, len(points) - 1)]
+        if a == b:
+            continue
+        scale = math.cos(math.radians(a[1]))
+        angle = math.degrees(math.atan2(b[1] - a[1], (b[0] - a[0]) * scale))
+        angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle  # never upside down
+        out.append(Label((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, name, "street", angle))
+    return tuple(out)
 
 
 DISTRICT_PLACES = {"suburb", "quarter", "neighbourhood"}

@@ -70,6 +70,9 @@ def test_map_ground_has_water_parks_and_buildings(shared_data: Path, tmp_path: P
     assert {("Kamppi", "station"), ("Rautatientori", "station"), ("Helsinki", "station")} <= names
     kamppi = next(x for x in ground.labels if (x.text, x.kind) == ("Kamppi", "station"))
     assert abs(kamppi.lat - 60.169) < 0.003 and abs(kamppi.lon - 24.932) < 0.005
+    streets = [label for label in ground.labels if label.kind == "street"]
+    assert 20 <= len(streets) <= 40 and {"Mannerheimintie", "Bulevardi"} <= {x.text for x in streets}
+    assert all(-90 <= x.angle_deg <= 90 for x in streets)  # never printed upside down
     broken = tmp_path / "broken.osm.pbf"
     broken.write_bytes(b"not a pbf")
     with pytest.raises(StreetDataError, match=r"broken\.osm\.pbf"):
