@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from maas.errors import MaasError
-from maas_apps.batch_commands import add_batch_commands
+from maas_apps.batch_commands import add_batch_commands, origin_progress
 from maas_apps.cli_args import (
     add_area_arguments,
     area_data_from_args,
@@ -409,9 +409,32 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"{'kpi':<{width}}  value")
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+    if args.alternatives:
+        paths.append(_alternatives(store, network, data, out))
     written = ", ".join(str(p) for p in paths)
     print(f"simulated in {time.perf_counter() - started:.1f} s; wrote {written}", file=sys.stderr)
     return 0
+
+
+def _alternatives(store: Any, network: Any, data: Any, out: Path) -> Path:
+    """Each carried rider against walking and transit (``dispatch.alternatives``): the headline printed,
+    every rider written to ``out/alternatives.csv``."""
+    import csv
+
+    from dispatch.alternatives import gain_against_alternatives
+    from planner.router import Planner
+
+    planner = Planner(data)
+    gain = gain_against_alternatives(store, network, planner, data.area.service_date, origin_progress("riders"))
+    print(gain.headline())
+    path = out / "alternatives.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["booking", "to_departure", "shuttle_s", "alternative_s", "gained_min", "alternative_modes"])
+        for r in gain.riders:
+            gained = "" if r.gained_s is None else f"{r.gained_s / 60:.2f}"
+            writer.writerow([r.booking, r.to_departure, r.shuttle_s, r.alternative_s or "", gained, "+".join(r.modes)])
+    return path
 
 
 def _clock_s(text: str) -> float:
@@ -832,6 +855,11 @@ def _add_simulate_command(sub: Any) -> None:
         "--reoptimise-time",
         type=_POSITIVE_SECONDS,
         help="search each re-optimisation for this many seconds instead of a work budget (not reproducible)",
+    )
+    sim.add_argument(
+        "--alternatives",
+        action="store_true",
+        help="also compare every rider with walking and transit (time at home gained; alternatives.csv)",
     )
     sim.set_defaults(func=cmd_simulate)
 

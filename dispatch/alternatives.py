@@ -1,0 +1,140 @@
+"""Time at home gained against each rider's real alternative: walking and public transport.
+
+For every rider the shuttle carried, the best door-to-door option without it, from the router, on the
+same day between the same two points:
+
+* a ride **to** a departure (the booking has a latest drop-off, the train it feeds): the latest the
+  rider could leave home by walking and transit and still be there by that time (an arrive-by
+  plan); the shuttle rider left home at the pickup. Gained: pickup minus that departure.
+* a ride **from** an arrival (no latest drop-off): the earliest the rider could be home by walking and
+  transit leaving at the earliest pickup (a depart-at plan); the shuttle rider was home at the
+  drop-off. Gained: that arrival minus the drop-off.
+
+Positive is time at home gained by the shuttle. A rider for whom the router finds no alternative (no
+walk within its limit and no transit) is counted apart: the shuttle is their only option.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dispatch.network import ShuttleNetwork
+from dispatch.service import BookingStatus, ServiceStore, booking_from_json
+from maas.errors import MaasError
+
+
+@dataclass(frozen=True, slots=True)
+class RiderGain:
+    booking: str
+    to_departure: bool
+    shuttle_s: float  # the shuttle rider leaves home (to a departure) or is home (from an arrival)
+    alternative_s: float | None  # the same moment by walking and transit; None: no alternative
+    modes: tuple[str, ...]  # the alternative's legs
+
+    @property
+    def gained_s(self) -> float | None:
+        """Seconds at home gained with the shuttle (None without an alternative)."""
+        if self.alternative_s is None:
+            return None
+        return self.shuttle_s - self.alternative_s if self.to_departure else self.alternative_s - self.shuttle_s
+
+
+@dataclass(frozen=True, slots=True)
+class AlternativeGain:
+    """The day's riders against their best walk-and-transit alternative."""
+
+    riders: tuple[RiderGain, ...]
+
+    @property
+    def compared(self) -> int:
+        return sum(r.alternative_s is not None for r in self.riders)
+
+    @property
+    def without_alternative(self) -> int:
+        return len(self.riders) - self.compared
+
+    def _gains_min(self) -> list[float]:
+        return [g / 60 for g in (r.gained_s for r in self.riders) if g is not None]
+
+    @property
+    def mean_min(self) -> float:
+        gains = self._gains_min()
+        return float(np.mean(gains)) if gains else 0.0
+
+    @property
+    def median_min(self) -> float:
+        gains = self._gains_min()
+        return float(np.median(gains)) if gains else 0.0
+
+    @property
+    def share_gaining(self) -> float:
+        gains = self._gains_min()
+        return sum(g > 0 for g in gains) / len(gains) if gains else 0.0
+
+    @property
+    def hours_per_day(self) -> float:
+        """Hours at home gained by all compared riders together."""
+        return sum(self._gains_min()) / 60
+
+    def headline(self) -> str:
+        """One sentence for the operator."""
+        return (
+            f"against walking and transit: {self.hours_per_day:.1f} hours at home gained per day, "
+            f"{self.mean_min:+.1f} min per rider (median {self.median_min:+.1f}), "
+            f"{100 * self.share_gaining:.0f} % of {self.compared} riders gain"
+            + (f"; {self.without_alternative} had no other option" if self.without_alternative else "")
+        )
+
+
+def gain_against_alternatives(
+    store: ServiceStore,
+    network: ShuttleNetwork,
+    planner: object,
+    service_date: dt.date,
+    progress: Callable[[int, int], None] | None = None,
+) -> AlternativeGain:
+    """Every carried rider of the day in ``store`` against the best walk-and-transit option from
+    ``planner`` (a ``planner.router.Planner`` of the same area)."""
+    from planner.router import Planner
+
+    if not isinstance(planner, Planner):
+        raise MaasError("the alternatives need the area's planner")
+    clock = planner.clock
+    served = [row for row in store.bookings() if row["status"] == BookingStatus.DONE]
+    out = []
+    for k, row in enumerate(served):
+        b = booking_from_json(row["data"])
+        (plon, plat), (dlon, dlat) = network.lonlat(b.pickup), network.lonlat(b.dropoff)
+        to_departure = math.isfinite(b.latest_dropoff_s)
+        try:
+            if to_departure:
+                result = planner.plan(
+                    (plat, plon),
+                    (dlat, dlon),
+                    arrive_by=clock.moment(service_date, b.latest_dropoff_s),
+                    service_day=service_date,
+                )
+                best = max(result, key=lambda it: it.depart, default=None)
+                alternative = None if best is None else float(best.depart)
+                shuttle = float(row["pickup_s"])
+            else:
+                result = planner.plan(
+                    (plat, plon),
+                    (dlat, dlon),
+                    depart_at=clock.moment(service_date, b.earliest_pickup_s),
+                    service_day=service_date,
+                )
+                best = min(result, key=lambda it: it.arrive, default=None)
+                alternative = None if best is None else float(best.arrive)
+                shuttle = float(row["dropoff_s"])
+        except MaasError:  # a point the walk network does not reach: no alternative
+            best, alternative, shuttle = None, None, float(row["pickup_s"] if to_departure else row["dropoff_s"])
+        out.append(RiderGain(b.id, to_departure, shuttle, alternative, () if best is None else best.modes))
+        if progress:
+            progress(k + 1, len(served))
+    return AlternativeGain(tuple(out))

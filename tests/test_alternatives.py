@@ -1,0 +1,90 @@
+"""Riders against their real alternative (walking and transit): the arithmetic by hand, and a real day
+whose every alternative is checked with a query of the other kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dispatch.alternatives import AlternativeGain, RiderGain
+
+
+def test_gains_by_hand() -> None:
+    riders = (
+        RiderGain("a", True, shuttle_s=8 * 3600, alternative_s=8 * 3600 - 300, modes=("walk",)),  # leaves 5 min later
+        RiderGain(
+            "b", False, shuttle_s=9 * 3600, alternative_s=9 * 3600 + 120, modes=("walk", "bus")
+        ),  # home 2 min sooner
+        RiderGain("c", True, shuttle_s=8 * 3600, alternative_s=8 * 3600 + 240, modes=("walk",)),  # leaves 4 min earlier
+        RiderGain("d", True, shuttle_s=8 * 3600, alternative_s=None, modes=()),  # no other way
+    )
+    gain = AlternativeGain(riders)
+    assert [r.gained_s for r in riders] == [300, 120, -240, None]
+    assert gain.compared == 3 and gain.without_alternative == 1
+    assert gain.mean_min == pytest.approx((5 + 2 - 4) / 3) and gain.median_min == pytest.approx(2)
+    assert gain.share_gaining == pytest.approx(2 / 3) and gain.hours_per_day == pytest.approx(3 / 60)
+    assert "1 had no other option" in gain.headline()
+
+
+@pytest.mark.realdata
+def test_a_days_alternatives_are_real_trips(
+    shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """Every alternative to a departure, taken at the time found, arrives in time (checked with a
+    depart-at query, the other kind); every alternative from an arrival leaves no earlier than the train."""
+    from dispatch.day import shuttle_network
+    from maas_apps.cli import main
+    from planner.router import Planner
+
+    db = tmp_path / "day.sqlite"
+    area = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]
+    assert (
+        main(
+            [
+                "simulate",
+                *area,
+                "--requests",
+                "60",
+                "--fleet",
+                "3",
+                "--no-reoptimise",
+                "--db",
+                str(db),
+                "--alternatives",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "hours at home gained per day" in out
+    rows = pd.read_csv(tmp_path / "day" / "alternatives.csv", keep_default_na=False)
+    kpis = pd.read_csv(tmp_path / "day" / "kpis.csv").set_index("kpi")["value"]
+    assert len(rows) == int(kpis["served"]) > 0
+    network = shuttle_network(helsinki)
+    planner = Planner(helsinki)
+    clock, day = planner.clock, helsinki.area.service_date
+    from dispatch.service import ServiceStore, booking_from_json
+
+    store = ServiceStore(db)
+    bookings = {r["id"]: booking_from_json(r["data"]) for r in store.bookings()}
+    store.close()
+    checked = 0
+    for row in rows.itertuples():
+        if row.alternative_s == "":
+            continue
+        b = bookings[row.booking]
+        (plon, plat), (dlon, dlat) = network.lonlat(b.pickup), network.lonlat(b.dropoff)
+        leave = float(row.alternative_s)
+        if row.to_departure:
+            again = planner.plan((plat, plon), (dlat, dlon), depart_at=clock.moment(day, leave), service_day=day)
+            assert min(it.arrive for it in again) <= b.latest_dropoff_s + 1, row
+        else:
+            assert leave >= b.earliest_pickup_s
+        gained = (float(row.shuttle_s) - leave) if row.to_departure else (leave - float(row.shuttle_s))
+        assert float(row.gained_min) == pytest.approx(gained / 60, abs=0.01)
+        checked += 1
+    assert checked >= len(rows) // 2
+    assert dt.date(2022, 2, 22) == day
