@@ -35,6 +35,7 @@ class RiderGain:
     shuttle_s: float  # the shuttle rider leaves home (to a departure) or is home (from an arrival)
     alternative_s: float | None  # the same moment by walking and transit; None: no alternative
     modes: tuple[str, ...]  # the alternative's legs
+    zone: str = ""  # the shuttle zone of the rider's home ("" outside every zone)
 
     @property
     def gained_s(self) -> float | None:
@@ -81,6 +82,32 @@ class AlternativeGain:
         """Hours at home gained by all compared riders together."""
         return sum(self._gains_min()) / 60
 
+    def by(self, key: Callable[[RiderGain], object]) -> list[dict[str, object]]:
+        """The gain per group of riders (``key``: a zone, an hour): riders compared, mean and median
+        minutes gained, share gaining."""
+        groups: dict[object, list[float]] = {}
+        for rider in self.riders:
+            if rider.gained_s is not None:
+                groups.setdefault(key(rider), []).append(rider.gained_s / 60)
+        return [
+            {
+                "group": group,
+                "riders": len(gains),
+                "mean_min": round(float(np.mean(gains)), 2),
+                "median_min": round(float(np.median(gains)), 2),
+                "share_gaining": round(sum(g > 0 for g in gains) / len(gains), 3),
+            }
+            for group, gains in sorted(groups.items(), key=lambda item: str(item[0]))
+        ]
+
+    def by_zone(self) -> list[dict[str, object]]:
+        """The gain per shuttle zone of the riders' homes."""
+        return self.by(lambda r: r.zone or "(outside the zones)")
+
+    def by_hour(self) -> list[dict[str, object]]:
+        """The gain per hour of the shuttle leg (leaving home, or arriving home)."""
+        return self.by(lambda r: f"{int(r.shuttle_s // 3600):02d}:00")
+
     def headline(self) -> str:
         """One sentence for the operator."""
         return (
@@ -101,10 +128,12 @@ def gain_against_alternatives(
     """Every carried rider of the day in ``store`` against the best walk-and-transit option from
     ``planner`` (a ``planner.router.Planner`` of the same area)."""
     from planner.router import Planner
+    from planner.shuttle_access import zone_containing
 
     if not isinstance(planner, Planner):
         raise MaasError("the alternatives need the area's planner")
     clock = planner.clock
+    zones = planner.area.shuttle.zones if planner.area.shuttle else ()
     served = [row for row in store.bookings() if row["status"] == BookingStatus.DONE]
     out = []
     for k, row in enumerate(served):
@@ -134,7 +163,10 @@ def gain_against_alternatives(
                 shuttle = float(row["dropoff_s"])
         except MaasError:  # a point the walk network does not reach: no alternative
             best, alternative, shuttle = None, None, float(row["pickup_s"] if to_departure else row["dropoff_s"])
-        out.append(RiderGain(b.id, to_departure, shuttle, alternative, () if best is None else best.modes))
+        home = (plon, plat) if to_departure else (dlon, dlat)
+        zone = zone_containing(zones, *home)
+        modes = () if best is None else best.modes
+        out.append(RiderGain(b.id, to_departure, shuttle, alternative, modes, zone.name if zone else ""))
         if progress:
             progress(k + 1, len(served))
     return AlternativeGain(tuple(out))

@@ -427,13 +427,18 @@ def _alternatives(store: Any, network: Any, data: Any, out: Path) -> Path:
     planner = Planner(data)
     gain = gain_against_alternatives(store, network, planner, data.area.service_date, origin_progress("riders"))
     print(gain.headline())
+    for title, table in (("zone", gain.by_zone()), ("hour", gain.by_hour())):
+        print(f"  by {title}: " + "; ".join(f"{t['group']} {t['mean_min']:+.1f} min ({t['riders']})" for t in table))
     path = out / "alternatives.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["booking", "to_departure", "shuttle_s", "alternative_s", "gained_min", "alternative_modes"])
+        writer.writerow(
+            ["booking", "zone", "to_departure", "shuttle_s", "alternative_s", "gained_min", "alternative_modes"]
+        )
         for r in gain.riders:
             gained = "" if r.gained_s is None else f"{r.gained_s / 60:.2f}"
-            writer.writerow([r.booking, r.to_departure, r.shuttle_s, r.alternative_s or "", gained, "+".join(r.modes)])
+            modes = "+".join(r.modes)
+            writer.writerow([r.booking, r.zone, r.to_departure, r.shuttle_s, r.alternative_s or "", gained, modes])
     return path
 
 

@@ -3,6 +3,7 @@ whose every alternative is checked with a query of the other kind."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -27,6 +28,12 @@ def test_gains_by_hand() -> None:
     assert gain.mean_min == pytest.approx((5 + 2 - 4) / 3) and gain.median_min == pytest.approx(2)
     assert gain.share_gaining == pytest.approx(2 / 3) and gain.hours_per_day == pytest.approx(3 / 60)
     assert "1 had no other option" in gain.headline()
+    zoned = AlternativeGain(tuple(dataclasses.replace(r, zone="Z" if r.booking in "ab" else "") for r in riders))
+    assert zoned.by_zone() == [
+        {"group": "(outside the zones)", "riders": 1, "mean_min": -4.0, "median_min": -4.0, "share_gaining": 0.0},
+        {"group": "Z", "riders": 2, "mean_min": 3.5, "median_min": 3.5, "share_gaining": 1.0},
+    ]
+    assert [(t["group"], t["riders"]) for t in gain.by_hour()] == [("08:00", 2), ("09:00", 1)]
 
 
 @pytest.mark.realdata
@@ -63,6 +70,7 @@ def test_a_days_alternatives_are_real_trips(
     rows = pd.read_csv(tmp_path / "day" / "alternatives.csv", keep_default_na=False)
     kpis = pd.read_csv(tmp_path / "day" / "kpis.csv").set_index("kpi")["value"]
     assert len(rows) == int(kpis["served"]) > 0
+    assert set(rows["zone"]) <= {z.name for z in helsinki.area.shuttle.zones} and "by zone: " in out
     network = shuttle_network(helsinki)
     planner = Planner(helsinki)
     clock, day = planner.clock, helsinki.area.service_date
