@@ -140,29 +140,23 @@ def gain_against_alternatives(
         b = booking_from_json(row["data"])
         (plon, plat), (dlon, dlat) = network.lonlat(b.pickup), network.lonlat(b.dropoff)
         to_departure = math.isfinite(b.latest_dropoff_s)
+        # to a departure: the latest leaving home that arrives in time; from an arrival: the earliest home
+        shuttle = float(row["pickup_s"] if to_departure else row["dropoff_s"])
+        moment = clock.moment(service_date, b.latest_dropoff_s if to_departure else b.earliest_pickup_s)
         try:
-            if to_departure:
-                result = planner.plan(
-                    (plat, plon),
-                    (dlat, dlon),
-                    arrive_by=clock.moment(service_date, b.latest_dropoff_s),
-                    service_day=service_date,
-                )
-                best = max(result, key=lambda it: it.depart, default=None)
-                alternative = None if best is None else float(best.depart)
-                shuttle = float(row["pickup_s"])
-            else:
-                result = planner.plan(
-                    (plat, plon),
-                    (dlat, dlon),
-                    depart_at=clock.moment(service_date, b.earliest_pickup_s),
-                    service_day=service_date,
-                )
-                best = min(result, key=lambda it: it.arrive, default=None)
-                alternative = None if best is None else float(best.arrive)
-                shuttle = float(row["dropoff_s"])
+            result = planner.plan(
+                (plat, plon),
+                (dlat, dlon),
+                arrive_by=moment if to_departure else None,
+                depart_at=None if to_departure else moment,
+                service_day=service_date,
+            )
         except MaasError:  # a point the walk network does not reach: no alternative
-            best, alternative, shuttle = None, None, float(row["pickup_s"] if to_departure else row["dropoff_s"])
+            result = None
+        best = None
+        if result is not None and len(result):
+            best = max(result, key=lambda it: it.depart) if to_departure else min(result, key=lambda it: it.arrive)
+        alternative = None if best is None else float(best.depart if to_departure else best.arrive)
         home = (plon, plat) if to_departure else (dlon, dlat)
         zone = zone_containing(zones, *home)
         modes = () if best is None else best.modes

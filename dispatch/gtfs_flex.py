@@ -18,6 +18,7 @@ from typing import Any
 
 from maas.area import Area
 from maas.errors import MaasError
+from planner.gtfs_feed import format_gtfs_time
 
 FILES = (
     "agency.txt",
@@ -37,11 +38,6 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "zone"
 
 
-def _hhmmss(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
 def write_flex(
     area: Area,
     hubs: dict[str, tuple[str, float, float]],
@@ -58,7 +54,7 @@ def write_flex(
     if missing:
         raise MaasError(f"hub stop(s) {', '.join(missing)} of the shuttle zones are not in the area's GTFS")
     start, end = service.hours_s
-    window = (_hhmmss(start), _hhmmss(end))
+    window = (format_gtfs_time(int(start)), format_gtfs_time(int(end)))
     out.mkdir(parents=True, exist_ok=True)
     tables: dict[str, list[dict[str, Any]]] = {
         "agency.txt": [

@@ -459,6 +459,13 @@ def _draw_ground(osm_file: Path, bbox: tuple[float, float, float, float], width_
     return small.getvalue()
 
 
+LABEL_STYLES: dict[str, dict[str, Any]] = {  # how each kind of map name is printed
+    "street": {"fontsize": 6.5, "color": "#505050", "ha": "center", "fontstyle": "italic"},
+    "district": {"fontsize": 8, "color": "#707070", "ha": "center", "fontweight": "bold"},
+    "station": {"fontsize": 8.5, "color": "#202020", "ha": "left", "fontweight": "bold"},
+}
+
+
 def _draw_labels(ax: Any, labels: Any, bbox: tuple[float, float, float, float]) -> None:
     """District names (large, grey) and stations (a dot and the name) inside ``bbox``, drawn into the
     ground image with a white halo: deck.gl's text layer draws empty boxes in some browsers, an
@@ -470,45 +477,13 @@ def _draw_labels(ax: Any, labels: Any, bbox: tuple[float, float, float, float]) 
     for label in labels:
         if not (west <= label.lon <= east and south <= label.lat <= north):
             continue
-        if label.kind == "street":
-            ax.text(
-                label.lon,
-                label.lat,
-                label.text,
-                fontsize=6.5,
-                color="#505050",
-                ha="center",
-                va="center",
-                rotation=label.angle_deg,
-                rotation_mode="anchor",
-                fontstyle="italic",
-                path_effects=halo,
-            )
-        elif label.kind == "district":
-            ax.text(
-                label.lon,
-                label.lat,
-                label.text.upper(),
-                fontsize=8,
-                color="#707070",
-                ha="center",
-                va="center",
-                fontweight="bold",
-                path_effects=halo,
-            )
-        else:
+        text = label.text.upper() if label.kind == "district" else label.text
+        if label.kind == "station":
             ax.plot([label.lon], [label.lat], marker="o", markersize=4, color="#202020", path_effects=halo)
-            ax.text(
-                label.lon,
-                label.lat,
-                f"  {label.text}",
-                fontsize=8.5,
-                color="#202020",
-                ha="left",
-                va="center",
-                fontweight="bold",
-                path_effects=halo,
-            )
+            text = f"  {text}"
+        style = LABEL_STYLES[label.kind]
+        rotation = {"rotation": label.angle_deg, "rotation_mode": "anchor"} if label.kind == "street" else {}
+        ax.text(label.lon, label.lat, text, va="center", path_effects=halo, **style, **rotation)
 
 
 def _street_layers(res: AppResources) -> list[Any]:

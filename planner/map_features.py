@@ -9,7 +9,6 @@ coastline is kept as lines.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,12 +134,14 @@ def _add_street(streets: dict[str, tuple[float, list[tuple[float, float]]]], way
 
 
 def _length_m(points: list[tuple[float, float]]) -> float:
-    import math
+    import numpy as np
+
+    from planner.street_graph import haversine_m
 
     if len(points) < 2:
         return 0.0
-    scale = math.cos(math.radians(points[0][1]))
-    return sum(111_320 * math.hypot((b[0] - a[0]) * scale, b[1] - a[1]) for a, b in itertools.pairwise(points))
+    lon, lat = (np.array(c) for c in zip(*points, strict=True))
+    return float(haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:]).sum())
 
 
 def _street_labels(streets: dict[str, tuple[float, list[tuple[float, float]]]]) -> tuple[Label, ...]:

@@ -18,8 +18,8 @@ import contextlib
 import datetime as dt
 import math
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -225,7 +225,12 @@ class ServiceDay:
     network: RaptorNetwork
     state: RaptorState
     static: Timetable | None = None  # the timetable before real-time updates (None: none applied)
-    updated_runs: frozenset[str] = frozenset()  # the runs whose times real time set
+    scheduled: Mapping[str, int] = field(default_factory=dict)  # a run real time moved -> its index in static
+
+
+def _scheduled_index(static: Timetable, updated_runs: frozenset[str]) -> dict[str, int]:
+    """Where the runs real-time updates moved are in the static timetable (added runs are not)."""
+    return {run: g for g, run in enumerate(static.trip_ids.tolist()) if run in updated_runs}
 
 
 class Planner:
@@ -247,7 +252,6 @@ class Planner:
         self._with_bike: Planner | None = None
         self._realtime = False  # a planner with GTFS-Realtime updates applied (legs carry scheduled times)
         self.alerts: tuple[Alert, ...] = ()  # the real-time feed's service alerts
-        self._static_index: dict[int, dict[str, int]] = {}
         self._realtime_runs: dict[dt.date, frozenset[str]] = {}  # per date, the runs real time set
         self._add(data)
         self._data = data
@@ -293,7 +297,8 @@ class Planner:
     def _add(self, data: AreaData, static: Timetable | None = None, updated: frozenset[str] = frozenset()) -> None:
         # Capacity for 8 rides (7 transfers), the most any query may ask for.
         network = RaptorNetwork(data.timetable, data.footpaths, 8)
-        day = ServiceDay(data, network, network.new_state(), static, updated)
+        scheduled = _scheduled_index(static, updated) if static is not None else {}
+        day = ServiceDay(data, network, network.new_state(), static, scheduled)
         self._by_date[data.timetable.service_date] = day
 
     def service_day(self, date: dt.date) -> ServiceDay:
@@ -325,16 +330,9 @@ class Planner:
         planner.alerts = feed.alerts
         first = planner._by_date[updated.service_date]
         planner._by_date[updated.service_date] = replace(
-            first, static=self._data.timetable, updated_runs=report.updated_runs
+            first, static=self._data.timetable, scheduled=_scheduled_index(self._data.timetable, report.updated_runs)
         )
         return planner, report
-
-    def static_trip_index(self, static: Timetable) -> dict[str, int]:
-        """Compiled trip id -> its index in ``static`` (built once per timetable)."""
-        key = id(static)
-        if key not in self._static_index:
-            self._static_index[key] = {str(t): i for i, t in enumerate(static.trip_ids.tolist())}
-        return self._static_index[key]
 
     def for_bike_on_board(self) -> Planner:
         """A planner on the same data for a rider who takes the bike on board: only trips with
@@ -1165,12 +1163,8 @@ class _Query:
 
     def _scheduled(self, trip_id: str, board_pos: int, alight_pos: int) -> tuple[int | None, int | None]:
         """The static timetable's departure and arrival of a ride, when real-time updates are applied."""
-        static = self.day.static
-        if static is None or trip_id not in self.day.updated_runs:
-            return None, None
-        index = self.p.static_trip_index(static)
-        g = index.get(trip_id)
-        if g is None:
+        static, g = self.day.static, self.day.scheduled.get(trip_id)
+        if static is None or g is None:
             return None, None
         p = int(np.searchsorted(static.pattern_trip_start, g, side="right") - 1)
         arr, dep = static.trip_times(p)
