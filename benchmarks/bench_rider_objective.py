@@ -1,0 +1,187 @@
+"""The dispatcher's objective against riders' time at home: a sweep of the rider-time weight.
+
+    python3 benchmarks/bench_rider_objective.py [--weights 0,1,3] [--leave-later off,on] [--fleet 6]
+                                                [--requests 1000] [--seeds 1] [--no-reoptimise]
+                                                [--out benchmarks/results/rider-objective]
+
+Every combination of ``--weights`` (seconds of driving a second of riders' time is worth when a
+booking is placed and a re-optimised plan is judged), ``--leave-later`` and ``--fleet`` runs the same
+seeded Helsinki day (``--requests`` riders, service hours 07-19). Each request's best walk-and-transit
+option is planned once per seed (it does not depend on the dispatch); every carried rider's time at
+home gained is measured against it. Prints a table (served share, vehicle-km, wait, ride, time gained
+per rider, share of riders gaining, hours gained per day) and writes JSON, CSV and a PNG of served
+share, vehicle-km and time gained against the weight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from dispatch.alternatives import Alternative, request_alternatives, rider_gains
+from dispatch.day import DayConfig, open_day, shuttle_network
+from dispatch.kpi import compute_kpis
+from dispatch.online import OnlineParams
+from dispatch.service import booking_from_json
+from maas.area import load_area
+from planner.area_data import load_area_data
+from planner.router import Planner
+
+HERE = Path(__file__).parent
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def _seeds(text: str) -> list[int]:
+    if "-" in text:
+        lo, hi = (int(x) for x in text.split("-"))
+        return list(range(lo, hi + 1))
+    return [int(x) for x in text.split(",")]
+
+
+def run_day(data: Any, network: Any, args: argparse.Namespace, fleet: int, seed: int, params: OnlineParams) -> Any:
+    """One seeded day; the open store (the caller closes it) and its wall time."""
+    config = DayConfig(fleet, args.requests, (7.0, 19.0), seed, params=params)
+    tmp = Path(tempfile.mkdtemp(prefix="rider-objective-"))
+    store = open_day(tmp / "day.sqlite", data, network, config, lambda _m: None)
+    started = time.perf_counter()
+    store.run(network, lambda _m: None)
+    return store, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--area", default="helsinki")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--fleet", default="6", help="fleet sizes, e.g. 4,6,8")
+    parser.add_argument("--seeds", default="1", help="e.g. 1-5")
+    parser.add_argument("--weights", default="0,1,3")
+    parser.add_argument("--leave-later", default="off,on")
+    parser.add_argument("--no-reoptimise", action="store_true")
+    parser.add_argument("--out", default=str(HERE / "results" / "rider-objective"))
+    args = parser.parse_args()
+    data = load_area_data(load_area(args.area, args.data_dir))
+    network = shuttle_network(data)
+    planner = Planner(data)
+    runs: list[dict[str, Any]] = []
+    for seed in _seeds(args.seeds):
+        alternatives: dict[str, Alternative] | None = None
+        for fleet, weight, later in itertools.product(
+            [int(f) for f in args.fleet.split(",")], _floats(args.weights), args.leave_later.split(",")
+        ):
+            params = OnlineParams(
+                reoptimise=not args.no_reoptimise, rider_time_weight=weight, leave_later=later == "on"
+            )
+            store, wall = run_day(data, network, args, fleet, seed, params)
+            if alternatives is None:  # the same requests for every run of this seed
+                requests = [booking_from_json(row["data"]) for row in store.bookings()]
+                alternatives = request_alternatives(requests, network, planner, data.area.service_date)
+            kpis = compute_kpis(store, network)
+            gain = rider_gains(store, alternatives)
+            store.close()
+            run = {
+                "seed": seed,
+                "fleet": fleet,
+                "rider_time_weight": weight,
+                "leave_later": later == "on",
+                "served_share": kpis.served_share,
+                "vehicle_km": kpis.vehicle_km,
+                "wait_p50_min": kpis.wait_p50_min,
+                "ride_p50_min": kpis.ride_p50_min,
+                "detour_factor_mean": kpis.detour_factor_mean,
+                "gain_mean_min": gain.mean_min,
+                "gain_median_min": gain.median_min,
+                "share_gaining": gain.share_gaining,
+                "hours_gained_per_day": gain.hours_per_day,
+                "energy_kwh": kpis.energy_kwh,
+                "charges": kpis.charges,
+                "charging_h": kpis.charging_h,
+                "battery_low_share": kpis.battery_low_share,
+                "decision_p95_ms": kpis.decision_p95_ms,
+                "wall_s": wall,
+            }
+            runs.append(run)
+            print(
+                f"seed {seed} fleet {fleet} weight {weight:g} leave-later {later}: "
+                f"served {100 * kpis.served_share:.1f} %, {kpis.vehicle_km:.0f} km, gain {gain.mean_min:+.2f} min, "
+                f"{100 * gain.share_gaining:.0f} % gain, {kpis.charges} charges ({wall:.0f} s)",
+                flush=True,
+            )
+    print_table(runs)
+    write(runs, args)
+
+
+def print_table(runs: list[dict[str, Any]]) -> None:
+    """The runs as a table, one row each."""
+    head = f"{'seed':>4} {'fleet':>5} {'weight':>6} {'later':>5} {'served':>7} {'veh-km':>7} {'wait50':>6} "
+    head += f"{'ride50':>6} {'gain':>6} {'median':>6} {'gaining':>7} {'h/day':>6}"
+    print("\n" + head)
+    for r in runs:
+        print(
+            f"{r['seed']:>4} {r['fleet']:>5} {r['rider_time_weight']:>6g} {'on' if r['leave_later'] else 'off':>5} "
+            f"{100 * r['served_share']:>6.1f}% {r['vehicle_km']:>7.0f} {r['wait_p50_min']:>6.1f} "
+            f"{r['ride_p50_min']:>6.1f} "
+            f"{r['gain_mean_min']:>+6.2f} {r['gain_median_min']:>+6.2f} {100 * r['share_gaining']:>6.0f}% "
+            f"{r['hours_gained_per_day']:>6.1f}"
+        )
+
+
+def write(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """JSON, CSV and a plot of served share, vehicle-km and time gained against the weight."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"requests": args.requests, "reoptimise": not args.no_reoptimise, "cpu_count": os.cpu_count()}
+    meta["python"] = platform.python_version()
+    out.with_suffix(".json").write_text(json.dumps({**meta, "runs": runs}, indent=2))
+    with out.with_suffix(".csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(runs[0]))
+        writer.writeheader()
+        writer.writerows(runs)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    measures = (
+        ("served_share", "served share (%)", 100.0),
+        ("vehicle_km", "vehicle-km per day", 1.0),
+        ("gain_mean_min", "time at home gained per rider (min)", 1.0),
+    )
+    for ax, (key, label, scale) in zip(axes, measures, strict=True):
+        for (fleet, later), group in itertools.groupby(
+            sorted(runs, key=lambda r: (r["fleet"], r["leave_later"], r["rider_time_weight"])),
+            key=lambda r: (r["fleet"], r["leave_later"]),
+        ):
+            rows = list(group)
+            weights = sorted({r["rider_time_weight"] for r in rows})
+            means = [
+                sum(r[key] for r in rows if r["rider_time_weight"] == w)
+                / sum(1 for r in rows if r["rider_time_weight"] == w)
+                * scale
+                for w in weights
+            ]
+            ax.plot(weights, means, marker="o", label=f"{fleet} shuttles, leave-later {'on' if later else 'off'}")
+        ax.set_xlabel("rider-time weight (s of driving per s of riders' time)")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Helsinki, {args.requests} requests a day: the dispatch objective's rider-time weight")
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".png"), dpi=110)
+    print(f"written {out.with_suffix('.json')}, .csv and .png")
+
+
+if __name__ == "__main__":
+    main()
