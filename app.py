@@ -226,7 +226,7 @@ def fleet_page(res: webapp.AppResources) -> None:
         c2.metric("riders on board", on_board)
         c3.metric("riders waiting", len(snapshot.waiting))
         st.dataframe(
-            pd.DataFrame([{"shuttle": s.vehicle, "on board": s.load, "moving": s.moving} for s in snapshot.shuttles]),
+            pd.DataFrame([webapp.shuttle_row(s) for s in snapshot.shuttles]),
             hide_index=True,
             width="stretch",
         )

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from dispatch.network import ShuttleNetwork
+from dispatch.online import Booking
 from dispatch.service import BookingStatus, ServiceStore, booking_from_json
 from maas.errors import MaasError
 
@@ -118,15 +119,25 @@ class AlternativeGain:
         )
 
 
-def gain_against_alternatives(
-    store: ServiceStore,
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """A request's best door-to-door option without the shuttle (``moment_s`` None: there is none)."""
+
+    to_departure: bool
+    moment_s: float | None  # leaving home (to a departure) or being home (from an arrival)
+    modes: tuple[str, ...]
+    zone: str  # the shuttle zone of the rider's home ("" outside every zone)
+
+
+def request_alternatives(
+    bookings: Sequence[Booking],
     network: ShuttleNetwork,
     planner: object,
     service_date: dt.date,
     progress: Callable[[int, int], None] | None = None,
-) -> AlternativeGain:
-    """Every carried rider of the day in ``store`` against the best walk-and-transit option from
-    ``planner`` (a ``planner.router.Planner`` of the same area)."""
+) -> dict[str, Alternative]:
+    """Every request's best walk-and-transit option from ``planner`` (a ``planner.router.Planner`` of
+    the same area), by booking id: it depends on the request alone, not on how the day was dispatched."""
     from planner.router import Planner
     from planner.shuttle_access import zone_containing
 
@@ -134,14 +145,11 @@ def gain_against_alternatives(
         raise MaasError("the alternatives need the area's planner")
     clock = planner.clock
     zones = planner.area.shuttle.zones if planner.area.shuttle else ()
-    served = [row for row in store.bookings() if row["status"] == BookingStatus.DONE]
-    out = []
-    for k, row in enumerate(served):
-        b = booking_from_json(row["data"])
+    out = {}
+    for k, b in enumerate(bookings):
         (plon, plat), (dlon, dlat) = network.lonlat(b.pickup), network.lonlat(b.dropoff)
         to_departure = math.isfinite(b.latest_dropoff_s)
         # to a departure: the latest leaving home that arrives in time; from an arrival: the earliest home
-        shuttle = float(row["pickup_s"] if to_departure else row["dropoff_s"])
         moment = clock.moment(service_date, b.latest_dropoff_s if to_departure else b.earliest_pickup_s)
         try:
             result = planner.plan(
@@ -156,11 +164,39 @@ def gain_against_alternatives(
         best = None
         if result is not None and len(result):
             best = max(result, key=lambda it: it.depart) if to_departure else min(result, key=lambda it: it.arrive)
-        alternative = None if best is None else float(best.depart if to_departure else best.arrive)
         home = (plon, plat) if to_departure else (dlon, dlat)
         zone = zone_containing(zones, *home)
-        modes = () if best is None else best.modes
-        out.append(RiderGain(b.id, to_departure, shuttle, alternative, modes, zone.name if zone else ""))
+        out[b.id] = Alternative(
+            to_departure,
+            None if best is None else float(best.depart if to_departure else best.arrive),
+            () if best is None else best.modes,
+            zone.name if zone else "",
+        )
         if progress:
-            progress(k + 1, len(served))
+            progress(k + 1, len(bookings))
+    return out
+
+
+def rider_gains(store: ServiceStore, alternatives: Mapping[str, Alternative]) -> AlternativeGain:
+    """Every carried rider of the day in ``store`` against their request's alternative."""
+    out = []
+    for row in store.bookings():
+        if row["status"] != BookingStatus.DONE:
+            continue
+        alt = alternatives[row["id"]]
+        shuttle = float(row["pickup_s"] if alt.to_departure else row["dropoff_s"])
+        out.append(RiderGain(row["id"], alt.to_departure, shuttle, alt.moment_s, alt.modes, alt.zone))
     return AlternativeGain(tuple(out))
+
+
+def gain_against_alternatives(
+    store: ServiceStore,
+    network: ShuttleNetwork,
+    planner: object,
+    service_date: dt.date,
+    progress: Callable[[int, int], None] | None = None,
+) -> AlternativeGain:
+    """Every carried rider of the day in ``store`` against the best walk-and-transit option from
+    ``planner`` (a ``planner.router.Planner`` of the same area)."""
+    served = [booking_from_json(row["data"]) for row in store.bookings() if row["status"] == BookingStatus.DONE]
+    return rider_gains(store, request_alternatives(served, network, planner, service_date, progress))

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatch.battery import BatteryModel
 from dispatch.demand import generate_demand, read_demand_csv
 from dispatch.model import DispatchError
 from dispatch.network import ShuttleNetwork, load_network
@@ -121,9 +122,17 @@ def open_day(
     depot = network.snap(*service.depot)
     start_s, end_s = config.hours[0] * 3600, config.hours[1] * 3600
     seats = config.seats or service.fleet.seats
+    battery = BatteryModel.for_fleet(service.fleet)
     plans = [
         VehiclePlan(
-            f"shuttle-{k + 1:02d}", seats, service.fleet.wheelchair_places, depot, start_s, shift_end_s=math.inf
+            f"shuttle-{k + 1:02d}",
+            seats,
+            service.fleet.wheelchair_places,
+            depot,
+            start_s,
+            shift_end_s=math.inf,
+            battery_s=battery.usable_s if battery else math.inf,
+            home=depot if battery else -1,
         )
         for k in range(config.fleet)
     ]
@@ -133,7 +142,7 @@ def open_day(
     else:
         requests = generate_demand(data.area, network, data.timetable, config.requests, config.seed, config.hours)
         source = f"generated, seed {config.seed}"
-    settings = DaySettings(start_s, end_s, depot, config.params)
+    settings = DaySettings(start_s, end_s, depot, config.params, battery)
     extra = {"area": data.area.name, "fleet": config.fleet, "seats": seats, "requests": len(requests), "demand": source}
     store.initialise(settings, plans, requests, extra)
     say(f"new service day in {db_path}: {len(requests)} requests ({source}), {config.fleet} shuttles x {seats} seats")

@@ -24,6 +24,7 @@ class ShuttleState:
     load: int
     moving: bool
     route_ahead: tuple[tuple[float, float], ...]  # (lon, lat) of the drives still to come within the horizon
+    charging: bool = False  # plugged in at the depot
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +65,11 @@ def fleet_snapshot(
     vehicles = [row[0] for row in store.db.execute("SELECT id FROM vehicles ORDER BY id")]
     by_vehicle: dict[str, list[dict[str, Any]]] = {v: [] for v in vehicles}
     for e in events:
-        if e["vehicle"] in by_vehicle and e["kind"] in ("drive", "pickup", "dropoff"):
+        if e["vehicle"] in by_vehicle and e["kind"] in ("drive", "pickup", "dropoff", "charge"):
             by_vehicle[e["vehicle"]].append(e)
     shuttles = []
     for vehicle in vehicles:
-        node, load, moving = depot, 0, False
+        node, load, moving, charging = depot, 0, False, False
         position: tuple[float, float] | None = None
         ahead: list[tuple[float, float]] = []
         for e in by_vehicle[vehicle]:
@@ -83,11 +84,13 @@ def fleet_snapshot(
                     ahead += [tuple(map(float, c)) for c in network.path_coords(e["origin"], e["destination"])]  # type: ignore[misc]
                 elif e["arrive"] <= time_s:
                     node = e["destination"]
+            elif e["kind"] == "charge":
+                charging = charging or e["t"] <= time_s < e["until"]
             elif e["t"] <= time_s:
                 load = e["load"]
         if position is None:
             position = network.lonlat(node)
-        shuttles.append(ShuttleState(vehicle, position[0], position[1], load, moving, tuple(ahead)))
+        shuttles.append(ShuttleState(vehicle, position[0], position[1], load, moving, tuple(ahead), charging))
     waiting = []
     for row in store.bookings():
         if row["status"] not in TAKEN:

@@ -1,11 +1,16 @@
 """The online service's one feasibility model, in numba: ``replay_stops`` schedules a vehicle's stops,
-and ``first_feasible`` finds the first feasible place for a new booking, cheapest first, with it.
+and ``best_feasible`` finds the best feasible place for a new booking with it.
 
 ``dispatch.online.schedule`` (carrying out and checking a plan) and ``dispatch.online.best_insertion``
 (deciding a booking) both go through ``replay_stops``, so the service has its rules written once.
 ``best_insertion`` ranks every place (vehicle, i, j) by the driving time it adds, then needs the first
-place whose schedule replays; replaying in Python for each of thousands of places made a rejection
+place whose schedule replays (or, when riders' time is weighed, the feasible place of least driving
+plus weighted rider time); replaying in Python for each of thousands of places made a rejection
 cost over 100 ms on a fleet of 30.
+
+Per vehicle: where and when it is next free, seats and wheelchair places taken and offered, shift end,
+``battery`` (seconds of driving left above the reserve; inf when batteries are not modelled) and
+``home`` (the charger's node; -1: none).
 
 Per stop of every vehicle's plan (concatenated; vehicle ``v`` owns ``offset[v]:offset[v + 1]``):
 
@@ -13,7 +18,8 @@ Per stop of every vehicle's plan (concatenated; vehicle ``v`` owns ``offset[v]:o
   -inf for drop-offs); ``latest`` (the pickup window's end, or the latest drop-off);
 * ``service``, ``seats`` and ``chairs`` (positive at a pickup, negative at a drop-off), ``is_pickup``;
 * ``pair``: for a drop-off, the plan position of its pickup in the same plan, or -1 when the rider
-  is already on board, with ``picked`` then the end of that pickup (NaN if unknown: infeasible).
+  is already on board, with ``picked`` then the end of that pickup (NaN if unknown: infeasible);
+* ``waits``: a pickup whose rider waits outside (off a train) rather than at home.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ def replay_stops(  # type: ignore[no-untyped-def]
     capacity,
     chair_capacity,
     shift_end,
+    battery,
+    home,
     node,
     earliest,
     latest,
@@ -52,9 +60,13 @@ def replay_stops(  # type: ignore[no-untyped-def]
 ):
     """Schedule the first ``n`` stops of the arrays, each as early as it can start, from ``here`` at
     ``clock`` with ``load`` seats and ``load_chairs`` wheelchair places taken; True if every window,
-    seat, ride limit and the shift end hold. Fills ``arrival``, ``start``, ``departed`` (end of service)
-    and ``load_after`` per stop; ``pair`` indexes these same ``n`` stops."""
+    seat, ride limit and the shift end hold, and the battery (``battery`` seconds of driving left, inf
+    when not modelled) lasts through the stops and back to the charger at node ``home``. Fills
+    ``arrival``, ``start``, ``departed`` (end of service) and ``load_after`` per stop; ``pair`` indexes
+    these same ``n`` stops."""
+    driven = 0.0
     for s in range(n):
+        driven += time_s[here, node[s]]
         reached = clock + time_s[here, node[s]]
         begin = max(reached, earliest[s])
         if begin > latest[s] + TOLERANCE_S:
@@ -74,15 +86,101 @@ def replay_stops(  # type: ignore[no-untyped-def]
         load_after[s] = load
         clock = begin + service[s]
         here = node[s]
+    if n > 0 and home >= 0 and driven + time_s[here, home] > battery + TOLERANCE_S:
+        return False
     return clock <= shift_end
 
 
 @njit(cache=True)
-def first_feasible(  # type: ignore[no-untyped-def]
+def _candidate(  # type: ignore[no-untyped-def]
+    i,
+    j,
+    base,
+    n,
+    node,
+    earliest,
+    latest,
+    service,
+    seats,
+    chairs,
+    is_pickup,
+    pair,
+    picked,
+    max_ride,
+    waits,
+    new_stop,
+    new_waits,
+    c_node,
+    c_earliest,
+    c_latest,
+    c_service,
+    c_seats,
+    c_chairs,
+    c_pickup,
+    c_pair,
+    c_picked,
+    c_ride,
+    c_waits,
+):
+    """Fill the ``c_*`` arrays with the ``n`` stops from ``base`` and the new booking's pickup before
+    stop ``i`` and drop-off before stop ``j`` (j >= i)."""
+    k = 0  # next original stop
+    for pos in range(n + 2):
+        if pos == i or pos == j + 1:
+            pickup = pos == i
+            c_node[pos] = int(new_stop[0]) if pickup else int(new_stop[1])
+            c_earliest[pos] = new_stop[2] if pickup else -np.inf
+            c_latest[pos] = new_stop[3] if pickup else new_stop[4]
+            c_service[pos] = new_stop[5]
+            c_seats[pos] = int(new_stop[6]) if pickup else -int(new_stop[6])
+            c_chairs[pos] = int(new_stop[7]) if pickup else -int(new_stop[7])
+            c_pickup[pos] = pickup
+            c_pair[pos] = -1 if pickup else i
+            c_picked[pos] = np.nan
+            c_ride[pos] = new_stop[8]
+            c_waits[pos] = new_waits and pickup
+        else:
+            s = base + k
+            c_node[pos] = node[s]
+            c_earliest[pos] = earliest[s]
+            c_latest[pos] = latest[s]
+            c_service[pos] = service[s]
+            c_seats[pos] = seats[s]
+            c_chairs[pos] = chairs[s]
+            c_pickup[pos] = is_pickup[s]
+            p = pair[s]
+            # the original stop p moved one place for each new stop put before it
+            c_pair[pos] = -1 if p < 0 else p + (1 if p >= i else 0) + (1 if p >= j else 0)
+            c_picked[pos] = picked[s]
+            c_ride[pos] = max_ride[s]
+            c_waits[pos] = waits[s]
+            k += 1
+
+
+@njit(cache=True)
+def rider_time(earliest, is_pickup, pair, picked, waits, n, start, departed):  # type: ignore[no-untyped-def]
+    """Seconds riders spend on a replayed schedule of ``n`` stops: every ride (from the end of the
+    pickup, or ``picked`` for a rider already on board, to the drop-off), plus the wait past the window's
+    start of every pickup whose rider waits outside (``waits``: a rider off a train, not one at home)."""
+    total = 0.0
+    for s in range(n):
+        if is_pickup[s]:
+            if waits[s] and np.isfinite(earliest[s]):
+                total += start[s] - earliest[s]
+        else:
+            ride_from = departed[pair[s]] if pair[s] >= 0 else picked[s]
+            if np.isfinite(ride_from):
+                total += start[s] - ride_from
+    return total
+
+
+@njit(cache=True)
+def best_feasible(  # type: ignore[no-untyped-def]
     time_s,
     cand_vehicle,
     cand_i,
     cand_j,
+    cand_cost,
     v_node,
     v_clock,
     v_seats,
@@ -90,6 +188,8 @@ def first_feasible(  # type: ignore[no-untyped-def]
     v_capacity,
     v_chair_capacity,
     v_shift_end,
+    v_battery,
+    v_home,
     offset,
     node,
     earliest,
@@ -101,14 +201,26 @@ def first_feasible(  # type: ignore[no-untyped-def]
     pair,
     picked,
     max_ride,
+    waits,
     new_stop,
+    new_waits,
+    rider_weight,
+    max_tried,
 ):
-    """Index of the first candidate whose plan replays (``replay_stops``), with its pickup and drop-off
-    start; -1 if none. Candidate c puts the pickup before stop ``cand_i[c]`` and the drop-off before
-    stop ``cand_j[c]`` (j >= i) of vehicle ``cand_vehicle[c]``'s plan.
+    """The feasible candidate (its plan replays, ``replay_stops``) of least cost, with its pickup and
+    drop-off start; (-1, nan, nan) if none. Candidate c puts the pickup before stop ``cand_i[c]`` and
+    the drop-off before stop ``cand_j[c]`` (j >= i) of vehicle ``cand_vehicle[c]``'s plan; candidates
+    come sorted by ``cand_cost`` (the driving time they add).
+
+    The cost is ``cand_cost`` plus ``rider_weight`` times the rider time (``rider_time``) the candidate
+    adds to its vehicle. With ``rider_weight`` 0 that is the first feasible candidate. Otherwise the
+    scan stops once a candidate's driving time alone, plus the new rider's direct ride at the weight,
+    reaches the best cost found (a bound: riders already planned can only be delayed), or after
+    ``max_tried`` feasible candidates.
 
     ``new_stop`` = (pickup node, drop-off node, pickup earliest, pickup latest, latest drop-off,
-    service, seats, wheelchairs, max ride) of the booking being placed.
+    service, seats, wheelchairs, max ride) of the booking being placed; ``new_waits``: its rider waits
+    outside for the pickup.
     """
     longest = 0
     for v in range(offset.shape[0] - 1):
@@ -124,68 +236,91 @@ def first_feasible(  # type: ignore[no-untyped-def]
     c_pair = np.empty(m, np.int64)
     c_picked = np.empty(m, np.float64)
     c_ride = np.empty(m, np.float64)
+    c_waits = np.empty(m, np.bool_)
     arrival = np.empty(m, np.float64)
     start = np.empty(m, np.float64)
     departed = np.empty(m, np.float64)
     load_after = np.empty(m, np.int64)
+    n_vehicles = offset.shape[0] - 1
+    before = np.full(n_vehicles, np.nan)  # each vehicle's rider time on its current plan, when needed
+    direct = time_s[int(new_stop[0]), int(new_stop[1])] + new_stop[5]
+    best, best_cost, best_pickup, best_dropoff = -1, np.inf, np.nan, np.nan
+    tried = 0
     for c in range(cand_vehicle.shape[0]):
+        if best >= 0 and cand_cost[c] + rider_weight * direct >= best_cost:
+            break
         v, i, j = cand_vehicle[c], cand_i[c], cand_j[c]
         base = offset[v]
         n = offset[v + 1] - base
-        k = 0  # next original stop
-        for pos in range(n + 2):
-            if pos == i or pos == j + 1:
-                pickup = pos == i
-                c_node[pos] = int(new_stop[0]) if pickup else int(new_stop[1])
-                c_earliest[pos] = new_stop[2] if pickup else -np.inf
-                c_latest[pos] = new_stop[3] if pickup else new_stop[4]
-                c_service[pos] = new_stop[5]
-                c_seats[pos] = int(new_stop[6]) if pickup else -int(new_stop[6])
-                c_chairs[pos] = int(new_stop[7]) if pickup else -int(new_stop[7])
-                c_pickup[pos] = pickup
-                c_pair[pos] = -1 if pickup else i
-                c_picked[pos] = np.nan
-                c_ride[pos] = new_stop[8]
-            else:
-                s = base + k
-                c_node[pos] = node[s]
-                c_earliest[pos] = earliest[s]
-                c_latest[pos] = latest[s]
-                c_service[pos] = service[s]
-                c_seats[pos] = seats[s]
-                c_chairs[pos] = chairs[s]
-                c_pickup[pos] = is_pickup[s]
-                p = pair[s]
-                # the original stop p moved one place for each new stop put before it
-                c_pair[pos] = -1 if p < 0 else p + (1 if p >= i else 0) + (1 if p >= j else 0)
-                c_picked[pos] = picked[s]
-                c_ride[pos] = max_ride[s]
-                k += 1
+        _candidate(
+            i, j, base, n, node, earliest, latest, service, seats, chairs, is_pickup, pair, picked, max_ride,
+            waits, new_stop, new_waits, c_node, c_earliest, c_latest, c_service, c_seats, c_chairs, c_pickup,
+            c_pair, c_picked, c_ride, c_waits,
+        )  # fmt: skip
         feasible = replay_stops(
-            time_s,
-            v_node[v],
-            v_clock[v],
-            v_seats[v],
-            v_chairs[v],
-            v_capacity[v],
-            v_chair_capacity[v],
-            v_shift_end[v],
-            c_node,
-            c_earliest,
-            c_latest,
-            c_service,
-            c_seats,
-            c_chairs,
-            c_pickup,
-            c_pair,
-            c_picked,
-            c_ride,
-            n + 2,
-            arrival,
-            start,
-            departed,
-            load_after,
-        )
-        if feasible:
+            time_s, v_node[v], v_clock[v], v_seats[v], v_chairs[v], v_capacity[v], v_chair_capacity[v],
+            v_shift_end[v], v_battery[v], v_home[v], c_node, c_earliest, c_latest, c_service, c_seats,
+            c_chairs, c_pickup, c_pair, c_picked, c_ride, n + 2, arrival, start, departed, load_after,
+        )  # fmt: skip
+        if not feasible:
+            continue
+        if rider_weight == 0.0:
             return c, start[i], start[j + 1]
-    return -1, np.nan, np.nan
+        added = rider_time(c_earliest, c_pickup, c_pair, c_picked, c_waits, n + 2, start, departed)
+        if np.isnan(before[v]):
+            before[v] = _plan_rider_time(
+                time_s, v, offset, v_node, v_clock, v_seats, v_chairs, v_capacity, v_chair_capacity,
+                v_shift_end, v_battery, v_home, node, earliest, latest, service, seats, chairs, is_pickup,
+                pair, picked, max_ride, waits,
+            )  # fmt: skip
+        cost = cand_cost[c] + rider_weight * (added - before[v])
+        if cost < best_cost:
+            best, best_cost, best_pickup, best_dropoff = c, cost, start[i], start[j + 1]
+        tried += 1
+        if tried >= max_tried:
+            break
+    return best, best_pickup, best_dropoff
+
+
+@njit(cache=True)
+def _plan_rider_time(  # type: ignore[no-untyped-def]
+    time_s,
+    v,
+    offset,
+    v_node,
+    v_clock,
+    v_seats,
+    v_chairs,
+    v_capacity,
+    v_chair_capacity,
+    v_shift_end,
+    v_battery,
+    v_home,
+    node,
+    earliest,
+    latest,
+    service,
+    seats,
+    chairs,
+    is_pickup,
+    pair,
+    picked,
+    max_ride,
+    waits,
+):
+    """Rider time (``rider_time``) of vehicle ``v``'s current plan; 0 if it does not replay."""
+    a, b = offset[v], offset[v + 1]
+    n = b - a
+    arrival = np.empty(n, np.float64)
+    start = np.empty(n, np.float64)
+    departed = np.empty(n, np.float64)
+    load_after = np.empty(n, np.int64)
+    ok = replay_stops(
+        time_s, v_node[v], v_clock[v], v_seats[v], v_chairs[v], v_capacity[v], v_chair_capacity[v],
+        v_shift_end[v], v_battery[v], v_home[v], node[a:b], earliest[a:b], latest[a:b], service[a:b],
+        seats[a:b], chairs[a:b], is_pickup[a:b], pair[a:b], picked[a:b], max_ride[a:b], n, arrival, start,
+        departed, load_after,
+    )  # fmt: skip
+    if not ok:
+        return 0.0
+    return rider_time(earliest[a:b], is_pickup[a:b], pair[a:b], picked[a:b], waits[a:b], n, start, departed)

@@ -53,6 +53,10 @@ class DayKpis:
     decision_p50_ms: float
     decision_p95_ms: float
     reoptimisations_adopted: int
+    energy_kwh: float = 0.0  # vehicle-km at the fleet's consumption (0: batteries not modelled)
+    charges: int = 0
+    charging_h: float = 0.0
+    battery_low_share: float = 1.0  # the lowest any battery fell, as a share of its usable charge (< 0: ran flat)
 
     def rows(self) -> list[tuple[str, str]]:
         """The KPIs as (measure, value, unit) rows for a table."""
@@ -136,7 +140,33 @@ def compute_kpis(store: ServiceStore, net: Matrices) -> DayKpis:
         decision_p50_ms=_pct(decisions, 50),
         decision_p95_ms=_pct(decisions, 95),
         reoptimisations_adopted=sum(1 for e in events if e["kind"] == "reoptimise" and e["adopted"]),
+        **_energy(store, events, vehicle_km, net),
     )
+
+
+def _energy(store: ServiceStore, events: list[dict[str, Any]], vehicle_km: float, net: Matrices) -> dict[str, Any]:
+    """Energy used (kWh), charging stops, hours at the charger and the lowest battery level reached (replayed
+    from the drives and charges of the log, apart from the dispatcher's own check), when the day models
+    batteries."""
+    battery = store.settings().battery
+    if battery is None:
+        return {}
+    charges = [e for e in events if e["kind"] == "charge"]
+    left: dict[str, float] = {}
+    lowest = battery.usable_s
+    for e in events:
+        if e["kind"] == "drive":
+            level = left.get(e["vehicle"], battery.usable_s) - float(net.time_s[e["origin"], e["destination"]])
+            left[e["vehicle"]] = level
+            lowest = min(lowest, level)
+        elif e["kind"] == "charge":
+            left[e["vehicle"]] = battery.usable_s
+    return {
+        "energy_kwh": vehicle_km * battery.kwh_per_km,
+        "charges": len(charges),
+        "charging_h": sum(e["until"] - e["t"] for e in charges) / 3600,
+        "battery_low_share": lowest / battery.usable_s,
+    }
 
 
 def _pooled(events: list[dict[str, Any]], seats: dict[str, int]) -> set[str]:

@@ -24,13 +24,14 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from dispatch.model import Problem, Request, Solution, TimeWindow, Vehicle
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.solver import OrtoolsParams, SolverParams, solve
+from maas.area import DispatchObjective
 
 INF = math.inf
 
@@ -88,6 +89,8 @@ class VehiclePlan:
     onboard: tuple[str, ...] = ()  # bookings on board when it leaves ``node``
     stops: tuple[PlannedStop, ...] = ()
     shift_end_s: float = INF
+    battery_s: float = INF  # seconds of driving the battery has left above its reserve on leaving ``node``
+    home: int = -1  # the charger's node (the depot); -1 when batteries are not modelled
 
     def locked(self, now: float) -> int:
         """How many leading stops cannot move: the one the vehicle is already driving to."""
@@ -132,11 +135,19 @@ class OnlineParams:
     # riders bound for a departure picked up as late as the plan allows: they leave home later, but the
     # lost slack costs pooling (fewer served: benchmarks/results/solver-tuning.md), so it is opt-in
     leave_later: bool = False
+    # each second of riders' time (ride, and the wait of riders off a train) costs this many seconds of
+    # driving when a booking is placed and a re-optimised plan is judged; 0: driving time alone
+    rider_time_weight: float = 0.0
+    rider_time_candidates: int = 200  # feasible places weighed per booking at most (bounds latency)
 
     def __post_init__(self) -> None:
         from dispatch.model import DispatchError
 
         problems = []
+        if not 0 <= self.rider_time_weight <= 100:
+            problems.append("rider_time_weight must be in 0..100")
+        if self.rider_time_candidates < 1:
+            problems.append("rider_time_candidates must be >= 1")
         if self.promise_window_s < 0:
             problems.append("promise_window_s must be >= 0")
         if self.reoptimise_every_s <= 0:
@@ -147,6 +158,11 @@ class OnlineParams:
             problems.append("reoptimise_solution_limit must be in 1..1,000,000")
         if problems:
             raise DispatchError("online parameters: " + "; ".join(problems))
+
+
+def objective_settings(objective: DispatchObjective) -> dict[str, Any]:
+    """The area's ``[shuttle.objective]`` as ``OnlineParams`` keywords."""
+    return {"rider_time_weight": objective.rider_time_weight, "leave_later": objective.leave_later}
 
 
 def schedule(
@@ -184,7 +200,7 @@ def schedule(
     from dispatch.insertion_kernel import replay_stops  # numba: compiled on first use, not at import
 
     trial = dataclasses.replace(plan, stops=tuple(stops))
-    node, clock, seats, chairs, capacity, chair_capacity, shift_end, _offset, *stop_arrays = plan_arrays(
+    node, clock, seats, chairs, capacity, chair_capacity, shift_end, battery, home, _offset, *stop_arrays = plan_arrays(
         [trial], bookings, now, picked_up_s
     )
     n = len(stops)
@@ -199,6 +215,8 @@ def schedule(
         int(capacity[0]),
         int(chair_capacity[0]),
         float(shift_end[0]),
+        float(battery[0]),
+        int(home[0]),
         *stop_arrays,
         n,
         arrival,
@@ -240,12 +258,16 @@ def best_insertion(
     net: Matrices,
     now: float,
     picked_up_s: Mapping[str, float],
+    rider_time_weight: float = 0.0,
+    rider_time_candidates: int = 200,
 ) -> Insertion | None:
-    """The cheapest feasible place for ``booking`` in any vehicle's plan (least added driving time).
+    """The cheapest feasible place for ``booking`` in any vehicle's plan: least added driving time, plus
+    ``rider_time_weight`` times the riders' time it adds (rides, and waits of riders off a train).
 
     Every place (vehicle, i, j) gets its added driving time at once from the matrix; the places are
-    then tried cheapest first (ties in the order vehicle, i, j), and the first whose schedule replays
-    (the rules of :func:`schedule`, in ``dispatch.insertion_kernel``) is the best.
+    then tried cheapest first (ties in the order vehicle, i, j) by their schedules (the rules of
+    :func:`schedule`, in ``dispatch.insertion_kernel``). Without a weight the first that replays is
+    the best; with one, at most ``rider_time_candidates`` feasible places are weighed.
 
     Parameters
     ----------
@@ -268,7 +290,7 @@ def best_insertion(
         The vehicle, the two positions, the added driving time, the planned pickup and drop-off
         and the new plan; None if no place is feasible.
     """
-    from dispatch.insertion_kernel import first_feasible  # numba: compiled on first use, not at import
+    from dispatch.insertion_kernel import best_feasible  # numba: compiled on first use, not at import
 
     costs, vehicles, firsts, seconds = [], [], [], []
     for v, plan in enumerate(plans):
@@ -287,13 +309,18 @@ def best_insertion(
     order = np.lexsort((second, first, vehicle, cost))
     arrays = plan_arrays(plans, bookings, now, picked_up_s)
     new_stop = booking_array(booking)
-    c, pickup_s, dropoff_s = first_feasible(  # type: ignore[call-arg]
+    c, pickup_s, dropoff_s = best_feasible(  # type: ignore[call-arg]
         net.time_s,
         vehicle[order].astype(np.int64),
         first[order].astype(np.int64),
         second[order].astype(np.int64),
+        cost[order].astype(np.float64),
         *arrays,
+        waiting_outside(plans, bookings),
         new_stop,
+        waits_outside(booking),
+        float(rider_time_weight),
+        int(rider_time_candidates),
     )
     if c < 0:
         return None
@@ -314,8 +341,39 @@ def best_insertion(
     )
 
 
+def waits_outside(booking: Booking) -> bool:
+    """Whether the rider waits outside for the pickup: off a train (no drop-off deadline), not at home."""
+    return math.isinf(booking.latest_dropoff_s)
+
+
+def waiting_outside(plans: Sequence[VehiclePlan], bookings: Mapping[str, Booking]) -> np.ndarray:
+    """Per stop of ``plan_arrays``: a pickup whose rider waits outside (``waits_outside``)."""
+    return np.array(
+        [stop.kind == "pickup" and waits_outside(bookings[stop.booking]) for plan in plans for stop in plan.stops],
+        np.bool_,
+    )
+
+
+def rider_time_s(
+    plan: VehiclePlan, timed: Sequence[ScheduledStop], bookings: Mapping[str, Booking], picked_up_s: Mapping[str, float]
+) -> float:
+    """Riders' seconds on ``plan``'s schedule ``timed``: every ride to its drop-off (from the pickup's end,
+    or the recorded pickup of a rider already on board) and every wait outside past the window's start,
+    as ``dispatch.insertion_kernel.rider_time`` counts them when a booking is placed."""
+    total, picked = 0.0, dict(picked_up_s)
+    for t in timed:
+        booking = bookings[t.stop.booking]
+        if t.stop.kind == "pickup":
+            picked[booking.id] = t.departure_s
+            if waits_outside(booking):
+                total += t.start_s - max(booking.pickup_window[0], t.stop.not_before_s)
+        elif booking.id in picked:
+            total += t.start_s - picked[booking.id]
+    return total
+
+
 def booking_array(booking: Booking) -> np.ndarray:
-    """The booking being placed, as ``dispatch.insertion_kernel.first_feasible`` reads it."""
+    """The booking being placed, as ``dispatch.insertion_kernel.best_feasible`` reads it."""
     earliest, latest = booking.pickup_window
     fields = (booking.pickup, booking.dropoff, earliest, latest, booking.latest_dropoff_s, booking.service_s)
     return np.array([*fields, booking.seats, booking.wheelchairs, booking.max_ride_s], np.float64)
@@ -325,7 +383,9 @@ def plan_arrays(
     plans: Sequence[VehiclePlan], bookings: Mapping[str, Booking], now: float, picked_up_s: Mapping[str, float]
 ) -> tuple[np.ndarray, ...]:
     """Every vehicle's plan as the flat arrays of ``dispatch.insertion_kernel`` (see its docstring)."""
-    v_node, v_clock, v_seats, v_chairs, v_capacity, v_chair_capacity, v_shift_end = ([] for _ in range(7))
+    v_node, v_clock, v_seats, v_chairs, v_capacity, v_chair_capacity, v_shift_end, v_battery, v_home = (
+        [] for _ in range(9)
+    )
     offset = [0]
     node: list[int] = []
     earliest: list[float] = []
@@ -345,6 +405,8 @@ def plan_arrays(
         v_capacity.append(plan.seats)
         v_chair_capacity.append(plan.wheelchair_places)
         v_shift_end.append(plan.shift_end_s)
+        v_battery.append(plan.battery_s)
+        v_home.append(plan.home)
         pickup_at: dict[str, int] = {}
         for k, stop in enumerate(plan.stops):
             booking = bookings[stop.booking]
@@ -378,6 +440,8 @@ def plan_arrays(
         np.array(v_capacity, np.int64),
         np.array(v_chair_capacity, np.int64),
         np.array(v_shift_end, np.float64),
+        np.array(v_battery, np.float64),
+        np.array(v_home, np.int64),
         np.array(offset, np.int64),
         np.array(node, np.int64),
         np.array(earliest, np.float64),
@@ -576,9 +640,36 @@ def reoptimise(
     if new_plans is None:
         return kept("the new plan does not replay")
     after = sum(driving_distance(p, p.stops, net) for p in new_plans)
-    if after >= before - 1e-6:
+    if params.rider_time_weight > 0:
+        # the solver shortens driving; adopt its plan only if riders' time, at its weight, does not eat the gain
+        cost_before = weighted_cost(plans, bookings, net, now, picked_up_s, params.rider_time_weight)
+        cost_after = weighted_cost(new_plans, bookings, net, now, picked_up_s, params.rider_time_weight)
+        if cost_after >= cost_before - 1e-6:
+            return kept("no improvement of driving and riders' time", after)
+    elif after >= before - 1e-6:
         return kept("no improvement", after)
     return ReoptimisationResult(True, tuple(new_plans), before, after, "improved")
+
+
+def weighted_cost(
+    plans: Sequence[VehiclePlan],
+    bookings: Mapping[str, Booking],
+    net: Matrices,
+    now: float,
+    picked_up_s: Mapping[str, float],
+    rider_time_weight: float,
+) -> float:
+    """Driving seconds of ``plans`` plus ``rider_time_weight`` times their riders' seconds (``rider_time_s``);
+    infinite if a plan does not replay."""
+    total = 0.0
+    for plan in plans:
+        timed = schedule(plan, plan.stops, bookings, net, now, picked_up_s)
+        if timed is None:
+            return math.inf
+        total += driving_time(plan, plan.stops, net) + rider_time_weight * rider_time_s(
+            plan, timed, bookings, picked_up_s
+        )
+    return total
 
 
 def _replan_starts(

@@ -270,13 +270,15 @@ class ServiceStore:
             next_reopt = float(self.meta("next_reoptimise_s"))
             request = booking_from_json(row[0]) if row else None
             if request is not None and (not settings.params.reoptimise or request.announced_s < next_reopt):
-                state = self._persist(state, advance(state, net, max(request.announced_s, state.clock_s)))
+                state = self._persist(
+                    state, advance(state, net, max(request.announced_s, state.clock_s), settings.battery)
+                )
                 decided = decide(state, net, request, settings)
                 self._persist(state, decided)
                 assert decided.decision is not None
                 return "accept" if decided.decision.accepted else "reject"
             if request is not None or (settings.params.reoptimise and next_reopt < settings.end_s):
-                state = self._persist(state, advance(state, net, next_reopt))
+                state = self._persist(state, advance(state, net, next_reopt, settings.battery))
                 self._persist(state, reoptimise_day(state, net, settings))
                 self._set("next_reoptimise_s", next_reopt + settings.params.reoptimise_every_s)
                 return "reoptimise"
@@ -292,7 +294,8 @@ class ServiceStore:
             state = self.load_state()
             check_time(at_s, state.clock_s, settings)
             state = self._persist(
-                state, advance(state, net, max(at_s if at_s is not None else state.clock_s, state.clock_s))
+                state,
+                advance(state, net, max(at_s if at_s is not None else state.clock_s, state.clock_s), settings.battery),
             )
             db.execute(
                 "INSERT INTO bookings (id, status, announced_s, data) VALUES (?, 'pending', ?, ?)",
@@ -336,7 +339,7 @@ class ServiceStore:
             if self.meta("finished"):
                 return
             state = self.load_state()
-            self._persist(state, advance(state, net, max(until_s, state.clock_s)))
+            self._persist(state, advance(state, net, max(until_s, state.clock_s), self.settings().battery))
 
     def run(self, net: Matrices, progress: Callable[[str], None] | None = None, until_s: float | None = None) -> None:
         """Run (or resume) the day to its end, or up to ``until_s`` of its clock, reporting each simulated hour.

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dispatch.battery import BatteryModel
 from dispatch.model import DispatchError
 from dispatch.online import (
     Booking,
@@ -46,16 +47,18 @@ class DaySettings:
     end_s: float
     depot: int
     params: OnlineParams
+    battery: BatteryModel | None = None  # None: batteries not modelled
 
     def to_json(self) -> str:
         """The settings as stored JSON."""
-        return to_json({**dataclasses.asdict(self), "params": dataclasses.asdict(self.params)})
+        return to_json(dataclasses.asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> DaySettings:
-        """Settings read back from stored JSON."""
+        """Settings read back from stored JSON (a day stored before batteries has none)."""
         raw = json.loads(text)
-        return cls(raw["start_s"], raw["end_s"], raw["depot"], OnlineParams(**raw["params"]))
+        battery = BatteryModel(**raw["battery"]) if raw.get("battery") else None
+        return cls(raw["start_s"], raw["end_s"], raw["depot"], OnlineParams(**raw["params"]), battery)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +107,9 @@ class Step:
     finished: bool = False
 
 
-def advance(state: DayState, net: Matrices, until_s: float) -> Step:
-    """Carry out every planned stop that starts by ``until_s``: drives, pickups and drop-offs.
+def advance(state: DayState, net: Matrices, until_s: float, battery: BatteryModel | None = None) -> Step:
+    """Carry out every planned stop that starts by ``until_s``: drives, pickups and drop-offs; a shuttle
+    left idle with its battery below the model's threshold drives to its charger and charges to full.
 
     Parameters
     ----------
@@ -115,13 +119,16 @@ def advance(state: DayState, net: Matrices, until_s: float) -> Step:
         The shuttle network's travel times and distances.
     until_s
         The clock to move to (never backwards).
+    battery
+        The fleet's batteries (None: not modelled).
 
     Returns
     -------
     Step
         The state with the clock at ``until_s`` (or where it was, if later), each vehicle moved past
-        the stops it served; a ``drive`` event before each move and a ``pickup`` or ``dropoff`` event
-        at each stop. A ``DispatchError`` if a plan no longer replays (a bug; nothing is changed).
+        the stops it served; a ``drive`` event before each move, a ``pickup`` or ``dropoff`` event
+        at each stop, and a ``charge`` event when a shuttle plugs in. A ``DispatchError`` if a plan no
+        longer replays (a bug; nothing is changed).
     """
     plans = list(state.plans)
     picked_up_s = dict(state.picked_up_s)
@@ -129,6 +136,10 @@ def advance(state: DayState, net: Matrices, until_s: float) -> Step:
     changed: list[str] = []
     for k, plan in enumerate(plans):
         moved = _carry_out(plan, state.bookings, net, until_s, picked_up_s, events)
+        if battery is not None and not moved.stops and battery.needs_charge(moved.battery_s):
+            leave = max(moved.free_s, state.clock_s)
+            if leave <= until_s:
+                moved = _charge(moved, leave, battery, net, events)
         if moved is not plan:
             plans[k] = moved
             changed.append(plan.vehicle)
@@ -151,7 +162,7 @@ def _carry_out(
     if timed is None:
         raise DispatchError(f"vehicle {plan.vehicle}: its plan no longer replays (a bug; state kept)")
     done = 0
-    node, free, onboard = plan.node, plan.free_s, list(plan.onboard)
+    node, free, onboard, battery_s = plan.node, plan.free_s, list(plan.onboard), plan.battery_s
     for item in timed:
         if item.start_s > until_s:
             break
@@ -160,6 +171,7 @@ def _carry_out(
         if stop.node != node:
             load_before = sum(bookings[b].seats for b in onboard)
             events.append(_drive(free, plan.vehicle, node, stop.node, item.arrival_s, net, load_before))
+            battery_s -= float(net.time_s[node, stop.node])
         if stop.kind == "pickup":
             onboard.append(booking.id)
             picked_up_s[booking.id] = item.departure_s
@@ -171,7 +183,25 @@ def _carry_out(
         done += 1
     if not done:
         return plan
-    return dataclasses.replace(plan, node=node, free_s=free, onboard=tuple(onboard), stops=plan.stops[done:])
+    return dataclasses.replace(
+        plan, node=node, free_s=free, onboard=tuple(onboard), stops=plan.stops[done:], battery_s=battery_s
+    )
+
+
+def _charge(
+    plan: VehiclePlan, leave_s: float, battery: BatteryModel, net: Matrices, events: list[Event]
+) -> VehiclePlan:
+    """``plan``'s idle shuttle driven from where it is to its charger at ``leave_s`` and charged to full:
+    a ``drive`` (if it is elsewhere) and a ``charge`` event; it is next free when full."""
+    arrive, left = leave_s, plan.battery_s
+    if plan.node != plan.home:
+        arrive = leave_s + float(net.time_s[plan.node, plan.home])
+        events.append(_drive(leave_s, plan.vehicle, plan.node, plan.home, arrive, net, 0))
+        left -= float(net.time_s[plan.node, plan.home])
+    full = arrive + battery.charging_s(left)
+    data = {"node": plan.home, "until": full, "kwh": battery.kwh(battery.usable_s - left)}
+    events.append(Event(arrive, "charge", None, plan.vehicle, data))
+    return dataclasses.replace(plan, node=plan.home, free_s=full, battery_s=battery.usable_s)
 
 
 def _drive(t: float, vehicle: str, origin: int, destination: int, arrive: float, net: Matrices, load: int) -> Event:
@@ -269,9 +299,10 @@ def finish(state: DayState, net: Matrices, settings: DaySettings) -> Step:
     plans = list(served.state.plans)
     for k, plan in enumerate(plans):
         if plan.node != settings.depot:
-            arrive = plan.free_s + float(net.time_s[plan.node, settings.depot])
+            back = float(net.time_s[plan.node, settings.depot])
+            arrive = plan.free_s + back
             events.append(_drive(plan.free_s, plan.vehicle, plan.node, settings.depot, arrive, net, 0))
-            plans[k] = dataclasses.replace(plan, node=settings.depot, free_s=arrive)
+            plans[k] = dataclasses.replace(plan, node=settings.depot, free_s=arrive, battery_s=plan.battery_s - back)
     final = dataclasses.replace(served.state, plans=tuple(plans))
     return Step(final, tuple(events), tuple(p.vehicle for p in plans), finished=True)
 
@@ -286,7 +317,16 @@ def offer(
     if outside:
         return None, None, outside
     insertion = (
-        best_insertion(state.plans, booking, state.bookings, net, now, state.picked_up_s)
+        best_insertion(
+            state.plans,
+            booking,
+            state.bookings,
+            net,
+            now,
+            state.picked_up_s,
+            settings.params.rider_time_weight,
+            settings.params.rider_time_candidates,
+        )
         if booking.latest_pickup_s >= now
         else None
     )

@@ -64,13 +64,34 @@ class ShuttleZone:
 
 @dataclass(frozen=True, slots=True)
 class FleetDefaults:
+    """The shuttle fleet (``[shuttle.fleet]``). ``battery_kwh`` 0 leaves batteries out of the model; with a
+    battery, a shuttle keeps ``battery_reserve`` of it unused, is never given a trip it could not finish
+    and still reach the depot, and charges there at ``charge_kw`` once idle below ``charge_below``."""
+
     size: int = 6
     seats: int = 8
     wheelchair_places: int = 1
     speed_kmh: float = 18.0
+    battery_kwh: float = 0.0
+    kwh_per_km: float = 0.25
+    charge_kw: float = 22.0
+    battery_reserve: float = 0.1
+    charge_below: float = 0.6
 
     def __post_init__(self) -> None:
         problems = []
+        if not 0 <= self.battery_kwh <= 1000:
+            problems.append(
+                f"fleet.battery_kwh must be in [0, 1000] (0: batteries not modelled), got {self.battery_kwh}"
+            )
+        if not 0 < self.kwh_per_km <= 5:
+            problems.append(f"fleet.kwh_per_km must be in (0, 5], got {self.kwh_per_km}")
+        if not 0 < self.charge_kw <= 1000:
+            problems.append(f"fleet.charge_kw must be in (0, 1000], got {self.charge_kw}")
+        if not 0 <= self.battery_reserve < 1:
+            problems.append(f"fleet.battery_reserve must be a share in [0, 1), got {self.battery_reserve}")
+        if not 0 <= self.charge_below < 1:
+            problems.append(f"fleet.charge_below must be a share in [0, 1), got {self.charge_below}")
         if self.size < 1:
             problems.append(f"fleet.size must be at least 1, got {self.size}")
         if self.seats < 1:
@@ -80,6 +101,28 @@ class FleetDefaults:
         if not 0 < self.speed_kmh <= 60:
             problems.append(f"fleet.speed_kmh must be in (0, 60], got {self.speed_kmh}")
         _problems_to_error("shuttle fleet", problems)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchObjective:
+    """What the dispatcher weighs when it places a booking (``[shuttle.objective]``).
+
+    ``rider_time_weight``: seconds of driving one second of riders' time is worth (their rides, and the
+    wait of riders off a train); 0 minimises driving alone. ``leave_later``: a rider bound for a
+    departure picked up by an empty shuttle is planned as late as the plan allows, so they leave home
+    later instead of waiting at the station.
+    """
+
+    rider_time_weight: float = 1.0
+    leave_later: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        if isinstance(self.rider_time_weight, bool) or not 0 <= self.rider_time_weight <= 100:
+            problems.append(f"objective.rider_time_weight must be in [0, 100], got {self.rider_time_weight!r}")
+        if not isinstance(self.leave_later, bool):
+            problems.append(f"objective.leave_later must be true or false, got {self.leave_later!r}")
+        _problems_to_error("shuttle objective", problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +137,7 @@ class ShuttleService:
     fare: float | None = None  # a ride alone; None: not published
     fare_with_transit: float | None = None  # when the trip also rides transit (0: included in the ticket)
     fare_currency: str = ""  # "" : the transit feed's currency
+    objective: DispatchObjective = field(default_factory=DispatchObjective)
 
     def max_ride_s(self, direct_s: float) -> float:
         """The service's promise on ride time, in seconds, for a ride whose direct time is ``direct_s``."""
@@ -266,6 +310,9 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
     if depot is None:
         problems.append("shuttle.depot must be [lon, lat] (numbers in range)")
     fleet = _settings(_table(raw, "fleet", problems, "shuttle."), FleetDefaults, "shuttle.fleet", problems)
+    objective = _settings(
+        _table(raw, "objective", problems, "shuttle."), DispatchObjective, "shuttle.objective", problems
+    )
     hours = raw.get("operating_hours", ["07:00", "19:00"])
     clocks = [_clock_minutes(h) if isinstance(h, str) else None for h in hours] if isinstance(hours, list) else []
     if len(clocks) != 2 or None in clocks:
@@ -295,6 +342,7 @@ def _parse_shuttle(raw: dict[str, Any], problems: list[str]) -> ShuttleService |
         fare=fare,
         fare_with_transit=fare if fare_with_transit is None else fare_with_transit,
         fare_currency=currency.upper(),
+        objective=objective,
     )
 
 

@@ -203,7 +203,7 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``maas sweep``: shuttle days over fleet sizes, demand levels and seeds, resumable, with KPI plots."""
-    from dispatch.online import OnlineParams
+    from dispatch.online import OnlineParams, objective_settings
     from dispatch.sweep import SweepSettings, SweepStore, keep_inputs, run_sweep, sweep_days
     from maas.area import load_area
     from maas.cluster import open_engine
@@ -214,7 +214,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if area.shuttle is None:
         raise MaasError(f"area {area.name} defines no [shuttle] service to size")
     days = sweep_days(args.fleet, args.requests, args.seeds)
-    params = OnlineParams(reoptimise=not args.no_reoptimise, reoptimise_solution_limit=args.reoptimise_budget)
+    params = OnlineParams(
+        reoptimise=not args.no_reoptimise,
+        reoptimise_solution_limit=args.reoptimise_budget,
+        **objective_settings(area.shuttle.objective),
+    )
     settings = SweepSettings(area, args.cache_dir, args.hours, args.seats, params)
     out = Path(args.out)
     keep_inputs(settings, area_data_from_args(args))  # caches built here, once, before workers start

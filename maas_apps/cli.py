@@ -359,8 +359,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """``maas simulate``: run (or resume) a shuttle service day, to its end or ``--until``."""
     from dispatch.day import DayConfig, open_day
     from dispatch.kpi import compute_kpis, write_reports
-    from dispatch.online import OnlineParams
+    from dispatch.online import OnlineParams, objective_settings
 
+    data, network = _shuttle_day(args)
+    assert data.area.shuttle is not None
+    objective = objective_settings(data.area.shuttle.objective)
+    if args.leave_later:
+        objective["leave_later"] = True
+    if args.rider_time_weight is not None:
+        objective["rider_time_weight"] = args.rider_time_weight
     config = DayConfig(
         fleet=args.fleet,
         requests=args.requests,
@@ -373,10 +380,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             reoptimise_every_s=args.reoptimise_every * 60,
             reoptimise_time_limit_s=args.reoptimise_time or 2.0,
             reoptimise_solution_limit=None if args.reoptimise_time else args.reoptimise_budget,
-            leave_later=args.leave_later,
+            **objective,
         ),
     )
-    data, network = _shuttle_day(args)
     say = progress_printer(time.perf_counter())
     store = open_day(Path(args.db), data, network, config, say)
     started = time.perf_counter()
@@ -842,7 +848,12 @@ def _add_simulate_command(sub: Any) -> None:
     sim.add_argument(
         "--leave-later",
         action="store_true",
-        help="pick riders bound for a metro departure up as late as the plan allows (fewer served, less time lost)",
+        help="pick riders bound for a metro departure up as late as the plan allows (default: the area's objective)",
+    )
+    sim.add_argument(
+        "--rider-time-weight",
+        type=number_arg(float, 0, 100, "a weight"),
+        help="seconds of driving a second of riders' time is worth when placing bookings (default: the area's)",
     )
     sim.add_argument(
         "--reoptimise-every",

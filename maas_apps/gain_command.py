@@ -25,7 +25,7 @@ def service_level(args: argparse.Namespace, data: Any, network: Any) -> Any:
     """The service level of the day in ``--db``, or of a day simulated now with the area's fleet."""
     from dispatch.access_gain import ServiceLevel
     from dispatch.day import DayConfig, temporary_day
-    from dispatch.online import OnlineParams
+    from dispatch.online import OnlineParams, objective_settings
     from dispatch.service import ServiceStore
 
     if args.db:
@@ -47,7 +47,7 @@ def service_level(args: argparse.Namespace, data: Any, network: Any) -> Any:
         requests=args.requests,
         hours=hours,
         seed=args.seed,
-        params=OnlineParams(reoptimise=False),
+        params=OnlineParams(reoptimise=False, **objective_settings(service.objective)),
     )
     source = (
         f"a simulated day ({args.requests} requests, {config.fleet} shuttles, seed {args.seed}, no re-optimisation)"

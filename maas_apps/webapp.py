@@ -24,10 +24,11 @@ if TYPE_CHECKING:  # for annotations only: pydeck is imported where a map is dra
 
     from dispatch.access_gain import AccessGain
 
+from dispatch.battery import BatteryModel
 from dispatch.day import DayConfig, open_day, shuttle_network
-from dispatch.fleet_view import FleetSnapshot
+from dispatch.fleet_view import FleetSnapshot, ShuttleState
 from dispatch.network import ShuttleNetwork
-from dispatch.online import OnlineParams, VehiclePlan
+from dispatch.online import OnlineParams, VehiclePlan, objective_settings
 from dispatch.quotes import ShuttleDispatcher
 from dispatch.service import ServiceStore
 from dispatch.service_day import DaySettings
@@ -100,11 +101,20 @@ def live_store(res: AppResources) -> ServiceStore:
         assert service is not None
         depot = res.network.snap(*service.depot)
         start, end = service.hours_s
+        battery = BatteryModel.for_fleet(service.fleet)
         plans = [
-            VehiclePlan(f"shuttle-{k + 1:02d}", service.fleet.seats, service.fleet.wheelchair_places, depot, start)
+            VehiclePlan(
+                f"shuttle-{k + 1:02d}",
+                service.fleet.seats,
+                service.fleet.wheelchair_places,
+                depot,
+                start,
+                battery_s=battery.usable_s if battery else math.inf,
+                home=depot if battery else -1,
+            )
             for k in range(service.fleet.size)
         ]
-        settings = DaySettings(start, end, depot, OnlineParams())
+        settings = DaySettings(start, end, depot, OnlineParams(**objective_settings(service.objective)), battery)
         store.initialise(settings, plans, [], {"area": res.area.name, "demand": "bookings from the app"})
     return store
 
@@ -660,11 +670,21 @@ def trip_legend(it: Itinerary | None) -> list[tuple[str, str]]:
     return entries
 
 
+def shuttle_row(shuttle: ShuttleState) -> dict[str, object]:
+    """A shuttle as a row of the fleet page's table: what it is doing and who is on board."""
+    doing = "charging" if shuttle.charging else ("driving" if shuttle.moving else "waiting")
+    return {"shuttle": shuttle.vehicle, "doing": doing, "on board": shuttle.load}
+
+
+CHARGING_COLOUR = "#f4a100"  # amber: a shuttle out of service while it charges
+
+
 def fleet_legend() -> list[tuple[str, str]]:
     """(label, colour) of what the fleet map shows."""
     return [
         ("shuttle driving (size: riders on board)", MODE_COLOURS["shuttle"]),
         ("shuttle waiting", "#6c757d"),
+        ("shuttle charging at the depot", CHARGING_COLOUR),
         ("rider waiting for pickup", "#007ac9"),
         ("route ahead", "#264653"),
     ]
@@ -715,8 +735,11 @@ def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> pdk.Deck:
             "lon": s.lon,
             "lat": s.lat,
             "radius": 20 + 6 * s.load,
-            "colour": _rgb(MODE_COLOURS["shuttle"]) if s.moving else [108, 117, 125, 255],
-            "text": f"{s.vehicle}: {s.load} on board{'' if s.moving else ', waiting'}",
+            "colour": _rgb(MODE_COLOURS["shuttle"])
+            if s.moving
+            else (_rgb(CHARGING_COLOUR) if s.charging else [108, 117, 125, 255]),
+            "text": f"{s.vehicle}: "
+            + ("charging at the depot" if s.charging else f"{s.load} on board{'' if s.moving else ', waiting'}"),
         }
         for s in snapshot.shuttles
     ]

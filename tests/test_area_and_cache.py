@@ -81,6 +81,39 @@ def test_bad_area_file_reports_every_problem(tmp_path: Path) -> None:
         assert fragment in message
 
 
+def test_shuttle_objective_is_read_and_checked(tiny_area: Path, tmp_path: Path) -> None:
+    """``[shuttle.objective]``: its defaults without the table, its values with it, and every bad value
+    reported at once with its table's name."""
+    from maas.area import DispatchObjective
+
+    base = tiny_area.read_text(encoding="utf-8") + (
+        '\n[shuttle]\ndepot = [24.92, 60.16]\n[[shuttle.zones]]\nname = "z"\nhub_stop_ids = ["A"]\n'
+        "polygon = [[24.916, 60.158], [24.926, 60.158], [24.926, 60.162]]\n"
+    )
+    plain = tmp_path / "plain.toml"
+    plain.write_text(base, encoding="utf-8")
+    area = load_area(plain, tmp_path / "data", check_files=False)
+    assert area.shuttle is not None and area.shuttle.objective == DispatchObjective()
+    good = tmp_path / "good.toml"
+    good.write_text(base + "\n[shuttle.objective]\nrider_time_weight = 2.5\nleave_later = true\n", encoding="utf-8")
+    area = load_area(good, tmp_path / "data", check_files=False)
+    assert area.shuttle is not None
+    assert area.shuttle.objective == DispatchObjective(rider_time_weight=2.5, leave_later=True)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        base + '\n[shuttle.objective]\nrider_time_weight = -1\nleave_later = "yes"\nrider_weight = 3\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_area(bad, tmp_path / "data", check_files=False)
+    message = str(info.value)
+    assert "shuttle.objective.leave_later" in message and "rider_weight" in message
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(base + "\n[shuttle.objective]\nrider_time_weight = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="rider_time_weight must be in"):
+        load_area(fixed, tmp_path / "data", check_files=False)
+
+
 def test_data_dir_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     explicit, env = tmp_path / "explicit", tmp_path / "env"
     explicit.mkdir()

@@ -238,6 +238,9 @@ AREA_OPTIONAL = {
     ("shuttle", "fleet", "seats"),
     ("shuttle", "fleet", "wheelchair_places"),
     ("shuttle", "fleet", "speed_kmh"),
+    ("shuttle", "objective"),
+    ("shuttle", "objective", "rider_time_weight"),
+    ("shuttle", "objective", "leave_later"),
     ("shuttle",),
 }
 
