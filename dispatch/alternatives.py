@@ -27,6 +27,7 @@ from dispatch.network import ShuttleNetwork
 from dispatch.online import Booking
 from dispatch.service import BookingStatus, ServiceStore, booking_from_json
 from maas.errors import MaasError
+from planner.points import Opportunities
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class RiderGain:
     alternative_s: float | None  # the same moment by walking and transit; None: no alternative
     modes: tuple[str, ...]  # the alternative's legs
     zone: str = ""  # the shuttle zone of the rider's home ("" outside every zone)
+    home: tuple[float, float] = (math.nan, math.nan)  # lon, lat of the rider's home
 
     @property
     def gained_s(self) -> float | None:
@@ -101,6 +103,34 @@ class AlternativeGain:
             for group, gains in sorted(groups.items(), key=lambda item: str(item[0]))
         ]
 
+    def by_cell(self, cells: Opportunities) -> list[dict[str, object]]:
+        """The gain per population cell (``cells``: centres and residents) of the riders' homes, each
+        home counted in the nearest cell centre; only cells with compared riders."""
+        from scipy.spatial import cKDTree
+
+        if not cells.points:
+            return []
+        lat0 = math.radians(float(np.mean([c.lat for c in cells.points])))
+        tree = cKDTree([(c.lon * math.cos(lat0), c.lat) for c in cells.points])
+        gains: dict[int, list[float]] = {}
+        for rider in self.riders:
+            if rider.gained_s is None or not math.isfinite(rider.home[0]):
+                continue
+            _, k = tree.query((rider.home[0] * math.cos(lat0), rider.home[1]))
+            gains.setdefault(int(k), []).append(rider.gained_s / 60)
+        return [
+            {
+                "cell": cells.points[k].id,
+                "lon": cells.points[k].lon,
+                "lat": cells.points[k].lat,
+                "residents": cells.values[k],
+                "riders": len(g),
+                "mean_min": round(float(np.mean(g)), 2),
+                "share_gaining": round(sum(x > 0 for x in g) / len(g), 3),
+            }
+            for k, g in sorted(gains.items())
+        ]
+
     def by_zone(self) -> list[dict[str, object]]:
         """The gain per shuttle zone of the riders' homes."""
         return self.by(lambda r: r.zone or "(outside the zones)")
@@ -127,6 +157,7 @@ class Alternative:
     moment_s: float | None  # leaving home (to a departure) or being home (from an arrival)
     modes: tuple[str, ...]
     zone: str  # the shuttle zone of the rider's home ("" outside every zone)
+    home: tuple[float, float]  # lon, lat
 
 
 def request_alternatives(
@@ -171,6 +202,7 @@ def request_alternatives(
             None if best is None else float(best.depart if to_departure else best.arrive),
             () if best is None else best.modes,
             zone.name if zone else "",
+            home,
         )
         if progress:
             progress(k + 1, len(bookings))
@@ -185,7 +217,7 @@ def rider_gains(store: ServiceStore, alternatives: Mapping[str, Alternative]) ->
             continue
         alt = alternatives[row["id"]]
         shuttle = float(row["pickup_s"] if alt.to_departure else row["dropoff_s"])
-        out.append(RiderGain(row["id"], alt.to_departure, shuttle, alt.moment_s, alt.modes, alt.zone))
+        out.append(RiderGain(row["id"], alt.to_departure, shuttle, alt.moment_s, alt.modes, alt.zone, alt.home))
     return AlternativeGain(tuple(out))
 
 

@@ -73,9 +73,10 @@ def _build(problem: Problem, params: SolverParams, late_cost: int | None = None)
 
     scale = params.scale
     nodes = _RoutingNodes.of(problem, scale)
-    # The horizon: the latest finite time in the problem plus a day's slack for unbounded windows.
+    # The horizon: the latest finite time in the problem plus a day's slack for unbounded windows. A
+    # vehicle's start counts too: one busy (charging) until after every window must still fit.
     finite = [w for r in problem.requests for w in (r.pickup_window.latest, r.dropoff_window.latest)] + [
-        v.shift.latest for v in problem.vehicles
+        t for v in problem.vehicles for t in (v.shift.earliest, v.shift.latest)
     ]
     finite = [w for w in finite if not math.isinf(w)]
     horizon = (

@@ -416,18 +416,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
     if args.alternatives:
-        paths.append(_alternatives(store, network, data, out))
+        paths += _alternatives(store, network, data, out)
     written = ", ".join(str(p) for p in paths)
     print(f"simulated in {time.perf_counter() - started:.1f} s; wrote {written}", file=sys.stderr)
     return 0
 
 
-def _alternatives(store: Any, network: Any, data: Any, out: Path) -> Path:
+def _alternatives(store: Any, network: Any, data: Any, out: Path) -> list[Path]:
     """Each carried rider against walking and transit (``dispatch.alternatives``): the headline printed,
-    every rider written to ``out/alternatives.csv``."""
+    every rider written to ``out/alternatives.csv``, and with the area's population grid the gain per
+    cell of the riders' homes (``alternatives-cells.csv`` and a map)."""
     import csv
 
     from dispatch.alternatives import gain_against_alternatives
+    from maas_apps.alternatives_output import write_cells
     from planner.router import Planner
 
     planner = Planner(data)
@@ -445,7 +447,7 @@ def _alternatives(store: Any, network: Any, data: Any, out: Path) -> Path:
             gained = "" if r.gained_s is None else f"{r.gained_s / 60:.2f}"
             modes = "+".join(r.modes)
             writer.writerow([r.booking, r.zone, r.to_departure, r.shuttle_s, r.alternative_s or "", gained, modes])
-    return path
+    return [path, *write_cells(gain, data.area, out)]
 
 
 def _clock_s(text: str) -> float:

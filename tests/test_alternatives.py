@@ -36,6 +36,43 @@ def test_gains_by_hand() -> None:
     assert [(t["group"], t["riders"]) for t in gain.by_hour()] == [("08:00", 2), ("09:00", 1)]
 
 
+def test_gains_per_population_cell_by_hand() -> None:
+    """Each home counts in its nearest cell centre; cells without compared riders are left out."""
+    from planner.points import Opportunities, Point
+
+    cells = Opportunities(
+        (Point("west", 60.16, 24.90), Point("east", 60.16, 24.92), Point("empty", 60.20, 24.95)), (100, 250, 9), "pop"
+    )
+
+    def rider(name: str, lon: float, gained_min: float | None) -> RiderGain:
+        alternative = None if gained_min is None else 8 * 3600 - gained_min * 60
+        return RiderGain(name, True, 8 * 3600, alternative, ("walk",), "Z", (lon, 60.1601))
+
+    gain = AlternativeGain(
+        (rider("a", 24.901, 4), rider("b", 24.899, -2), rider("c", 24.918, 1), rider("d", 24.92, None))
+    )
+    assert gain.by_cell(cells) == [
+        {
+            "cell": "west",
+            "lon": 24.90,
+            "lat": 60.16,
+            "residents": 100,
+            "riders": 2,
+            "mean_min": 1.0,
+            "share_gaining": 0.5,
+        },
+        {
+            "cell": "east",
+            "lon": 24.92,
+            "lat": 60.16,
+            "residents": 250,
+            "riders": 1,
+            "mean_min": 1.0,
+            "share_gaining": 1.0,
+        },
+    ]
+
+
 @pytest.mark.realdata
 def test_a_days_alternatives_are_real_trips(
     shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -71,6 +108,9 @@ def test_a_days_alternatives_are_real_trips(
     kpis = pd.read_csv(tmp_path / "day" / "kpis.csv").set_index("kpi")["value"]
     assert len(rows) == int(kpis["served"]) > 0
     assert set(rows["zone"]) <= {z.name for z in helsinki.area.shuttle.zones} and "by zone: " in out
+    cells = pd.read_csv(tmp_path / "day" / "alternatives-cells.csv")
+    assert cells["riders"].sum() == (rows["gained_min"] != "").sum()  # every compared rider in one cell
+    assert (tmp_path / "day" / "alternatives-cells.png").stat().st_size > 10_000
     network = shuttle_network(helsinki)
     planner = Planner(helsinki)
     clock, day = planner.clock, helsinki.area.service_date

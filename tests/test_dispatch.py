@@ -310,3 +310,18 @@ def test_route_elimination_frees_vehicles_a_wasteful_plan_uses() -> None:
     assert packed.vehicles_used == 1 and not packed.unserved
     assert validate(problem, packed).ok
     assert packed.distance == pytest.approx(160)  # out along the line and back, one rider at a time
+
+
+def test_a_vehicle_free_only_after_every_window_does_not_break_the_search() -> None:
+    """A shuttle charging until after every request's window (its start past the latest window) once made
+    OR-Tools fail while building the model; the other vehicle serves the rider, the plan validates."""
+    travel = np.array([[0, 60, 60], [60, 0, 60], [60, 60, 0]], float)
+    request = Request("r", 1, 2, 1, 0, TimeWindow(0, 100), TimeWindow(0, 400), 0.0, 0.0, 1000.0)
+    vehicles = (
+        Vehicle("free", 0, 0, 4, 0, TimeWindow(0, float("inf"))),
+        Vehicle("charging", 0, 0, 4, 0, TimeWindow(5000, float("inf"))),
+    )
+    problem = Problem("late-start", (request,), vehicles, travel, travel)
+    solution = solve(problem, SolverParams(time_limit_s=5, iterations=10))
+    assert not solution.unserved
+    assert validate(problem, solution).ok
