@@ -1,11 +1,14 @@
 """The dispatcher's objective against riders' time at home: a sweep of the rider-time weight.
 
-    python3 benchmarks/bench_rider_objective.py [--weights 0,1,3] [--leave-later off,on] [--fleet 6]
+    python3 benchmarks/bench_rider_objective.py [--weights 0,1,3] [--early-weights 0,0.5]
+                                                [--leave-later off,on] [--fleet 6]
                                                 [--requests 1000] [--seeds 1] [--no-reoptimise]
                                                 [--out benchmarks/results/rider-objective]
 
-Every combination of ``--weights`` (seconds of driving a second of riders' time is worth when a
-booking is placed and a re-optimised plan is judged), ``--leave-later`` and ``--fleet`` runs the same
+Every combination of ``--weights`` (seconds of driving a second of riders' time, riding or waiting
+off a train, is worth when a booking is placed and a re-optimised plan is judged), ``--early-weights``
+(the same for each second a rider bound for a train is picked up at home before the latest pickup that
+makes it), ``--leave-later`` and ``--fleet`` runs the same
 seeded Helsinki day (``--requests`` riders, service hours 07-19). Each request's best walk-and-transit
 option is planned once per seed (it does not depend on the dispatch); every carried rider's time at
 home gained is measured against it. Prints a table (served share, vehicle-km, wait, ride, time gained
@@ -67,6 +70,7 @@ def main() -> None:
     parser.add_argument("--fleet", default="6", help="fleet sizes, e.g. 4,6,8")
     parser.add_argument("--seeds", default="1", help="e.g. 1-5")
     parser.add_argument("--weights", default="0,1,3")
+    parser.add_argument("--early-weights", default="0")
     parser.add_argument("--leave-later", default="off,on")
     parser.add_argument("--no-reoptimise", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results" / "rider-objective"))
@@ -77,11 +81,17 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     for seed in _seeds(args.seeds):
         alternatives: dict[str, Alternative] | None = None
-        for fleet, weight, later in itertools.product(
-            [int(f) for f in args.fleet.split(",")], _floats(args.weights), args.leave_later.split(",")
+        for fleet, weight, early, later in itertools.product(
+            [int(f) for f in args.fleet.split(",")],
+            _floats(args.weights),
+            _floats(args.early_weights),
+            args.leave_later.split(","),
         ):
             params = OnlineParams(
-                reoptimise=not args.no_reoptimise, rider_time_weight=weight, leave_later=later == "on"
+                reoptimise=not args.no_reoptimise,
+                rider_time_weight=weight,
+                early_pickup_weight=early,
+                leave_later=later == "on",
             )
             store, wall = run_day(data, network, args, fleet, seed, params)
             if alternatives is None:  # the same requests for every run of this seed
@@ -94,6 +104,7 @@ def main() -> None:
                 "seed": seed,
                 "fleet": fleet,
                 "rider_time_weight": weight,
+                "early_pickup_weight": early,
                 "leave_later": later == "on",
                 "served_share": kpis.served_share,
                 "vehicle_km": kpis.vehicle_km,
@@ -113,7 +124,7 @@ def main() -> None:
             }
             runs.append(run)
             print(
-                f"seed {seed} fleet {fleet} weight {weight:g} leave-later {later}: "
+                f"seed {seed} fleet {fleet} weight {weight:g} early {early:g} leave-later {later}: "
                 f"served {100 * kpis.served_share:.1f} %, {kpis.vehicle_km:.0f} km, gain {gain.mean_min:+.2f} min, "
                 f"{100 * gain.share_gaining:.0f} % gain, {kpis.charges} charges ({wall:.0f} s)",
                 flush=True,
@@ -124,12 +135,14 @@ def main() -> None:
 
 def print_table(runs: list[dict[str, Any]]) -> None:
     """The runs as a table, one row each."""
-    head = f"{'seed':>4} {'fleet':>5} {'weight':>6} {'later':>5} {'served':>7} {'veh-km':>7} {'wait50':>6} "
+    head = f"{'seed':>4} {'fleet':>5} {'weight':>6} {'early':>5} {'later':>5} {'served':>7} {'veh-km':>7} "
+    head += f"{'wait50':>6} "
     head += f"{'ride50':>6} {'gain':>6} {'median':>6} {'gaining':>7} {'h/day':>6}"
     print("\n" + head)
     for r in runs:
         print(
-            f"{r['seed']:>4} {r['fleet']:>5} {r['rider_time_weight']:>6g} {'on' if r['leave_later'] else 'off':>5} "
+            f"{r['seed']:>4} {r['fleet']:>5} {r['rider_time_weight']:>6g} {r['early_pickup_weight']:>5g} "
+            f"{'on' if r['leave_later'] else 'off':>5} "
             f"{100 * r['served_share']:>6.1f}% {r['vehicle_km']:>7.0f} {r['wait_p50_min']:>6.1f} "
             f"{r['ride_p50_min']:>6.1f} "
             f"{r['gain_mean_min']:>+6.2f} {r['gain_median_min']:>+6.2f} {100 * r['share_gaining']:>6.0f}% "
@@ -160,9 +173,11 @@ def write(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         ("gain_mean_min", "time at home gained per rider (min)", 1.0),
     )
     for ax, (key, label, scale) in zip(axes, measures, strict=True):
-        for (fleet, later), group in itertools.groupby(
-            sorted(runs, key=lambda r: (r["fleet"], r["leave_later"], r["rider_time_weight"])),
-            key=lambda r: (r["fleet"], r["leave_later"]),
+        for (fleet, early, later), group in itertools.groupby(
+            sorted(
+                runs, key=lambda r: (r["fleet"], r["early_pickup_weight"], r["leave_later"], r["rider_time_weight"])
+            ),
+            key=lambda r: (r["fleet"], r["early_pickup_weight"], r["leave_later"]),
         ):
             rows = list(group)
             weights = sorted({r["rider_time_weight"] for r in rows})
@@ -172,11 +187,12 @@ def write(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
                 * scale
                 for w in weights
             ]
-            ax.plot(weights, means, marker="o", label=f"{fleet} shuttles, leave-later {'on' if later else 'off'}")
+            name = f"{fleet} shuttles, early-pickup weight {early:g}, leave-later {'on' if later else 'off'}"
+            ax.plot(weights, means, marker="o", label=name)
         ax.set_xlabel("rider-time weight (s of driving per s of riders' time)")
         ax.set_title(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7)
     fig.suptitle(f"Helsinki, {args.requests} requests a day: the dispatch objective's rider-time weight")
     fig.tight_layout()
     fig.savefig(out.with_suffix(".png"), dpi=110)

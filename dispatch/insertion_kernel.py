@@ -19,7 +19,9 @@ Per stop of every vehicle's plan (concatenated; vehicle ``v`` owns ``offset[v]:o
 * ``service``, ``seats`` and ``chairs`` (positive at a pickup, negative at a drop-off), ``is_pickup``;
 * ``pair``: for a drop-off, the plan position of its pickup in the same plan, or -1 when the rider
   is already on board, with ``picked`` then the end of that pickup (NaN if unknown: infeasible);
-* ``waits``: a pickup whose rider waits outside (off a train) rather than at home.
+* ``waits``: at a pickup, 1 if its rider waits outside (off a train: the wait past the window's start
+  counts), -1 if they are at home bound for a departure (the time picked up before the window's end,
+  the latest pickup that makes the train, counts), 0 otherwise.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def _candidate(  # type: ignore[no-untyped-def]
             c_pair[pos] = -1 if pickup else i
             c_picked[pos] = np.nan
             c_ride[pos] = new_stop[8]
-            c_waits[pos] = new_waits and pickup
+            c_waits[pos] = new_waits if pickup else 0
         else:
             s = base + k
             c_node[pos] = node[s]
@@ -158,19 +160,25 @@ def _candidate(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def rider_time(earliest, is_pickup, pair, picked, waits, n, start, departed):  # type: ignore[no-untyped-def]
-    """Seconds riders spend on a replayed schedule of ``n`` stops: every ride (from the end of the
-    pickup, or ``picked`` for a rider already on board, to the drop-off), plus the wait past the window's
-    start of every pickup whose rider waits outside (``waits``: a rider off a train, not one at home)."""
+def rider_time(  # type: ignore[no-untyped-def]
+    earliest, latest, is_pickup, pair, picked, waits, n, start, departed, ride_weight, home_weight
+):
+    """Riders' time lost on a replayed schedule of ``n`` stops, weighted: ``ride_weight`` times every ride
+    (from the end of the pickup, or ``picked`` for a rider already on board, to the drop-off) and the
+    wait past the window's start of every rider waiting outside (``waits`` 1: off a train); plus
+    ``home_weight`` times, for a rider at home bound for a departure (``waits`` -1), the time picked up
+    before the window's end (the latest pickup that still makes the train)."""
     total = 0.0
     for s in range(n):
         if is_pickup[s]:
-            if waits[s] and np.isfinite(earliest[s]):
-                total += start[s] - earliest[s]
+            if waits[s] == 1 and np.isfinite(earliest[s]):
+                total += ride_weight * (start[s] - earliest[s])
+            elif waits[s] == -1 and np.isfinite(latest[s]):
+                total += home_weight * (latest[s] - start[s])
         else:
             ride_from = departed[pair[s]] if pair[s] >= 0 else picked[s]
             if np.isfinite(ride_from):
-                total += start[s] - ride_from
+                total += ride_weight * (start[s] - ride_from)
     return total
 
 
@@ -204,7 +212,8 @@ def best_feasible(  # type: ignore[no-untyped-def]
     waits,
     new_stop,
     new_waits,
-    rider_weight,
+    ride_weight,
+    home_weight,
     max_tried,
 ):
     """The feasible candidate (its plan replays, ``replay_stops``) of least cost, with its pickup and
@@ -212,15 +221,14 @@ def best_feasible(  # type: ignore[no-untyped-def]
     the drop-off before stop ``cand_j[c]`` (j >= i) of vehicle ``cand_vehicle[c]``'s plan; candidates
     come sorted by ``cand_cost`` (the driving time they add).
 
-    The cost is ``cand_cost`` plus ``rider_weight`` times the rider time (``rider_time``) the candidate
-    adds to its vehicle. With ``rider_weight`` 0 that is the first feasible candidate. Otherwise the
-    scan stops once a candidate's driving time alone, plus the new rider's direct ride at the weight,
-    reaches the best cost found (a bound: riders already planned can only be delayed), or after
-    ``max_tried`` feasible candidates.
+    The cost is ``cand_cost`` plus the weighted rider time (``rider_time``) the candidate adds to its
+    vehicle. With both weights 0 that is the first feasible candidate; otherwise the
+    best of the first ``max_tried`` feasible candidates (no bound cuts the scan short: a detour can
+    give a rider at home a later pickup, so rider time can fall as driving grows).
 
     ``new_stop`` = (pickup node, drop-off node, pickup earliest, pickup latest, latest drop-off,
-    service, seats, wheelchairs, max ride) of the booking being placed; ``new_waits``: its rider waits
-    outside for the pickup.
+    service, seats, wheelchairs, max ride) of the booking being placed; ``new_waits``: its rider's
+    ``waits`` code.
     """
     longest = 0
     for v in range(offset.shape[0] - 1):
@@ -236,19 +244,16 @@ def best_feasible(  # type: ignore[no-untyped-def]
     c_pair = np.empty(m, np.int64)
     c_picked = np.empty(m, np.float64)
     c_ride = np.empty(m, np.float64)
-    c_waits = np.empty(m, np.bool_)
+    c_waits = np.empty(m, np.int64)
     arrival = np.empty(m, np.float64)
     start = np.empty(m, np.float64)
     departed = np.empty(m, np.float64)
     load_after = np.empty(m, np.int64)
     n_vehicles = offset.shape[0] - 1
     before = np.full(n_vehicles, np.nan)  # each vehicle's rider time on its current plan, when needed
-    direct = time_s[int(new_stop[0]), int(new_stop[1])] + new_stop[5]
     best, best_cost, best_pickup, best_dropoff = -1, np.inf, np.nan, np.nan
     tried = 0
     for c in range(cand_vehicle.shape[0]):
-        if best >= 0 and cand_cost[c] + rider_weight * direct >= best_cost:
-            break
         v, i, j = cand_vehicle[c], cand_i[c], cand_j[c]
         base = offset[v]
         n = offset[v + 1] - base
@@ -264,16 +269,18 @@ def best_feasible(  # type: ignore[no-untyped-def]
         )  # fmt: skip
         if not feasible:
             continue
-        if rider_weight == 0.0:
+        if ride_weight == 0.0 and home_weight == 0.0:
             return c, start[i], start[j + 1]
-        added = rider_time(c_earliest, c_pickup, c_pair, c_picked, c_waits, n + 2, start, departed)
+        added = rider_time(
+            c_earliest, c_latest, c_pickup, c_pair, c_picked, c_waits, n + 2, start, departed, ride_weight, home_weight
+        )
         if np.isnan(before[v]):
             before[v] = _plan_rider_time(
                 time_s, v, offset, v_node, v_clock, v_seats, v_chairs, v_capacity, v_chair_capacity,
                 v_shift_end, v_battery, v_home, node, earliest, latest, service, seats, chairs, is_pickup,
-                pair, picked, max_ride, waits,
+                pair, picked, max_ride, waits, ride_weight, home_weight,
             )  # fmt: skip
-        cost = cand_cost[c] + rider_weight * (added - before[v])
+        cost = cand_cost[c] + added - before[v]
         if cost < best_cost:
             best, best_cost, best_pickup, best_dropoff = c, cost, start[i], start[j + 1]
         tried += 1
@@ -307,8 +314,10 @@ def _plan_rider_time(  # type: ignore[no-untyped-def]
     picked,
     max_ride,
     waits,
+    ride_weight,
+    home_weight,
 ):
-    """Rider time (``rider_time``) of vehicle ``v``'s current plan; 0 if it does not replay."""
+    """Weighted rider time (``rider_time``) of vehicle ``v``'s current plan; 0 if it does not replay."""
     a, b = offset[v], offset[v + 1]
     n = b - a
     arrival = np.empty(n, np.float64)
@@ -323,4 +332,7 @@ def _plan_rider_time(  # type: ignore[no-untyped-def]
     )  # fmt: skip
     if not ok:
         return 0.0
-    return rider_time(earliest[a:b], is_pickup[a:b], pair[a:b], picked[a:b], waits[a:b], n, start, departed)
+    return rider_time(
+        earliest[a:b], latest[a:b], is_pickup[a:b], pair[a:b], picked[a:b], waits[a:b], n, start, departed,
+        ride_weight, home_weight,
+    )  # fmt: skip

@@ -135,9 +135,11 @@ class OnlineParams:
     # riders bound for a departure picked up as late as the plan allows: they leave home later, but the
     # lost slack costs pooling (fewer served: benchmarks/results/solver-tuning.md), so it is opt-in
     leave_later: bool = False
-    # each second of riders' time (ride, and the wait of riders off a train) costs this many seconds of
-    # driving when a booking is placed and a re-optimised plan is judged; 0: driving time alone
+    # when a booking is placed and a re-optimised plan is judged, each second of riders' time costs this
+    # many seconds of driving: riding, and waiting off a train (rider_time_weight); picked up at home
+    # before the latest pickup that makes the train (early_pickup_weight); both 0: driving time alone
     rider_time_weight: float = 0.0
+    early_pickup_weight: float = 0.0
     rider_time_candidates: int = 200  # feasible places weighed per booking at most (bounds latency)
 
     def __post_init__(self) -> None:
@@ -146,6 +148,8 @@ class OnlineParams:
         problems = []
         if not 0 <= self.rider_time_weight <= 100:
             problems.append("rider_time_weight must be in 0..100")
+        if not 0 <= self.early_pickup_weight <= 100:
+            problems.append("early_pickup_weight must be in 0..100")
         if self.rider_time_candidates < 1:
             problems.append("rider_time_candidates must be >= 1")
         if self.promise_window_s < 0:
@@ -162,7 +166,11 @@ class OnlineParams:
 
 def objective_settings(objective: DispatchObjective) -> dict[str, Any]:
     """The area's ``[shuttle.objective]`` as ``OnlineParams`` keywords."""
-    return {"rider_time_weight": objective.rider_time_weight, "leave_later": objective.leave_later}
+    return {
+        "rider_time_weight": objective.rider_time_weight,
+        "early_pickup_weight": objective.early_pickup_weight,
+        "leave_later": objective.leave_later,
+    }
 
 
 def schedule(
@@ -260,9 +268,12 @@ def best_insertion(
     picked_up_s: Mapping[str, float],
     rider_time_weight: float = 0.0,
     rider_time_candidates: int = 200,
+    early_pickup_weight: float = 0.0,
 ) -> Insertion | None:
     """The cheapest feasible place for ``booking`` in any vehicle's plan: least added driving time, plus
-    ``rider_time_weight`` times the riders' time it adds (rides, and waits of riders off a train).
+    ``rider_time_weight`` times the riders' time it adds (rides, and waits of riders off a train) and
+    ``early_pickup_weight`` times the time it moves pickups at home earlier than the latest that makes
+    the rider's train (``rider_time_s``).
 
     Every place (vehicle, i, j) gets its added driving time at once from the matrix; the places are
     then tried cheapest first (ties in the order vehicle, i, j) by their schedules (the rules of
@@ -316,10 +327,11 @@ def best_insertion(
         second[order].astype(np.int64),
         cost[order].astype(np.float64),
         *arrays,
-        waiting_outside(plans, bookings),
+        pickup_wait_codes(plans, bookings),
         new_stop,
-        waits_outside(booking),
+        pickup_wait_code(booking),
         float(rider_time_weight),
+        float(early_pickup_weight),
         int(rider_time_candidates),
     )
     if c < 0:
@@ -346,29 +358,48 @@ def waits_outside(booking: Booking) -> bool:
     return math.isinf(booking.latest_dropoff_s)
 
 
-def waiting_outside(plans: Sequence[VehiclePlan], bookings: Mapping[str, Booking]) -> np.ndarray:
-    """Per stop of ``plan_arrays``: a pickup whose rider waits outside (``waits_outside``)."""
+def pickup_wait_code(booking: Booking) -> int:
+    """How the rider's pickup time counts (``dispatch.insertion_kernel``'s ``waits``): 1 waiting outside
+    (the wait past the window's start), -1 at home bound for a departure (the time before its end)."""
+    return 1 if waits_outside(booking) else -1
+
+
+def pickup_wait_codes(plans: Sequence[VehiclePlan], bookings: Mapping[str, Booking]) -> np.ndarray:
+    """Per stop of ``plan_arrays``: ``pickup_wait_code`` at pickups, 0 at drop-offs."""
     return np.array(
-        [stop.kind == "pickup" and waits_outside(bookings[stop.booking]) for plan in plans for stop in plan.stops],
-        np.bool_,
+        [
+            pickup_wait_code(bookings[stop.booking]) if stop.kind == "pickup" else 0
+            for plan in plans
+            for stop in plan.stops
+        ],
+        np.int64,
     )
 
 
 def rider_time_s(
-    plan: VehiclePlan, timed: Sequence[ScheduledStop], bookings: Mapping[str, Booking], picked_up_s: Mapping[str, float]
+    plan: VehiclePlan,
+    timed: Sequence[ScheduledStop],
+    bookings: Mapping[str, Booking],
+    picked_up_s: Mapping[str, float],
+    ride_weight: float = 1.0,
+    home_weight: float = 1.0,
 ) -> float:
-    """Riders' seconds on ``plan``'s schedule ``timed``: every ride to its drop-off (from the pickup's end,
-    or the recorded pickup of a rider already on board) and every wait outside past the window's start,
-    as ``dispatch.insertion_kernel.rider_time`` counts them when a booking is placed."""
+    """Riders' seconds lost on ``plan``'s schedule ``timed``: every ride to its drop-off (from the pickup's
+    end, or the recorded pickup of a rider already on board), every wait outside past the window's start,
+    and every pickup at home before the window's end, as ``dispatch.insertion_kernel.rider_time`` counts
+    them when a booking is placed: the rides and waits times ``ride_weight``, the pickups at home times
+    ``home_weight``."""
     total, picked = 0.0, dict(picked_up_s)
     for t in timed:
         booking = bookings[t.stop.booking]
         if t.stop.kind == "pickup":
             picked[booking.id] = t.departure_s
             if waits_outside(booking):
-                total += t.start_s - max(booking.pickup_window[0], t.stop.not_before_s)
+                total += ride_weight * (t.start_s - max(booking.pickup_window[0], t.stop.not_before_s))
+            elif math.isfinite(booking.pickup_window[1]):
+                total += home_weight * (booking.pickup_window[1] - t.start_s)
         elif booking.id in picked:
-            total += t.start_s - picked[booking.id]
+            total += ride_weight * (t.start_s - picked[booking.id])
     return total
 
 
@@ -640,10 +671,11 @@ def reoptimise(
     if new_plans is None:
         return kept("the new plan does not replay")
     after = sum(driving_distance(p, p.stops, net) for p in new_plans)
-    if params.rider_time_weight > 0:
+    if params.rider_time_weight > 0 or params.early_pickup_weight > 0:
         # the solver shortens driving; adopt its plan only if riders' time, at its weight, does not eat the gain
-        cost_before = weighted_cost(plans, bookings, net, now, picked_up_s, params.rider_time_weight)
-        cost_after = weighted_cost(new_plans, bookings, net, now, picked_up_s, params.rider_time_weight)
+        weights = (params.rider_time_weight, params.early_pickup_weight)
+        cost_before = weighted_cost(plans, bookings, net, now, picked_up_s, *weights)
+        cost_after = weighted_cost(new_plans, bookings, net, now, picked_up_s, *weights)
         if cost_after >= cost_before - 1e-6:
             return kept("no improvement of driving and riders' time", after)
     elif after >= before - 1e-6:
@@ -657,18 +689,18 @@ def weighted_cost(
     net: Matrices,
     now: float,
     picked_up_s: Mapping[str, float],
-    rider_time_weight: float,
+    ride_weight: float,
+    home_weight: float,
 ) -> float:
-    """Driving seconds of ``plans`` plus ``rider_time_weight`` times their riders' seconds (``rider_time_s``);
-    infinite if a plan does not replay."""
+    """Driving seconds of ``plans`` plus their riders' weighted seconds (``rider_time_s``); infinite if a
+    plan does not replay."""
     total = 0.0
     for plan in plans:
         timed = schedule(plan, plan.stops, bookings, net, now, picked_up_s)
         if timed is None:
             return math.inf
-        total += driving_time(plan, plan.stops, net) + rider_time_weight * rider_time_s(
-            plan, timed, bookings, picked_up_s
-        )
+        riders = rider_time_s(plan, timed, bookings, picked_up_s, ride_weight, home_weight)
+        total += driving_time(plan, plan.stops, net) + riders
     return total
 
 

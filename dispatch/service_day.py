@@ -326,6 +326,7 @@ def offer(
             state.picked_up_s,
             settings.params.rider_time_weight,
             settings.params.rider_time_candidates,
+            settings.params.early_pickup_weight,
         )
         if booking.latest_pickup_s >= now
         else None

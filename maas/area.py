@@ -108,18 +108,23 @@ class DispatchObjective:
     """What the dispatcher weighs when it places a booking (``[shuttle.objective]``).
 
     ``rider_time_weight``: seconds of driving one second of riders' time is worth (their rides, and the
-    wait of riders off a train); 0 minimises driving alone. ``leave_later``: a rider bound for a
+    wait of riders off a train); ``early_pickup_weight``: the same for each second a rider bound for a
+    departure is picked up at home before the latest pickup that makes the train; both 0 minimise
+    driving alone. ``leave_later``: a rider bound for a
     departure picked up by an empty shuttle is planned as late as the plan allows, so they leave home
     later instead of waiting at the station.
     """
 
     rider_time_weight: float = 1.0
+    early_pickup_weight: float = 0.0
     leave_later: bool = False
 
     def __post_init__(self) -> None:
         problems = []
         if isinstance(self.rider_time_weight, bool) or not 0 <= self.rider_time_weight <= 100:
             problems.append(f"objective.rider_time_weight must be in [0, 100], got {self.rider_time_weight!r}")
+        if isinstance(self.early_pickup_weight, bool) or not 0 <= self.early_pickup_weight <= 100:
+            problems.append(f"objective.early_pickup_weight must be in [0, 100], got {self.early_pickup_weight!r}")
         if not isinstance(self.leave_later, bool):
             problems.append(f"objective.leave_later must be true or false, got {self.leave_later!r}")
         _problems_to_error("shuttle objective", problems)

@@ -144,10 +144,16 @@ def test_best_insertion_matches_brute_force(seed: int) -> None:
 
 
 def reference_rider_time(
-    stops: list[PlannedStop], timed: list[tuple[float, float, int]], bookings: dict[str, Booking]
+    stops: list[PlannedStop],
+    timed: list[tuple[float, float, int]],
+    bookings: dict[str, Booking],
+    ride_weight: float = 1.0,
+    home_weight: float = 1.0,
 ) -> float:
-    """Riders' seconds on a schedule, written apart: each ride from the end of its pickup to its drop-off,
-    and the wait past the window's start of each rider off a train (no drop-off deadline)."""
+    """Riders' seconds lost on a schedule, written apart: ``ride_weight`` times each ride from the end of
+    its pickup to its drop-off and the wait past the window's start of each rider off a train (no drop-off
+    deadline); ``home_weight`` times the time before the window's end of each rider picked up at home for
+    a departure."""
     left: dict[str, float] = {}
     total = 0.0
     for stop, (_arrival, start, _load) in zip(stops, timed, strict=True):
@@ -155,16 +161,19 @@ def reference_rider_time(
         if stop.kind == "pickup":
             left[b.id] = start + b.service_s
             if math.isinf(b.latest_dropoff_s):
-                total += start - max(b.pickup_window[0], stop.not_before_s)
+                total += ride_weight * (start - max(b.pickup_window[0], stop.not_before_s))
+            else:
+                total += home_weight * (b.pickup_window[1] - start)
         else:
-            total += start - left[b.id]
+            total += ride_weight * (start - left[b.id])
     return total
 
 
 @pytest.mark.parametrize("seed", range(30))
 def test_insertion_weighing_riders_time_matches_brute_force(seed: int) -> None:
     """With riders' time weighed, the place chosen is the cheapest of every feasible place in two
-    vehicles (added driving + weight x added riders' time), each scored by the rules written apart."""
+    vehicles (added driving + weighted added riders' time: rides and waits outside, and pickups at home
+    before the latest that makes the train), each scored by the rules written apart."""
     import dataclasses
 
     rng = np.random.default_rng(seed)
@@ -173,7 +182,7 @@ def test_insertion_weighing_riders_time_matches_brute_force(seed: int) -> None:
         dataclasses.replace(r, latest_dropoff_s=r.latest_pickup_s + 1500.0) if k % 2 else r
         for k, r in enumerate(riders)
     ]
-    new, weight = riders[-1], float(rng.choice([0.5, 1.0, 3.0]))
+    new, weight, home_weight = riders[-1], float(rng.choice([0.5, 1.0, 3.0])), float(rng.choice([0.0, 0.5, 2.0]))
     known = {b.id: b for b in riders[:-1]}
     everyone = {**known, new.id: new}
     plans = []
@@ -192,7 +201,7 @@ def test_insertion_weighing_riders_time_matches_brute_force(seed: int) -> None:
         base_cost = (
             sum(NET.time_s[a.node, b.node] for a, b in itertools.pairwise(stops)) + NET.time_s[plan.node, stops[0].node]
         )
-        base_riders = reference_rider_time(stops, base, known)
+        base_riders = reference_rider_time(stops, base, known, weight, home_weight)
         for i, j in itertools.combinations_with_replacement(range(len(stops) + 1), 2):
             cand = [*stops[:i], PlannedStop(new.id, "pickup", new.pickup), *stops[i:j]]
             cand += [PlannedStop(new.id, "dropoff", new.dropoff), *stops[j:]]
@@ -201,8 +210,8 @@ def test_insertion_weighing_riders_time_matches_brute_force(seed: int) -> None:
                 continue
             nodes = [plan.node] + [s.node for s in cand]
             drive = sum(NET.time_s[a, b] for a, b in itertools.pairwise(nodes)) - base_cost
-            best = min(best, drive + weight * (reference_rider_time(cand, timed, everyone) - base_riders))
-    found = best_insertion(plans, new, known, NET, START, {}, weight, 10**6)
+            best = min(best, drive + reference_rider_time(cand, timed, everyone, weight, home_weight) - base_riders)
+    found = best_insertion(plans, new, known, NET, START, {}, weight, 10**6, home_weight)
     if math.isinf(best):
         assert found is None
         return
@@ -211,9 +220,10 @@ def test_insertion_weighing_riders_time_matches_brute_force(seed: int) -> None:
     timed = reference_schedule(found.plan, list(found.plan.stops), everyone, NET, START, {})
     base = reference_schedule(plan, list(plan.stops), known, NET, START, {})
     assert timed is not None and base is not None
-    got = found.added_time_s + weight * (
-        reference_rider_time(list(found.plan.stops), timed, everyone)
-        - reference_rider_time(list(plan.stops), base, known)
+    got = (
+        found.added_time_s
+        + reference_rider_time(list(found.plan.stops), timed, everyone, weight, home_weight)
+        - reference_rider_time(list(plan.stops), base, known, weight, home_weight)
     )
     assert got == pytest.approx(best, abs=1e-6)
 
@@ -570,7 +580,7 @@ def test_insertion_kernel_agrees_with_schedule_at_every_place(seed: int) -> None
     import dataclasses
 
     from dispatch.insertion_kernel import best_feasible
-    from dispatch.online import booking_array, plan_arrays, schedule, waiting_outside, waits_outside
+    from dispatch.online import booking_array, pickup_wait_code, pickup_wait_codes, plan_arrays, schedule
 
     rng = np.random.default_rng(seed)
     net = grid_net(6)
@@ -635,7 +645,7 @@ def test_insertion_kernel_agrees_with_schedule_at_every_place(seed: int) -> None
                 expected = reference_schedule(plan, cand, everyone, net, now, picked)
                 c, p_s, d_s = best_feasible(
                     net.time_s, np.array([0]), np.array([i]), np.array([j]), np.zeros(1), *arrays,
-                    waiting_outside([plan], bookings), new_stop, waits_outside(new), 0.0, 1,
+                    pickup_wait_codes([plan], bookings), new_stop, pickup_wait_code(new), 0.0, 0.0, 1,
                 )  # fmt: skip
                 timed = schedule(plan, cand, everyone, net, now, picked)
                 compared += 1
