@@ -176,3 +176,29 @@ def test_arrive_by_offers_the_shuttle_with_a_window_that_makes_it(helsinki, netw
             assert isinstance(leg, ShuttleLeg) and leg.pickup_earliest <= leg.start <= leg.pickup_latest
             assert trip.depart >= 9 * 3600 - 45 * 60  # not a ride hours early: the latest that works, to 5 min
     assert store.bookings() == []  # quotes book nothing
+
+
+def test_electric_shuttles_charge_on_a_helsinki_day_and_the_fleet_page_shows_it(
+    helsinki, network, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The area's batteries on a busy day: shuttles charge at the depot, no battery ever falls below its
+    reserve (the log replayed), and at a moment of a charge the fleet page's table and map say so."""
+    from dispatch.day import DayConfig, open_day
+    from dispatch.fleet_view import fleet_snapshot
+    from dispatch.kpi import compute_kpis
+    from maas_apps import webapp
+
+    assert helsinki.area.shuttle.fleet.battery_kwh > 0
+    config = DayConfig(3, 150, (7.0, 19.0), 2, params=OnlineParams(reoptimise=False))
+    store = open_day(tmp_path / "day.sqlite", helsinki, network, config, lambda _m: None)
+    store.run(network)
+    kpis = compute_kpis(store, network)
+    assert kpis.charges >= 1 and kpis.battery_low_share >= 0 and kpis.energy_kwh > 0
+    assert kpis.promises_kept_share == 1.0
+    charge = next(e for e in store.events() if e["kind"] == "charge")
+    assert charge["node"] == store.settings().depot
+    snapshot = fleet_snapshot(store, network, (charge["t"] + charge["until"]) / 2)
+    shuttle = next(s for s in snapshot.shuttles if s.vehicle == charge["vehicle"])
+    assert shuttle.charging and webapp.shuttle_row(shuttle)["doing"] == "charging"
+    assert (shuttle.lon, shuttle.lat) == network.lonlat(store.settings().depot)
+    store.close()
