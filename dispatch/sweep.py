@@ -180,7 +180,9 @@ def run_sweep(
     """Run the days ``store`` does not hold yet on ``engine``, recording each as it finishes;
     returns how many days ran."""
     finished = store.done()
-    todo = [day for day in days if day.key not in finished]
+    # the longest days first (more requests, then more shuttles), so that no worker is left finishing
+    # a long day alone at the end while the others idle
+    todo = sorted((day for day in days if day.key not in finished), key=lambda d: (-d.requests, -d.fleet, d.seed))
     if not todo:
         return 0
     engine.prepare_workers(prepare_worker, settings)
