@@ -22,7 +22,7 @@ from pathlib import Path
 
 from dispatch.day import DayConfig, open_day, shuttle_network
 from dispatch.kpi import compute_kpis
-from dispatch.online import OnlineParams
+from dispatch.online import OnlineParams, objective_settings
 from maas.area import load_area
 from planner.area_data import load_area_data
 
@@ -45,12 +45,15 @@ def main() -> None:
     hours = tuple(float(h) for h in args.hours.split("-"))
     data = load_area_data(load_area(args.area, args.data_dir))
     network = shuttle_network(data)
+    assert data.area.shuttle is not None
+    objective = objective_settings(data.area.shuttle.objective)  # the area's, as maas simulate uses
     results = []
     for label, reoptimise in (("insertion only", False), ("insertion + re-optimisation", True)):
         params = OnlineParams(
             reoptimise=reoptimise,
             reoptimise_time_limit_s=args.reoptimise_time or 2.0,
             reoptimise_solution_limit=None if args.reoptimise_time else args.reoptimise_budget,
+            **objective,
         )
         config = DayConfig(args.fleet, args.requests, (hours[0], hours[1]), args.seed, params=params)
         with tempfile.TemporaryDirectory() as tmp:

@@ -633,7 +633,8 @@ def reoptimise(
     -------
     ReoptimisationResult
         Whether the new plans were adopted (every promised rider served, every plan replays, less
-        driving), the plans in force, the distances before and after, and why.
+        driving, or with riders' time weighed a lower weighted cost), the plans in force, the distances
+        before and after, and why.
     """
     before = sum(driving_distance(p, p.stops, net) for p in plans)
 
