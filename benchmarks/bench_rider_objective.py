@@ -35,21 +35,11 @@ from dispatch.kpi import compute_kpis
 from dispatch.online import OnlineParams
 from dispatch.service import booking_from_json
 from maas.area import load_area
+from maas_apps.batch_commands import numbers_arg, seeds_arg
 from planner.area_data import load_area_data
 from planner.router import Planner
 
 HERE = Path(__file__).parent
-
-
-def _floats(text: str) -> list[float]:
-    return [float(x) for x in text.split(",") if x.strip()]
-
-
-def _seeds(text: str) -> list[int]:
-    if "-" in text:
-        lo, hi = (int(x) for x in text.split("-"))
-        return list(range(lo, hi + 1))
-    return [int(x) for x in text.split(",")]
 
 
 def run_day(data: Any, network: Any, args: argparse.Namespace, fleet: int, seed: int, params: OnlineParams) -> Any:
@@ -67,10 +57,10 @@ def main() -> None:
     parser.add_argument("--area", default="helsinki")
     parser.add_argument("--data-dir")
     parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--fleet", default="6", help="fleet sizes, e.g. 4,6,8")
-    parser.add_argument("--seeds", default="1", help="e.g. 1-5")
-    parser.add_argument("--weights", default="0,1,3")
-    parser.add_argument("--early-weights", default="0")
+    parser.add_argument("--fleet", type=numbers_arg(int, 1, 500, "fleet sizes"), default=(6,), help="e.g. 4,6,8")
+    parser.add_argument("--seeds", type=seeds_arg, default=(1,), help="e.g. 1-5")
+    parser.add_argument("--weights", type=numbers_arg(float, 0, 100, "weights"), default=(0.0, 1.0, 3.0))
+    parser.add_argument("--early-weights", type=numbers_arg(float, 0, 100, "weights"), default=(0.0,))
     parser.add_argument("--leave-later", default="off,on")
     parser.add_argument("--no-reoptimise", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results" / "rider-objective"))
@@ -79,12 +69,12 @@ def main() -> None:
     network = shuttle_network(data)
     planner = Planner(data)
     runs: list[dict[str, Any]] = []
-    for seed in _seeds(args.seeds):
+    for seed in args.seeds:
         alternatives: dict[str, Alternative] | None = None
         for fleet, weight, early, later in itertools.product(
-            [int(f) for f in args.fleet.split(",")],
-            _floats(args.weights),
-            _floats(args.early_weights),
+            args.fleet,
+            args.weights,
+            args.early_weights,
             args.leave_later.split(","),
         ):
             params = OnlineParams(

@@ -179,7 +179,7 @@ def request_alternatives(
     out = {}
     for k, b in enumerate(bookings):
         (plon, plat), (dlon, dlat) = network.lonlat(b.pickup), network.lonlat(b.dropoff)
-        to_departure = math.isfinite(b.latest_dropoff_s)
+        to_departure = b.to_departure
         # to a departure: the latest leaving home that arrives in time; from an arrival: the earliest home
         moment = clock.moment(service_date, b.latest_dropoff_s if to_departure else b.earliest_pickup_s)
         try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -101,7 +100,7 @@ def compute_kpis(store: ServiceStore, net: Matrices) -> DayKpis:
         rides.append(ride / 60)
         detours.append(ride / direct_s if direct_s > 0 else 1.0)
         walk_s = direct_m / WALK_MPS
-        if math.isfinite(b.latest_dropoff_s):  # to a departure: a walker leaves home earlier
+        if b.to_departure:  # a walker leaves home earlier
             saved.append(row["pickup_s"] - (b.latest_dropoff_s - walk_s))
         else:  # from an arrival: a walker gets home later
             saved.append(b.earliest_pickup_s + walk_s - row["dropoff_s"])

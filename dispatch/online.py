@@ -65,6 +65,11 @@ class Booking:
     promised_latest_s: float | None = None
 
     @property
+    def to_departure(self) -> bool:
+        """Bound for a train (a latest drop-off at the hub); else off one, with no deadline."""
+        return math.isfinite(self.latest_dropoff_s)
+
+    @property
     def pickup_window(self) -> tuple[float, float]:
         if self.promised_earliest_s is not None and self.promised_latest_s is not None:
             return self.promised_earliest_s, self.promised_latest_s
@@ -266,9 +271,10 @@ def best_insertion(
     net: Matrices,
     now: float,
     picked_up_s: Mapping[str, float],
+    *,
     rider_time_weight: float = 0.0,
-    rider_time_candidates: int = 200,
     early_pickup_weight: float = 0.0,
+    rider_time_candidates: int = 200,
 ) -> Insertion | None:
     """The cheapest feasible place for ``booking`` in any vehicle's plan: least added driving time, plus
     ``rider_time_weight`` times the riders' time it adds (rides, and waits of riders off a train) and
@@ -353,15 +359,10 @@ def best_insertion(
     )
 
 
-def waits_outside(booking: Booking) -> bool:
-    """Whether the rider waits outside for the pickup: off a train (no drop-off deadline), not at home."""
-    return math.isinf(booking.latest_dropoff_s)
-
-
 def pickup_wait_code(booking: Booking) -> int:
-    """How the rider's pickup time counts (``dispatch.insertion_kernel``'s ``waits``): 1 waiting outside
-    (the wait past the window's start), -1 at home bound for a departure (the time before its end)."""
-    return 1 if waits_outside(booking) else -1
+    """How the rider's pickup time counts (``dispatch.insertion_kernel``'s ``waits``): -1 at home bound for
+    a departure (the time before the window's end), 1 waiting outside off a train (past its start)."""
+    return -1 if booking.to_departure else 1
 
 
 def pickup_wait_codes(plans: Sequence[VehiclePlan], bookings: Mapping[str, Booking]) -> np.ndarray:
@@ -394,7 +395,7 @@ def rider_time_s(
         booking = bookings[t.stop.booking]
         if t.stop.kind == "pickup":
             picked[booking.id] = t.departure_s
-            if waits_outside(booking):
+            if not booking.to_departure:
                 total += ride_weight * (t.start_s - max(booking.pickup_window[0], t.stop.not_before_s))
             elif math.isfinite(booking.pickup_window[1]):
                 total += home_weight * (booking.pickup_window[1] - t.start_s)
@@ -519,7 +520,7 @@ def leave_later(
     The pickup is held (``not_before_s``) at the latest time, found by bisection, at which every
     stop of the vehicle's plan still replays; feasibility only shrinks as the hold moves later.
     """
-    if math.isinf(booking.latest_dropoff_s):
+    if not booking.to_departure:
         return insertion
     plan = insertion.plan
     everyone = {**bookings, booking.id: booking}

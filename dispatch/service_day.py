@@ -188,20 +188,26 @@ def _carry_out(
     )
 
 
+def _drive_empty(plan: VehiclePlan, node: int, leave_s: float, net: Matrices, events: list[Event]) -> VehiclePlan:
+    """``plan``'s idle shuttle driven empty to ``node`` at ``leave_s`` (a ``drive`` event, if it is elsewhere);
+    it is next free on arrival, its battery spent by the drive."""
+    if plan.node == node:
+        return dataclasses.replace(plan, free_s=leave_s)
+    driving = float(net.time_s[plan.node, node])
+    events.append(_drive(leave_s, plan.vehicle, plan.node, node, leave_s + driving, net, 0))
+    return dataclasses.replace(plan, node=node, free_s=leave_s + driving, battery_s=plan.battery_s - driving)
+
+
 def _charge(
     plan: VehiclePlan, leave_s: float, battery: BatteryModel, net: Matrices, events: list[Event]
 ) -> VehiclePlan:
     """``plan``'s idle shuttle driven from where it is to its charger at ``leave_s`` and charged to full:
     a ``drive`` (if it is elsewhere) and a ``charge`` event; it is next free when full."""
-    arrive, left = leave_s, plan.battery_s
-    if plan.node != plan.home:
-        arrive = leave_s + float(net.time_s[plan.node, plan.home])
-        events.append(_drive(leave_s, plan.vehicle, plan.node, plan.home, arrive, net, 0))
-        left -= float(net.time_s[plan.node, plan.home])
-    full = arrive + battery.charging_s(left)
-    data = {"node": plan.home, "until": full, "kwh": battery.kwh(battery.usable_s - left)}
-    events.append(Event(arrive, "charge", None, plan.vehicle, data))
-    return dataclasses.replace(plan, node=plan.home, free_s=full, battery_s=battery.usable_s)
+    there = _drive_empty(plan, plan.home, leave_s, net, events)
+    full = there.free_s + battery.charging_s(there.battery_s)
+    data = {"node": plan.home, "until": full, "kwh": battery.kwh(battery.usable_s - there.battery_s)}
+    events.append(Event(there.free_s, "charge", None, plan.vehicle, data))
+    return dataclasses.replace(there, free_s=full, battery_s=battery.usable_s)
 
 
 def _drive(t: float, vehicle: str, origin: int, destination: int, arrive: float, net: Matrices, load: int) -> Event:
@@ -299,10 +305,7 @@ def finish(state: DayState, net: Matrices, settings: DaySettings) -> Step:
     plans = list(served.state.plans)
     for k, plan in enumerate(plans):
         if plan.node != settings.depot:
-            back = float(net.time_s[plan.node, settings.depot])
-            arrive = plan.free_s + back
-            events.append(_drive(plan.free_s, plan.vehicle, plan.node, settings.depot, arrive, net, 0))
-            plans[k] = dataclasses.replace(plan, node=settings.depot, free_s=arrive, battery_s=plan.battery_s - back)
+            plans[k] = _drive_empty(plan, settings.depot, plan.free_s, net, events)
     final = dataclasses.replace(served.state, plans=tuple(plans))
     return Step(final, tuple(events), tuple(p.vehicle for p in plans), finished=True)
 
@@ -324,9 +327,9 @@ def offer(
             net,
             now,
             state.picked_up_s,
-            settings.params.rider_time_weight,
-            settings.params.rider_time_candidates,
-            settings.params.early_pickup_weight,
+            rider_time_weight=settings.params.rider_time_weight,
+            early_pickup_weight=settings.params.early_pickup_weight,
+            rider_time_candidates=settings.params.rider_time_candidates,
         )
         if booking.latest_pickup_s >= now
         else None

@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from planner.matrix import MatrixSettings
     from planner.planner_spec import PlannerSpec
 
-__all__ = ["SMALL_JOB_PAIRS", "add_batch_commands", "cmd_accessibility", "cmd_matrix", "cmd_sweep"]
+__all__ = [
+    "SMALL_JOB_PAIRS",
+    "add_batch_commands",
+    "cmd_accessibility",
+    "cmd_matrix",
+    "cmd_sweep",
+    "numbers_arg",
+    "seeds_arg",
+]
 
 # Below this many origin-destination pairs a matrix runs in this process: starting worker processes
 # costs about a second, more than a second core saves on a smaller job
@@ -37,7 +45,7 @@ __all__ = ["SMALL_JOB_PAIRS", "add_batch_commands", "cmd_accessibility", "cmd_ma
 SMALL_JOB_PAIRS = 1_000_000
 
 
-def _numbers(kind: type, low: float, high: float, what: str) -> Callable[[str], tuple[float, ...]]:
+def numbers_arg(kind: type, low: float, high: float, what: str) -> Callable[[str], tuple[float, ...]]:
     """An argparse type: a comma-separated list of ``kind`` values in [low, high], without repeats."""
     one = number_arg(kind, low, high, what)
 
@@ -186,7 +194,7 @@ def cmd_accessibility(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seeds(text: str) -> tuple[int, ...]:
+def seeds_arg(text: str) -> tuple[int, ...]:
     """An argparse type: seeds as ``1-5`` or ``1,2,7``."""
     try:
         if "-" in text:
@@ -268,7 +276,7 @@ def _batch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--percentile",
         "--percentiles",
-        type=_numbers(float, 1, 100, "percentiles"),
+        type=numbers_arg(float, 1, 100, "percentiles"),
         default=(50.0,),
         help="percentile(s) of travel time over the window, e.g. 50 or 25,50,75 (default 50)",
     )
@@ -302,7 +310,10 @@ def add_batch_commands(sub: Any) -> None:
     access.add_argument("--column", required=True, help="the opportunity column, e.g. jobs or population")
     access.add_argument("--origins", help="default: the opportunity points")
     access.add_argument(
-        "--cutoffs", type=_numbers(int, 1, 240, "minutes"), default=(15, 30, 45, 60), help="minutes, e.g. 15,30,45,60"
+        "--cutoffs",
+        type=numbers_arg(int, 1, 240, "minutes"),
+        default=(15, 30, 45, 60),
+        help="minutes, e.g. 15,30,45,60",
     )
     access.add_argument("--decay", choices=DECAYS, default="step", help="decay function, as R5 defines them")
     access.add_argument(
@@ -318,11 +329,11 @@ def add_batch_commands(sub: Any) -> None:
 
     sweep = sub.add_parser("sweep", help="shuttle days over fleet sizes x demand x seeds (resumable), KPI plots")
     add_area_arguments(sweep)
-    sweep.add_argument("--fleet", type=_numbers(int, 1, 500, "fleet sizes"), required=True, help="e.g. 2,4,6,8,10")
+    sweep.add_argument("--fleet", type=numbers_arg(int, 1, 500, "fleet sizes"), required=True, help="e.g. 2,4,6,8,10")
     sweep.add_argument(
-        "--requests", type=_numbers(int, 1, 100_000, "requests a day"), required=True, help="e.g. 500,1000,2000"
+        "--requests", type=numbers_arg(int, 1, 100_000, "requests a day"), required=True, help="e.g. 500,1000,2000"
     )
-    sweep.add_argument("--seeds", type=_seeds, default=(1,), help="e.g. 1-5 (default 1)")
+    sweep.add_argument("--seeds", type=seeds_arg, default=(1,), help="e.g. 1-5 (default 1)")
     sweep.add_argument("--hours", type=hours_arg, default=(7.0, 19.0), help="service hours, START-END (default 7-19)")
     sweep.add_argument("--seats", type=number_arg(int, 1, 100, "a number of seats"), help="default: the area's")
     sweep.add_argument("--no-reoptimise", action="store_true", help="online insertion only")

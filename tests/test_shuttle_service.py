@@ -211,7 +211,10 @@ def test_insertion_weighing_riders_time_matches_brute_force(seed: int) -> None:
             nodes = [plan.node] + [s.node for s in cand]
             drive = sum(NET.time_s[a, b] for a, b in itertools.pairwise(nodes)) - base_cost
             best = min(best, drive + reference_rider_time(cand, timed, everyone, weight, home_weight) - base_riders)
-    found = best_insertion(plans, new, known, NET, START, {}, weight, 10**6, home_weight)
+    found = best_insertion(
+        plans, new, known, NET, START, {}, rider_time_weight=weight, early_pickup_weight=home_weight,
+        rider_time_candidates=10**6,
+    )  # fmt: skip
     if math.isinf(best):
         assert found is None
         return
