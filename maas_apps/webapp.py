@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import math
 import os
 import re
 import threading
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -398,6 +400,12 @@ def _street_paths(res: AppResources) -> list[dict[str, Any]]:
 
 
 GROUND_WIDTH_PX = 1600
+# an inline base style with no sources: without one, Streamlit's map falls back to Carto's hosted
+# style, and a browser with no internet then waits seconds for that request to fail
+_LAND = {"id": "land", "type": "background", "paint": {"background-color": "#f4f3ef"}}
+OFFLINE_MAP_STYLE = "data:application/json," + urllib.parse.quote(
+    json.dumps({"version": 8, "sources": {}, "layers": [_LAND]}, separators=(",", ":"))
+)
 
 
 def ground_image_path(area: Area, cache: str | Path | None = None) -> Path:
@@ -608,10 +616,17 @@ def trip_map(
     if coords:
         lons, lats = [c[0] for c in coords], [c[1] for c in coords]
         west, east, south, north = min(lons), max(lons), min(lats), max(lats)
+    view = _view_over(west, south, east, north)
+    return pdk.Deck(layers=layers, initial_view_state=view, map_style=OFFLINE_MAP_STYLE, tooltip=False)
+
+
+def _view_over(west: float, south: float, east: float, north: float) -> pdk.ViewState:
+    """A view centred on the box, zoomed so that it fills the map panel (between city and street level)."""
+    import pydeck as pdk
+
     span = max(east - west, (north - south) * 2, 0.005)
     zoom = max(11.0, min(16.0, math.log2(360 / span) - 0.5))
-    view = pdk.ViewState(longitude=(west + east) / 2, latitude=(south + north) / 2, zoom=zoom)
-    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=False)
+    return pdk.ViewState(longitude=(west + east) / 2, latitude=(south + north) / 2, zoom=zoom)
 
 
 def stop_markers(it: Itinerary) -> list[dict[str, Any]]:
@@ -755,8 +770,15 @@ def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> pdk.Deck:
             pickable=True,
         )
     )
-    view = pdk.ViewState(longitude=24.918, latitude=60.157, zoom=14.2)
-    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip={"text": "{text}"})
+    # the shuttle zones, where the fleet works (else the whole area)
+    service = res.area.shuttle
+    corners = [c for z in (service.zones if service else ()) for c in z.polygon]
+    west, south, east, north = res.area.bbox
+    if corners:
+        lons, lats = [c[0] for c in corners], [c[1] for c in corners]
+        west, south, east, north = min(lons), min(lats), max(lons), max(lats)
+    view = _view_over(west, south, east, north)
+    return pdk.Deck(layers=layers, initial_view_state=view, map_style=OFFLINE_MAP_STYLE, tooltip={"text": "{text}"})
 
 
 def day_path(res: AppResources, config: DayConfig) -> Path:
@@ -901,4 +923,4 @@ def gain_map(res: AppResources, gain: AccessGain) -> pdk.Deck:
         latitude=float(np.mean([c.lat for c in gain.cells])),
         zoom=14.0,
     )
-    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip={"text": "{text}"})
+    return pdk.Deck(layers=layers, initial_view_state=view, map_style=OFFLINE_MAP_STYLE, tooltip={"text": "{text}"})

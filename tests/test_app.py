@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,21 @@ def test_address_search_plans_a_walk_and_transit_trip(app: AppTest) -> None:
     assert option_labels(app)
 
 
+def maps_shown(app: AppTest) -> list[dict]:  # type: ignore[type-arg]
+    """The deck.gl specifications of the maps on the page."""
+    return [json.loads(element.proto.json) for element in app.get("deck_gl_json_chart")]
+
+
+def assert_offline_map_over(spec: dict, box: tuple[float, float, float, float]) -> None:  # type: ignore[type-arg]
+    """The map needs nothing from the internet (its base style is inline, so a browser without a
+    network never waits for a hosted style) and it opens over ``box`` (west, south, east, north)."""
+    assert spec["mapStyle"].startswith("data:application/json,"), spec["mapStyle"][:80]
+    assert "http" not in json.dumps(spec)
+    west, south, east, north = box
+    view = spec["initialViewState"]
+    assert west <= view["longitude"] <= east and south <= view["latitude"] <= north, view
+
+
 def test_fleet_page_runs_and_shows_a_seeded_day(app: AppTest) -> None:
     app.sidebar.radio(key="page").set_value("Shuttle fleet").run()
     assert not app.exception, app.exception  # no day yet, or the planner's live day (the app's data is cached)
@@ -142,6 +158,11 @@ def test_fleet_page_runs_and_shows_a_seeded_day(app: AppTest) -> None:
     assert "shuttles moving" in labels and "riders on board" in labels
     assert app.selectbox[0].value is not None
     assert any(o.startswith("Simulated day: seed 1, 20 requests, 2 shuttles") for o in app.selectbox[0].options)
+    # the fleet map opens over the shuttle zones (Jätkäsaari and Hernesaari), as the planner's map over its trip
+    fleet, *others = maps_shown(app)  # then the gain map, if the day has finished rides
+    assert_offline_map_over(fleet, (24.89, 60.145, 24.94, 60.17))
+    for spec in others:
+        assert_offline_map_over(spec, (24.89, 60.145, 24.94, 60.17))
 
 
 def test_the_live_day_from_the_command_line_shows_the_planners_booking_and_plays(
@@ -208,6 +229,8 @@ def test_a_map_click_fills_the_place_box(app: AppTest) -> None:
     app.run()
     assert not app.exception
     assert app.text_input(key="origin_query").value == "60.16452, 24.93177"
+    (trip_map,) = maps_shown(app)
+    assert_offline_map_over(trip_map, (24.90, 60.14, 24.96, 60.18))
     assert app.selectbox(key="origin_choice").value.endswith("(coordinates)")
     app.button(key="plan").click().run()
     assert not app.exception and option_labels(app)

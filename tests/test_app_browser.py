@@ -78,6 +78,8 @@ def test_plan_a_real_trip_in_the_browser(server: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        outside: list[str] = []  # anything the page asks of another host (a hosted map style, fonts, ...)
+        page.on("request", lambda r: None if r.url.startswith((server, "data:", "blob:")) else outside.append(r.url))
         started = time.perf_counter()
         page.goto(server)
         page.get_by_role("button", name="Plan").wait_for(timeout=60_000)
@@ -98,6 +100,7 @@ def test_plan_a_real_trip_in_the_browser(server: str) -> None:
     assert "shuttle → subway M" in body, body[:2000]
     assert "Shuttle pickup window" in body
     assert "Traceback" not in body
+    assert not outside, outside  # works offline, and waits for nothing that is not there
     assert first_render_s < 30 and plan_s < 10  # generous for CI; the measured figures are in the artifact
 
 
