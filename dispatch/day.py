@@ -79,14 +79,15 @@ def service_graph(data: AreaData) -> StreetGraph:
     return drive.subgraph(keep).largest_strong_component()
 
 
-def shuttle_network(data: AreaData) -> ShuttleNetwork:
+def shuttle_network(data: AreaData, cache: str | Path | None = None) -> ShuttleNetwork:
     """The shuttle's street network for an area: the drive graph (cut to the service's surroundings on a
-    city-sized graph) with all-pairs times and distances at the shuttle's speed, cached per area.
+    city-sized graph) with all-pairs times and distances at the shuttle's speed, cached per area (in
+    ``cache``, else the default cache directory).
     """
     service = data.area.shuttle
     if service is None:
         raise DispatchError(f"area {data.area.name} defines no [shuttle] service")
-    return load_network(service_graph(data), service.fleet.speed_kmh, data.area.name)
+    return load_network(service_graph(data), service.fleet.speed_kmh, data.area.name, cache)
 
 
 def open_day(

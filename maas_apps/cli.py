@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,12 +137,30 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """``maas build``: build or refresh an area's caches, with progress."""
+    started = time.perf_counter()
     data = area_data_from_args(args, rebuild=args.rebuild)
+    prepare_app_caches(data, args.cache_dir, progress_printer(started))
     print(
-        f"{data.area.name}: caches ready in {data.seconds:.1f} s "
+        f"{data.area.name}: caches ready in {time.perf_counter() - started:.1f} s "
         f"({'loaded from cache' if data.from_cache else 'built'}); run 'maas info' for the figures"
     )
     return 0
+
+
+def prepare_app_caches(data: Any, cache_dir: str | None, say: Callable[[str], None]) -> None:
+    """What the app and the shuttle service need besides the area data, built once so that no rider
+    waits for it: the map's ground image and the shuttle network's all-pairs tables."""
+    area = data.area
+    if area.osm_file is not None:
+        from maas_apps.webapp import ground_image, ground_image_path
+
+        if not ground_image_path(area, cache_dir).is_file():
+            say("drawing the map's water, parks, buildings, streets and names (once per extract)")
+        ground_image(area, cache_dir)
+    if area.shuttle is not None:
+        from dispatch.day import shuttle_network
+
+        shuttle_network(data, cache_dir)
 
 
 def describe_itinerary(number: int, it: Any) -> str:
@@ -592,13 +610,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     area = load_area(args.area, args.data_dir)
     say = progress_printer(time.perf_counter())
-    load_area_data(area, cache=args.cache_dir, progress=say)  # build caches first
-    if area.osm_file is not None:  # the map's ground image, drawn once per extract, before any rider waits
-        from maas_apps.webapp import ground_image, ground_image_path
-
-        if not ground_image_path(area, args.cache_dir).is_file():
-            say("drawing the map's water, parks and buildings (once per extract)")
-        ground_image(area, args.cache_dir)
+    data = load_area_data(area, cache=args.cache_dir, progress=say)  # build caches first
+    prepare_app_caches(data, args.cache_dir, say)
     env = dict(os.environ)
     if args.data_dir:
         env["MAAS_DATA_DIR"] = str(Path(args.data_dir).resolve())

@@ -55,7 +55,12 @@ MODE_COLOURS = {
     "other": "#333333",
 }
 # the map's ground: water and the shore blue, parks green, buildings a grey a shade darker than the page
-BACKGROUND_COLOURS = {"water": [166, 206, 227, 255], "park": [204, 235, 197, 255], "building": [222, 222, 222, 255]}
+BACKGROUND_COLOURS = {
+    "water": [166, 206, 227, 255],
+    "park": [204, 235, 197, 255],
+    "building": [222, 222, 222, 255],
+    "street": [165, 165, 165, 255],
+}
 APP_DIR_ENV = "MAAS_APP_DIR"
 LIVE_DB_ENV = "MAAS_APP_LIVE_DB"  # `maas app --db FILE`: the live day is that file (e.g. from `maas simulate --until`)
 
@@ -68,7 +73,6 @@ class AppResources:
     network: ShuttleNetwork
     places: PlaceIndex
     app_dir: Path
-    street_paths: list[dict[str, Any]] | None = None  # map layers, computed once
     background: str | None = None  # water, parks, buildings and coastline as one PNG data URL
     pick_points: list[dict[str, float]] | None = None
 
@@ -374,29 +378,16 @@ def book_shuttle(res: AppResources, it: Itinerary, wheelchair: bool = False) -> 
     if not decision.accepted:
         return f"Sorry, the shuttle can no longer take this ride: {decision.reason}."
     assert decision.promised_earliest_s is not None and decision.promised_latest_s is not None
+    place = " with a wheelchair place" if wheelchair else ""
     return (
-        f"Booked {decision.booking} on {decision.vehicle}: pickup between {_clock(decision.promised_earliest_s)} "
-        f"and {_clock(decision.promised_latest_s)}."
+        f"Booked {decision.booking} on {decision.vehicle}{place}: pickup between "
+        f"{_clock(decision.promised_earliest_s)} and {_clock(decision.promised_latest_s)}."
     )
 
 
 def _rgb(hex_colour: str, alpha: int = 255) -> list[int]:
     value = hex_colour.lstrip("#")
     return [int(value[k : k + 2], 16) for k in (0, 2, 4)] + [alpha]
-
-
-def _street_paths(res: AppResources) -> list[dict[str, Any]]:
-    """The drivable streets, simplified to about 5 m and rounded to about 1 m (small enough to resend)."""
-    if res.street_paths is None:
-        from shapely import LineString, simplify
-
-        drive = res.data.streets["drive"]
-        paths = []
-        for e in range(drive.n_edges):
-            line = simplify(LineString(drive.edge_coords(e)), 0.00005)
-            paths.append({"path": np.round(np.asarray(line.coords), 5).tolist()})
-        res.street_paths = paths
-    return res.street_paths
 
 
 GROUND_WIDTH_PX = 1600
@@ -413,7 +404,9 @@ def ground_image_path(area: Area, cache: str | Path | None = None) -> Path:
     from maas.cache import cache_key
 
     assert area.osm_file is not None
-    key = cache_key("map-ground", 3, [area.osm_file], {"width": GROUND_WIDTH_PX, "colours": BACKGROUND_COLOURS})
+    zones = [z.polygon for z in area.shuttle.zones] if area.shuttle else []
+    drawn = {"width": GROUND_WIDTH_PX, "colours": BACKGROUND_COLOURS, "zone_colour": MODE_COLOURS["shuttle"]}
+    key = cache_key("map-ground", 4, [area.osm_file], {**drawn, "zones": zones})
     return cache_dir(cache) / area.name / f"map-ground-{key}.png"
 
 
@@ -425,7 +418,8 @@ def ground_image(area: Area, cache: str | Path | None = None) -> bytes:
         return b""
     path = ground_image_path(area, cache)
     if not path.is_file():
-        png = _draw_ground(area.osm_file, area.bbox, GROUND_WIDTH_PX)
+        zones = [z.polygon for z in area.shuttle.zones] if area.shuttle else []
+        png = _draw_ground(area.osm_file, area.bbox, GROUND_WIDTH_PX, zones)
         write_bytes(path, png)
     return path.read_bytes()
 
@@ -439,8 +433,15 @@ def _background_image(res: AppResources) -> str:
     return res.background
 
 
-def _draw_ground(osm_file: Path, bbox: tuple[float, float, float, float], width_px: int) -> bytes:
-    """Water, parks, buildings and the coastline of ``osm_file`` as a transparent 16-colour PNG of ``bbox``."""
+def _draw_ground(
+    osm_file: Path,
+    bbox: tuple[float, float, float, float],
+    width_px: int,
+    zones: Sequence[Sequence[tuple[float, float]]],
+) -> bytes:
+    """Water, parks, buildings, streets, the coastline and names of ``osm_file``, and the shuttle ``zones``
+    (lon, lat corners), as a transparent 32-colour PNG of ``bbox``. Static, so drawn once: each vector
+    layer a browser draws instead costs it a shader program and a redraw on every update."""
     import io
 
     import matplotlib
@@ -465,15 +466,24 @@ def _draw_ground(osm_file: Path, bbox: tuple[float, float, float, float], width_
         ax.add_collection(PolyCollection(getattr(features, kind), facecolors=[colour], edgecolors="none"))
     water = [c / 255 for c in BACKGROUND_COLOURS["water"]]
     ax.add_collection(LineCollection(features.coastline, colors=[water], linewidths=1.5))
+    street = [c / 255 for c in BACKGROUND_COLOURS["street"]]
+    ax.add_collection(LineCollection(features.streets, colors=[street], linewidths=0.6))
+    ax.add_collection(LineCollection(features.main_streets, colors=[street], linewidths=1.3))
+    zone = [c / 255 for c in _rgb(MODE_COLOURS["shuttle"])]
+    ax.add_collection(
+        PolyCollection(
+            [list(z) for z in zones], facecolors=[(*zone[:3], 0.12)], edgecolors=[(*zone[:3], 0.8)], linewidths=2.0
+        )
+    )
     _draw_labels(ax, features.labels, bbox)
     drawn = io.BytesIO()
     fig.savefig(drawn, format="png", transparent=True)
     plt.close(fig)
-    # a handful of flat colours: a 16-colour palette makes the PNG a third of the size, and the
+    # a handful of flat colours: a 32-colour palette makes the PNG a third of the size, and the
     # browser decodes it that much sooner
     image = Image.open(io.BytesIO(drawn.getvalue())).convert("RGBA")
     small = io.BytesIO()
-    image.quantize(colors=16, method=Image.Quantize.FASTOCTREE).save(small, format="PNG", optimize=True)
+    image.quantize(colors=32, method=Image.Quantize.FASTOCTREE).save(small, format="PNG", optimize=True)
     return small.getvalue()
 
 
@@ -505,35 +515,13 @@ def _draw_labels(ax: Any, labels: Any, bbox: tuple[float, float, float, float]) 
 
 
 def _street_layers(res: AppResources) -> list[Any]:
-    """Offline context for the map (no tile server needed): water, parks and buildings (one image),
-    the drivable streets and the shuttle zones."""
+    """Offline context for the map (no tile server needed): water, parks, buildings, streets, names and
+    the shuttle zones, all in one image."""
     import pydeck as pdk
 
-    service = res.area.shuttle
-    zones = [{"polygon": [list(p) for p in z.polygon], "name": z.name} for z in (service.zones if service else ())]
-    return [
-        # (a plain string would be read as an accessor expression by deck.gl's JSON converter)
-        pdk.Layer(
-            "BitmapLayer", None, id="ground", image=pdk.types.String(_background_image(res)), bounds=list(res.area.bbox)
-        ),
-        pdk.Layer(
-            "PathLayer",
-            _street_paths(res),
-            id="streets",
-            get_path="path",
-            get_color=[180, 180, 180],
-            width_min_pixels=1,
-        ),
-        pdk.Layer(
-            "PolygonLayer",
-            zones,
-            id="zones",
-            get_polygon="polygon",
-            get_fill_color=_rgb(MODE_COLOURS["shuttle"], 30),
-            get_line_color=_rgb(MODE_COLOURS["shuttle"], 160),
-            line_width_min_pixels=2,
-        ),
-    ]
+    # (a plain string would be read as an accessor expression by deck.gl's JSON converter)
+    image = pdk.types.String(_background_image(res))
+    return [pdk.Layer("BitmapLayer", None, id="ground", image=image, bounds=list(res.area.bbox))]
 
 
 def click_points(res: AppResources) -> list[dict[str, float]]:
@@ -563,7 +551,8 @@ def trip_map(
                 click_points(res),
                 id="pick",
                 get_position=["lon", "lat"],
-                get_radius=6,
+                get_radius=15,  # neighbouring points (~30 m apart) touch: a click on a street hits one
+                radius_min_pixels=5,
                 get_fill_color=[0, 0, 0, 0],
                 pickable=True,
                 auto_highlight=True,
@@ -571,25 +560,15 @@ def trip_map(
             )
         )
     if it is not None:
-        legs = [
-            {
-                "path": [list(c) for c in leg.geometry],
-                "colour": _rgb(MODE_COLOURS.get(leg.mode, "#333333")),
-                "width": 8 if leg.mode == "walk" else 16,  # metres; deck.gl's pixel units misrender here
-                "label": f"{it.clock(leg.start)}–{it.clock(leg.end)} {_leg_label(leg)}",
-            }
-            for leg in it.legs
-        ]
         layers.append(
             pdk.Layer(
-                "PathLayer",
-                legs,
+                "ScatterplotLayer",
+                leg_dots(it),
                 id="legs",
-                get_path="path",
-                get_color="colour",
-                get_width="width",
-                width_min_pixels=3,
-                pickable=False,
+                get_position=["lon", "lat"],
+                get_fill_color="colour",
+                get_radius="radius",
+                radius_min_pixels=2,
             )
         )
         layers += _stop_marker_layers(it)
@@ -627,6 +606,40 @@ def _view_over(west: float, south: float, east: float, north: float) -> pdk.View
     span = max(east - west, (north - south) * 2, 0.005)
     zoom = max(11.0, min(16.0, math.log2(360 / span) - 0.5))
     return pdk.ViewState(longitude=(west + east) / 2, latitude=(south + north) / 2, zoom=zoom)
+
+
+LEG_DOTS = {"walk": (4.0, 10.0)}  # mode -> (dot radius, spacing) in metres; walking is dotted
+RIDE_DOTS = (8.0, 6.0)  # rides: dots that overlap into a line 16 m wide
+
+
+def leg_dots(it: Itinerary) -> list[dict[str, Any]]:
+    """Each leg's line as dots along its geometry in the leg's colour: drawn by the same deck.gl program
+    as the map's other points, so showing a trip costs a browser without a GPU no new shader (a path
+    layer's took it seconds)."""
+    dots: list[dict[str, Any]] = []
+    for leg in it.legs:
+        radius, spacing = LEG_DOTS.get(leg.mode, RIDE_DOTS)
+        dots += dots_along(leg.geometry, radius, spacing, _rgb(MODE_COLOURS.get(leg.mode, "#333333")))
+    return dots
+
+
+def dots_along(
+    line: Sequence[Sequence[float]], radius: float, spacing: float, colour: list[int]
+) -> list[dict[str, Any]]:
+    """Points every ``spacing`` metres along ``line`` ((lon, lat) points), from its first point to its last."""
+    from planner.street_graph import haversine_m
+
+    if len(line) == 0:
+        return []
+    points = np.asarray(line, dtype=float)
+    steps = haversine_m(points[:-1, 0], points[:-1, 1], points[1:, 0], points[1:, 1])
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    at = np.append(np.arange(0.0, along[-1], spacing), along[-1])
+    lons, lats = np.interp(at, along, points[:, 0]), np.interp(at, along, points[:, 1])
+    return [
+        {"lon": round(float(x), 6), "lat": round(float(y), 6), "colour": colour, "radius": radius}
+        for x, y in zip(lons, lats, strict=True)
+    ]
 
 
 def stop_markers(it: Itinerary) -> list[dict[str, Any]]:
@@ -721,9 +734,18 @@ def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> pdk.Deck:
     import pydeck as pdk
 
     layers = _street_layers(res)
-    routes = [{"path": [list(c) for c in s.route_ahead]} for s in snapshot.shuttles if s.route_ahead]
+    route_colour = [38, 70, 83, 150]
+    routes = [dot for s in snapshot.shuttles for dot in dots_along(s.route_ahead, 5.0, 5.0, route_colour)]
     layers.append(
-        pdk.Layer("PathLayer", routes, id="routes", get_path="path", get_color=[38, 70, 83, 150], width_min_pixels=3)
+        pdk.Layer(
+            "ScatterplotLayer",
+            routes,
+            id="routes",
+            get_position=["lon", "lat"],
+            get_fill_color="colour",
+            get_radius="radius",
+            radius_min_pixels=1.5,
+        )
     )
     riders = [
         {

@@ -1,5 +1,5 @@
-"""What a trip map needs besides streets, from the area's OpenStreetMap extract: water, parks,
-buildings, and the names of districts and stations.
+"""What a trip map draws from the area's OpenStreetMap extract: water, parks, buildings, streets,
+and the names of districts, stations and main streets.
 
 Read with pyosmium (areas assembled from closed ways and multipolygon relations), simplified to
 about 2 m and rounded to about 1 m so that a city centre's few thousand shapes stay small enough
@@ -40,13 +40,15 @@ class Label:
 
 @dataclass(frozen=True, slots=True)
 class MapFeatures:
-    """Outer rings of the area's water, parks and buildings, its coastline as lines, and names."""
+    """Outer rings of the area's water, parks and buildings, its coastline and streets as lines, and names."""
 
     water: tuple[Ring, ...]
     parks: tuple[Ring, ...]
     buildings: tuple[Ring, ...]
     coastline: tuple[Ring, ...]
     labels: tuple[Label, ...] = ()
+    streets: tuple[Ring, ...] = ()  # streets and their links, where cars or pedestrians' squares are
+    main_streets: tuple[Ring, ...] = ()  # motorways to tertiary roads, drawn wider
 
 
 def _matches(tags: object, table: dict[str, set[str]]) -> bool:
@@ -78,6 +80,7 @@ def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> M
     labels: dict[tuple[str, str], Label] = {}  # one label per name and kind
     keys = ("building", "leisure", "landuse", "natural", "waterway", "place", "railway", "highway")
     streets: dict[str, tuple[float, list[tuple[float, float]]]] = {}  # name -> (total m, longest way)
+    lines: dict[bool, list[Ring]] = {True: [], False: []}  # street lines, by whether the street is a main one
     try:
         source = osmium.FileProcessor(str(osm_file)).with_locations().with_areas()
         for obj in source.with_filter(osmium.filter.KeyFilter(*keys)):
@@ -86,8 +89,13 @@ def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> M
                 if label is not None:
                     labels.setdefault((label.text, label.kind), label)
                 continue
-            if isinstance(obj, osmium.osm.Way) and obj.tags.get("highway") in MAIN_STREETS and obj.tags.get("name"):
-                _add_street(streets, obj)
+            highway = obj.tags.get("highway") if isinstance(obj, osmium.osm.Way) else None
+            if highway in DRAWN_STREETS:
+                line = _simplified([(n.lon, n.lat) for n in obj.nodes if n.location.valid()], tolerance_deg, False)
+                if line:
+                    lines[highway.removesuffix("_link") in WIDE_STREETS].append(line)
+                if highway in MAIN_STREETS and obj.tags.get("name"):
+                    _add_street(streets, obj)
                 continue
             if isinstance(obj, osmium.osm.Way) and obj.tags.get("natural") == "coastline":
                 line = _simplified([(n.lon, n.lat) for n in obj.nodes if n.location.valid()], tolerance_deg, False)
@@ -115,10 +123,22 @@ def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> M
     except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:
         raise StreetDataError(f"{osm_file}: cannot read map features ({exc})") from exc
     named = tuple(labels.values()) + _street_labels(streets)
-    return MapFeatures(tuple(water), tuple(parks), tuple(buildings), tuple(coastline), named)
+    return MapFeatures(
+        tuple(water), tuple(parks), tuple(buildings), tuple(coastline), named, tuple(lines[False]), tuple(lines[True])
+    )
 
 
-MAIN_STREETS = {"primary", "secondary", "tertiary"}
+MAIN_STREETS = {"primary", "secondary", "tertiary"}  # named ones get labels
+WIDE_STREETS = {"motorway", "trunk", *MAIN_STREETS}
+DRAWN_STREETS = {
+    *WIDE_STREETS,
+    *(f"{kind}_link" for kind in WIDE_STREETS),
+    "unclassified",
+    "residential",
+    "living_street",
+    "pedestrian",
+    "service",
+}
 STREET_LABELS = 40  # the longest named main streets get a label
 
 

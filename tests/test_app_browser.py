@@ -55,9 +55,9 @@ def server(shared_data: Path, helsinki, helsinki_cache: Path, tmp_path: Path):  
         if os.environ.get("CI"):
             pytest.fail("CI must install Debian's chromium (see .ci/run)")
         pytest.skip("chromium is not installed")
-    from maas_apps.webapp import ground_image
+    from maas_apps.cli import prepare_app_caches
 
-    ground_image(helsinki.area, helsinki_cache)  # as `maas app` does before it serves
+    prepare_app_caches(helsinki, str(helsinki_cache), print)  # as `maas build` and `maas app` do
     port = free_port()
     env = dict(os.environ, MAAS_DATA_DIR=str(shared_data), MAAS_CACHE_DIR=str(helsinki_cache))
     env["MAAS_APP_DIR"] = str(tmp_path / "app")
@@ -112,9 +112,25 @@ def settled(page: object) -> None:
     page.wait_for_timeout(1500)  # type: ignore[attr-defined]
 
 
+def map_click(page: object, box: str, before: str, offset: tuple[int, int] = (0, 0)) -> str:
+    """Click the trip map near its middle (moving a little until a street is hit) and return what the
+    ``box`` text box then says; the test fails if no click in the tries changed it from ``before``."""
+    canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first  # type: ignore[attr-defined]
+    area = canvas.bounding_box()
+    x0, y0 = area["x"] + area["width"] / 2 + offset[0], area["y"] + area["height"] / 2 + offset[1]
+    field = page.get_by_role("textbox", name=box, exact=True)  # type: ignore[attr-defined]
+    for dx, dy in ((0, 0), (12, 0), (0, 12), (-12, 0), (0, -12), (25, 25), (-25, -25), (25, -25), (-25, 25)):
+        page.mouse.click(x0 + dx, y0 + dy)  # type: ignore[attr-defined]
+        settled(page)
+        value = str(field.input_value())
+        if value != before:
+            return value
+    pytest.fail(f"no click on the map changed {box} from {before!r}")
+
+
 def test_rider_flows_in_the_browser(server: str) -> None:
-    """Compare options, book the shuttle, move the search later, arrive by a time, type an ambiguous name:
-    each flow as a rider does it, with a screenshot of each in test-artifacts/."""
+    """Compare options, book the shuttle, move the search later, arrive by a time, type an ambiguous name,
+    set both places by map clicks: each flow as a rider does it, with a screenshot of each in test-artifacts/."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -167,7 +183,21 @@ def test_rider_flows_in_the_browser(server: str) -> None:
         settled(page)
         ambiguous = page.inner_text("body")
         page.screenshot(path=str(ARTIFACTS / "flow-ambiguous-place.png"))
+        # map clicks: the first sets From (the default), then with "To" chosen the next sets To; then plan
+        clicked = {"From": map_click(page, "From", "Hernesaari")}
+        page.get_by_text("To", exact=True).last.click()  # the radio "A map click sets"
+        settled(page)
+        clicked["To"] = map_click(page, "To", "Kallio", offset=(60, 30))
+        page.get_by_role("button", name="Plan", exact=True).click()
+        page.get_by_text(re.compile(r"\d+ options? found")).wait_for(timeout=60_000)
+        settled(page)
+        page.screenshot(path=str(ARTIFACTS / "flow-map-click.png"))
+        from_clicks = page.inner_text("body")
         browser.close()
+    for box, value in clicked.items():
+        lat, lon = (float(x) for x in value.split(", "))  # "60.16452, 24.93177": what was clicked, in the box
+        assert 60.14 < lat < 60.18 and 24.89 < lon < 24.99, (box, value)
+    assert clicked["From"] != clicked["To"] and "Traceback" not in from_clicks
     assert "Booked" in booked, booked[:1500]
     assert "08:45" in later and "Traceback" not in later
     arrivals = re.findall(r"\d\d:\d\d → (\d\d:\d\d)", arrive)
@@ -224,9 +254,9 @@ def test_maas_app_listens_locally_and_stops_on_sigterm(
     """`maas app` binds to 127.0.0.1 by default and is the server itself: SIGTERM to its PID leaves nothing serving."""
     import signal
 
-    from maas_apps.webapp import ground_image
+    from maas_apps.cli import prepare_app_caches
 
-    ground_image(helsinki.area, helsinki_cache)  # as `maas app` does before it serves
+    prepare_app_caches(helsinki, str(helsinki_cache), print)  # as `maas build` and `maas app` do
     port = free_port()
     env = dict(os.environ, MAAS_DATA_DIR=str(shared_data), MAAS_CACHE_DIR=str(helsinki_cache))
     env["MAAS_APP_DIR"] = str(tmp_path / "app")

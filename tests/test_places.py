@@ -73,6 +73,10 @@ def test_map_ground_has_water_parks_and_buildings(shared_data: Path, tmp_path: P
     streets = [label for label in ground.labels if label.kind == "street"]
     assert 20 <= len(streets) <= 40 and {"Mannerheimintie", "Bulevardi"} <= {x.text for x in streets}
     assert all(-90 <= x.angle_deg <= 90 for x in streets)  # never printed upside down
+    # the streets themselves, main ones apart (drawn wider), within the extract
+    assert len(ground.streets) >= 3000 and len(ground.main_streets) >= 300
+    street_lons = [lon for line in ground.streets + ground.main_streets for lon, _ in line]
+    assert min(street_lons) > 24.85 and max(street_lons) < 25.0
     broken = tmp_path / "broken.osm.pbf"
     broken.write_bytes(b"not a pbf")
     with pytest.raises(StreetDataError, match=r"broken\.osm\.pbf"):
