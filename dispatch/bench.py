@@ -9,11 +9,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dispatch.model import DispatchError, Problem, Solution, Stop
+from dispatch.planted import PLANTED_SETS, planted_set
 from dispatch.readers import read_cordeau, read_li_lim
 from dispatch.solver import SolverParams, compile_kernels, solve
 from dispatch.validate import validate
 
-SETS = ("cordeau-a", "cordeau-b", "lilim-100", "lilim-200")
+SETS = ("cordeau-a", "cordeau-b", "lilim-100", "lilim-200", *PLANTED_SETS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,22 +93,13 @@ def run_benchmark(
     """Solve every instance of a set with ``params``, validate each solution independently and compare it
     with the best known; returns one result row per instance (and writes solutions to ``out`` if given).
     """
-    files = instance_files(dispatch_dir, set_name)
-    if only:
-        wanted = set(only)
-        missing = wanted - {f.stem for f in files}
-        if missing:
-            raise DispatchError(f"not in {set_name}: {', '.join(sorted(missing))}")
-        files = [f for f in files if f.stem in wanted]
-    bks = best_known(dispatch_dir)
-    reader = read_cordeau if set_name.startswith("cordeau") else read_li_lim
+    instances = _instances(dispatch_dir, set_name, only)
     compile_kernels()  # before the clock: the first compilation takes seconds
     rows = []
-    for file in files:
-        problem = reader(file)
+    for load, known in instances:
+        problem = load()
         solution = solve(problem, params)
         report = validate(problem, solution)
-        known = bks.get(problem.name)
         gap = 100 * (solution.distance - known[0]) / known[0] if known else None
         row = BenchRow(
             problem.name,
@@ -129,6 +121,31 @@ def run_benchmark(
         if progress:
             progress(row)
     return rows
+
+
+def _instances(
+    dispatch_dir: Path, set_name: str, only: list[str] | None
+) -> list[tuple[Callable[[], Problem], tuple[float, int] | None]]:
+    """The set's instances (each loaded when its turn comes) with their best known (distance, vehicles):
+    from ``bks.csv`` for published sets, the planted plan's for planted ones."""
+    if set_name in PLANTED_SETS:
+        planted = {p.problem.name: p for p in planted_set(set_name)}
+        names = list(planted)
+        found: dict[str, tuple[Callable[[], Problem], tuple[float, int] | None]] = {
+            name: (lambda p=p: p.problem, (p.plan.distance, p.plan.vehicles_used)) for name, p in planted.items()
+        }
+    else:
+        files = instance_files(dispatch_dir, set_name)
+        bks = best_known(dispatch_dir)
+        reader = read_cordeau if set_name.startswith("cordeau") else read_li_lim
+        names = [f.stem for f in files]
+        found = {f.stem: (lambda f=f: reader(f), bks.get(f.stem)) for f in files}
+    if only:
+        missing = set(only) - set(names)
+        if missing:
+            raise DispatchError(f"not in {set_name}: {', '.join(sorted(missing))}")
+        names = [n for n in names if n in set(only)]
+    return [found[n] for n in names]
 
 
 def write_csv(rows: list[BenchRow], path: Path) -> None:

@@ -44,6 +44,9 @@ _WORKERS = number_arg(int, 1, 64, "a number of parallel searches")
 _COUNT = number_arg(int, 1, 1_000_000, "a whole number")
 _SEATS = number_arg(int, 1, 100, "a number of seats")
 
+# dispatch.bench.SETS, named here so that the parser imports no solver (a test keeps the two equal)
+BENCH_SETS = ("cordeau-a", "cordeau-b", "lilim-100", "lilim-200", "planted-small", "planted-medium", "planted-large")
+
 
 def _booking_id(text: str) -> str:
     if not (1 <= len(text) <= 64) or not all(c.isprintable() and not c.isspace() for c in text):
@@ -703,7 +706,7 @@ def cmd_dispatch_bench(args: argparse.Namespace) -> int:
 
     params = _solver_params(args)
     dispatch_dir = resolve_data_dir(args.data_dir) / "dispatch"
-    header = f"{'instance':<12}{'cost':>10}{'best':>10}{'gap %':>8}{'veh':>5}{'bkv':>5}{'unserved':>9}{'s':>7}  verdict"
+    header = f"{'instance':<15}{'cost':>10}{'best':>10}{'gap %':>8}{'veh':>5}{'bkv':>5}{'unserved':>9}{'s':>7}  verdict"
     print(header)
 
     def show(row: Any) -> None:
@@ -711,7 +714,7 @@ def cmd_dispatch_bench(args: argparse.Namespace) -> int:
         best = "" if row.best_known is None else f"{row.best_known:.2f}"
         bkv = "" if row.best_known_vehicles is None else str(row.best_known_vehicles)
         print(
-            f"{row.instance:<12}{row.cost:>10.2f}{best:>10}{gap:>8}{row.vehicles:>5}{bkv:>5}{row.unserved:>9}"
+            f"{row.instance:<15}{row.cost:>10.2f}{best:>10}{gap:>8}{row.vehicles:>5}{bkv:>5}{row.unserved:>9}"
             f"{row.seconds:>7.1f}  {row.verdict}",
             flush=True,
         )
@@ -831,8 +834,19 @@ def _add_dispatch_commands(sub: Any) -> None:
     disp.set_defaults(func=cmd_dispatch)
 
     bench = sub.add_parser("dispatch-bench", help="run the dispatcher on benchmark instances against best-known")
-    bench.add_argument("--set", required=True, choices=["cordeau-a", "cordeau-b", "lilim-100", "lilim-200"])
+    bench.add_argument(
+        "--set",
+        required=True,
+        choices=list(BENCH_SETS),
+        help="published sets (with ../shared/data/dispatch) or planted ones (generated, every request servable)",
+    )
     bench.add_argument("--time-limit", type=_POSITIVE_SECONDS, default=60.0, help="seconds per instance")
+    bench.add_argument(
+        "--iterations",
+        dest="iterations",
+        type=number_arg(int, 1, 1_000_000, "a number of iterations"),
+        help="a work budget per instance instead of a time: the same results on every run and machine",
+    )
     bench.add_argument("--instances", help="comma-separated instance names (default: the whole set)")
     bench.add_argument("--params", help="solver settings TOML ([solver] table and its stage tables, see SolverParams)")
     bench.add_argument("--workers", type=_WORKERS, help="parallel searches per instance (default: 2, or 1 on one core)")
