@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dispatch.model import DispatchError, Problem, Solution, Stop
-from dispatch.planted import PLANTED_SETS, planted_set
+from dispatch.planted import PLANTED_SETS, PlantedInstance, planted_set
 from dispatch.readers import read_cordeau, read_li_lim
 from dispatch.solver import SolverParams, compile_kernels, solve
 from dispatch.validate import validate
@@ -132,20 +133,25 @@ def _instances(
         planted = {p.problem.name: p for p in planted_set(set_name)}
         names = list(planted)
         found: dict[str, tuple[Callable[[], Problem], tuple[float, int] | None]] = {
-            name: (lambda p=p: p.problem, (p.plan.distance, p.plan.vehicles_used)) for name, p in planted.items()
+            name: (functools.partial(_problem_of, p), (p.plan.distance, p.plan.vehicles_used))
+            for name, p in planted.items()
         }
     else:
         files = instance_files(dispatch_dir, set_name)
         bks = best_known(dispatch_dir)
         reader = read_cordeau if set_name.startswith("cordeau") else read_li_lim
         names = [f.stem for f in files]
-        found = {f.stem: (lambda f=f: reader(f), bks.get(f.stem)) for f in files}
+        found = {f.stem: (functools.partial(reader, f), bks.get(f.stem)) for f in files}
     if only:
         missing = set(only) - set(names)
         if missing:
             raise DispatchError(f"not in {set_name}: {', '.join(sorted(missing))}")
         names = [n for n in names if n in set(only)]
     return [found[n] for n in names]
+
+
+def _problem_of(planted: PlantedInstance) -> Problem:
+    return planted.problem
 
 
 def write_csv(rows: list[BenchRow], path: Path) -> None:

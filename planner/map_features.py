@@ -89,8 +89,8 @@ def read_map_features(osm_file: str | Path, tolerance_deg: float = 0.00002) -> M
                 if label is not None:
                     labels.setdefault((label.text, label.kind), label)
                 continue
-            highway = obj.tags.get("highway") if isinstance(obj, osmium.osm.Way) else None
-            if highway in DRAWN_STREETS:
+            if isinstance(obj, osmium.osm.Way) and obj.tags.get("highway") in DRAWN_STREETS:
+                highway = str(obj.tags.get("highway"))
                 line = _simplified([(n.lon, n.lat) for n in obj.nodes if n.location.valid()], tolerance_deg, False)
                 if line:
                     lines[highway.removesuffix("_link") in WIDE_STREETS].append(line)
