@@ -435,7 +435,7 @@ def _reason(problem: Problem, request: Request, scale: int) -> str:
     """A plain reason for leaving a request out: an infeasibility on its own, or the search's choice."""
     direct = float(problem.travel_time[request.pickup, request.dropoff])
     for end, window in (("pickup", request.pickup_window), ("drop-off", request.dropoff_window)):
-        if math.ceil(window.earliest * scale) > math.floor(window.latest * scale):
+        if math.isfinite(window.latest) and math.ceil(window.earliest * scale) > math.floor(window.latest * scale):
             return (
                 f"its {end} window [{window.earliest:g}, {window.latest:g}] holds no time on the solver's grid "
                 f"(steps of 1/{scale})"

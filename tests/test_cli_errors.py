@@ -102,6 +102,7 @@ def test_app_db_option_hands_the_live_day_to_the_app(
 
     seen: dict[str, str] = {}
     monkeypatch.setattr(planner.area_data, "load_area_data", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "prepare_app_caches", lambda *a, **k: None)  # no caches drawn here
     monkeypatch.setattr(cli, "_exec", lambda command, env: seen.update(env, command=" ".join(command)) or 0)
     db = tmp_path / "live.sqlite"
     db.write_bytes(b"")
