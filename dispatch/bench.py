@@ -143,10 +143,11 @@ def _instances(
         names = [f.stem for f in files]
         found = {f.stem: (functools.partial(reader, f), bks.get(f.stem)) for f in files}
     if only:
-        missing = set(only) - set(names)
+        wanted = set(only)
+        missing = wanted - set(names)
         if missing:
             raise DispatchError(f"not in {set_name}: {', '.join(sorted(missing))}")
-        names = [n for n in names if n in set(only)]
+        names = [n for n in names if n in wanted]
     return [found[n] for n in names]
 
 

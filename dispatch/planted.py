@@ -292,7 +292,7 @@ def _derive(
             )
         )
     problem = Problem(name, tuple(requests), tuple(vehicles), travel, distance)
-    return PlantedInstance(problem, _plan(problem, trips, pickup_node, n_depots))
+    return PlantedInstance(problem, _plan(problem, trips))
 
 
 def _capacity(trip: _Trip, kind: str) -> int:
@@ -305,17 +305,17 @@ def _capacity(trip: _Trip, kind: str) -> int:
     return max(peak, trip.seats if kind == "seats" else trip.places)
 
 
-def _plan(problem: Problem, trips: list[_Trip], pickup_node: dict[int, int], n_depots: int) -> Solution:
-    """The planted routes as a solution of ``problem``, with their schedules and loads."""
-    requests = {int(r.id[1:]) - 1: r for r in problem.requests}
+def _plan(problem: Problem, trips: list[_Trip]) -> Solution:
+    """The planted routes as a solution of ``problem`` (whose i-th request is rider i), with their
+    schedules and loads."""
     routes = []
     total = ride_total = 0.0
     for trip, vehicle in zip(trips, problem.vehicles, strict=True):
         stops = [Stop(trip.depot, "start", None, trip.start, trip.start, trip.start, 0, 0)]
         seats = chairs = 0
         for rider, is_pickup, start in trip.visits:
-            request = requests[rider.index]
-            node = pickup_node[rider.index] if is_pickup else n_depots + 2 * rider.index + 1
+            request = problem.requests[rider.index]
+            node = request.pickup if is_pickup else request.dropoff
             service = request.pickup_service if is_pickup else request.dropoff_service
             sign = 1 if is_pickup else -1
             seats, chairs = seats + sign * rider.seats, chairs + sign * rider.wheelchairs

@@ -404,10 +404,15 @@ def ground_image_path(area: Area, cache: str | Path | None = None) -> Path:
     from maas.cache import cache_key
 
     assert area.osm_file is not None
-    zones = [z.polygon for z in area.shuttle.zones] if area.shuttle else []
+    zones = _zone_polygons(area)
     drawn = {"width": GROUND_WIDTH_PX, "colours": BACKGROUND_COLOURS, "zone_colour": MODE_COLOURS["shuttle"]}
     key = cache_key("map-ground", 4, [area.osm_file], {**drawn, "zones": zones})
     return cache_dir(cache) / area.name / f"map-ground-{key}.png"
+
+
+def _zone_polygons(area: Area) -> list[tuple[tuple[float, float], ...]]:
+    """The corners (lon, lat) of each of the area's shuttle zones."""
+    return [z.polygon for z in area.shuttle.zones] if area.shuttle else []
 
 
 def ground_image(area: Area, cache: str | Path | None = None) -> bytes:
@@ -418,8 +423,7 @@ def ground_image(area: Area, cache: str | Path | None = None) -> bytes:
         return b""
     path = ground_image_path(area, cache)
     if not path.is_file():
-        zones = [z.polygon for z in area.shuttle.zones] if area.shuttle else []
-        png = _draw_ground(area.osm_file, area.bbox, GROUND_WIDTH_PX, zones)
+        png = _draw_ground(area.osm_file, area.bbox, GROUND_WIDTH_PX, _zone_polygons(area))
         write_bytes(path, png)
     return path.read_bytes()
 
@@ -560,17 +564,7 @@ def trip_map(
             )
         )
     if it is not None:
-        layers.append(
-            pdk.Layer(
-                "ScatterplotLayer",
-                leg_dots(it),
-                id="legs",
-                get_position=["lon", "lat"],
-                get_fill_color="colour",
-                get_radius="radius",
-                radius_min_pixels=2,
-            )
-        )
+        layers.append(dots_layer("legs", leg_dots(it), min_pixels=2))
         layers += _stop_marker_layers(it)
     ends = [
         {"lon": p[1], "lat": p[0], "colour": colour}
@@ -588,21 +582,22 @@ def trip_map(
             radius_min_pixels=7,
         )
     )
-    west, south, east, north = res.area.bbox
     # zoom to the trip, else to the two places chosen, else to the whole area
     coords = [c for leg in it.legs for c in leg.geometry] if it is not None else []
     coords += [(p[1], p[0]) for p in (origin, destination) if p is not None]
-    if coords:
-        lons, lats = [c[0] for c in coords], [c[1] for c in coords]
-        west, east, south, north = min(lons), max(lons), min(lats), max(lats)
-    view = _view_over(west, south, east, north)
+    view = _view_over(coords, res.area.bbox)
     return pdk.Deck(layers=layers, initial_view_state=view, map_style=OFFLINE_MAP_STYLE, tooltip=False)
 
 
-def _view_over(west: float, south: float, east: float, north: float) -> pdk.ViewState:
-    """A view centred on the box, zoomed so that it fills the map panel (between city and street level)."""
+def _view_over(points: Sequence[Sequence[float]], otherwise: tuple[float, float, float, float]) -> pdk.ViewState:
+    """A view over the (lon, lat) ``points`` (else over the box ``otherwise``, west, south, east, north),
+    zoomed so that they fill the map panel (between city and street level)."""
     import pydeck as pdk
 
+    west, south, east, north = otherwise
+    if len(points):
+        lons, lats = [p[0] for p in points], [p[1] for p in points]
+        west, south, east, north = min(lons), min(lats), max(lons), max(lats)
     span = max(east - west, (north - south) * 2, 0.005)
     zoom = max(11.0, min(16.0, math.log2(360 / span) - 0.5))
     return pdk.ViewState(longitude=(west + east) / 2, latitude=(south + north) / 2, zoom=zoom)
@@ -640,6 +635,22 @@ def dots_along(
         {"lon": round(float(x), 6), "lat": round(float(y), 6), "colour": colour, "radius": radius}
         for x, y in zip(lons, lats, strict=True)
     ]
+
+
+def dots_layer(layer_id: str, dots: list[dict[str, Any]], min_pixels: float) -> Any:
+    """A point layer of ``dots`` (``dots_along``'s records: position, colour, radius in metres), each at
+    least ``min_pixels`` across whatever the zoom."""
+    import pydeck as pdk
+
+    return pdk.Layer(
+        "ScatterplotLayer",
+        dots,
+        id=layer_id,
+        get_position=["lon", "lat"],
+        get_fill_color="colour",
+        get_radius="radius",
+        radius_min_pixels=min_pixels,
+    )
 
 
 def stop_markers(it: Itinerary) -> list[dict[str, Any]]:
@@ -736,17 +747,7 @@ def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> pdk.Deck:
     layers = _street_layers(res)
     route_colour = [38, 70, 83, 150]
     routes = [dot for s in snapshot.shuttles for dot in dots_along(s.route_ahead, 5.0, 5.0, route_colour)]
-    layers.append(
-        pdk.Layer(
-            "ScatterplotLayer",
-            routes,
-            id="routes",
-            get_position=["lon", "lat"],
-            get_fill_color="colour",
-            get_radius="radius",
-            radius_min_pixels=1.5,
-        )
-    )
+    layers.append(dots_layer("routes", routes, min_pixels=1.5))
     riders = [
         {
             "lon": r.lon,
@@ -793,13 +794,7 @@ def fleet_map(res: AppResources, snapshot: FleetSnapshot) -> pdk.Deck:
         )
     )
     # the shuttle zones, where the fleet works (else the whole area)
-    service = res.area.shuttle
-    corners = [c for z in (service.zones if service else ()) for c in z.polygon]
-    west, south, east, north = res.area.bbox
-    if corners:
-        lons, lats = [c[0] for c in corners], [c[1] for c in corners]
-        west, south, east, north = min(lons), min(lats), max(lons), max(lats)
-    view = _view_over(west, south, east, north)
+    view = _view_over([c for zone in _zone_polygons(res.area) for c in zone], res.area.bbox)
     return pdk.Deck(layers=layers, initial_view_state=view, map_style=OFFLINE_MAP_STYLE, tooltip={"text": "{text}"})
 
 
