@@ -20,7 +20,9 @@ from dispatch.plan import RoutePlan
 @njit(cache=True)
 def _insert_in_order(  # type: ignore[no-untyped-def]
     order,
-    n_routes,
+    start,
+    vehicle_class,
+    tied,
     transit,
     distance,
     earliest,
@@ -33,7 +35,9 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
 ):
     """Each request of ``order`` at its cheapest feasible place; (routes, lengths, inserted mask)."""
     n_req = ride_limit.shape[0]
+    n_routes = start.shape[0]
     size = 2 * n_req + 2
+    usable = np.ones(n_routes, np.bool_)
     routes = np.zeros((n_routes, size), np.int64)
     lengths = np.zeros(n_routes, np.int64)
     inserted = np.zeros(n_req, np.bool_)
@@ -48,6 +52,10 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
             lengths,
             k,
             True,
+            usable,
+            start,
+            vehicle_class,
+            tied,
             transit,
             distance,
             earliest,
@@ -70,7 +78,7 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
 
 def insertion_plan(problem: Problem, scale: int) -> RoutePlan | None:
     """Routes from cheapest insertion in order of earliest pickup (the requests that fit nowhere left
-    unserved); None where the fleet is mixed or a request is tied to a vehicle."""
+    unserved); None where there is no request."""
     compiled = compile_problem(problem, scale)
     if compiled is None:
         return None
@@ -81,7 +89,9 @@ def insertion_plan(problem: Problem, scale: int) -> RoutePlan | None:
     ).astype(np.int64)
     routes, lengths, _ = _insert_in_order(
         order,
-        len(problem.vehicles),
+        c.start,
+        c.vehicle_class,
+        c.tied,
         c.transit,
         c.distance,
         c.earliest,
@@ -92,4 +102,4 @@ def insertion_plan(problem: Problem, scale: int) -> RoutePlan | None:
         c.capacity,
         c.max_duration,
     )
-    return arrays_as_plan(problem, routes, lengths)
+    return arrays_as_plan(problem, c, routes, lengths)

@@ -1,4 +1,4 @@
-"""Shorter routes by ruin and recreate with simulated annealing, for fleets of identical vehicles.
+"""Shorter routes by ruin and recreate with simulated annealing.
 
 After the ejection pool has taken routes away, the routes are feasible but long, and OR-Tools'
 guided local search, whose moves are nearly all infeasible on so few, so full routes, hardly
@@ -37,18 +37,17 @@ from dispatch.solver_params import LnsParams
 
 
 @njit(cache=True)
-def _total_distance(routes, lengths, distance):  # type: ignore[no-untyped-def]
-    start = distance.shape[0] - 2
+def _total_distance(routes, lengths, distance, start):  # type: ignore[no-untyped-def]
     total = 0
     for r in range(lengths.shape[0]):
         n = lengths[r]
         if n == 0:
             continue
-        node = start
+        node = start[r]
         for q in range(n):
             total += distance[node, routes[r, q]]
             node = routes[r, q]
-        total += distance[node, start + 1]
+        total += distance[node, start[r] + 1]
     return total
 
 
@@ -74,10 +73,15 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     capacity,
     max_duration,
     open_routes,
+    usable,
+    start,
+    vehicle_class,
+    tied,
 ):
     """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost), state changed in place.
 
-    ``open_routes``: a request may also go into an empty route (one is tried: the vehicles are identical).
+    ``open_routes``: a request may also go into an empty route of a ``usable`` vehicle (one per class
+    of alike vehicles is tried).
     """
     n_routes, size = routes.shape
     n_req = ride_limit.shape[0]
@@ -128,6 +132,10 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 work_lengths,
                 k,
                 open_routes,
+                usable,
+                start,
+                vehicle_class,
+                tied,
                 transit,
                 distance,
                 earliest,
@@ -148,7 +156,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
         if not ok:
             continue
-        new_cost = _total_distance(work, work_lengths, distance)
+        new_cost = _total_distance(work, work_lengths, distance, start)
         if new_cost < cost or (temperature > 0 and np.random.random() < math.exp((cost - new_cost) / temperature)):  # noqa: NPY002
             cost = new_cost
             for r in range(n_routes):
@@ -176,9 +184,9 @@ def shorten_routes(
     Where vehicles count first (``Problem.minimize_vehicles``) no route is ever added; otherwise
     any vehicle of the fleet may be used.
 
-    ``relatedness`` is the request-by-request dissimilarity (smaller: more related). None where the
-    fleet is mixed, a request is tied to a vehicle, a request is unserved, or a route has no
-    schedule the kernels find (should not happen: same integers as OR-Tools).
+    ``relatedness`` is the request-by-request dissimilarity (smaller: more related). None where a
+    request is unserved, or a route has no schedule the kernels find (should not happen: same
+    integers as OR-Tools).
     """
     params = params or LnsParams()
     compiled = compile_problem(problem, scale)
@@ -189,15 +197,12 @@ def shorten_routes(
         return None
     routes, lengths = arrays
     open_routes = not problem.minimize_vehicles
-    if open_routes and len(problem.vehicles) > len(lengths):
-        spare = len(problem.vehicles) - len(lengths)
-        routes = np.vstack([routes, np.zeros((spare, routes.shape[1]), np.int64)])
-        lengths = np.concatenate([lengths, np.zeros(spare, np.int64)])
+    usable = np.ones(len(lengths), np.bool_) if open_routes else lengths > 0
     c = compiled
     n_req = len(problem.requests)
     related = np.argsort(relatedness, axis=1).astype(np.int64)
     max_removed = max(2, min(30, round(params.removed_share * n_req), n_req))
-    cost = int(_total_distance(routes, lengths, c.distance))
+    cost = int(_total_distance(routes, lengths, c.distance, c.start))
     best_routes, best_lengths, best_cost = routes.copy(), lengths.copy(), cost
     arc = cost / max(int(lengths.sum()) + int((lengths > 0).sum()), 1)
     hot, cold = params.start_temperature * arc, params.end_temperature * arc
@@ -227,6 +232,10 @@ def shorten_routes(
             c.capacity,
             c.max_duration,
             open_routes,
+            usable,
+            c.start,
+            c.vehicle_class,
+            c.tied,
         )
         meter.charge(1)
-    return arrays_as_plan(problem, best_routes, best_lengths)
+    return arrays_as_plan(problem, c, best_routes, best_lengths)

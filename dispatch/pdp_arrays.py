@@ -1,4 +1,4 @@
-"""Pickup-and-delivery routes over a uniform fleet as flat integer arrays, and the numba kernels on them.
+"""Pickup-and-delivery routes as flat integer arrays, and the numba kernels on them.
 
 Everything here works on the solver's own scaled integers (``SolverParams.scale``): travel times
 rounded up, window ends rounded down, the time transit from a node is its service time plus the
@@ -11,10 +11,15 @@ the waiting allows, then delay each pickup by as much as its forward time slack 
 after it allow. What it finds is checked constraint by constraint, so it never accepts an
 infeasible route; it may in rare cases miss a feasible one.
 
-Request k has node 2k (pickup) and 2k + 1 (drop-off); the start depot is 2K, the end depot 2K + 1.
-A route is ``seq[:n]`` of request nodes (the depots implied at both ends); a set of routes is a
-2-D array with one row per route and an array of lengths. Used by ``dispatch.route_min`` (fewer
-vehicles) and ``dispatch.lns`` (shorter routes).
+Request k has node 2k (pickup) and 2k + 1 (drop-off). Vehicles alike in depots, shift, seats,
+wheelchair places and route duration form a class; class c has its start depot at node 2K + 2c and
+its end depot at 2K + 2c + 1 (one class, nodes 2K and 2K + 1, for a fleet of identical vehicles).
+A route is ``seq[:n]`` of request nodes (the depots implied at both ends); a set of routes is a 2-D
+array with one row per vehicle and an array of lengths. Row r is vehicle r of a mixed fleet; the rows
+of identical vehicles are interchangeable, and a plan's routes then take the first vehicles. A request
+tied to a vehicle (a rider on board) goes only into that vehicle's row. Used by ``dispatch.construct``
+(first plans), ``dispatch.route_min`` (fewer vehicles, riders left out served) and ``dispatch.lns``
+(shorter routes).
 """
 
 from __future__ import annotations
@@ -33,32 +38,42 @@ BIG = np.int64(1) << 60  # no limit (window end, ride time, route duration)
 
 @dataclass(frozen=True, slots=True)
 class CompiledFleetProblem:
-    """A problem with identical vehicles as flat integer arrays (see the module docstring)."""
+    """A problem as flat integer arrays (see the module docstring); K requests, V vehicles, C classes."""
 
-    transit: np.ndarray  # int64 (2K+2, 2K+2): service at the origin plus travel, scaled
-    distance: np.ndarray  # int64 (2K+2, 2K+2), scaled
-    earliest: np.ndarray  # int64 (2K+2,)
-    latest: np.ndarray  # int64 (2K+2,)
+    transit: np.ndarray  # int64 (2K+2C, 2K+2C): service at the origin plus travel, scaled
+    distance: np.ndarray  # int64 (2K+2C, 2K+2C), scaled
+    earliest: np.ndarray  # int64 (2K+2C,)
+    latest: np.ndarray  # int64 (2K+2C,)
     seats: np.ndarray  # int64 (2K,): + at pickups, - at drop-offs
     chairs: np.ndarray  # int64 (2K,)
     ride_limit: np.ndarray  # int64 (K,): drop-off start minus pickup start
-    capacity: np.ndarray  # int64 (2,): seats, wheelchair places
-    max_duration: int  # route duration bound (BIG if none)
+    capacity: np.ndarray  # int64 (V, 2): seats, wheelchair places
+    max_duration: np.ndarray  # int64 (V,): route duration bound (BIG if none)
+    start: np.ndarray  # int64 (V,): the vehicle's start depot node (its end depot is the next node)
+    vehicle_class: np.ndarray  # int64 (V,): vehicles alike share a class
+    tied: np.ndarray  # int64 (K,): the vehicle (row) a request is tied to, -1 if none
+
+    @property
+    def uniform(self) -> bool:
+        """Whether every vehicle is alike and no request is tied to one (rows interchangeable)."""
+        return bool((self.vehicle_class == 0).all() and (self.tied < 0).all())
 
 
 def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None:
-    """The arrays for ``problem``, or None where the fleet is not uniform or a request is tied to a vehicle."""
+    """The arrays for ``problem``; None where it has no request."""
     vehicles = problem.vehicles
-    first = vehicles[0]
-    uniform = all(
-        (v.start, v.end, v.seats, v.wheelchair_places, v.shift, v.max_route_duration)
-        == (first.start, first.end, first.seats, first.wheelchair_places, first.shift, first.max_route_duration)
-        for v in vehicles
-    )
-    if not uniform or any(r.vehicle is not None for r in problem.requests) or not problem.requests:
+    if not problem.requests or not vehicles:
         return None
-    location = [x for r in problem.requests for x in (r.pickup, r.dropoff)] + [first.start, first.end]
-    service = [x for r in problem.requests for x in (r.pickup_service, r.dropoff_service)] + [0.0, 0.0]
+    classes: dict[tuple[object, ...], int] = {}
+    vehicle_class = []
+    for v in vehicles:
+        key = (v.start, v.end, v.seats, v.wheelchair_places, v.shift, v.max_route_duration)
+        vehicle_class.append(classes.setdefault(key, len(classes)))
+    first_of = {c: vehicles[vehicle_class.index(c)] for c in range(len(classes))}
+    depots = [first_of[c] for c in range(len(classes))]
+    location = [x for r in problem.requests for x in (r.pickup, r.dropoff)]
+    location += [x for v in depots for x in (v.start, v.end)]
+    service = [x for r in problem.requests for x in (r.pickup_service, r.dropoff_service)] + [0.0, 0.0] * len(depots)
     service_scaled, travel, distance = scaled_tables(problem, location, service, scale)
 
     def low(x: float) -> int:
@@ -69,8 +84,9 @@ def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None
 
     earliest = [low(w.earliest) for r in problem.requests for w in (r.pickup_window, r.dropoff_window)]
     latest = [high(w.latest) for r in problem.requests for w in (r.pickup_window, r.dropoff_window)]
-    earliest += [low(first.shift.earliest)] * 2
-    latest += [high(first.shift.latest)] * 2
+    earliest += [low(v.shift.earliest) for v in depots for _ in (0, 1)]
+    latest += [high(v.shift.latest) for v in depots for _ in (0, 1)]
+    row = {v.id: k for k, v in enumerate(vehicles)}
     ride = [
         int(BIG) if r.max_ride_time is None else math.floor(r.max_ride_time * scale) + int(service_scaled[2 * k])
         for k, r in enumerate(problem.requests)
@@ -83,8 +99,14 @@ def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None
         seats=np.array([s for r in problem.requests for s in (r.seats, -r.seats)], dtype=np.int64),
         chairs=np.array([c for r in problem.requests for c in (r.wheelchairs, -r.wheelchairs)], dtype=np.int64),
         ride_limit=np.array(ride, dtype=np.int64),
-        capacity=np.array([first.seats, first.wheelchair_places], dtype=np.int64),
-        max_duration=int(BIG) if first.max_route_duration is None else math.floor(first.max_route_duration * scale),
+        capacity=np.array([[v.seats, v.wheelchair_places] for v in vehicles], dtype=np.int64),
+        max_duration=np.array(
+            [int(BIG) if v.max_route_duration is None else math.floor(v.max_route_duration * scale) for v in vehicles],
+            dtype=np.int64,
+        ),
+        start=np.array([2 * len(problem.requests) + 2 * c for c in vehicle_class], dtype=np.int64),
+        vehicle_class=np.array(vehicle_class, dtype=np.int64),
+        tied=np.array([-1 if r.vehicle is None else row[r.vehicle] for r in problem.requests], dtype=np.int64),
     )
 
 
@@ -93,9 +115,11 @@ def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None
 
 
 @njit(cache=True)
-def route_feasible(seq, n, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time):  # type: ignore[no-untyped-def]
-    """Whether the route seq[:n] is feasible: as early as possible, or else with later starts (dial-a-ride)."""
-    start = transit.shape[0] - 2
+def route_feasible(
+    seq, n, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time
+):  # type: ignore[no-untyped-def]
+    """Whether the route seq[:n] from depot node ``start`` (capacity: its vehicle's row) is feasible: as
+    early as possible, or else with later starts (dial-a-ride)."""
     t = earliest[start]
     node = start
     load_s = 0
@@ -122,7 +146,7 @@ def route_feasible(seq, n, transit, earliest, latest, seats, chairs, ride_limit,
         return True
     work = np.empty((4, n + 2), np.int64)
     pick_position = np.empty(ride_limit.shape[0], np.int64)
-    return schedule_feasible(seq, n, transit, earliest, latest, ride_limit, max_duration, work, pick_position)
+    return schedule_feasible(seq, n, start, transit, earliest, latest, ride_limit, max_duration, work, pick_position)
 
 
 @njit(cache=True)
@@ -155,12 +179,12 @@ def _forward_slack(i, path, m, latest, ride_limit, max_duration, arrive, begin, 
 
 
 @njit(cache=True)
-def schedule_feasible(seq, n, transit, earliest, latest, ride_limit, max_duration, work, pick_position):  # type: ignore[no-untyped-def]
-    """Whether seq[:n] has a schedule within windows, ride times and route duration (capacity not checked).
+def schedule_feasible(seq, n, start, transit, earliest, latest, ride_limit, max_duration, work, pick_position):  # type: ignore[no-untyped-def]
+    """Whether seq[:n] from depot node ``start`` has a schedule within windows, ride times and route
+    duration (capacity not checked).
 
     Cordeau & Laporte's eight steps on work = (path, arrive, begin, spare) rows of length n + 2.
     """
-    start = transit.shape[0] - 2
     m = n + 2
     path = work[0]
     arrive = work[1]
@@ -215,6 +239,7 @@ def best_insertion(  # type: ignore[no-untyped-def]
     seq,
     n,
     k,
+    start,
     transit,
     distance,
     earliest,
@@ -229,7 +254,8 @@ def best_insertion(  # type: ignore[no-untyped-def]
     prefix_c,
     suffix_latest,
 ):
-    """Cheapest feasible insertion of request k into seq[:n]: (added distance, i, j), or (-1, -1, -1).
+    """Cheapest feasible insertion of request k into seq[:n] from depot node ``start`` (capacity and
+    max_duration: its vehicle's): (added distance, i, j), or (-1, -1, -1).
 
     The pickup goes before seq[i], the drop-off before seq[j] (j >= i; j == n: before the end depot).
     prefix_* and suffix_latest are work arrays of at least n + 1. Where ride times or the route
@@ -245,7 +271,6 @@ def best_insertion(  # type: ignore[no-untyped-def]
     candidate = np.empty(size, np.int64)
     work = np.empty((4, size), np.int64)
     pick_position = np.empty(ride_limit.shape[0] if exact else 1, np.int64)
-    start = transit.shape[0] - 2
     end = start + 1
     p = 2 * k
     d = p + 1
@@ -329,7 +354,7 @@ def best_insertion(  # type: ignore[no-untyped-def]
                             candidate[m] = seq[q]
                             m += 1
                 if not exact or schedule_feasible(
-                    candidate, n + 2, transit, earliest, latest, ride_limit, max_duration, work, pick_position
+                    candidate, n + 2, start, transit, earliest, latest, ride_limit, max_duration, work, pick_position
                 ):
                     best = added
                     best_i = i
@@ -359,6 +384,10 @@ def cheapest_route(  # type: ignore[no-untyped-def]
     lengths,
     k,
     open_routes,
+    usable,
+    start,
+    vehicle_class,
+    tied,
     transit,
     distance,
     earliest,
@@ -373,24 +402,28 @@ def cheapest_route(  # type: ignore[no-untyped-def]
     prefix_c,
     suffix_latest,
 ):
-    """The cheapest feasible insertion of request k over all routes: (route, i, j), route -1 if none.
+    """The cheapest feasible insertion of request k over the ``usable`` routes (and, if tied, only its
+    vehicle's): (route, i, j), route -1 if none.
 
-    Empty routes are tried only where ``open_routes``, and then only one (the vehicles are identical).
+    Empty routes are tried only where ``open_routes``, and then one per class of alike vehicles.
     """
     best = -1
     best_r = -1
     best_i = -1
     best_j = -1
-    tried_empty = False
+    tried_empty = np.zeros(lengths.shape[0], np.bool_)
     for r in range(lengths.shape[0]):
+        if not usable[r] or (tied[k] >= 0 and tied[k] != r):
+            continue
         if lengths[r] == 0:
-            if not open_routes or tried_empty:
+            if not open_routes or tried_empty[vehicle_class[r]]:
                 continue
-            tried_empty = True
+            tried_empty[vehicle_class[r]] = True
         added, i, j = best_insertion(
             routes[r],
             lengths[r],
             k,
+            start[r],
             transit,
             distance,
             earliest,
@@ -398,8 +431,8 @@ def cheapest_route(  # type: ignore[no-untyped-def]
             seats,
             chairs,
             ride_limit,
-            capacity,
-            max_duration,
+            capacity[r],
+            max_duration[r],
             prefix_time,
             prefix_s,
             prefix_c,
@@ -443,41 +476,52 @@ def seed_numba(seed):  # type: ignore[no-untyped-def]
 def routes_as_arrays(
     problem: Problem, compiled: CompiledFleetProblem, plan: RoutePlan
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """``plan``'s routes as (routes, lengths), or None if ``route_feasible`` rejects one."""
+    """``plan``'s routes as (routes, lengths) with a row per vehicle, or None if ``route_feasible``
+    rejects one. With identical vehicles the routes take the first rows in the plan's order; otherwise
+    each its vehicle's row."""
     index_of = {r.id: k for k, r in enumerate(problem.requests)}
-    n_routes = len(plan.routes)
-    routes = np.zeros((n_routes, 2 * len(problem.requests) + 2), dtype=np.int64)
-    lengths = np.zeros(n_routes, dtype=np.int64)
-    for r, route in enumerate(plan.routes):
+    row_of = {v.id: k for k, v in enumerate(problem.vehicles)}
+    routes = np.zeros((len(problem.vehicles), 2 * len(problem.requests) + 2), dtype=np.int64)
+    lengths = np.zeros(len(problem.vehicles), dtype=np.int64)
+    uniform = compiled.uniform
+    for position, route in enumerate(plan.routes):
+        r = position if uniform else row_of[route.vehicle]
         nodes = [2 * index_of[v.request] + v.dropoff for v in route.visits]
         routes[r, : len(nodes)] = nodes
         lengths[r] = len(nodes)
     work = np.zeros(len(problem.requests), dtype=np.int64)
     c = compiled
-    for r in range(n_routes):
-        if not route_feasible(
+    for r in range(len(lengths)):
+        if lengths[r] == 0:
+            continue
+        tied = c.tied[routes[r, : lengths[r]] // 2]
+        if ((tied >= 0) & (tied != r)).any() or not route_feasible(
             routes[r],
             lengths[r],
+            c.start[r],
             c.transit,
             c.earliest,
             c.latest,
             c.seats,
             c.chairs,
             c.ride_limit,
-            c.capacity,
-            c.max_duration,
+            c.capacity[r],
+            c.max_duration[r],
             work,
         ):
             return None
     return routes, lengths
 
 
-def arrays_as_plan(problem: Problem, routes: np.ndarray, lengths: np.ndarray) -> RoutePlan:
-    """Routes as visit orders on the first vehicles (identical ones)."""
+def arrays_as_plan(
+    problem: Problem, compiled: CompiledFleetProblem, routes: np.ndarray, lengths: np.ndarray
+) -> RoutePlan:
+    """Routes as visit orders: row r on vehicle r, or with identical vehicles on the first vehicles in order."""
     out: list[PlannedRoute] = []
     for r in range(len(lengths)):
         if lengths[r] == 0:
             continue
         visits = tuple(Visit(problem.requests[int(x) // 2].id, bool(x % 2)) for x in routes[r, : lengths[r]])
-        out.append(PlannedRoute(problem.vehicles[len(out)].id, visits))
+        vehicle = problem.vehicles[len(out) if compiled.uniform else r]
+        out.append(PlannedRoute(vehicle.id, visits))
     return RoutePlan(tuple(out))

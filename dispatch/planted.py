@@ -24,7 +24,15 @@ import numpy as np
 
 from dispatch.model import DispatchError, Problem, Request, Route, Solution, Stop, TimeWindow, Vehicle
 
-__all__ = ["PLANTED_SETS", "PlantedInstance", "PlantedSpec", "planted_instance", "planted_set"]
+__all__ = [
+    "PLANTED_SETS",
+    "EuclideanSpace",
+    "NetworkSpace",
+    "PlantedInstance",
+    "PlantedSpec",
+    "planted_instance",
+    "planted_set",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,7 @@ class PlantedSpec:
     side_km: float = 20.0
     speed_kmh: float = 30.0
     first_shift_h: float = 8.0  # shifts start within this many hours of time 0
+    nearby: int = 1  # a new pickup is the nearest (in time) of this many drawn points: pooled, shorter routes
     shift_slack_min: float = 10.0  # a shift and a route duration are this much wider (at most) than planted
     time_step: float = 0.01  # the solver's grid (1 / SolverParams.scale): see _derive
 
@@ -64,6 +73,8 @@ class PlantedSpec:
         for name in ("wheelchair_share", "onboard_share"):
             if not 0 <= getattr(self, name) < 1:
                 problems.append(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 1 <= self.nearby <= 100:
+            problems.append(f"nearby must be between 1 and 100, got {self.nearby}")
         if not 0 < self.fill <= 1:
             problems.append(f"fill must be in (0, 1], got {self.fill}")
         for name in ("service_min", "side_km", "speed_kmh", "first_shift_h", "shift_slack_min", "time_step"):
@@ -80,13 +91,15 @@ class PlantedInstance:
 
     problem: Problem
     plan: Solution
+    space: EuclideanSpace | NetworkSpace | None = None  # where it was planted
+    locations: tuple[int, ...] = ()  # each problem node's location in that space
 
 
 @dataclass
 class _Rider:
     index: int
-    pickup_xy: np.ndarray
-    dropoff_xy: np.ndarray
+    pickup: int  # locations in the instance's space
+    dropoff: int
     seats: int
     wheelchairs: int
     onboard_at_start: bool
@@ -103,7 +116,8 @@ class _Trip:
     """One vehicle's planted route as it is built: (rider, is_pickup) visits with their start times."""
 
     vehicle: int
-    depot: int
+    depot: int  # index among the depots
+    depot_location: int
     start: float
     seats: int
     places: int
@@ -111,7 +125,59 @@ class _Trip:
     end: float = 0.0
 
 
-def planted_instance(spec: PlantedSpec, name: str | None = None) -> PlantedInstance:
+class EuclideanSpace:
+    """Random points in a square of ``side_km`` driven straight at ``speed_kmh`` (the published sets' geometry)."""
+
+    def __init__(self, side_km: float, speed_kmh: float) -> None:
+        self.half = side_km / 2
+        self.speed = speed_kmh / 60.0  # km per minute
+        self.xy: list[np.ndarray] = []
+
+    def sample(self, rng: np.random.Generator, count: int | None = None) -> list[int]:
+        """``count`` new points (one if None), as location indices."""
+        drawn = rng.uniform(-self.half, self.half, (count, 2) if count is not None else 2)
+        rows = [drawn] if count is None else list(drawn)
+        self.xy += rows
+        return list(range(len(self.xy) - len(rows), len(self.xy)))
+
+    def minutes(self, a: int, b: int) -> float:
+        return float(np.hypot(*(self.xy[b] - self.xy[a]))) / self.speed
+
+    def tables(self, locations: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Travel minutes and km between ``locations`` (matrices indexed like the list)."""
+        xy = np.vstack([self.xy[k] for k in locations])
+        distance = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+        return distance / self.speed, distance
+
+
+class NetworkSpace:
+    """Nodes of a street network with all-pairs travel seconds and metres (a shuttle network's tables):
+    locations are node numbers drawn from ``pool``, travel is the tables' as ``maas dispatch`` reads them."""
+
+    def __init__(self, time_s: np.ndarray, dist_m: np.ndarray, pool: np.ndarray) -> None:
+        self.time_s, self.dist_m, self.pool = time_s, dist_m, np.asarray(pool, dtype=np.int64)
+        if not len(self.pool):
+            raise DispatchError("planted instance: the network offers no node to plant riders on")
+
+    def sample(self, rng: np.random.Generator, count: int | None = None) -> list[int]:
+        return [int(x) for x in rng.choice(self.pool, 1 if count is None else count)]
+
+    def minutes(self, a: int, b: int) -> float:
+        return 0.0 if a == b else float(np.float64(self.time_s[a, b]) / 60.0)
+
+    def tables(self, locations: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        nodes = np.asarray(locations, dtype=np.int64)
+        minutes = self.time_s[np.ix_(nodes, nodes)].astype(np.float64) / 60.0
+        km = self.dist_m[np.ix_(nodes, nodes)].astype(np.float64) / 1000.0
+        same = nodes[:, None] == nodes[None, :]
+        minutes[same], km[same] = 0.0, 0.0
+        return minutes, km
+
+
+Space = EuclideanSpace | NetworkSpace
+
+
+def planted_instance(spec: PlantedSpec, name: str | None = None, space: Space | None = None) -> PlantedInstance:
     """A dial-a-ride problem with a planted plan that serves every request (see the module docstring).
 
     Parameters
@@ -120,16 +186,20 @@ def planted_instance(spec: PlantedSpec, name: str | None = None) -> PlantedInsta
         Size, tightness and seed.
     name
         The problem's name (default ``planted-<requests>x<vehicles>-s<seed>``).
+    space
+        Where riders and depots are drawn and how long travel takes: a street network's nodes
+        (:class:`NetworkSpace`), or by default the spec's Euclidean square.
 
     Returns
     -------
     PlantedInstance
-        The problem (minutes and km, Euclidean) and the planted plan, which ``validate`` accepts.
+        The problem (minutes and km) and the planted plan, which ``validate`` accepts. Its nodes are
+        the riders' and depots' locations in order: depots first, then each rider's pickup and drop-off.
     """
     rng = np.random.default_rng(spec.seed)
-    speed = spec.speed_kmh / 60.0  # km per minute
+    space = space if space is not None else EuclideanSpace(spec.side_km, spec.speed_kmh)
     n_depots = max(1, spec.vehicles // 4)
-    depots = rng.uniform(-spec.side_km / 2, spec.side_km / 2, (n_depots, 2))
+    depots = space.sample(rng, n_depots)
     seats = rng.choice(spec.seats, spec.vehicles)
     places = rng.choice(spec.wheelchair_places, spec.vehicles)
     quotas = 1 + rng.multinomial(spec.requests - spec.vehicles, np.full(spec.vehicles, 1 / spec.vehicles))
@@ -138,42 +208,46 @@ def planted_instance(spec: PlantedSpec, name: str | None = None) -> PlantedInsta
     for v in range(spec.vehicles):
         depot = v % n_depots
         start = float(rng.integers(0, round(60 * spec.first_shift_h) + 1))  # whole minutes: see _derive
-        trip = _Trip(v, depot, start, int(seats[v]), int(places[v]))
-        _plant_route(trip, int(quotas[v]), depots[depot], spec, speed, rng, riders)
+        trip = _Trip(v, depot, depots[depot], start, int(seats[v]), int(places[v]))
+        _plant_route(trip, int(quotas[v]), space, spec, rng, riders)
         trips.append(trip)
-    return _derive(spec, name or f"planted-{spec.requests}x{spec.vehicles}-s{spec.seed}", depots, trips, riders, rng)
+    name = name or f"planted-{spec.requests}x{spec.vehicles}-s{spec.seed}"
+    return _derive(spec, name, space, depots, trips, riders, rng)
 
 
 def _plant_route(
     trip: _Trip,
     quota: int,
-    depot_xy: np.ndarray,
+    space: Space,
     spec: PlantedSpec,
-    speed: float,
     rng: np.random.Generator,
     riders: list[_Rider],
 ) -> None:
     """Drive one vehicle: riders already on board first, then pick up while there is room and riders
     left (about ``fill`` full), otherwise drop off the rider whose ride is longest against its direct time."""
-    half = spec.side_km / 2
     seats, places = trip.seats, trip.places
 
-    def new_rider(onboard: bool, load: tuple[int, int]) -> _Rider | None:
+    def new_rider(onboard: bool, load: tuple[int, int], near: int) -> _Rider | None:
         chair = places > load[1] and rng.random() < spec.wheelchair_share
         need = (0, 1) if chair else (1 + int(rng.random() < 0.2), 0)
         if load[0] + need[0] > seats or load[1] + need[1] > places:
             return None
-        pickup = depot_xy.copy() if onboard else rng.uniform(-half, half, 2)
-        dropoff = rng.uniform(-half, half, 2)
+        if onboard:
+            pickup = trip.depot_location
+        elif spec.nearby == 1:
+            pickup = space.sample(rng)[0]
+        else:
+            pickup = min(space.sample(rng, spec.nearby), key=lambda x: space.minutes(near, x))
+        dropoff = space.sample(rng)[0]
         rider = _Rider(len(riders), pickup, dropoff, need[0], need[1], onboard, vehicle=trip.vehicle)
         riders.append(rider)
         return rider
 
-    position, clock = depot_xy, trip.start
+    position, clock = trip.depot_location, trip.start
     onboard: list[_Rider] = []
     load = (0, 0)
     for _ in range(int(rng.binomial(quota, spec.onboard_share))):
-        rider = new_rider(True, load)
+        rider = new_rider(True, load, trip.depot_location)
         if rider is None:
             break
         rider.pickup_start = rider.pickup_departure = clock
@@ -186,41 +260,42 @@ def _plant_route(
         rider = None
         room = load[0] < spec.fill * seats
         if quota > 0 and (not onboard or (room and rng.random() < 0.65)):
-            rider = new_rider(False, load)
+            rider = new_rider(False, load, position)
         if rider is not None:
-            clock += float(np.hypot(*(rider.pickup_xy - position))) / speed
+            clock += space.minutes(position, rider.pickup)
             rider.pickup_start, rider.pickup_departure = clock, clock + spec.service_min
             rider.pickup_visit = len(trip.visits)
             trip.visits.append((rider, True, clock))
-            position, clock = rider.pickup_xy, clock + spec.service_min
+            position, clock = rider.pickup, clock + spec.service_min
             onboard.append(rider)
             load = (load[0] + rider.seats, load[1] + rider.wheelchairs)
             quota -= 1
             continue
         if not onboard:  # no room for the next rider on an empty vehicle cannot happen (seats >= 2)
             raise AssertionError("planted route stuck")
-        rider = max(onboard, key=lambda r: _ride_ratio(r, position, clock, speed))
-        clock += float(np.hypot(*(rider.dropoff_xy - position))) / speed
+        rider = max(onboard, key=lambda r: _ride_ratio(r, position, clock, space))
+        clock += space.minutes(position, rider.dropoff)
         rider.dropoff_start = clock
         rider.dropoff_visit = len(trip.visits)
         trip.visits.append((rider, False, clock))
-        position, clock = rider.dropoff_xy, clock + spec.service_min
+        position, clock = rider.dropoff, clock + spec.service_min
         onboard.remove(rider)
         load = (load[0] - rider.seats, load[1] - rider.wheelchairs)
-    trip.end = clock + float(np.hypot(*(depot_xy - position))) / speed
+    trip.end = clock + space.minutes(position, trip.depot_location)
 
 
-def _ride_ratio(rider: _Rider, position: np.ndarray, clock: float, speed: float) -> float:
+def _ride_ratio(rider: _Rider, position: int, clock: float, space: Space) -> float:
     """How long the rider's ride would be if dropped off next, against its direct time."""
-    direct = max(float(np.hypot(*(rider.dropoff_xy - rider.pickup_xy))) / speed, 1e-6)
-    ride = clock - rider.pickup_departure + float(np.hypot(*(rider.dropoff_xy - position))) / speed
+    direct = max(space.minutes(rider.pickup, rider.dropoff), 1e-6)
+    ride = clock - rider.pickup_departure + space.minutes(position, rider.dropoff)
     return ride / direct
 
 
 def _derive(
     spec: PlantedSpec,
     name: str,
-    depots: np.ndarray,
+    space: Space,
+    depots: list[int],
     trips: list[_Trip],
     riders: list[_Rider],
     rng: np.random.Generator,
@@ -233,10 +308,8 @@ def _derive(
     close, a ride limit, a shift's end, a route duration) keeps that much room past the planted time;
     shifts start on whole minutes, so riders on board at the start are picked up exactly on the grid."""
     n_depots = len(depots)
-    points = [depots] + [np.vstack([r.pickup_xy, r.dropoff_xy]) for r in riders]
-    xy = np.vstack(points)
-    distance = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
-    travel = distance / (spec.speed_kmh / 60.0)
+    locations = depots + [x for r in riders for x in (r.pickup, r.dropoff)]
+    travel, distance = space.tables(locations)
     pickup_node = {r.index: n_depots + 2 * r.index for r in riders}
     for trip in trips:  # riders on board at the start are picked up where the vehicle starts
         for rider, _, _ in trip.visits:
@@ -292,7 +365,7 @@ def _derive(
             )
         )
     problem = Problem(name, tuple(requests), tuple(vehicles), travel, distance)
-    return PlantedInstance(problem, _plan(problem, trips))
+    return PlantedInstance(problem, _plan(problem, trips), space, tuple(locations))
 
 
 def _capacity(trip: _Trip, kind: str) -> int:

@@ -1,4 +1,4 @@
-"""Route minimisation by an ejection pool, after Nagata & Bräysy (2009), for fleets of identical vehicles.
+"""Route minimisation by an ejection pool, after Nagata & Bräysy (2009); the same pool serves riders left out.
 
 OR-Tools' local search moves one or two requests at a time and keeps every request served, so a
 solution with one route too many is a deep basin: emptying a route needs many coordinated moves.
@@ -7,7 +7,12 @@ the pool one at a time and inserts each where it fits. When a request fits nowhe
 anyway and up to ``max_ejected`` requests leave its route for the pool, chosen so that the sum of
 their *penalties* is least; a request's penalty grows every time it could not be inserted, so the
 requests that are hard to place are placed first and the easy ones make room. When the pool is
-empty, the fleet is one smaller, and the next route goes.
+empty, the fleet is one smaller, and the next route goes. Started with the riders a plan leaves out
+instead of a route's, the pool places them, moving others out of the way (``serve_left_out``).
+
+Mixed fleets work the same way: each route is its vehicle's (seats, wheelchair places, depots,
+shift), and a rider tied to a vehicle is only placed in that vehicle's route (a route holding one is
+never taken away).
 
 The routes are the flat integer arrays of ``dispatch.pdp_arrays`` (feasible in the OR-Tools
 model as they stand); the numba kernel ``_ejection_steps`` changes the search state in place, and
@@ -24,6 +29,7 @@ from numba import njit
 from dispatch.budget import Budget
 from dispatch.model import Problem
 from dispatch.pdp_arrays import (
+    CompiledFleetProblem,
     arrays_as_plan,
     best_insertion,
     cheapest_route,
@@ -44,13 +50,16 @@ log = logging.getLogger(__name__)
 def _ejection_steps(  # type: ignore[no-untyped-def]
     routes,
     lengths,
-    n_routes,
+    usable,
     pool,
     pool_size,
     penalty,
     steps,
     max_ejected,
     perturb_moves,
+    start,
+    vehicle_class,
+    tied,
     transit,
     distance,
     earliest,
@@ -61,11 +70,19 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
     capacity,
     max_duration,
 ):
-    """Up to ``steps`` insertions from the pool (LIFO); returns the pool size left, or -1 when stuck.
+    """Up to ``steps`` insertions from the pool (LIFO) into the ``usable`` routes; returns (pool size
+    left, -1), or (pool size left, request) when that request fits nowhere even with ejections (it is
+    then out of the pool, and the routes are as they were before it was tried).
 
     The state (routes, lengths, pool, penalty) lives in the caller's arrays and is changed in place.
     """
     size = routes.shape[1]
+    rows = np.empty(lengths.shape[0], np.int64)
+    n_rows = 0
+    for r in range(lengths.shape[0]):
+        if usable[r]:
+            rows[n_rows] = r
+            n_rows += 1
     n_req = ride_limit.shape[0]
     prefix_time = np.empty(size + 2, np.int64)
     prefix_s = np.empty(size + 2, np.int64)
@@ -77,7 +94,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
     members = np.empty(size, np.int64)
     for _ in range(steps):
         if pool_size == 0:
-            return 0
+            return 0, -1
         pool_size -= 1
         v = pool[pool_size]
         # 1. a feasible insertion anywhere (cheapest)
@@ -86,6 +103,10 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
             lengths,
             v,
             True,
+            usable,
+            start,
+            vehicle_class,
+            tied,
             transit,
             distance,
             earliest,
@@ -112,7 +133,10 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
             e_a = -1
             e_b = -1
             e_c = -1
-            for r in range(n_routes):
+            for row in range(n_rows):
+                r = rows[row]
+                if tied[v] >= 0 and tied[v] != r:
+                    continue
                 n = lengths[r]
                 m = 0
                 for q in range(n):
@@ -132,14 +156,15 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                             if not route_feasible(
                                 reduced,
                                 n_red,
+                                start[r],
                                 transit,
                                 earliest,
                                 latest,
                                 seats,
                                 chairs,
                                 ride_limit,
-                                capacity,
-                                max_duration,
+                                capacity[r],
+                                max_duration[r],
                                 pick_time,
                             ):
                                 continue
@@ -147,6 +172,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                                 reduced,
                                 n_red,
                                 v,
+                                start[r],
                                 transit,
                                 distance,
                                 earliest,
@@ -154,8 +180,8 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                                 seats,
                                 chairs,
                                 ride_limit,
-                                capacity,
-                                max_duration,
+                                capacity[r],
+                                max_duration[r],
                                 prefix_time,
                                 prefix_s,
                                 prefix_c,
@@ -171,8 +197,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                                 best_len = insert_request(reduced, n_red, v, i, j)
                                 best_seq[:best_len] = reduced[:best_len]
             if best_r < 0:
-                pool[pool_size] = v
-                return -1
+                return pool_size, v
             routes[best_r, :best_len] = best_seq[:best_len]
             lengths[best_r] = best_len
             for e in (e_a, e_b, e_c):
@@ -181,23 +206,26 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                     pool_size += 1
             # 3. shake the routes a little (random feasible relocations) so that the next ejections differ
             for _move in range(perturb_moves):
-                r1 = np.random.randint(n_routes)  # noqa: NPY002 (numba has only the global RNG)
-                r2 = np.random.randint(n_routes)  # noqa: NPY002 (numba has only the global RNG)
+                r1 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
+                r2 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
                 if r1 == r2 or lengths[r1] == 0:
                     continue
                 k = routes[r1, np.random.randint(lengths[r1])] // 2  # noqa: NPY002 (numba has only the global RNG)
+                if tied[k] >= 0:
+                    continue
                 n_red = remove_requests(routes[r1], lengths[r1], reduced, k, -1, -1)
                 if not route_feasible(
                     reduced,
                     n_red,
+                    start[r1],
                     transit,
                     earliest,
                     latest,
                     seats,
                     chairs,
                     ride_limit,
-                    capacity,
-                    max_duration,
+                    capacity[r1],
+                    max_duration[r1],
                     pick_time,
                 ):
                     continue
@@ -205,6 +233,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                     routes[r2],
                     lengths[r2],
                     k,
+                    start[r2],
                     transit,
                     distance,
                     earliest,
@@ -212,8 +241,8 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                     seats,
                     chairs,
                     ride_limit,
-                    capacity,
-                    max_duration,
+                    capacity[r2],
+                    max_duration[r2],
                     prefix_time,
                     prefix_s,
                     prefix_c,
@@ -224,10 +253,47 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                 lengths[r2] = insert_request(routes[r2], lengths[r2], k, i, j)
                 routes[r1, :n_red] = reduced[:n_red]
                 lengths[r1] = n_red
-    return pool_size
+    return pool_size, -1
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _steps(
+    c: CompiledFleetProblem,
+    routes: np.ndarray,
+    lengths: np.ndarray,
+    usable: np.ndarray,
+    pool: np.ndarray,
+    pool_size: int,
+    penalty: np.ndarray,
+    params: EjectionParams,
+) -> tuple[int, int]:
+    """One call of the kernel (``params.steps_per_call`` insertions): (pool size, stuck request or -1)."""
+    left, stuck = _ejection_steps(
+        routes,
+        lengths,
+        usable,
+        pool,
+        pool_size,
+        penalty,
+        params.steps_per_call,
+        params.max_ejected,
+        params.perturb_moves,
+        c.start,
+        c.vehicle_class,
+        c.tied,
+        c.transit,
+        c.distance,
+        c.earliest,
+        c.latest,
+        c.seats,
+        c.chairs,
+        c.ride_limit,
+        c.capacity,
+        c.max_duration,
+    )
+    return int(left), int(stuck)
 
 
 def eliminate_routes_by_ejection(
@@ -241,8 +307,7 @@ def eliminate_routes_by_ejection(
     """Routes of ``plan`` with as few vehicles as the ejection pool reaches within ``budget`` (an
     iteration: ``params.steps_per_call`` insertions).
 
-    Returns None when it could not take a single route away (or the problem does not suit it: a
-    mixed fleet, requests tied to vehicles, unserved requests).
+    Returns None when it could not take a single route away (or ``plan`` leaves requests unserved).
     """
     params = params or EjectionParams()
     compiled = compile_problem(problem, scale)
@@ -253,54 +318,94 @@ def eliminate_routes_by_ejection(
     if arrays is None:
         return None  # the start itself needs later starts than earliest-possible (ride times): leave it
     routes, lengths = arrays
-    n_routes = len(lengths)
+    usable = lengths > 0
     seed_numba(seed)
     rng = np.random.default_rng(seed)
     meter = budget.start()
     best_routes: np.ndarray | None = None
     best_lengths: np.ndarray | None = None
-    while n_routes > 1 and not meter.exhausted():
-        # take away the route with fewest requests (ties at random)
-        order = np.lexsort((rng.random(n_routes), lengths[:n_routes]))
-        target = int(order[0])
-        trial = np.delete(routes[:n_routes], target, axis=0).copy()
-        trial_lengths = np.delete(lengths[:n_routes], target).copy()
+    while usable.sum() > 1 and not meter.exhausted():
+        # take away the route with fewest requests (ties at random); never one holding a tied rider
+        rows = np.flatnonzero(usable)
+        order = rows[np.lexsort((rng.random(len(rows)), lengths[rows]))]
+        movable = [int(r) for r in order if not (c.tied[routes[r, : lengths[r]] // 2] >= 0).any()]
+        if not movable:
+            break
+        target = movable[0]
+        trial, trial_lengths, trial_usable = routes.copy(), lengths.copy(), usable.copy()
+        trial_usable[target] = False
+        trial_lengths[target] = 0
         pool = np.zeros(len(problem.requests), dtype=np.int64)
         members = [int(x) // 2 for x in routes[target, : lengths[target]] if x % 2 == 0]
         rng.shuffle(members)
         pool[: len(members)] = members
         pool_size = len(members)
         penalty = np.ones(len(problem.requests), dtype=np.int64)
+        stuck = -1
         while pool_size > 0 and not meter.exhausted():
-            pool_size = _ejection_steps(
-                trial,
-                trial_lengths,
-                n_routes - 1,
-                pool,
-                pool_size,
-                penalty,
-                params.steps_per_call,
-                params.max_ejected,
-                params.perturb_moves,
-                c.transit,
-                c.distance,
-                c.earliest,
-                c.latest,
-                c.seats,
-                c.chairs,
-                c.ride_limit,
-                c.capacity,
-                c.max_duration,
-            )
+            pool_size, stuck = _steps(c, trial, trial_lengths, trial_usable, pool, pool_size, penalty, params)
             meter.charge(1)
-            if pool_size < 0:
+            if stuck >= 0:
                 break
-        if pool_size != 0:
+        if pool_size != 0 or stuck >= 0:
             break
-        n_routes -= 1
-        log.debug("ejection pool: %d routes after %.1f s", n_routes, meter.seconds_used())
-        routes, lengths = trial, trial_lengths
+        log.debug("ejection pool: %d routes after %.1f s", int(trial_usable.sum()), meter.seconds_used())
+        routes, lengths, usable = trial, trial_lengths, trial_usable
         best_routes, best_lengths = trial.copy(), trial_lengths.copy()
     if best_routes is None or best_lengths is None:
         return None
-    return arrays_as_plan(problem, best_routes, best_lengths)
+    return arrays_as_plan(problem, c, best_routes, best_lengths)
+
+
+def serve_left_out(
+    problem: Problem,
+    plan: RoutePlan,
+    budget: Budget,
+    scale: int = 100,
+    seed: int = 0,
+    params: EjectionParams | None = None,
+) -> RoutePlan | None:
+    """``plan`` with the requests it leaves out placed by the ejection pool, within ``budget``: each goes
+    where it fits, or in anyway with up to ``params.max_ejected`` others moved out to the pool. Any
+    vehicle may be used. A request that fits nowhere, even with others moved, is set aside and tried
+    again once the routes have changed.
+
+    Returns the plan serving the most requests found (None if it serves no more than ``plan``).
+    """
+    params = params or EjectionParams()
+    compiled = compile_problem(problem, scale)
+    left_out = plan.unserved(problem)
+    if compiled is None or not left_out:
+        return None
+    c = compiled
+    arrays = routes_as_arrays(problem, c, plan)
+    if arrays is None:
+        return None
+    routes, lengths = arrays
+    usable = np.ones(len(lengths), np.bool_)
+    index_of = {r.id: k for k, r in enumerate(problem.requests)}
+    seed_numba(seed)
+    rng = np.random.default_rng(seed)
+    waiting = [index_of[r] for r in sorted(left_out)]
+    rng.shuffle(waiting)
+    pool = np.zeros(len(problem.requests), dtype=np.int64)
+    penalty = np.ones(len(problem.requests), dtype=np.int64)
+    best_count = len(waiting)
+    best: tuple[np.ndarray, np.ndarray] | None = None
+    meter = budget.start()
+    while waiting and not meter.exhausted():
+        pool[: len(waiting)] = waiting
+        pool_size, aside = len(waiting), []
+        while pool_size > 0 and not meter.exhausted():
+            pool_size, stuck = _steps(c, routes, lengths, usable, pool, pool_size, penalty, params)
+            meter.charge(1)
+            if stuck >= 0:
+                aside.append(stuck)
+            if pool_size + len(aside) < best_count:
+                best_count = pool_size + len(aside)
+                best = routes.copy(), lengths.copy()
+        if pool_size > 0 or len(aside) >= len(waiting):
+            break  # out of budget, or no progress in a whole round
+        waiting = aside
+    log.debug("left out: %d -> %d after %.1f s", len(left_out), best_count, meter.seconds_used())
+    return None if best is None else arrays_as_plan(problem, c, *best)

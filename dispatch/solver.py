@@ -4,11 +4,12 @@
 The composition, for a problem of four requests or more:
 
 1. ``construct``: a first plan (a fifth of the budget);
-2. for identical vehicles without tied requests, the numba stages: where vehicles count first
-   ``eject_routes`` then ``shorten``, otherwise ``shorten`` alone;
-3. ``improve``: OR-Tools' local search from the best plan;
-4. where vehicles count first and the numba stages did not apply, ``eliminate_routes``;
-5. ``ruin_and_recreate`` to the end of the budget;
+2. ``serve_unserved`` where that plan leaves riders out: the ejection pool places them;
+3. the numba stages (any fleet: mixed seats, depots and shifts, riders tied to their vehicle): where
+   vehicles count first ``eject_routes`` then ``shorten``, otherwise ``shorten`` alone;
+4. ``improve``: OR-Tools' local search from the best plan;
+5. where vehicles count first and the ejection pool did not run, ``eliminate_routes``;
+6. ``ruin_and_recreate`` to the end of the budget;
 
 and at last ``schedule`` gives the best plan its times. The OR-Tools model is described in
 ``dispatch.ortools_search``; the shares of the budget are ``SolverParams.shares`` and the constants
@@ -45,8 +46,8 @@ from dispatch.stages import (
     improve,
     relatedness,
     ruin_and_recreate,
+    serve_unserved,
     shorten,
-    uniform_fleet,
 )
 
 __all__ = [
@@ -75,6 +76,8 @@ CONSTRUCTION_SHARE = 0.2  # of the whole budget, for the first plan
 FLEET_FIRST_SHARES = (0.15, 0.8)
 # fleet_first with identical vehicles: share of what is left after construction for the ejection pool
 FLEET_FIRST_EJECTION_SHARE = 0.5
+# of what is left after construction, at most, for placing the riders the first plan leaves out
+SERVE_SHARE = 0.3
 # after the ejection pool: share of what is left for the numba LNS, which shortens the long routes
 # the pool leaves better than OR-Tools does
 LNS_AFTER_EJECTION_SHARE = 0.85
@@ -135,7 +138,10 @@ def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) 
         params = params.with_changes(shares={"route_elimination": params.shares.route_elimination / 2})
     ruin = params.ruin.enabled and len(problem.requests) >= 4
     eliminate = ruin and problem.minimize_vehicles and params.shares.route_elimination > 0
-    numba = ruin and uniform_fleet(problem, params)
+    numba = ruin
+    if numba and plan.unserved(problem) and params.shares.ejection > 0:
+        # riders left out first: the ejection pool places them, moving others out of the way
+        plan = _run(serve_unserved, problem, plan, meter, params, SERVE_SHARE)
     first_share = 0.4 if ruin else 1.0
     if eliminate and numba and params.shares.ejection > 0:
         # identical vehicles: the ejection pool takes routes away, far better than OR-Tools' moves,

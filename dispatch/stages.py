@@ -142,11 +142,30 @@ def _polished(problem: Problem, plan: RoutePlan | None, best: RoutePlan, params:
     return polished if polished.rank(problem) < best.rank(problem) else best
 
 
-def uniform_fleet(problem: Problem, params: SolverParams) -> bool:
-    """Whether the numba stages (``eject_routes``, ``shorten``) take this problem: identical vehicles, none tied."""
-    from dispatch.pdp_arrays import compile_problem  # numba: imported only where it is used
+def serve_unserved(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
+    """The requests ``plan`` leaves out placed by the ejection pool (``dispatch.route_min.serve_left_out``),
+    moving others out of the way, within ``budget``; polished by OR-Tools.
 
-    return compile_problem(problem, params.scale) is not None
+    Parameters
+    ----------
+    problem
+        The dial-a-ride problem.
+    plan
+        The plan to start from (every route feasible).
+    budget
+        Seconds, or iterations (see the module docstring for what one is here).
+    params
+        The solver's parameters (scale, seed and the ejection pool's table).
+
+    Returns
+    -------
+    RoutePlan
+        A plan no worse than ``plan`` by ``RoutePlan.rank``.
+    """
+    from dispatch.route_min import serve_left_out
+
+    more = serve_left_out(problem, plan, budget, params.scale, params.seed, params.ejection)
+    return _polished(problem, more, plan, params)
 
 
 def eject_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:

@@ -125,7 +125,16 @@ def test_schedule_feasible_agrees_with_bellman_ford() -> None:
         expected = has_schedule(path, transit, earliest, latest, ride_limit, max_duration)
         work = np.empty((4, len(seq) + 2), np.int64)
         found = schedule_feasible(
-            seq, len(seq), transit, earliest, latest, ride_limit, max_duration, work, np.empty(k_count, np.int64)
+            seq,
+            len(seq),
+            2 * k_count,
+            transit,
+            earliest,
+            latest,
+            ride_limit,
+            max_duration,
+            work,
+            np.empty(k_count, np.int64),
         )
         assert found == expected, (seq, max_duration)
         feasible += expected
@@ -149,9 +158,9 @@ def test_route_feasible_uses_later_starts_and_checks_capacity() -> None:
     args = (transit, earliest, latest, seats, chairs, np.array([15], np.int64))
     work = np.zeros(1, np.int64)
     # leaving the depot at 0 makes the route 130 long; leaving at 90 makes it 40
-    assert route_feasible(seq, 2, *args, np.array([1, 0], np.int64), 40, work)
-    assert not route_feasible(seq, 2, *args, np.array([1, 0], np.int64), 39, work)
-    assert not route_feasible(seq, 2, *args, np.array([0, 0], np.int64), 40, work)  # no seat
+    assert route_feasible(seq, 2, 2, *args, np.array([1, 0], np.int64), 40, work)
+    assert not route_feasible(seq, 2, 2, *args, np.array([1, 0], np.int64), 39, work)
+    assert not route_feasible(seq, 2, 2, *args, np.array([0, 0], np.int64), 40, work)  # no seat
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -187,6 +196,7 @@ def test_best_insertion_finds_cheapest_feasible_place_with_ride_limits(seed: int
             np.concatenate([rest, [0, 0]]).astype(np.int64),
             n,
             k,
+            start,
             transit,
             distance,
             earliest,
@@ -272,6 +282,7 @@ def test_best_insertion_without_ride_limits_matches_brute_force(seed: int) -> No
             np.array([*rest, 0, 0], np.int64),
             n,
             k,
+            start,
             transit,
             transit,
             earliest,

@@ -148,13 +148,17 @@ def test_solver_uses_the_smallest_fleet_on_random_instances() -> None:
         assert solution.vehicles_used == smallest_fleet(problem)
 
 
-def test_ejection_pool_only_takes_uniform_fleets() -> None:
+def test_mixed_fleets_compile_with_a_row_and_depot_per_kind_of_vehicle() -> None:
     problem = random_problem(0)
     mixed = tuple(Vehicle(v.id, v.start, v.end, v.seats + int(v.id == "0"), shift=v.shift) for v in problem.vehicles)
-    assert (
-        compile_problem(Problem("mixed", problem.requests, mixed, problem.travel_time, problem.distance), 100) is None
-    )
-    assert compile_problem(problem, 100) is not None
+    compiled = compile_problem(Problem("mixed", problem.requests, mixed, problem.travel_time, problem.distance), 100)
+    assert compiled is not None and not compiled.uniform
+    assert compiled.capacity[:, 0].tolist() == [v.seats for v in mixed]
+    # the larger vehicle is a class of its own, with its own depot nodes after the requests'
+    k = 2 * len(problem.requests)
+    assert sorted(set(compiled.start.tolist())) == [k, k + 2]
+    same = compile_problem(problem, 100)
+    assert same is not None and same.uniform and set(same.start.tolist()) == {k}
     with pytest.raises(DispatchError) as info:
         EjectionParams(max_ejected=4, perturb_moves=-1, steps_per_call=0)
     for word in ("max_ejected", "perturb_moves", "steps_per_call"):
