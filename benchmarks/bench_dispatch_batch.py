@@ -56,24 +56,18 @@ DAY_START_MIN = 7 * 60  # the planted batch's time 0 is 07:00
 def write_planted(folder: Path, requests: int, fleet: int, seed: int) -> tuple[Path, Path, dict[str, Any]]:
     """A planted batch on the shuttle zones' streets, its files, and its plan's figures (checked valid
     against the problem ``maas dispatch`` reads from those files)."""
-    import numpy as np
-    from shapely.geometry import Point, Polygon
-
     from dispatch.day import shuttle_network
     from dispatch.planted import PlantedSpec
-    from dispatch.planted_batch import connected_nodes, plan_as_read, planted_batch, write_planted_batch
+    from dispatch.planted_batch import plan_as_read, planted_batch, write_planted_batch, zone_nodes
     from dispatch.realworld import read_realworld
     from dispatch.validate import validate
     from maas.area import load_area
     from planner.area_data import load_area_data
 
     data = load_area_data(load_area("helsinki"))
-    assert data.area.shuttle is not None
     net = shuttle_network(data)
-    zones = [Polygon(z.polygon) for z in data.area.shuttle.zones]
-    inside = np.array([any(z.contains(Point(*net.lonlat(k))) for z in zones) for k in range(net.n_nodes)])
     spec = PlantedSpec(requests, fleet, seed=seed, service_min=1.0, onboard_share=0.0, first_shift_h=2.0, nearby=6)
-    planted = planted_batch(net, spec, connected_nodes(net, inside), f"helsinki-planted-{requests}x{fleet}")
+    planted = planted_batch(net, spec, zone_nodes(net, data.area), f"helsinki-planted-{requests}x{fleet}")
     req, vehicles = write_planted_batch(planted, net, folder, DAY_START_MIN)
     read = read_realworld(req, vehicles, data)
     report = validate(read, plan_as_read(planted, read, DAY_START_MIN))

@@ -24,9 +24,10 @@ from dispatch.model import DispatchError, Problem, Route, Solution, Stop
 from dispatch.network import ShuttleNetwork
 from dispatch.planted import NetworkSpace, PlantedInstance, PlantedSpec, planted_instance
 from dispatch.realworld import FLEET_COLUMNS, REQUEST_COLUMNS
+from maas.area import Area
 from maas.tabular import format_clock
 
-__all__ = ["plan_as_read", "planted_batch", "write_planted_batch"]
+__all__ = ["connected_nodes", "plan_as_read", "planted_batch", "write_planted_batch", "zone_nodes"]
 
 SERVICE_MIN = 1.0  # what ``maas dispatch`` assumes at every pickup and drop-off
 
@@ -40,6 +41,20 @@ def connected_nodes(network: ShuttleNetwork, keep: np.ndarray | None = None) -> 
     score = finite.sum(axis=0) + finite.sum(axis=1)
     core = nodes[score == score.max()]
     return np.asarray(core, dtype=np.int64)
+
+
+def zone_nodes(network: ShuttleNetwork, area: Area) -> np.ndarray:
+    """The network's nodes inside the area's shuttle zones that every other one reaches and is reached from."""
+    from shapely.geometry import Point, Polygon
+
+    if area.shuttle is None:
+        raise DispatchError(f"area {area.name} defines no [shuttle] service")
+    zones = [Polygon(z.polygon) for z in area.shuttle.zones]
+    lon, lat = network.graph.node_lon, network.graph.node_lat
+    inside = np.array([any(z.contains(Point(x, y)) for z in zones) for x, y in zip(lon, lat, strict=True)])
+    if not inside.any():
+        raise DispatchError(f"no street of the shuttle network lies inside area {area.name}'s zones")
+    return connected_nodes(network, inside)
 
 
 def planted_batch(network: ShuttleNetwork, spec: PlantedSpec, pool: np.ndarray, name: str) -> PlantedInstance:

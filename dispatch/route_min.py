@@ -268,8 +268,10 @@ def _steps(
     pool_size: int,
     penalty: np.ndarray,
     params: EjectionParams,
+    steps: int | None = None,
 ) -> tuple[int, int]:
-    """One call of the kernel (``params.steps_per_call`` insertions): (pool size, stuck request or -1)."""
+    """One call of the kernel (``steps`` insertions, default ``params.steps_per_call``): (pool size,
+    stuck request or -1)."""
     left, stuck = _ejection_steps(
         routes,
         lengths,
@@ -277,7 +279,7 @@ def _steps(
         pool,
         pool_size,
         penalty,
-        params.steps_per_call,
+        steps or params.steps_per_call,
         params.max_ejected,
         params.perturb_moves,
         c.start,
@@ -367,10 +369,11 @@ def serve_left_out(
 ) -> RoutePlan | None:
     """``plan`` with the requests it leaves out placed by the ejection pool, within ``budget``: each goes
     where it fits, or in anyway with up to ``params.max_ejected`` others moved out to the pool. Any
-    vehicle may be used. A request that fits nowhere, even with others moved, is set aside and tried
-    again once the routes have changed.
+    vehicle may be used. A request that fits nowhere even so is set aside, and tried again once the
+    pool is empty (the routes have changed by then), up to ``ROUNDS`` times.
 
-    Returns the plan serving the most requests found (None if it serves no more than ``plan``).
+    Returns the plan serving the most requests found (None if it serves no more than ``plan``). An
+    iteration of ``budget`` is ``SERVE_STEPS`` insertions.
     """
     params = params or EjectionParams()
     compiled = compile_problem(problem, scale)
@@ -386,26 +389,32 @@ def serve_left_out(
     index_of = {r.id: k for k, r in enumerate(problem.requests)}
     seed_numba(seed)
     rng = np.random.default_rng(seed)
-    waiting = [index_of[r] for r in sorted(left_out)]
+    waiting = [index_of[r] for r in left_out]
     rng.shuffle(waiting)
     pool = np.zeros(len(problem.requests), dtype=np.int64)
+    pool[: len(waiting)] = waiting
+    pool_size = len(waiting)
     penalty = np.ones(len(problem.requests), dtype=np.int64)
-    best_count = len(waiting)
+    aside: list[int] = []
+    best_count = pool_size
     best: tuple[np.ndarray, np.ndarray] | None = None
+    rounds = 0
     meter = budget.start()
-    while waiting and not meter.exhausted():
-        pool[: len(waiting)] = waiting
-        pool_size, aside = len(waiting), []
-        while pool_size > 0 and not meter.exhausted():
-            pool_size, stuck = _steps(c, routes, lengths, usable, pool, pool_size, penalty, params)
-            meter.charge(1)
-            if stuck >= 0:
-                aside.append(stuck)
-            if pool_size + len(aside) < best_count:
-                best_count = pool_size + len(aside)
-                best = routes.copy(), lengths.copy()
-        if pool_size > 0 or len(aside) >= len(waiting):
-            break  # out of budget, or no progress in a whole round
-        waiting = aside
+    while pool_size > 0 and not meter.exhausted():
+        pool_size, stuck = _steps(c, routes, lengths, usable, pool, pool_size, penalty, params, SERVE_STEPS)
+        meter.charge(1)
+        if stuck >= 0:
+            aside.append(stuck)
+        if pool_size + len(aside) < best_count:
+            best_count = pool_size + len(aside)
+            best = routes.copy(), lengths.copy()
+        if pool_size == 0 and aside and rounds < ROUNDS:
+            rounds += 1
+            pool[: len(aside)] = aside
+            pool_size, aside = len(aside), []
     log.debug("left out: %d -> %d after %.1f s", len(left_out), best_count, meter.seconds_used())
     return None if best is None else arrays_as_plan(problem, c, *best)
+
+
+ROUNDS = 5  # times the requests set aside are tried again
+SERVE_STEPS = 50  # insertions per call of the kernel (an iteration) when placing riders left out
