@@ -115,9 +115,9 @@ def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None
 
 
 @njit(cache=True)
-def route_feasible(
+def route_feasible(  # type: ignore[no-untyped-def]
     seq, n, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time
-):  # type: ignore[no-untyped-def]
+):
     """Whether the route seq[:n] from depot node ``start`` (capacity: its vehicle's row) is feasible: as
     early as possible, or else with later starts (dial-a-ride)."""
     t = earliest[start]
