@@ -1,7 +1,7 @@
 """Travel-time matrices as users run them: the whole ``maas matrix`` command, on 0/1/2 workers, beside a peer.
 
     python3 benchmarks/bench_matrix.py [--area helsinki] [--points 1000] [--window 10] [--seed 1]
-                                       [--runs 0,1,2] [--peer cafein]
+                                       [--runs 0,1,2] [--repeat 1] [--peer cafein]
     python3 benchmarks/bench_matrix.py --area porto_alegre --origins ../shared/data/porto_alegre/poa_hexgrid.csv \
                                        --time 14:00 --runs 0,2
 
@@ -10,7 +10,8 @@ Points: ``--points`` random points on the area's walkable streets (fixed ``--see
 with a ``--window``-minute departure window, median. Each run is the whole command in a fresh
 process (reading points, loading the area, starting workers, writing Parquet), timed by wall
 clock: ``--runs`` lists worker counts (0 = in one process, N = a local Dask cluster of N
-processes). The files of all runs must be identical. With ``--peer cafein`` the same points go
+processes), each timed ``--repeat`` times, interleaved (the machine drifts over minutes), and the
+medians reported. The files of all runs must be identical. With ``--peer cafein`` the same points go
 through cafein's ``TravelTimeMatrix`` (installed in ``benchmarks/.venv-cafein``) and its times are
 compared pair by pair with ours. Writes benchmarks/results/matrix-<area>-<n>.json and .csv.
 """
@@ -79,6 +80,10 @@ def run_cafein(args: argparse.Namespace, area_files: dict[str, str], points_csv:
     return report
 
 
+def _label(workers: int) -> str:
+    return "one process" if workers == 0 else f"Dask, {workers} worker{'s' if workers > 1 else ''}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--area", default="helsinki")
@@ -89,6 +94,9 @@ def main() -> None:
     parser.add_argument("--time", default="08:30")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", default="0,1,2", help="worker counts to time (0: one process)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="time each run this many times, interleaved; report the medians"
+    )
     parser.add_argument("--peer", choices=["cafein"], help="also time this peer on the same points")
     parser.add_argument(
         "--check-fresh",
@@ -110,13 +118,18 @@ def main() -> None:
     depart = f"{area.service_date.isoformat()}T{args.time}"
     rows: list[dict] = []
     files: dict[str, Path] = {}
-    for workers in (int(w) for w in args.runs.split(",")):
-        label = "one process" if workers == 0 else f"Dask, {workers} worker{'s' if workers > 1 else ''}"
-        out = work / f"ours-{workers}.parquet"
-        seconds = run_ours(args, points_csv, depart, workers, out)
-        files[label] = out
-        rows.append({"run": label, "points": n, "window_min": args.window, "seconds": round(seconds, 2)})
-        print(f"{label:<22}{seconds:8.1f} s", flush=True)
+    counts = [int(w) for w in args.runs.split(",")]
+    timings: dict[int, list[float]] = {w: [] for w in counts}
+    for repetition in range(args.repeat):  # interleaved, so that the machine's drift hits every run alike
+        for workers in counts:
+            out = work / f"ours-{workers}.parquet"
+            seconds = run_ours(args, points_csv, depart, workers, out)
+            timings[workers].append(round(seconds, 2))
+            print(f"{_label(workers):<22}{seconds:8.1f} s  (repetition {repetition + 1})", flush=True)
+    for workers in counts:
+        files[_label(workers)] = work / f"ours-{workers}.parquet"
+        row = {"run": _label(workers), "points": n, "window_min": args.window}
+        rows.append({**row, "seconds": float(np.median(timings[workers])), "all_seconds": timings[workers]})
     tables = {label: pd.read_parquet(path) for label, path in files.items()}
     first = next(iter(tables.values()))
     identical = all(t.equals(first) for t in tables.values())
@@ -179,9 +192,17 @@ def main() -> None:
         "date": dt.date.today().isoformat(),
         "identical": identical,
         "identical_to_fresh_search_per_minute": fresh_identical,
+        "repeat": args.repeat,
         "runs": rows,
         "agreement_with_peer": agreement,
     }
+    median = {w: float(np.median(t)) for w, t in timings.items()}
+    if 1 in median and 2 in median:
+        summary["speedup_2_workers_vs_1"] = round(median[1] / median[2], 3)
+        print(f"2 workers vs 1 (medians): {summary['speedup_2_workers_vs_1']:.2f}x")
+    if 0 in median and 1 in median:
+        summary["overhead_1_worker_vs_one_process"] = round(median[1] / median[0] - 1, 3)
+        print(f"1 worker over one process (medians): {100 * summary['overhead_1_worker_vs_one_process']:+.1f} %")
     out = HERE / "results" / name
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     with out.with_suffix(".csv").open("w", newline="", encoding="utf-8") as handle:

@@ -32,7 +32,7 @@ from numba import njit
 TOLERANCE_S = 1e-6
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def replay_stops(  # type: ignore[no-untyped-def]
     time_s,
     here,
@@ -93,7 +93,7 @@ def replay_stops(  # type: ignore[no-untyped-def]
     return clock <= shift_end
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _candidate(  # type: ignore[no-untyped-def]
     i,
     j,
@@ -159,7 +159,7 @@ def _candidate(  # type: ignore[no-untyped-def]
             k += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rider_time(  # type: ignore[no-untyped-def]
     earliest, latest, is_pickup, pair, picked, waits, n, start, departed, ride_weight, home_weight
 ):
@@ -182,7 +182,7 @@ def rider_time(  # type: ignore[no-untyped-def]
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def best_feasible(  # type: ignore[no-untyped-def]
     time_s,
     cand_vehicle,
@@ -289,7 +289,7 @@ def best_feasible(  # type: ignore[no-untyped-def]
     return best, best_pickup, best_dropoff
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _plan_rider_time(  # type: ignore[no-untyped-def]
     time_s,
     v,

