@@ -141,6 +141,7 @@ class EuclideanSpace:
         return list(range(len(self.xy) - len(rows), len(self.xy)))
 
     def minutes(self, a: int, b: int) -> float:
+        """Driving minutes from location ``a`` to ``b`` (straight, at the space's speed)."""
         return float(np.hypot(*(self.xy[b] - self.xy[a]))) / self.speed
 
     def tables(self, locations: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -160,12 +161,15 @@ class NetworkSpace:
             raise DispatchError("planted instance: the network offers no node to plant riders on")
 
     def sample(self, rng: np.random.Generator, count: int | None = None) -> list[int]:
+        """``count`` nodes of the pool (one if None), drawn with replacement."""
         return [int(x) for x in rng.choice(self.pool, 1 if count is None else count)]
 
     def minutes(self, a: int, b: int) -> float:
+        """Driving minutes from node ``a`` to ``b``, as ``maas dispatch`` reads them from the tables."""
         return 0.0 if a == b else float(np.float64(self.time_s[a, b]) / 60.0)
 
     def tables(self, locations: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Travel minutes and km between the nodes ``locations`` (0 between a node and itself)."""
         nodes = np.asarray(locations, dtype=np.int64)
         minutes = self.time_s[np.ix_(nodes, nodes)].astype(np.float64) / 60.0
         km = self.dist_m[np.ix_(nodes, nodes)].astype(np.float64) / 1000.0
