@@ -92,14 +92,6 @@ def insertion_plan(problem: Problem, scale: int) -> RoutePlan | None:
         c.start,
         c.vehicle_class,
         c.tied,
-        c.transit,
-        c.distance,
-        c.earliest,
-        c.latest,
-        c.seats,
-        c.chairs,
-        c.ride_limit,
-        c.capacity,
-        c.max_duration,
+        *c.kernel_tables,
     )
     return arrays_as_plan(problem, c, routes, lengths)

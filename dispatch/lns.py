@@ -211,7 +211,7 @@ def shorten_routes(
     while not meter.exhausted():
         done = meter.fraction_used()
         temperature = hot * (cold / hot) ** done if cold > 0 else hot * (1 - done)  # hot > 0 where cold > 0
-        cost, best_cost = _lns_steps(
+        cost, best_cost = _lns_steps(  # type: ignore[call-arg]
             routes,
             lengths,
             cost,
@@ -222,15 +222,7 @@ def shorten_routes(
             params.steps_per_call,
             max_removed,
             related,
-            c.transit,
-            c.distance,
-            c.earliest,
-            c.latest,
-            c.seats,
-            c.chairs,
-            c.ride_limit,
-            c.capacity,
-            c.max_duration,
+            *c.kernel_tables,
             open_routes,
             usable,
             c.start,

@@ -54,6 +54,22 @@ class CompiledFleetProblem:
     tied: np.ndarray  # int64 (K,): the vehicle (row) a request is tied to, -1 if none
 
     @property
+    def kernel_tables(self) -> tuple[np.ndarray, ...]:
+        """The tables the kernels take in this order, after their own arguments: transit, distance,
+        earliest, latest, seats, chairs, ride_limit, capacity, max_duration."""
+        return (
+            self.transit,
+            self.distance,
+            self.earliest,
+            self.latest,
+            self.seats,
+            self.chairs,
+            self.ride_limit,
+            self.capacity,
+            self.max_duration,
+        )
+
+    @property
     def uniform(self) -> bool:
         """Whether every vehicle is alike and no request is tied to one (rows interchangeable)."""
         return bool((self.vehicle_class == 0).all() and (self.tied < 0).all())

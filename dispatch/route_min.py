@@ -285,15 +285,7 @@ def _steps(
         c.start,
         c.vehicle_class,
         c.tied,
-        c.transit,
-        c.distance,
-        c.earliest,
-        c.latest,
-        c.seats,
-        c.chairs,
-        c.ride_limit,
-        c.capacity,
-        c.max_duration,
+        *c.kernel_tables,
     )
     return int(left), int(stuck)
 
