@@ -1,14 +1,17 @@
 """The dispatcher's objective against riders' time at home: a sweep of the rider-time weight.
 
     python3 benchmarks/bench_rider_objective.py [--weights 0,1,3] [--early-weights 0,0.5]
-                                                [--leave-later off,on] [--fleet 6]
+                                                [--leave-later off,on] [--choice-margins off,0,2]
+                                                [--fleet 6]
                                                 [--requests 1000] [--seeds 1] [--no-reoptimise]
                                                 [--out benchmarks/results/rider-objective]
 
 Every combination of ``--weights`` (seconds of driving a second of riders' time, riding or waiting
 off a train, is worth when a booking is placed and a re-optimised plan is judged), ``--early-weights``
 (the same for each second a rider bound for a train is picked up at home before the latest pickup that
-makes it), ``--leave-later`` and ``--fleet`` runs the same
+makes it), ``--leave-later``, ``--choice-margins`` (riders choose: an offer is booked only when it
+gains the rider at least that many minutes at home over walking and transit; ``off``: every rider
+takes what is offered, and the served share is then of all requests) and ``--fleet`` runs the same
 seeded Helsinki day (``--requests`` riders, service hours 07-19). Each request's best walk-and-transit
 option is planned once per seed (it does not depend on the dispatch); every carried rider's time at
 home gained is measured against it. Prints a table (served share, vehicle-km, wait, ride, time gained
@@ -31,22 +34,31 @@ from typing import Any
 
 from dispatch.alternatives import Alternative, request_alternatives, rider_gains
 from dispatch.day import DayConfig, open_day, shuttle_network
+from dispatch.demand import generate_demand
 from dispatch.kpi import compute_kpis
 from dispatch.online import OnlineParams
-from dispatch.service import booking_from_json
 from maas.area import load_area
 from maas_apps.batch_commands import numbers_arg, seeds_arg
 from planner.area_data import load_area_data
 from planner.router import Planner
 
 HERE = Path(__file__).parent
+HOURS = (7.0, 19.0)
 
 
-def run_day(data: Any, network: Any, args: argparse.Namespace, fleet: int, seed: int, params: OnlineParams) -> Any:
+def run_day(
+    data: Any,
+    network: Any,
+    args: argparse.Namespace,
+    fleet: int,
+    seed: int,
+    params: OnlineParams,
+    alternatives: dict[str, Alternative],
+) -> Any:
     """One seeded day; the open store (the caller closes it) and its wall time."""
-    config = DayConfig(fleet, args.requests, (7.0, 19.0), seed, params=params)
+    config = DayConfig(fleet, args.requests, HOURS, seed, params=params)
     tmp = Path(tempfile.mkdtemp(prefix="rider-objective-"))
-    store = open_day(tmp / "day.sqlite", data, network, config, lambda _m: None)
+    store = open_day(tmp / "day.sqlite", data, network, config, lambda _m: None, alternatives)
     started = time.perf_counter()
     store.run(network, lambda _m: None)
     return store, time.perf_counter() - started
@@ -62,6 +74,11 @@ def main() -> None:
     parser.add_argument("--weights", type=numbers_arg(float, 0, 100, "weights"), default=(0.0, 1.0, 3.0))
     parser.add_argument("--early-weights", type=numbers_arg(float, 0, 100, "weights"), default=(0.0,))
     parser.add_argument("--leave-later", default="off,on")
+    parser.add_argument(
+        "--choice-margins",
+        default="off",
+        help="riders choose: minutes an offer must gain over walking and transit to be booked, e.g. off,0,2",
+    )
     parser.add_argument("--no-reoptimise", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results" / "rider-objective"))
     args = parser.parse_args()
@@ -69,24 +86,26 @@ def main() -> None:
     network = shuttle_network(data)
     planner = Planner(data)
     runs: list[dict[str, Any]] = []
+    margins = [None if m == "off" else float(m) for m in args.choice_margins.split(",")]
     for seed in args.seeds:
-        alternatives: dict[str, Alternative] | None = None
-        for fleet, weight, early, later in itertools.product(
+        # the same requests for every run of this seed, so their alternatives are planned once
+        requests = generate_demand(data.area, network, data.timetable, args.requests, seed, HOURS)
+        alternatives = request_alternatives(requests, network, planner, data.area.service_date)
+        for fleet, weight, early, later, margin in itertools.product(
             args.fleet,
             args.weights,
             args.early_weights,
             args.leave_later.split(","),
+            margins,
         ):
             params = OnlineParams(
                 reoptimise=not args.no_reoptimise,
                 rider_time_weight=weight,
                 early_pickup_weight=early,
                 leave_later=later == "on",
+                choice_margin_s=None if margin is None else margin * 60,
             )
-            store, wall = run_day(data, network, args, fleet, seed, params)
-            if alternatives is None:  # the same requests for every run of this seed
-                requests = [booking_from_json(row["data"]) for row in store.bookings()]
-                alternatives = request_alternatives(requests, network, planner, data.area.service_date)
+            store, wall = run_day(data, network, args, fleet, seed, params, alternatives)
             kpis = compute_kpis(store, network)
             gain = rider_gains(store, alternatives)
             store.close()
@@ -96,6 +115,8 @@ def main() -> None:
                 "rider_time_weight": weight,
                 "early_pickup_weight": early,
                 "leave_later": later == "on",
+                "choice_margin_min": margin,
+                "chose_shuttle_share": kpis.chose_shuttle_share,
                 "served_share": kpis.served_share,
                 "vehicle_km": kpis.vehicle_km,
                 "wait_p50_min": kpis.wait_p50_min,
@@ -114,8 +135,10 @@ def main() -> None:
             }
             runs.append(run)
             print(
-                f"seed {seed} fleet {fleet} weight {weight:g} early {early:g} leave-later {later}: "
-                f"served {100 * kpis.served_share:.1f} %, {kpis.vehicle_km:.0f} km, gain {gain.mean_min:+.2f} min, "
+                f"seed {seed} fleet {fleet} weight {weight:g} early {early:g} leave-later {later} "
+                f"choice {'off' if margin is None else f'{margin:g} min'}: "
+                f"chose {100 * kpis.chose_shuttle_share:.1f} %, served {100 * kpis.served_share:.1f} %, "
+                f"{kpis.vehicle_km:.0f} km, gain {gain.mean_min:+.2f} min, "
                 f"{100 * gain.share_gaining:.0f} % gain, {kpis.charges} charges ({wall:.0f} s)",
                 flush=True,
             )
@@ -125,7 +148,8 @@ def main() -> None:
 
 def print_table(runs: list[dict[str, Any]]) -> None:
     """The runs as a table, one row each."""
-    head = f"{'seed':>4} {'fleet':>5} {'weight':>6} {'early':>5} {'later':>5} {'served':>7} {'veh-km':>7} "
+    head = f"{'seed':>4} {'fleet':>5} {'weight':>6} {'early':>5} {'later':>5} {'choice':>6} {'chose':>6} "
+    head += f"{'served':>7} {'veh-km':>7} "
     head += f"{'wait50':>6} "
     head += f"{'ride50':>6} {'gain':>6} {'median':>6} {'gaining':>7} {'h/day':>6}"
     print("\n" + head)
@@ -133,7 +157,9 @@ def print_table(runs: list[dict[str, Any]]) -> None:
         print(
             f"{r['seed']:>4} {r['fleet']:>5} {r['rider_time_weight']:>6g} {r['early_pickup_weight']:>5g} "
             f"{'on' if r['leave_later'] else 'off':>5} "
-            f"{100 * r['served_share']:>6.1f}% {r['vehicle_km']:>7.0f} {r['wait_p50_min']:>6.1f} "
+            f"{'off' if r['choice_margin_min'] is None else format(r['choice_margin_min'], 'g'):>6} "
+            f"{100 * r['chose_shuttle_share']:>5.1f}% {100 * r['served_share']:>6.1f}% "
+            f"{r['vehicle_km']:>7.0f} {r['wait_p50_min']:>6.1f} "
             f"{r['ride_p50_min']:>6.1f} "
             f"{r['gain_mean_min']:>+6.2f} {r['gain_median_min']:>+6.2f} {100 * r['share_gaining']:>6.0f}% "
             f"{r['hours_gained_per_day']:>6.1f}"
@@ -163,11 +189,12 @@ def write(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         ("gain_mean_min", "time at home gained per rider (min)", 1.0),
     )
     for ax, (key, label, scale) in zip(axes, measures, strict=True):
-        for (fleet, early, later), group in itertools.groupby(
-            sorted(
-                runs, key=lambda r: (r["fleet"], r["early_pickup_weight"], r["leave_later"], r["rider_time_weight"])
-            ),
-            key=lambda r: (r["fleet"], r["early_pickup_weight"], r["leave_later"]),
+
+        def setting(r: dict[str, Any]) -> tuple[Any, ...]:
+            return (r["fleet"], r["early_pickup_weight"], r["leave_later"], str(r["choice_margin_min"]))
+
+        for (fleet, early, later, choice), group in itertools.groupby(
+            sorted(runs, key=lambda r: (*setting(r), r["rider_time_weight"])), key=setting
         ):
             rows = list(group)
             weights = sorted({r["rider_time_weight"] for r in rows})
@@ -178,6 +205,7 @@ def write(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
                 for w in weights
             ]
             name = f"{fleet} shuttles, early-pickup weight {early:g}, leave-later {'on' if later else 'off'}"
+            name += "" if choice == "None" else f", riders choose ({choice} min)"
             ax.plot(weights, means, marker="o", label=name)
         ax.set_xlabel("rider-time weight (s of driving per s of riders' time)")
         ax.set_title(label)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatch.alternatives import Alternative
 from dispatch.battery import BatteryModel
 from dispatch.demand import generate_demand, read_demand_csv
 from dispatch.model import DispatchError
 from dispatch.network import ShuttleNetwork, load_network
-from dispatch.online import OnlineParams, VehiclePlan
+from dispatch.online import Booking, OnlineParams, VehiclePlan
 from dispatch.service import ServiceStore
 from dispatch.service_day import DaySettings
 from planner.area_data import AreaData
@@ -91,7 +93,12 @@ def shuttle_network(data: AreaData, cache: str | Path | None = None) -> ShuttleN
 
 
 def open_day(
-    db_path: Path, data: AreaData, network: ShuttleNetwork, config: DayConfig, say: Callable[[str], None]
+    db_path: Path,
+    data: AreaData,
+    network: ShuttleNetwork,
+    config: DayConfig,
+    say: Callable[[str], None],
+    alternatives: Mapping[str, Alternative] | None = None,
 ) -> ServiceStore:
     """The day in ``db_path``: resumed if it holds one, else created with fresh demand.
 
@@ -107,6 +114,9 @@ def open_day(
         Fleet, demand, seed, hours and service parameters of a new day.
     say
         Called with a line of text (created or resumed, and how many requests).
+    alternatives
+        With riders choosing (``config.params.choice_margin_s``): each request's walk-and-transit option
+        by booking id, when already planned (a benchmark running the same demand again); else planned here.
 
     Returns
     -------
@@ -143,11 +153,31 @@ def open_day(
     else:
         requests = generate_demand(data.area, network, data.timetable, config.requests, config.seed, config.hours)
         source = f"generated, seed {config.seed}"
+    if config.params.choice_margin_s is not None:
+        if alternatives is None or any(b.id not in alternatives for b in requests):
+            alternatives = plan_alternatives(requests, data, network, say)
+        requests = [dataclasses.replace(b, alternative_s=alternatives[b.id].moment_s) for b in requests]
     settings = DaySettings(start_s, end_s, depot, config.params, battery)
     extra = {"area": data.area.name, "fleet": config.fleet, "seats": seats, "requests": len(requests), "demand": source}
     store.initialise(settings, plans, requests, extra)
     say(f"new service day in {db_path}: {len(requests)} requests ({source}), {config.fleet} shuttles x {seats} seats")
     return store
+
+
+def plan_alternatives(
+    requests: Sequence[Booking], data: AreaData, network: ShuttleNetwork, say: Callable[[str], None]
+) -> dict[str, Alternative]:
+    """Each request's best walk-and-transit option from the area's router, by booking id."""
+    from dispatch.alternatives import request_alternatives
+    from planner.router import Planner
+
+    say(f"planning {len(requests)} riders' walk-and-transit alternatives (riders choose)")
+
+    def progress(done: int, total: int) -> None:
+        if done % 200 == 0 or done == total:
+            say(f"  alternatives {done}/{total}")
+
+    return request_alternatives(requests, network, Planner(data), data.area.service_date, progress)
 
 
 @contextmanager

@@ -8,6 +8,10 @@ direct path at 1.28 m/s (HSL's walking speed); time saved is time at home gained
 a departure, how much later than a walker the rider leaves home (pickup against the latest
 drop-off minus the walk); for a ride from an arrival, how much sooner the rider is home than a
 walker leaving the train at the same time.
+
+When riders choose (``OnlineParams.choice_margin_s``), a rider whose offer does not beat their own
+walk-and-transit option declines it; ``served_share`` is then of the riders who booked, and
+``chose_shuttle_share`` says how many of all requests that was.
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ class DayKpis:
     charges: int = 0
     charging_h: float = 0.0
     battery_low_share: float = 1.0  # the lowest any battery fell, as a share of its usable charge (< 0: ran flat)
+    # with riders choosing: those who took their own alternative; served_share counts the others
+    declined: int = 0
+    chose_shuttle_share: float = 1.0
 
     def rows(self) -> list[tuple[str, str]]:
         """The KPIs as (measure, value, unit) rows for a table."""
@@ -88,6 +95,8 @@ def compute_kpis(store: ServiceStore, net: Matrices) -> DayKpis:
     events = store.events()
     served = [b for b in bookings if b["status"] == BookingStatus.DONE]
     rejected = [b for b in bookings if b["status"] == BookingStatus.REJECTED]
+    declined = sum(b["status"] == BookingStatus.DECLINED for b in bookings)
+    booked = len(bookings) - declined  # riders who wanted the shuttle's offer (all, unless riders choose)
     waits, rides, detours, saved, kept = [], [], [], [], 0
     car_km = 0.0
     for row in served:
@@ -121,7 +130,7 @@ def compute_kpis(store: ServiceStore, net: Matrices) -> DayKpis:
         requests=len(bookings),
         served=len(served),
         rejected=len(rejected),
-        served_share=len(served) / len(bookings) if bookings else 0.0,
+        served_share=len(served) / booked if booked else 0.0,
         wait_p50_min=_pct(waits, 50),
         wait_p95_min=_pct(waits, 95),
         promises_kept_share=kept / len(served) if served else 1.0,
@@ -140,6 +149,8 @@ def compute_kpis(store: ServiceStore, net: Matrices) -> DayKpis:
         decision_p95_ms=_pct(decisions, 95),
         reoptimisations_adopted=sum(1 for e in events if e["kind"] == "reoptimise" and e["adopted"]),
         **_energy(store, events, vehicle_km, net),
+        declined=declined,
+        chose_shuttle_share=booked / len(bookings) if bookings else 1.0,
     )
 
 
@@ -189,7 +200,7 @@ def hourly(store: ServiceStore) -> list[dict[str, float]]:
     for e in store.events():
         hour = int(e["t"] // 3600)
         row = table[hour]
-        if e["kind"] in ("request", "accept", "reject", "pickup"):
+        if e["kind"] in ("request", "accept", "reject", "decline", "pickup"):
             row[e["kind"]] += 1
         elif e["kind"] == "drive":
             row["vehicle_km"] += e["dist_m"] / 1000
@@ -203,6 +214,7 @@ def hourly(store: ServiceStore) -> list[dict[str, float]]:
                 "requests": row["request"],
                 "accepted": row["accept"],
                 "rejected": row["reject"],
+                "declined": row["decline"],
                 "pickups": row["pickup"],
                 "vehicle_km": row["vehicle_km"],
                 "occupancy": row["passenger_km"] / row["vehicle_km"] if row["vehicle_km"] else 0.0,

@@ -63,6 +63,9 @@ class Booking:
     service_s: float = 30.0  # boarding or alighting
     promised_earliest_s: float | None = None
     promised_latest_s: float | None = None
+    # the rider's best option without the shuttle, walking and transit: when they would leave home (to a
+    # departure) or be home (from an arrival); None: not known, or there is none
+    alternative_s: float | None = None
 
     @property
     def to_departure(self) -> bool:
@@ -146,6 +149,9 @@ class OnlineParams:
     rider_time_weight: float = 0.0
     early_pickup_weight: float = 0.0
     rider_time_candidates: int = 200  # feasible places weighed per booking at most (bounds latency)
+    # riders choose: one whose offer does not gain them at least this much time at home over their own
+    # alternative (Booking.alternative_s) takes the alternative; None: every rider takes what is offered
+    choice_margin_s: float | None = None
 
     def __post_init__(self) -> None:
         from dispatch.model import DispatchError
@@ -157,6 +163,8 @@ class OnlineParams:
             problems.append("early_pickup_weight must be in 0..100")
         if self.rider_time_candidates < 1:
             problems.append("rider_time_candidates must be >= 1")
+        if self.choice_margin_s is not None and not -3600 <= self.choice_margin_s <= 3600:
+            problems.append("choice_margin_s must be in -3600..3600 (or None)")
         if self.promise_window_s < 0:
             problems.append("promise_window_s must be >= 0")
         if self.reoptimise_every_s <= 0:

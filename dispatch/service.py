@@ -49,11 +49,13 @@ from dispatch.service_day import (
 
 class BookingStatus(StrEnum):
     """Where a booking is in its day: announced and waiting to be decided, then accepted (with a promise)
-    or rejected (with a reason); an accepted rider goes on board, then is done."""
+    or rejected (with a reason), or declined by the rider (their own alternative was better); an accepted
+    rider goes on board, then is done."""
 
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    DECLINED = "declined"
     ONBOARD = "onboard"
     DONE = "done"
 
@@ -62,7 +64,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bookings (
     id TEXT PRIMARY KEY,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected', 'onboard', 'done')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected', 'declined', 'onboard', 'done')),
     announced_s REAL NOT NULL,
     data TEXT NOT NULL,
     vehicle TEXT,
@@ -230,10 +232,15 @@ class ServiceStore:
             db.execute("UPDATE bookings SET status = 'onboard', pickup_s = ? WHERE id = ?", (event.t, event.booking))
         elif event.kind == "dropoff":
             db.execute("UPDATE bookings SET status = 'done', dropoff_s = ? WHERE id = ?", (event.t, event.booking))
-        elif event.kind == "reject" and step.decision is not None:
+        elif event.kind in ("reject", "decline") and step.decision is not None:
             db.execute(
-                "UPDATE bookings SET status = 'rejected', reason = ?, decision_ms = ? WHERE id = ?",
-                (step.decision.reason, step.decision.decision_ms, event.booking),
+                "UPDATE bookings SET status = ?, reason = ?, decision_ms = ? WHERE id = ?",
+                (
+                    BookingStatus.REJECTED if event.kind == "reject" else BookingStatus.DECLINED,
+                    step.decision.reason,
+                    step.decision.decision_ms,
+                    event.booking,
+                ),
             )
         elif event.kind == "accept" and step.decision is not None and event.booking is not None:
             promised = step.state.bookings[event.booking]
@@ -276,7 +283,7 @@ class ServiceStore:
                 decided = decide(state, net, request, settings)
                 self._persist(state, decided)
                 assert decided.decision is not None
-                return "accept" if decided.decision.accepted else "reject"
+                return decided.events[-1].kind  # accept, reject or decline
             if request is not None or (settings.params.reoptimise and next_reopt < settings.end_s):
                 state = self._persist(state, advance(state, net, next_reopt, settings.battery))
                 self._persist(state, reoptimise_day(state, net, settings))

@@ -251,6 +251,11 @@ def decide(state: DayState, net: Matrices, booking: Booking, settings: DaySettin
         ms = (time.perf_counter() - started) * 1000
         decision = Decision(booking.id, False, None, None, None, None, None, reason, ms)
         return Step(state, (request, Event(now, "reject", booking.id, None, {"reason": reason})), (), decision)
+    declined = choice_reason(booking, insertion, settings.params.choice_margin_s)
+    if declined:
+        ms = (time.perf_counter() - started) * 1000
+        decision = Decision(booking.id, False, None, None, None, None, None, declined, ms)
+        return Step(state, (request, Event(now, "decline", booking.id, None, {"reason": declined})), (), decision)
     plans = tuple(insertion.plan if p.vehicle == insertion.vehicle else p for p in state.plans)
     bookings = {**state.bookings, booking.id: promised}
     ms = (time.perf_counter() - started) * 1000
@@ -339,6 +344,37 @@ def offer(
     if settings.params.leave_later:
         insertion = leave_later(insertion, booking, state.bookings, net, now, state.picked_up_s)
     return insertion, promise(booking, insertion.pickup_s, settings.params.promise_window_s), ""
+
+
+def offered_gain_s(booking: Booking, insertion: Insertion) -> float | None:
+    """Time at home the offer gains the rider over their own alternative (``booking.alternative_s``):
+    leaving home at the planned pickup instead (to a departure), or home at the planned drop-off
+    (from an arrival); None when the alternative is not known."""
+    if booking.alternative_s is None:
+        return None
+    if booking.to_departure:
+        return insertion.pickup_s - booking.alternative_s
+    return booking.alternative_s - insertion.dropoff_s
+
+
+def choice_reason(booking: Booking, insertion: Insertion, margin_s: float | None) -> str:
+    """Why the rider takes their alternative instead of the offer ("" when they book the shuttle): with
+    riders choosing (``margin_s`` not None), an offer must gain them at least ``margin_s`` at home."""
+    gain = offered_gain_s(booking, insertion) if margin_s is not None else None
+    if gain is None or margin_s is None or gain >= margin_s:
+        return ""
+    assert booking.alternative_s is not None
+    if booking.to_departure:
+        options = (
+            f"walking and transit let the rider leave home at {_hhmm(booking.alternative_s)}, "
+            f"the shuttle would pick them up at {_hhmm(insertion.pickup_s)}"
+        )
+    else:
+        options = (
+            f"walking and transit bring the rider home at {_hhmm(booking.alternative_s)}, "
+            f"the shuttle at {_hhmm(insertion.dropoff_s)}"
+        )
+    return f"took walking and transit: {options} ({gain / 60:+.1f} min at home, {margin_s / 60:g} min asked)"
 
 
 def _hhmm(seconds: float) -> str:

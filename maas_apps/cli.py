@@ -389,6 +389,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         objective["leave_later"] = True
     if args.rider_time_weight is not None:
         objective["rider_time_weight"] = args.rider_time_weight
+    if args.choice_margin is not None:
+        objective["choice_margin_s"] = args.choice_margin * 60
     config = DayConfig(
         fleet=args.fleet,
         requests=args.requests,
@@ -422,7 +424,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         served = counts["accepted"] + counts["onboard"] + counts["done"]
         print(
             f"the day in {args.db} is open at {_hhmm(clock / 60)}: {served} rides accepted, "
-            f"{counts['rejected']} refused, {counts['pending']} requests still to come.\n"
+            f"{counts['rejected']} refused, "
+            + (f"{counts['declined']} declined for walking and transit, " if counts["declined"] else "")
+            + f"{counts['pending']} requests still to come.\n"
             f"Book with 'maas book --db {args.db} ...', plan with '--modes walk,transit,shuttle --db {args.db}', "
             f"run on with 'maas simulate --db {args.db}'."
         )
@@ -734,7 +738,7 @@ def cmd_dispatch_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-BOOKING_STATUSES = ("pending", "accepted", "rejected", "onboard", "done")
+BOOKING_STATUSES = ("pending", "accepted", "rejected", "declined", "onboard", "done")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -905,6 +909,13 @@ def _add_simulate_command(sub: Any) -> None:
         "--alternatives",
         action="store_true",
         help="also compare every rider with walking and transit (time at home gained; alternatives.csv)",
+    )
+    sim.add_argument(
+        "--choice-margin",
+        type=number_arg(float, -60, 60, "minutes"),
+        metavar="MIN",
+        help="riders choose: each compares the shuttle's offer with walking and transit and books it only when "
+        "it gains them at least MIN minutes at home (default: every rider takes what is offered)",
     )
     sim.set_defaults(func=cmd_simulate)
 

@@ -136,3 +136,34 @@ def test_a_days_alternatives_are_real_trips(
         checked += 1
     assert checked >= len(rows) // 2
     assert dt.date(2022, 2, 22) == day
+
+
+@pytest.mark.realdata
+def test_riders_choosing_book_the_shuttle_where_it_beats_walking_and_transit(
+    shared_data: Path, helsinki_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``maas simulate --choice-margin 0``: each rider's alternative is planned before the day, the ones
+    whose offer loses to it decline, and the riders carried are measured against that same alternative."""
+    from dispatch.service import ServiceStore, booking_from_json
+    from maas_apps.cli import main
+
+    db = tmp_path / "day.sqlite"
+    area = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]
+    argv = ["simulate", *area, "--requests", "80", "--fleet", "3", "--no-reoptimise", "--db", str(db)]
+    assert main([*argv, "--choice-margin", "0", "--alternatives"]) == 0
+    capsys.readouterr()
+    kpis = pd.read_csv(tmp_path / "day" / "kpis.csv").set_index("kpi")["value"]
+    store = ServiceStore(db)
+    rows = store.bookings()
+    store.close()
+    declined = [r for r in rows if r["status"] == "declined"]
+    assert 0 < len(declined) == int(kpis["declined"]) < 80, "nobody (or everybody) declined: the test lost its point"
+    assert all("walking and transit" in r["reason"] for r in declined)
+    assert float(kpis["served_share"]) == pytest.approx(int(kpis["served"]) / (80 - len(declined)), abs=1e-3)
+    riders = pd.read_csv(tmp_path / "day" / "alternatives.csv", keep_default_na=False).set_index("booking")
+    stored = {r["id"]: booking_from_json(r["data"]).alternative_s for r in rows}
+    for booking, row in riders.iterrows():  # the alternative a rider chose against is the one measured
+        if row["alternative_s"] != "":
+            assert stored[str(booking)] == pytest.approx(float(row["alternative_s"]))
+    gained = pd.to_numeric(riders["gained_min"], errors="coerce").dropna()
+    assert (gained > 0).mean() >= 0.7, gained.describe()

@@ -684,3 +684,55 @@ def test_the_day_steps_without_a_database_and_leave_their_input_alone() -> None:
     assert decided.state.plans[0].stops, "advancing did not change the state it was given"
     # the same step on the same state gives the same result
     assert advance(decided.state, NET, START + 3600).events == later.events
+
+
+def test_riders_who_choose_take_the_shuttle_only_when_it_gains_them_time() -> None:
+    """With riders choosing, an offer that does not beat the rider's own walk-and-transit option is
+    declined (a ``decline``, with both times named); one that beats it is booked; without choice, or
+    without a known alternative, every offer is booked."""
+    from dispatch.service_day import DayState, decide
+
+    def decided(ride: Booking, margin_s: float | None) -> tuple[str, str]:
+        settings = DaySettings(START, START + 3 * 3600, 0, OnlineParams(reoptimise=False, choice_margin_s=margin_s))
+        state = DayState(START, (VehiclePlan("v0", 4, 0, 0, START),), {}, {})
+        step = decide(state, NET, ride, settings)
+        assert step.decision is not None
+        return step.events[-1].kind, step.decision.reason
+
+    to_train = Booking("a", 6, 18, START, START + 600, START + 1500, 1200.0, latest_dropoff_s=START + 3000)
+    # walking lets the rider leave after the shuttle's latest pickup: every offer loses time at home
+    kind, reason = decided(dataclasses.replace(to_train, alternative_s=START + 1800), 0.0)
+    assert kind == "decline" and "leave home at 08:30" in reason and "walking and transit" in reason
+    # walking needs the rider out well before the window opens: the shuttle gains them time
+    assert decided(dataclasses.replace(to_train, alternative_s=START), 0.0)[0] == "accept"
+    # ...but not the 20 minutes this rider asks for
+    assert decided(dataclasses.replace(to_train, alternative_s=START), 1200.0)[0] == "decline"
+    assert decided(dataclasses.replace(to_train, alternative_s=START + 1800), None)[0] == "accept"
+    assert decided(to_train, 0.0)[0] == "accept"  # no alternative known: the rider books
+    off_train = Booking("b", 6, 18, START, START + 60, START + 900, 1200.0)
+    direct = float(NET.time_s[6, 18])
+    kind, reason = decided(dataclasses.replace(off_train, alternative_s=START + 60 + direct / 2), 0.0)
+    assert kind == "decline" and "bring the rider home" in reason
+    assert decided(dataclasses.replace(off_train, alternative_s=START + 3 * 3600), 0.0)[0] == "accept"
+
+
+def test_a_day_where_riders_choose_counts_the_declined_apart(tmp_path: Path) -> None:
+    """Riders whose own option beats any shuttle decline; the served share is of those who booked."""
+    store = ServiceStore(tmp_path / "day.sqlite")
+    requests = random_bookings(NET, 30, 5, START, 7200)
+    unbeatable = {b.id for b in requests[::3]}  # home the moment they leave the train
+    requests = [
+        dataclasses.replace(b, alternative_s=b.earliest_pickup_s if b.id in unbeatable else b.latest_pickup_s + 7200)
+        for b in requests
+    ]
+    params = OnlineParams(reoptimise=False, choice_margin_s=60.0)
+    plans = [VehiclePlan(f"v{k}", 4, 0, 0, START) for k in range(2)]
+    store.initialise(DaySettings(START, START + 3 * 3600, 0, params), plans, requests, {})
+    store.run(NET)
+    statuses = {row["id"]: row["status"] for row in store.bookings()}
+    assert {i for i, s in statuses.items() if s == "declined"} == unbeatable
+    kpis = compute_kpis(store, NET)
+    assert kpis.declined == len(unbeatable) and kpis.requests == 30
+    assert kpis.chose_shuttle_share == pytest.approx(20 / 30)
+    assert kpis.served_share == pytest.approx(kpis.served / 20) and kpis.served >= 10
+    check_day_from_events(store, seats=4)
