@@ -234,10 +234,11 @@ def fleet_page(res: webapp.AppResources) -> None:
     if not hourly.empty:
         hourly = hourly.set_index("hour")
         a, b = st.columns(2)
-        a.markdown("**Requests per hour: accepted and rejected**")
+        declined = bool(hourly["declined"].sum())  # riders choosing: some took walking and transit
+        a.markdown("**Requests per hour: accepted and rejected" + (", and declined by riders**" if declined else "**"))
         a.bar_chart(
-            hourly[["accepted", "rejected"]],
-            color=["#2a9d8f", "#c81e1e"],
+            hourly[["accepted", "rejected", "declined"] if declined else ["accepted", "rejected"]],
+            color=["#2a9d8f", "#c81e1e", "#9a9a9a"] if declined else ["#2a9d8f", "#c81e1e"],
             x_label="hour of the day",
             y_label="requests",
         )

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dispatch.alternatives import Alternative, request_alternatives, rider_gains
 from dispatch.day import DayConfig, open_day, shuttle_network
 from dispatch.demand import generate_demand
@@ -168,11 +170,6 @@ def print_table(runs: list[dict[str, Any]]) -> None:
 
 def write(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """JSON, CSV and a plot of served share, vehicle-km and time gained against the weight."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"requests": args.requests, "reoptimise": not args.no_reoptimise, "cpu_count": os.cpu_count()}
@@ -182,39 +179,54 @@ def write(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(runs[0]))
         writer.writeheader()
         writer.writerows(runs)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    plot(runs, args, out.with_suffix(".png"))
+    print(f"written {out.with_suffix('.json')}, .csv and .png")
+
+
+def plot(runs: list[dict[str, Any]], args: argparse.Namespace, path: Path) -> None:
+    """Served share, vehicle-km and time gained, means over seeds, against the rider-time weight (or
+    against the fleet size when one weight was run), a line per other setting."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_weight = len({r["rider_time_weight"] for r in runs}) > 1
+    x_key = "rider_time_weight" if by_weight else "fleet"
+
+    def setting(r: dict[str, Any]) -> tuple[Any, ...]:
+        fleet = r["fleet"] if by_weight else None
+        return (fleet, r["early_pickup_weight"], r["leave_later"], str(r["choice_margin_min"]))
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
     measures = (
         ("served_share", "served share (%)", 100.0),
         ("vehicle_km", "vehicle-km per day", 1.0),
         ("gain_mean_min", "time at home gained per rider (min)", 1.0),
     )
     for ax, (key, label, scale) in zip(axes, measures, strict=True):
-
-        def setting(r: dict[str, Any]) -> tuple[Any, ...]:
-            return (r["fleet"], r["early_pickup_weight"], r["leave_later"], str(r["choice_margin_min"]))
-
         for (fleet, early, later, choice), group in itertools.groupby(
-            sorted(runs, key=lambda r: (*setting(r), r["rider_time_weight"])), key=setting
+            sorted(runs, key=lambda r: (*map(str, setting(r)), r[x_key])), key=setting
         ):
             rows = list(group)
-            weights = sorted({r["rider_time_weight"] for r in rows})
-            means = [
-                sum(r[key] for r in rows if r["rider_time_weight"] == w)
-                / sum(1 for r in rows if r["rider_time_weight"] == w)
-                * scale
-                for w in weights
-            ]
-            name = f"{fleet} shuttles, early-pickup weight {early:g}, leave-later {'on' if later else 'off'}"
-            name += "" if choice == "None" else f", riders choose ({choice} min)"
-            ax.plot(weights, means, marker="o", label=name)
-        ax.set_xlabel("rider-time weight (s of driving per s of riders' time)")
+            xs = sorted({r[x_key] for r in rows})
+            means = [float(np.mean([r[key] for r in rows if r[x_key] == x])) * scale for x in xs]
+            name = f"{fleet} shuttles, " if fleet is not None else ""
+            name += f"early-pickup weight {early:g}, leave-later {'on' if later else 'off'}"
+            name += ", every rider takes the offer" if choice == "None" else f", riders choose ({choice} min)"
+            ax.plot(xs, means, marker="o", label=name)
+        ax.set_xlabel("rider-time weight (s of driving per s of riders' time)" if by_weight else "shuttles")
+        if not by_weight:
+            ax.set_xticks(sorted({r["fleet"] for r in runs}))
         ax.set_title(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"Helsinki, {args.requests} requests a day: the dispatch objective's rider-time weight")
-    fig.tight_layout()
-    fig.savefig(out.with_suffix(".png"), dpi=110)
-    print(f"written {out.with_suffix('.json')}, .csv and .png")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=2, frameon=False)
+    axes[2].axhline(0, color="grey", linewidth=0.8)
+    what = "the dispatch objective's rider-time weight" if by_weight else "fleet size, means over seeds"
+    fig.suptitle(f"Helsinki, {args.requests} requests a day: {what}")
+    fig.tight_layout(rect=(0, 0.04 + 0.03 * ((len(labels) + 1) // 2), 1, 1))
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

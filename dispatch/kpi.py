@@ -252,6 +252,14 @@ def write_reports(store: ServiceStore, kpis: DayKpis, out_dir: Path) -> list[Pat
         label="rejected",
         color="#e76f51",
     )
+    if kpis.declined:
+        top.bar(
+            hours,
+            [r["declined"] for r in series],
+            bottom=[r["accepted"] + r["rejected"] for r in series],
+            label="declined (walking and transit were better)",
+            color="#9a9a9a",
+        )
     top.set_ylabel("requests per hour")
     top.legend()
     bottom.plot(hours, [r["occupancy"] for r in series], marker="o", label="mean load (passenger-km / vehicle-km)")

@@ -826,7 +826,7 @@ def kpi_rows(store: ServiceStore, res: AppResources) -> list[tuple[str, str]]:
 
 
 def hourly_table(store: ServiceStore) -> list[dict[str, float]]:
-    """Requests, accepted, rejected and vehicle-km hour by hour."""
+    """Requests, accepted, rejected, declined and vehicle-km hour by hour."""
     from dispatch.kpi import hourly
 
     return hourly(store)
