@@ -15,7 +15,7 @@ from dispatch.readers import read_cordeau, read_li_lim
 from dispatch.solver import SolverParams, compile_kernels, solve
 from dispatch.validate import validate
 
-SETS = ("cordeau-a", "cordeau-b", "lilim-100", "lilim-200", *PLANTED_SETS)
+SETS = ("cordeau-a", "cordeau-b", "lilim-100", "lilim-200", "lilim-400", *PLANTED_SETS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +41,8 @@ def instance_files(dispatch_dir: Path, name: str) -> list[Path]:
         files = sorted((dispatch_dir / "cordeau").glob("b*.txt"))
     elif name == "lilim-100":
         files = [f for f in sorted((dispatch_dir / "lilim").glob("l*.txt")) if "_" not in f.stem]
-    elif name == "lilim-200":
-        files = sorted((dispatch_dir / "lilim").glob("l*_2_*.txt"))
+    elif name in ("lilim-200", "lilim-400"):
+        files = sorted((dispatch_dir / "lilim").glob(f"l*_{name[-3]}_*.txt"))
     else:
         raise DispatchError(f"unknown set {name!r}; choose from {', '.join(SETS)}")
     if not files:

@@ -6,8 +6,11 @@ The ejection pool takes a route away and puts its requests in a pool; it then ta
 the pool one at a time and inserts each where it fits. When a request fits nowhere, it goes in
 anyway and up to ``max_ejected`` requests leave its route for the pool, chosen so that the sum of
 their *penalties* is least; a request's penalty grows every time it could not be inserted, so the
-requests that are hard to place are placed first and the easy ones make room. When the pool is
-empty, the fleet is one smaller, and the next route goes. Started with the riders a plan leaves out
+requests that are hard to place are placed first and the easy ones make room. A request that does
+not fit even so ends the attempt, or with ``EjectionParams.retry_stuck`` goes back to the bottom of
+the pool, and the routes are shaken (random relocations) before it comes up again; the route is then
+given up only when the budget runs out. When the pool is empty, the fleet is one smaller, and the
+next route goes. Started with the riders a plan leaves out
 instead of a route's, the pool places them, moving others out of the way (``serve_left_out``).
 
 Mixed fleets work the same way: each route is its vehicle's (seats, wheelchair places, depots,
@@ -57,6 +60,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
     steps,
     max_ejected,
     perturb_moves,
+    retry_stuck,
     start,
     vehicle_class,
     tied,
@@ -72,7 +76,8 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
 ):
     """Up to ``steps`` insertions from the pool (LIFO) into the ``usable`` routes; returns (pool size
     left, -1), or (pool size left, request) when that request fits nowhere even with ejections (it is
-    then out of the pool, and the routes are as they were before it was tried).
+    then out of the pool, and the routes are as they were before it was tried). With ``retry_stuck``
+    such a request goes back to the bottom of the pool instead, and the search goes on.
 
     The state (routes, lengths, pool, penalty) lives in the caller's arrays and is changed in place.
     """
@@ -197,13 +202,21 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                                 best_len = insert_request(reduced, n_red, v, i, j)
                                 best_seq[:best_len] = reduced[:best_len]
             if best_r < 0:
-                return pool_size, v
-            routes[best_r, :best_len] = best_seq[:best_len]
-            lengths[best_r] = best_len
-            for e in (e_a, e_b, e_c):
-                if e >= 0:
-                    pool[pool_size] = e
-                    pool_size += 1
+                if not retry_stuck:
+                    return pool_size, v
+                # back in at the bottom of the pool: the others go first, and the shaking below
+                # changes the routes it will meet next time
+                for q in range(pool_size, 0, -1):
+                    pool[q] = pool[q - 1]
+                pool[0] = v
+                pool_size += 1
+            else:
+                routes[best_r, :best_len] = best_seq[:best_len]
+                lengths[best_r] = best_len
+                for e in (e_a, e_b, e_c):
+                    if e >= 0:
+                        pool[pool_size] = e
+                        pool_size += 1
             # 3. shake the routes a little (random feasible relocations) so that the next ejections differ
             for _move in range(perturb_moves):
                 r1 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
@@ -269,6 +282,7 @@ def _steps(
     penalty: np.ndarray,
     params: EjectionParams,
     steps: int | None = None,
+    retry_stuck: bool = False,
 ) -> tuple[int, int]:
     """One call of the kernel (``steps`` insertions, default ``params.steps_per_call``): (pool size,
     stuck request or -1)."""
@@ -282,6 +296,7 @@ def _steps(
         steps or params.steps_per_call,
         params.max_ejected,
         params.perturb_moves,
+        retry_stuck,
         c.start,
         c.vehicle_class,
         c.tied,
@@ -337,7 +352,9 @@ def eliminate_routes_by_ejection(
         penalty = np.ones(len(problem.requests), dtype=np.int64)
         stuck = -1
         while pool_size > 0 and not meter.exhausted():
-            pool_size, stuck = _steps(c, trial, trial_lengths, trial_usable, pool, pool_size, penalty, params)
+            pool_size, stuck = _steps(
+                c, trial, trial_lengths, trial_usable, pool, pool_size, penalty, params, retry_stuck=params.retry_stuck
+            )
             meter.charge(1)
             if stuck >= 0:
                 break

@@ -65,9 +65,10 @@ __all__ = [
 
 # What parallel workers change, worker by worker (``SolverParams.diversify``): OR-Tools' LNS operators
 # (remove and reinsert requests), then tabu search; each escapes basins the other stays in. Worker 0
-# also goes for the smaller fleet first (``fleet_first``; no effect where vehicles do not count).
+# also goes for the smaller fleet first (``fleet_first``, and its ejection pool does not give a route
+# up while time is left; no effect where vehicles do not count), worker 1 keeps time for distance.
 WORKER_FLAVOURS: tuple[dict[str, Any], ...] = (
-    {"ortools": {"lns_operators": True}, "shares": {"fleet_first": True}},
+    {"ortools": {"lns_operators": True}, "shares": {"fleet_first": True}, "ejection": {"retry_stuck": True}},
     {"ortools": {"metaheuristic": "TABU_SEARCH"}},
 )
 CONSTRUCTION_SHARE = 0.2  # of the whole budget, for the first plan

@@ -122,6 +122,9 @@ class EjectionParams:
     max_ejected: int = 2  # requests one insertion may push out of its route (1..3)
     perturb_moves: int = 20  # random relocations tried after each ejection
     steps_per_call: int = 500  # insertions between looks at the clock (one iteration)
+    # a request that fits nowhere even with ejections: True puts it back in the pool and goes on until
+    # the budget ends (fewer vehicles, less time left to shorten routes); False gives the route up
+    retry_stuck: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -131,6 +134,8 @@ class EjectionParams:
             problems.append(f"perturb_moves must be >= 0, got {self.perturb_moves}")
         if self.steps_per_call < 1:
             problems.append(f"steps_per_call must be >= 1, got {self.steps_per_call}")
+        if not isinstance(self.retry_stuck, bool):
+            problems.append(f"retry_stuck must be true or false, got {self.retry_stuck!r}")
         _raise("ejection", problems)
 
 

@@ -45,7 +45,16 @@ _COUNT = number_arg(int, 1, 1_000_000, "a whole number")
 _SEATS = number_arg(int, 1, 100, "a number of seats")
 
 # dispatch.bench.SETS, named here so that the parser imports no solver (a test keeps the two equal)
-BENCH_SETS = ("cordeau-a", "cordeau-b", "lilim-100", "lilim-200", "planted-small", "planted-medium", "planted-large")
+BENCH_SETS = (
+    "cordeau-a",
+    "cordeau-b",
+    "lilim-100",
+    "lilim-200",
+    "lilim-400",
+    "planted-small",
+    "planted-medium",
+    "planted-large",
+)
 
 
 def _booking_id(text: str) -> str:
