@@ -210,15 +210,17 @@ def test_rider_flows_in_the_browser(server: str) -> None:
 def test_fleet_page_shows_what_the_shuttle_gives_residents(
     server: str, shared_data: Path, helsinki_cache: Path, tmp_path: Path
 ) -> None:
-    """A finished day in the app's folder: the fleet page plays three frames, and its gain section shows
-    the headline and a map."""
+    """A finished day in the app's folder, its riders choosing: the fleet page plays three frames, its
+    hourly chart shows the riders who took walking and transit, and its gain section shows the headline
+    and a map."""
     from playwright.sync_api import sync_playwright
 
     from maas_apps.cli import main
 
     day = tmp_path / "app" / "day-seed1-req80-fleet3.sqlite"
     area = ["--data-dir", str(shared_data), "--cache-dir", str(helsinki_cache)]
-    assert main(["simulate", *area, "--requests", "80", "--fleet", "3", "--no-reoptimise", "--db", str(day)]) == 0
+    argv = ["simulate", *area, "--requests", "80", "--fleet", "3", "--no-reoptimise", "--db", str(day)]
+    assert main([*argv, "--choice-margin", "0"]) == 0
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
@@ -234,6 +236,9 @@ def test_fleet_page_shows_what_the_shuttle_gives_residents(
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "flow-fleet-play.png"))
         played = page.inner_text("body")
+        page.get_by_text("Requests per hour").scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "fleet-hourly-declined.png"))
         section = page.get_by_text("What the shuttle gives the residents of its zones")
         section.click(timeout=60_000)
         page.get_by_text("hours per resident per year").wait_for(timeout=60_000)
@@ -244,6 +249,7 @@ def test_fleet_page_shows_what_the_shuttle_gives_residents(
         body = page.inner_text("body")
         browser.close()
     assert "Traceback" not in played and "StreamlitAPIException" not in played
+    assert "and declined by riders" in played  # the riders who took walking and transit, apart
     assert "minutes per trip to the hub" in body and "residents in the zones" in body
     assert "5+ min per trip" in body  # the map's legend
     assert "Traceback" not in body and "Error" not in body
