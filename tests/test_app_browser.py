@@ -236,7 +236,8 @@ def test_fleet_page_shows_what_the_shuttle_gives_residents(
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "flow-fleet-play.png"))
         played = page.inner_text("body")
-        page.get_by_text("Requests per hour").scroll_into_view_if_needed()
+        # the hourly charts at the top of the window, as an operator scrolls to them
+        page.get_by_text("Requests per hour").evaluate("title => title.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "fleet-hourly-declined.png"))
         section = page.get_by_text("What the shuttle gives the residents of its zones")
