@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch.alternatives import Alternative
+from dispatch.alternatives import Alternative, request_alternatives
 from dispatch.battery import BatteryModel
 from dispatch.demand import generate_demand, read_demand_csv
 from dispatch.model import DispatchError
@@ -168,8 +168,7 @@ def plan_alternatives(
     requests: Sequence[Booking], data: AreaData, network: ShuttleNetwork, say: Callable[[str], None]
 ) -> dict[str, Alternative]:
     """Each request's best walk-and-transit option from the area's router, by booking id."""
-    from dispatch.alternatives import request_alternatives
-    from planner.router import Planner
+    from planner.router import Planner  # the router is built only for a day whose riders choose
 
     say(f"planning {len(requests)} riders' walk-and-transit alternatives (riders choose)")
 

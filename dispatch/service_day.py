@@ -89,7 +89,7 @@ class Event:
     """One entry of the day's log: what happened, when, to which booking and vehicle."""
 
     t: float
-    kind: str  # request, accept, reject, drive, pickup, dropoff, reoptimise
+    kind: str  # request, accept, reject, decline, drive, pickup, dropoff, reoptimise
     booking: str | None
     vehicle: str | None
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -224,7 +224,8 @@ def _drive(t: float, vehicle: str, origin: int, destination: int, arrive: float,
 
 def decide(state: DayState, net: Matrices, booking: Booking, settings: DaySettings) -> Step:
     """Decide ``booking`` at the state's clock: accept it into one vehicle's plan with a promise, or
-    reject it with a reason.
+    reject it with a reason; where riders choose (``settings.params.choice_margin_s``), the rider may
+    decline an offer that does not beat their own alternative.
 
     Parameters
     ----------
@@ -241,21 +242,18 @@ def decide(state: DayState, net: Matrices, booking: Booking, settings: DaySettin
     -------
     Step
         A ``request`` event, then ``accept`` (the promised booking among the state's bookings, the
-        chosen vehicle's plan changed) or ``reject``; the decision with how long it took.
+        chosen vehicle's plan changed), ``reject`` or ``decline``; the decision with how long it took.
     """
     started = time.perf_counter()
     now = state.clock_s
     request = Event(now, "request", booking.id, None)
     insertion, promised, reason = offer(state, net, booking, settings)
-    if insertion is None or promised is None:
+    declined = "" if insertion is None else choice_reason(booking, insertion, settings.params.choice_margin_s)
+    if insertion is None or promised is None or declined:
         ms = (time.perf_counter() - started) * 1000
-        decision = Decision(booking.id, False, None, None, None, None, None, reason, ms)
-        return Step(state, (request, Event(now, "reject", booking.id, None, {"reason": reason})), (), decision)
-    declined = choice_reason(booking, insertion, settings.params.choice_margin_s)
-    if declined:
-        ms = (time.perf_counter() - started) * 1000
-        decision = Decision(booking.id, False, None, None, None, None, None, declined, ms)
-        return Step(state, (request, Event(now, "decline", booking.id, None, {"reason": declined})), (), decision)
+        kind, why = ("decline", declined) if declined else ("reject", reason)
+        decision = Decision(booking.id, False, None, None, None, None, None, why, ms)
+        return Step(state, (request, Event(now, kind, booking.id, None, {"reason": why})), (), decision)
     plans = tuple(insertion.plan if p.vehicle == insertion.vehicle else p for p in state.plans)
     bookings = {**state.bookings, booking.id: promised}
     ms = (time.perf_counter() - started) * 1000
