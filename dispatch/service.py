@@ -367,9 +367,11 @@ class ServiceStore:
                 hour = int(clock // 3600)
                 counts = dict(self.db.execute("SELECT status, COUNT(*) FROM bookings GROUP BY status").fetchall())
                 accepted = sum(counts.get(status, 0) for status in TAKEN)
+                declined = counts.get(BookingStatus.DECLINED, 0)  # only where riders choose
                 progress(
                     f"{hour:02d}:00  accepted {accepted}  rejected {counts.get(BookingStatus.REJECTED, 0)}"
-                    f"  pending {counts.get(BookingStatus.PENDING, 0)}"
+                    + (f"  declined {declined}" if declined else "")
+                    + f"  pending {counts.get(BookingStatus.PENDING, 0)}"
                 )
 
     def bookings(self) -> list[dict[str, Any]]:
