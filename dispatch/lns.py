@@ -9,7 +9,9 @@ result is kept by the simulated-annealing rule, with a temperature falling from 
 to a fiftieth of one over the time given. Where vehicles count first no route is ever added,
 so the fleet never grows and a route emptied on the way stays empty; otherwise one empty route
 is among the places tried. Ride-time and route-duration limits (dial-a-ride) are met with the
-later starts of ``pdp_arrays.schedule_feasible``.
+later starts of ``pdp_arrays.schedule_feasible``. Riders the plan leaves out wait in a bank (the
+request bank of adaptive LNS): each step also tries a few of them, so a rider the first plan could
+not place gets thousands of chances as the routes change around them.
 
 Works on the arrays of ``dispatch.pdp_arrays``; the numba kernel ``_lns_steps`` changes the state
 in place, ``shorten_routes`` keeps the budget.
@@ -34,6 +36,8 @@ from dispatch.pdp_arrays import (
 )
 from dispatch.plan import RoutePlan
 from dispatch.solver_params import LnsParams
+
+BANK_PICKS = 3  # riders left out that each step tries to place (a few: some may fit nowhere at all)
 
 
 @njit(cache=True)
@@ -77,11 +81,14 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     start,
     vehicle_class,
     tied,
+    bank,
+    bank_penalty,
 ):
     """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost), state changed in place.
 
     ``open_routes``: a request may also go into an empty route of a ``usable`` vehicle (one per class
-    of alike vehicles is tried).
+    of alike vehicles is tried). ``bank`` marks the requests no route serves; the cost counts
+    ``bank_penalty`` for each, and every step also tries to place up to ``BANK_PICKS`` of them.
     """
     n_routes, size = routes.shape
     n_req = ride_limit.shape[0]
@@ -93,6 +100,8 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     prefix_s = np.empty(size + 2, np.int64)
     prefix_c = np.empty(size + 2, np.int64)
     suffix_latest = np.empty(size + 2, np.int64)
+    work_bank = np.empty(n_req, np.bool_)
+    banked = np.empty(n_req, np.int64)
     for _ in range(steps):
         # ruin: related requests (close to a random one), or random ones
         q = 1 + np.random.randint(max_removed)  # noqa: NPY002 (numba has only the global RNG)
@@ -105,7 +114,22 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             for x in range(q):
                 chosen[x] = np.random.randint(n_req)  # noqa: NPY002 (repeats only make the group smaller)
         for x in range(q):
-            removed[chosen[x]] = True
+            if not bank[chosen[x]]:
+                removed[chosen[x]] = True
+        # riders no route serves: a few of them try their luck in every step (none: no random draw,
+        # so a plan serving everyone is searched exactly as without a bank)
+        n_banked = 0
+        for k in range(n_req):
+            work_bank[k] = bank[k]
+            if bank[k]:
+                banked[n_banked] = k
+                n_banked += 1
+        picks = min(n_banked, BANK_PICKS)
+        for x in range(picks):
+            y = x + np.random.randint(n_banked - x)  # noqa: NPY002
+            banked[x], banked[y] = banked[y], banked[x]
+            removed[banked[x]] = True
+            work_bank[banked[x]] = False
         count = 0
         for k in range(n_req):
             if removed[k]:
@@ -123,7 +147,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         for x in range(count - 1, 0, -1):
             y = np.random.randint(x + 1)  # noqa: NPY002
             chosen[x], chosen[y] = chosen[y], chosen[x]
-        ok = True
+        failures = 0
         for x in range(count):
             k = chosen[x]
             # where vehicles count, never open a route the solution does not use
@@ -151,17 +175,26 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 suffix_latest,
             )
             if best_r < 0:
-                ok = False
-                break
+                # more left out than were waiting: this step cannot be kept (the penalty outweighs
+                # any distance), so stop here
+                failures += 1
+                work_bank[k] = True
+                if failures > picks:
+                    break
+                continue
             work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
-        if not ok:
+        if failures > picks:
             continue
         new_cost = _total_distance(work, work_lengths, distance, start)
+        for k in range(n_req):
+            if work_bank[k]:
+                new_cost += bank_penalty
         if new_cost < cost or (temperature > 0 and np.random.random() < math.exp((cost - new_cost) / temperature)):  # noqa: NPY002
             cost = new_cost
             for r in range(n_routes):
                 routes[r, : work_lengths[r]] = work[r, : work_lengths[r]]
             lengths[:] = work_lengths
+            bank[:] = work_bank
             if cost < best_cost:
                 best_cost = cost
                 best_routes[:] = routes
@@ -182,15 +215,16 @@ def shorten_routes(
     or None if it does not apply.
 
     Where vehicles count first (``Problem.minimize_vehicles``) no route is ever added; otherwise
-    any vehicle of the fleet may be used.
+    any vehicle of the fleet may be used. Riders ``plan`` leaves out wait in a bank: every step tries
+    to place a few of them, and a plan serving more is always kept (then the shorter one).
 
     ``relatedness`` is the request-by-request dissimilarity (smaller: more related). None where a
-    request is unserved, or a route has no schedule the kernels find (should not happen: same
-    integers as OR-Tools).
+    route has no schedule the kernels find (should not happen: same integers as OR-Tools).
+
     """
     params = params or LnsParams()
     compiled = compile_problem(problem, scale)
-    if compiled is None or plan.unserved(problem) or not plan.routes:
+    if compiled is None or not plan.routes:
         return None
     arrays = routes_as_arrays(problem, compiled, plan)
     if arrays is None:
@@ -202,9 +236,15 @@ def shorten_routes(
     n_req = len(problem.requests)
     related = np.argsort(relatedness, axis=1).astype(np.int64)
     max_removed = max(2, min(30, round(params.removed_share * n_req), n_req))
-    cost = int(_total_distance(routes, lengths, c.distance, c.start))
+    distance = int(_total_distance(routes, lengths, c.distance, c.start))
+    bank = np.ones(n_req, np.bool_)
+    for r in range(len(lengths)):
+        bank[routes[r, : lengths[r]] // 2] = False
+    # more than any plan's whole distance: serving one more rider is worth any detour
+    bank_penalty = int(c.distance.max()) * (2 * n_req + len(lengths) + 1) + 1
+    cost = distance + bank_penalty * int(bank.sum())
     best_routes, best_lengths, best_cost = routes.copy(), lengths.copy(), cost
-    arc = cost / max(int(lengths.sum()) + int((lengths > 0).sum()), 1)
+    arc = distance / max(int(lengths.sum()) + int((lengths > 0).sum()), 1)
     hot, cold = params.start_temperature * arc, params.end_temperature * arc
     seed_numba(seed)
     meter = budget.start()
@@ -228,6 +268,8 @@ def shorten_routes(
             c.start,
             c.vehicle_class,
             c.tied,
+            bank,
+            bank_penalty,
         )
         meter.charge(1)
     return arrays_as_plan(problem, c, best_routes, best_lengths)

@@ -9,7 +9,9 @@ their *penalties* is least; a request's penalty grows every time it could not be
 requests that are hard to place are placed first and the easy ones make room. A request that does
 not fit even so ends the attempt, or with ``EjectionParams.retry_stuck`` goes back to the bottom of
 the pool, and the routes are shaken (random relocations) before it comes up again; the route is then
-given up only when the budget runs out. When the pool is empty, the fleet is one smaller, and the
+given up when the pool has not reached a new smallest size for ``EjectionParams.patience`` of the
+budget (a fleet one smaller than feasible never empties its pool, and the time is better spent
+shortening routes), or when the budget runs out. When the pool is empty, the fleet is one smaller, and the
 next route goes. Started with the riders a plan leaves out
 instead of a route's, the pool places them, moving others out of the way (``serve_left_out``).
 
@@ -351,13 +353,17 @@ def eliminate_routes_by_ejection(
         pool_size = len(members)
         penalty = np.ones(len(problem.requests), dtype=np.int64)
         stuck = -1
-        while pool_size > 0 and not meter.exhausted():
+        smallest, stall = pool_size, budget.share(params.patience).start()
+        while pool_size > 0 and not meter.exhausted() and not stall.exhausted():
             pool_size, stuck = _steps(
                 c, trial, trial_lengths, trial_usable, pool, pool_size, penalty, params, retry_stuck=params.retry_stuck
             )
             meter.charge(1)
+            stall.charge(1)
             if stuck >= 0:
                 break
+            if pool_size < smallest:
+                smallest, stall = pool_size, budget.share(params.patience).start()
         if pool_size != 0 or stuck >= 0:
             break
         log.debug("ejection pool: %d routes after %.1f s", int(trial_usable.sum()), meter.seconds_used())

@@ -125,9 +125,12 @@ class EjectionParams:
     # a request that fits nowhere even with ejections: True puts it back in the pool and goes on until
     # the budget ends (fewer vehicles, less time left to shorten routes); False gives the route up
     retry_stuck: bool = False
+    # with retry_stuck: a route is given up once the pool has not become smaller than ever before in
+    # this attempt for this share of the stage's budget, and the time left goes to shortening routes
+    patience: float = 0.25
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = _share_problems(self, ("patience",), low_open=True)
         if not 1 <= self.max_ejected <= 3:
             problems.append(f"max_ejected must be in 1..3, got {self.max_ejected}")
         if self.perturb_moves < 0:

@@ -352,3 +352,24 @@ def test_solve_uses_lns_for_dial_a_ride_and_stays_valid() -> None:
     assert not solution.unserved and not report.violations
     plain = solve(problem, work_budget(300, shares=StageShares(lns=0.0)))
     assert report.distance <= validate(problem, plain).distance * 1.02
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lns_places_riders_the_start_left_out_and_keeps_the_hopeless_one_out(seed: int) -> None:
+    """Riders a plan leaves out wait in the LNS's bank: the servable ones get placed, a rider no vehicle
+    can reach in time stays out (and costs the others nothing), every route stays valid."""
+    base = random_darp(seed)
+    far = int(np.argmax(base.travel_time[0]))  # to be picked up within a minute, far from the depot
+    hopeless = Request("hopeless", far, 1, pickup_window=TimeWindow(0, 1), dropoff_window=TimeWindow(0, 600))
+    problem = Problem("darp-bank", (*base.requests, hopeless), base.vehicles, base.travel_time, base.distance)
+    start = search(base, SolverParams(), Budget(iterations=20))
+    assert not start.unserved
+    left_out = {r.id for r in base.requests[::3]}
+    partial = RoutePlan.of(start).without(left_out)
+    assert set(partial.unserved(problem)) == left_out | {"hopeless"}
+    placed = shorten_routes(problem, partial, Budget(iterations=20), relatedness(problem), seed=seed)
+    assert placed is not None
+    assert placed.unserved(problem) == ("hopeless",)
+    scheduled = schedule(problem, placed)
+    assert not validate(problem, scheduled).violations
+    assert [u.request for u in scheduled.unserved] == ["hopeless"]

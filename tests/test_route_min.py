@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +149,20 @@ def test_solver_uses_the_smallest_fleet_on_random_instances() -> None:
         assert solution.vehicles_used == smallest_fleet(problem)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_retrying_pool_gives_up_a_fleet_too_small_and_returns_the_time(seed: int) -> None:
+    """With retry_stuck the pool keeps trying a fleet one smaller than feasible; after ``patience`` of
+    the budget without the pool shrinking it stops, with the brute-force fleet, long before the budget
+    ends (the rest is for shortening routes)."""
+    problem = random_problem(seed)
+    params = EjectionParams(retry_stuck=True, patience=0.02)
+    started = time.perf_counter()
+    fewer = eliminate_routes_by_ejection(problem, one_route_each(problem), Budget(seconds=60), seed=seed, params=params)
+    assert time.perf_counter() - started < 15
+    expected = smallest_fleet(problem)
+    assert (fewer is None and expected == len(problem.requests)) or len(fewer.routes) == expected
+
+
 def test_mixed_fleets_compile_with_a_row_and_depot_per_kind_of_vehicle() -> None:
     problem = random_problem(0)
     mixed = tuple(Vehicle(v.id, v.start, v.end, v.seats + int(v.id == "0"), shift=v.shift) for v in problem.vehicles)
@@ -160,8 +175,8 @@ def test_mixed_fleets_compile_with_a_row_and_depot_per_kind_of_vehicle() -> None
     same = compile_problem(problem, 100)
     assert same is not None and same.uniform and set(same.start.tolist()) == {k}
     with pytest.raises(DispatchError) as info:
-        EjectionParams(max_ejected=4, perturb_moves=-1, steps_per_call=0)
-    for word in ("max_ejected", "perturb_moves", "steps_per_call"):
+        EjectionParams(max_ejected=4, perturb_moves=-1, steps_per_call=0, patience=0)
+    for word in ("max_ejected", "perturb_moves", "steps_per_call", "patience"):
         assert word in str(info.value)
 
 
