@@ -103,11 +103,23 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     work_bank = np.empty(n_req, np.bool_)
     banked = np.empty(n_req, np.int64)
     for _ in range(steps):
+        # riders no route serves: a few of them try their luck in every step, placed first, and half the
+        # related ruins open room around one of them (none waiting: no random draw, so a plan serving
+        # everyone is searched exactly as without a bank)
+        n_banked = 0
+        for k in range(n_req):
+            work_bank[k] = bank[k]
+            if bank[k]:
+                banked[n_banked] = k
+                n_banked += 1
         # ruin: related requests (close to a random one), or random ones
         q = 1 + np.random.randint(max_removed)  # noqa: NPY002 (numba has only the global RNG)
         removed[:] = False
         if np.random.random() < 0.7:  # noqa: NPY002
-            seed = np.random.randint(n_req)  # noqa: NPY002
+            if n_banked > 0 and np.random.random() < 0.5:  # noqa: NPY002
+                seed = banked[np.random.randint(n_banked)]  # noqa: NPY002
+            else:
+                seed = np.random.randint(n_req)  # noqa: NPY002
             for x in range(q):
                 chosen[x] = related[seed, x]
         else:
@@ -116,21 +128,15 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         for x in range(q):
             if not bank[chosen[x]]:
                 removed[chosen[x]] = True
-        # riders no route serves: a few of them try their luck in every step (none: no random draw,
-        # so a plan serving everyone is searched exactly as without a bank)
-        n_banked = 0
-        for k in range(n_req):
-            work_bank[k] = bank[k]
-            if bank[k]:
-                banked[n_banked] = k
-                n_banked += 1
         picks = min(n_banked, BANK_PICKS)
         for x in range(picks):
             y = x + np.random.randint(n_banked - x)  # noqa: NPY002
             banked[x], banked[y] = banked[y], banked[x]
-            removed[banked[x]] = True
             work_bank[banked[x]] = False
         count = 0
+        for x in range(picks):
+            chosen[count] = banked[x]
+            count += 1
         for k in range(n_req):
             if removed[k]:
                 chosen[count] = k
@@ -143,10 +149,20 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                     work[r, m] = node
                     m += 1
             work_lengths[r] = m
-        # recreate: in random order, each at its cheapest feasible place in a route in use
-        for x in range(count - 1, 0, -1):
-            y = np.random.randint(x + 1)  # noqa: NPY002
+        # recreate: the waiting riders first, then the others in random order, each at its cheapest
+        # feasible place in a route in use
+        for x in range(count - 1, picks, -1):
+            y = picks + np.random.randint(x - picks + 1)  # noqa: NPY002
             chosen[x], chosen[y] = chosen[y], chosen[x]
+        if picks > 0 and np.random.random() < 0.5:  # noqa: NPY002
+            # around a waiting rider the routes must often be rebuilt in time order: by drop-off deadline
+            for x in range(1, count):
+                k = chosen[x]
+                y = x
+                while y > 0 and latest[2 * chosen[y - 1] + 1] > latest[2 * k + 1]:
+                    chosen[y] = chosen[y - 1]
+                    y -= 1
+                chosen[y] = k
         failures = 0
         for x in range(count):
             k = chosen[x]
