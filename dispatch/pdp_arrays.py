@@ -327,6 +327,8 @@ def best_insertion(  # type: ignore[no-untyped-def]
     for i in range(n + 1):
         a = start if i == 0 else seq[i - 1]
         ta = earliest[start] if i == 0 else prefix_time[i - 1]
+        if ta > latest[p]:
+            break  # past the pickup window's end already, and the route's times never fall
         la_s = 0 if i == 0 else prefix_s[i - 1]
         la_c = 0 if i == 0 else prefix_c[i - 1]
         tp = max(ta + transit[a, p], earliest[p])

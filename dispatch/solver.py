@@ -72,6 +72,9 @@ WORKER_FLAVOURS: tuple[dict[str, Any], ...] = (
     {"ortools": {"metaheuristic": "TABU_SEARCH"}},
 )
 CONSTRUCTION_SHARE = 0.2  # of the whole budget, for the first plan
+# the same where vehicles count first and the ejection pool runs: the pool and ruin and recreate redo
+# most of what OR-Tools' search adds to a first plan, and the time is worth more to them
+POOL_CONSTRUCTION_SHARE = 0.08
 # fleet_first: share of what is left after construction for the first search, then the share of
 # what is left for route elimination
 FLEET_FIRST_SHARES = (0.15, 0.8)
@@ -132,19 +135,20 @@ def _solve_one(problem: Problem, params: SolverParams, initial: RoutePlan | None
 
 def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) -> RoutePlan:
     """The composition of the module docstring, within what ``meter`` has left."""
-    share = params.budget.share(CONSTRUCTION_SHARE)
+    ruin = params.ruin.enabled and len(problem.requests) >= 4
+    eliminate = ruin and problem.minimize_vehicles and params.shares.route_elimination > 0
+    numba = ruin
+    pool_first = eliminate and numba and params.shares.ejection > 0
+    share = params.budget.share(POOL_CONSTRUCTION_SHARE if pool_first else CONSTRUCTION_SHARE)
     plan = construct(problem, params, share, variant)
     meter.charge(share)
     if variant % 2 == 1:
         params = params.with_changes(shares={"route_elimination": params.shares.route_elimination / 2})
-    ruin = params.ruin.enabled and len(problem.requests) >= 4
-    eliminate = ruin and problem.minimize_vehicles and params.shares.route_elimination > 0
-    numba = ruin
     if numba and plan.unserved(problem) and params.shares.ejection > 0:
         # riders left out first: the ejection pool places them, moving others out of the way
         plan = _run(serve_unserved, problem, plan, meter, params, SERVE_SHARE)
     first_share = 0.4 if ruin else 1.0
-    if eliminate and numba and params.shares.ejection > 0:
+    if pool_first:
         # identical vehicles: the ejection pool takes routes away, far better than OR-Tools' moves,
         # and numba ruin and recreate shortens them; OR-Tools' route elimination is then left out
         eliminate = False
