@@ -236,7 +236,6 @@ def shorten_routes(
 
     ``relatedness`` is the request-by-request dissimilarity (smaller: more related). None where a
     route has no schedule the kernels find (should not happen: same integers as OR-Tools).
-
     """
     params = params or LnsParams()
     compiled = compile_problem(problem, scale)

@@ -3,7 +3,7 @@
 
 The composition, for a problem of four requests or more:
 
-1. ``construct``: a first plan (a fifth of the budget);
+1. ``construct``: a first plan (a fifth of the budget; 8 % where the ejection pool follows);
 2. ``serve_unserved`` where that plan leaves riders out: the ejection pool places them;
 3. the numba stages (any fleet: mixed seats, depots and shifts, riders tied to their vehicle): where
    vehicles count first ``eject_routes`` then ``shorten``, otherwise ``shorten`` alone;
