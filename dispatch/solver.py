@@ -149,7 +149,7 @@ def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) 
         plan = _run(serve_unserved, problem, plan, meter, params, SERVE_SHARE)
     first_share = 0.4 if ruin else 1.0
     if pool_first:
-        # identical vehicles: the ejection pool takes routes away, far better than OR-Tools' moves,
+        # vehicles first: the ejection pool takes routes away, far better than OR-Tools' moves,
         # and numba ruin and recreate shortens them; OR-Tools' route elimination is then left out
         eliminate = False
         plan = _run(eject_routes, problem, plan, meter, params, _ejection_share(params))
