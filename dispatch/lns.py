@@ -201,10 +201,9 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
         if failures > picks:
             continue
-        new_cost = _total_distance(work, work_lengths, distance, start)
-        for k in range(n_req):
-            if work_bank[k]:
-                new_cost += bank_penalty
+        # the bank lost its picks and gained every failure
+        waiting = n_banked - picks + failures
+        new_cost = _total_distance(work, work_lengths, distance, start) + bank_penalty * waiting
         if new_cost < cost or (temperature > 0 and np.random.random() < math.exp((cost - new_cost) / temperature)):  # noqa: NPY002
             cost = new_cost
             for r in range(n_routes):

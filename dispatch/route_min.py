@@ -333,6 +333,7 @@ def eliminate_routes_by_ejection(
     seed_numba(seed)
     rng = np.random.default_rng(seed)
     meter = budget.start()
+    patience = budget.share(params.patience)  # an attempt's time without a new smallest pool
     best_routes: np.ndarray | None = None
     best_lengths: np.ndarray | None = None
     while usable.sum() > 1 and not meter.exhausted():
@@ -353,7 +354,7 @@ def eliminate_routes_by_ejection(
         pool_size = len(members)
         penalty = np.ones(len(problem.requests), dtype=np.int64)
         stuck = -1
-        smallest, stall = pool_size, budget.share(params.patience).start()
+        smallest, stall = pool_size, patience.start()
         while pool_size > 0 and not meter.exhausted() and not stall.exhausted():
             pool_size, stuck = _steps(
                 c, trial, trial_lengths, trial_usable, pool, pool_size, penalty, params, retry_stuck=params.retry_stuck
@@ -363,7 +364,7 @@ def eliminate_routes_by_ejection(
             if stuck >= 0:
                 break
             if pool_size < smallest:
-                smallest, stall = pool_size, budget.share(params.patience).start()
+                smallest, stall = pool_size, patience.start()
         if pool_size != 0 or stuck >= 0:
             break
         log.debug("ejection pool: %d routes after %.1f s", int(trial_usable.sum()), meter.seconds_used())

@@ -122,11 +122,11 @@ class EjectionParams:
     max_ejected: int = 2  # requests one insertion may push out of its route (1..3)
     perturb_moves: int = 20  # random relocations tried after each ejection
     steps_per_call: int = 500  # insertions between looks at the clock (one iteration)
-    # a request that fits nowhere even with ejections: True puts it back in the pool and goes on until
-    # the budget ends (fewer vehicles, less time left to shorten routes); False gives the route up
+    # a request that fits nowhere even with ejections: True puts it back in the pool and goes on (fewer
+    # vehicles, less time left to shorten routes); False gives the route up
     retry_stuck: bool = False
-    # with retry_stuck: a route is given up once the pool has not become smaller than ever before in
-    # this attempt for this share of the stage's budget, and the time left goes to shortening routes
+    # a route is given up once the pool has not become smaller than ever before in this attempt for
+    # this share of the stage's budget (what ends a retrying pool); the time left goes to shortening
     patience: float = 0.25
 
     def __post_init__(self) -> None:
