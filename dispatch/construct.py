@@ -69,6 +69,7 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
             prefix_s,
             prefix_c,
             suffix_latest,
+            0.0,
         )
         if best_r >= 0:
             lengths[best_r] = insert_request(routes[best_r], lengths[best_r], k, best_i, best_j)

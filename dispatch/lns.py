@@ -3,9 +3,11 @@
 After the ejection pool has taken routes away, the routes are feasible but long, and OR-Tools'
 guided local search, whose moves are nearly all infeasible on so few, so full routes, hardly
 shortens them (lc103 with 9 vehicles stayed 26 % over the best known after 35 s). Here each step
-removes a group of requests -- close in space and time to a random one, or picked at random --
-and puts them back one by one, each at its cheapest feasible place (the order shuffled); the
-result is kept by the simulated-annealing rule, with a temperature falling from two average arcs
+removes a group of requests -- close in space and time to each other (Shaw removal), those whose
+visits cost the longest detours (worst removal), or picked at random -- and puts them back one by
+one, each at its cheapest feasible place (the order shuffled, the cheapest place now and then passed
+over: SISR's blinks, so that rebuilding the same group can end differently); the result is kept by
+the simulated-annealing rule, with a temperature falling from two average arcs
 to a fiftieth of one over the time given. Where vehicles count first no route is ever added,
 so the fleet never grows and a route emptied on the way stays empty; otherwise one empty route
 is among the places tried. Ride-time and route-duration limits (dial-a-ride) are met with the
@@ -37,6 +39,11 @@ from dispatch.pdp_arrays import (
 from dispatch.plan import RoutePlan
 from dispatch.solver_params import LnsParams
 
+# a step's ruin: related requests (Shaw), the costliest ones (worst removal), else random ones
+RELATED_SHARE = 0.5
+WORST_SHARE = 0.2
+RELATED_BIAS = 6  # the larger, the nearer the requests a related ruin takes (Ropke & Pisinger's p)
+WORST_BIAS = 3  # the same for the costliest
 BANK_PICKS = 3  # riders left out that each step tries to place (a few: some may fit nowhere at all)
 
 
@@ -53,6 +60,77 @@ def _total_distance(routes, lengths, distance, start):  # type: ignore[no-untype
             node = routes[r, q]
         total += distance[node, start[r] + 1]
     return total
+
+
+@njit(cache=True)
+def _related_group(seed, q, related, chosen):  # type: ignore[no-untyped-def]
+    """``q`` requests around ``seed`` into chosen[:q] (Shaw removal as in Ropke & Pisinger): each next one is
+    drawn, with a strong bias to the nearest, from the requests nearest to one already taken; not
+    always the same group around the same request, so rebuilding it can end elsewhere."""
+    n_req = related.shape[0]
+    chosen[0] = seed
+    taken = 1
+    while taken < q:
+        base = chosen[np.random.randint(taken)]  # noqa: NPY002
+        rank = int(np.random.random() ** RELATED_BIAS * (n_req - taken))  # noqa: NPY002
+        # the rank-th request nearest to base that is not taken yet
+        for x in range(n_req):
+            k = related[base, x]
+            already = False
+            for y in range(taken):
+                if chosen[y] == k:
+                    already = True
+                    break
+            if already:
+                continue
+            if rank == 0:
+                chosen[taken] = k
+                taken += 1
+                break
+            rank -= 1
+
+
+@njit(cache=True)
+def _costliest_group(routes, lengths, distance, start, q, chosen, saving, order):  # type: ignore[no-untyped-def]
+    """``q`` requests into chosen[:q] (-1: none), drawn with a bias to those whose visits cost the most
+    detour in their routes (worst removal as in Ropke & Pisinger)."""
+    n_served = 0
+    for r in range(lengths.shape[0]):
+        n = lengths[r]
+        for p in range(n):
+            x = routes[r, p]
+            before = start[r] if p == 0 else routes[r, p - 1]
+            after = start[r] + 1 if p == n - 1 else routes[r, p + 1]
+            detour = distance[before, x] + distance[x, after] - distance[before, after]
+            if x % 2 == 0:
+                order[n_served] = x // 2
+                n_served += 1
+                saving[x // 2] = detour
+            else:
+                saving[x // 2] += detour
+    for x in range(q):
+        chosen[x] = -1
+    if n_served == 0:
+        return
+    ranked = order[:n_served][np.argsort(-saving[order[:n_served]])]
+    left = n_served
+    for x in range(min(q, n_served)):
+        pick = int(np.random.random() ** WORST_BIAS * left)  # noqa: NPY002
+        chosen[x] = ranked[pick]
+        ranked[pick : left - 1] = ranked[pick + 1 : left]
+        left -= 1
+
+
+@njit(cache=True)
+def _sort_by_node_key(chosen, count, key, node):  # type: ignore[no-untyped-def]
+    """chosen[:count] (requests) in increasing key[2k + node] (node 0: pickup, 1: drop-off), in place."""
+    for x in range(1, count):
+        k = chosen[x]
+        y = x
+        while y > 0 and key[2 * chosen[y - 1] + node] > key[2 * k + node]:
+            chosen[y] = chosen[y - 1]
+            y -= 1
+        chosen[y] = k
 
 
 @njit(cache=True)
@@ -83,6 +161,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     tied,
     bank,
     bank_penalty,
+    blink,
 ):
     """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost), state changed in place.
 
@@ -102,6 +181,8 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     suffix_latest = np.empty(size + 2, np.int64)
     work_bank = np.empty(n_req, np.bool_)
     banked = np.empty(n_req, np.int64)
+    saving = np.empty(n_req, np.float64)
+    order = np.empty(n_req, np.int64)
     for _ in range(steps):
         # riders no route serves: a few of them try their luck in every step, placed first, and half the
         # related ruins open room around one of them (none waiting: no random draw, so a plan serving
@@ -112,21 +193,23 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             if bank[k]:
                 banked[n_banked] = k
                 n_banked += 1
-        # ruin: related requests (close to a random one), or random ones
+        # ruin: related requests (close to ones already taken), the costliest ones, or random ones
         q = 1 + np.random.randint(max_removed)  # noqa: NPY002 (numba has only the global RNG)
         removed[:] = False
-        if np.random.random() < 0.7:  # noqa: NPY002
+        kind = np.random.random()  # noqa: NPY002
+        if kind < RELATED_SHARE:
             if n_banked > 0 and np.random.random() < 0.5:  # noqa: NPY002
                 seed = banked[np.random.randint(n_banked)]  # noqa: NPY002
             else:
                 seed = np.random.randint(n_req)  # noqa: NPY002
-            for x in range(q):
-                chosen[x] = related[seed, x]
+            _related_group(seed, q, related, chosen)
+        elif kind < RELATED_SHARE + WORST_SHARE:
+            _costliest_group(routes, lengths, distance, start, q, chosen, saving, order)
         else:
             for x in range(q):
                 chosen[x] = np.random.randint(n_req)  # noqa: NPY002 (repeats only make the group smaller)
         for x in range(q):
-            if not bank[chosen[x]]:
+            if chosen[x] >= 0 and not bank[chosen[x]]:
                 removed[chosen[x]] = True
         picks = min(n_banked, BANK_PICKS)
         for x in range(picks):
@@ -156,13 +239,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             chosen[x], chosen[y] = chosen[y], chosen[x]
         if picks > 0 and np.random.random() < 0.5:  # noqa: NPY002
             # around a waiting rider the routes must often be rebuilt in time order: by drop-off deadline
-            for x in range(1, count):
-                k = chosen[x]
-                y = x
-                while y > 0 and latest[2 * chosen[y - 1] + 1] > latest[2 * k + 1]:
-                    chosen[y] = chosen[y - 1]
-                    y -= 1
-                chosen[y] = k
+            _sort_by_node_key(chosen, count, latest, 1)
         failures = 0
         for x in range(count):
             k = chosen[x]
@@ -189,6 +266,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 prefix_s,
                 prefix_c,
                 suffix_latest,
+                blink,
             )
             if best_r < 0:
                 # more left out than were waiting: this step cannot be kept (the penalty outweighs
@@ -284,6 +362,7 @@ def shorten_routes(
             c.tied,
             bank,
             bank_penalty,
+            params.blink,
         )
         meter.charge(1)
     return arrays_as_plan(problem, c, best_routes, best_lengths)

@@ -269,14 +269,18 @@ def best_insertion(  # type: ignore[no-untyped-def]
     prefix_s,
     prefix_c,
     suffix_latest,
+    blink,
 ):
     """Cheapest feasible insertion of request k into seq[:n] from depot node ``start`` (capacity and
     max_duration: its vehicle's): (added distance, i, j), or (-1, -1, -1).
 
     The pickup goes before seq[i], the drop-off before seq[j] (j >= i; j == n: before the end depot).
-    prefix_* and suffix_latest are work arrays of at least n + 1. Where ride times or the route
-    duration are limited, the earliest schedule only rules out (windows, loads, the shortest
-    possible ride); a place that would be the cheapest so far is then checked by ``schedule_feasible``.
+    prefix_* and suffix_latest are work arrays of at least n + 1. ``blink`` > 0: each place that would be
+    the cheapest so far is passed over with that probability (randomised recreate, as in SISR).
+
+    Where ride times or the route duration are limited, the earliest schedule only rules out (windows,
+    loads, the shortest possible ride); a place that would be the cheapest so far is then checked by
+    ``schedule_feasible``.
 
     Each place costs O(1) after an O(n) pass: ``suffix_latest[q]`` is the latest arrival at seq[q]
     (q == n: the end depot) from which the rest of the route still meets its windows, so the part
@@ -358,7 +362,12 @@ def best_insertion(  # type: ignore[no-untyped-def]
                     + distance[d, b]
                     - distance[cur, b]
                 )
-            if (best < 0 or added < best) and j > overloaded and td + transit[d, b] <= suffix_latest[j]:
+            if (
+                (best < 0 or added < best)
+                and j > overloaded
+                and td + transit[d, b] <= suffix_latest[j]
+                and (blink == 0.0 or np.random.random() >= blink)  # noqa: NPY002
+            ):
                 if exact:
                     m = 0
                     for q in range(n + 1):
@@ -419,11 +428,13 @@ def cheapest_route(  # type: ignore[no-untyped-def]
     prefix_s,
     prefix_c,
     suffix_latest,
+    blink,
 ):
     """The cheapest feasible insertion of request k over the ``usable`` routes (and, if tied, only its
     vehicle's): (route, i, j), route -1 if none.
 
     Empty routes are tried only where ``open_routes``, and then one per class of alike vehicles.
+    ``blink``: see ``best_insertion``.
     """
     best = -1
     best_r = -1
@@ -455,6 +466,7 @@ def cheapest_route(  # type: ignore[no-untyped-def]
             prefix_s,
             prefix_c,
             suffix_latest,
+            blink,
         )
         if i >= 0 and (best < 0 or added < best):
             best, best_r, best_i, best_j = added, r, i, j

@@ -127,6 +127,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
             prefix_s,
             prefix_c,
             suffix_latest,
+            0.0,
         )
         if best_r >= 0:
             lengths[best_r] = insert_request(routes[best_r], lengths[best_r], v, best_i, best_j)
@@ -193,6 +194,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                                 prefix_s,
                                 prefix_c,
                                 suffix_latest,
+                                0.0,
                             )
                             if i < 0:
                                 continue
@@ -262,6 +264,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                     prefix_s,
                     prefix_c,
                     suffix_latest,
+                    0.0,
                 )
                 if i < 0:
                     continue

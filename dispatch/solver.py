@@ -6,7 +6,8 @@ The composition, for a problem of four requests or more:
 1. ``construct``: a first plan (a fifth of the budget; 8 % where the ejection pool follows);
 2. ``serve_unserved`` where that plan leaves riders out: the ejection pool places them;
 3. the numba stages (any fleet: mixed seats, depots and shifts, riders tied to their vehicle): where
-   vehicles count first ``eject_routes`` then ``shorten``, otherwise ``shorten`` alone;
+   vehicles count first ``eject_routes`` then ``shorten_from_new_starts`` (``shorten`` from the
+   pool's plan, then from new pool runs), otherwise ``shorten`` alone;
 4. ``improve``: OR-Tools' local search from the best plan;
 5. where vehicles count first and the ejection pool did not run, ``eliminate_routes``;
 6. ``ruin_and_recreate`` to the end of the budget;
@@ -19,6 +20,7 @@ below (measurements: benchmarks/results/solver-tuning.md).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any
 
@@ -48,6 +50,7 @@ from dispatch.stages import (
     ruin_and_recreate,
     serve_unserved,
     shorten,
+    shorten_from_new_starts,
 )
 
 __all__ = [
@@ -152,8 +155,16 @@ def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) 
         # vehicles first: the ejection pool takes routes away, far better than OR-Tools' moves,
         # and numba ruin and recreate shortens them; OR-Tools' route elimination is then left out
         eliminate = False
+        first = plan
         plan = _run(eject_routes, problem, plan, meter, params, _ejection_share(params))
-        plan = _run(shorten, problem, plan, meter, params, LNS_AFTER_EJECTION_SHARE)
+        plan = _run(
+            functools.partial(shorten_from_new_starts, first=first),
+            problem,
+            plan,
+            meter,
+            params,
+            LNS_AFTER_EJECTION_SHARE,
+        )
     elif numba and not problem.minimize_vehicles and params.shares.lns > 0:
         # distance alone (dial-a-ride): numba ruin and recreate first, OR-Tools then polishes
         plan = _run(shorten, problem, plan, meter, params, params.shares.lns)

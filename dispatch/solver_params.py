@@ -102,9 +102,15 @@ class LnsParams:
     start_temperature: float = 2.0  # in average arcs (total distance / number of arcs)
     end_temperature: float = 0.02  # in average arcs
     steps_per_call: int = 100  # steps between looks at the clock (one iteration)
+    blink: float = 0.01  # recreate passes over a cheapest place with this probability (0: never)
+    restarts: int = 3  # vehicles first: rounds, the first from the pool's plan, the others from new pool runs
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
+        if self.restarts < 1:
+            problems.append(f"restarts must be >= 1, got {self.restarts}")
+        if not 0 <= self.blink < 1:
+            problems.append(f"blink must be in [0, 1), got {self.blink}")
         if not self.start_temperature >= self.end_temperature >= 0:
             problems.append("temperatures must satisfy start_temperature >= end_temperature >= 0")
         if self.steps_per_call < 1:

@@ -210,6 +210,7 @@ def test_best_insertion_finds_cheapest_feasible_place_with_ride_limits(seed: int
             np.empty(size, np.int64),
             np.empty(size, np.int64),
             np.empty(size, np.int64),
+            0.0,
         )
         assert got == best
         assert (i >= 0) == (best >= 0)
@@ -293,6 +294,7 @@ def test_best_insertion_without_ride_limits_matches_brute_force(seed: int) -> No
             capacity,
             int(BIG),
             *(np.empty(size, np.int64) for _ in range(4)),
+            0.0,
         )
         assert got == best
         if best >= 0:
