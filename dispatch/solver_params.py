@@ -103,7 +103,9 @@ class LnsParams:
     end_temperature: float = 0.02  # in average arcs
     steps_per_call: int = 100  # steps between looks at the clock (one iteration)
     blink: float = 0.01  # recreate passes over a cheapest place with this probability (0: never)
-    restarts: int = 3  # vehicles first: rounds, the first from the pool's plan, the others from new pool runs
+    # vehicles first: rounds, the first from the pool's plan, the others from new pool runs (1: one round;
+    # more rounds shortened routes on hard instances but lost the best-known fleet more often)
+    restarts: int = 1
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)

@@ -63,7 +63,7 @@ def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int) -> 
     round or a worse plan than the start, the plan is valid, and the same seed gives the same plan."""
     problem = random_problem(seed, n_requests=10)
     first = one_route_each(problem)
-    params = work_budget(40, seed=seed)
+    params = work_budget(40, seed=seed).with_changes(lns={"restarts": 3})
     one_round = params.with_changes(lns={"restarts": 1})
     start = eject_routes(problem, first, params.budget.share(0.3), params)
     single = shorten_from_new_starts(problem, start, params.budget.share(0.5), one_round, first=first)
