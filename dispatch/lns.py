@@ -122,12 +122,12 @@ def _costliest_group(routes, lengths, distance, start, q, chosen, saving, order)
 
 
 @njit(cache=True)
-def _sort_by_node_key(chosen, count, key, node):  # type: ignore[no-untyped-def]
-    """chosen[:count] (requests) in increasing key[2k + node] (node 0: pickup, 1: drop-off), in place."""
+def _sort_by_deadline(chosen, count, latest):  # type: ignore[no-untyped-def]
+    """chosen[:count] (requests) by their drop-off window's end, earliest first, in place."""
     for x in range(1, count):
         k = chosen[x]
         y = x
-        while y > 0 and key[2 * chosen[y - 1] + node] > key[2 * k + node]:
+        while y > 0 and latest[2 * chosen[y - 1] + 1] > latest[2 * k + 1]:
             chosen[y] = chosen[y - 1]
             y -= 1
         chosen[y] = k
@@ -239,7 +239,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             chosen[x], chosen[y] = chosen[y], chosen[x]
         if picks > 0 and np.random.random() < 0.5:  # noqa: NPY002
             # around a waiting rider the routes must often be rebuilt in time order: by drop-off deadline
-            _sort_by_node_key(chosen, count, latest, 1)
+            _sort_by_deadline(chosen, count, latest)
         failures = 0
         for x in range(count):
             k = chosen[x]

@@ -228,10 +228,10 @@ def shorten_from_new_starts(
     turn; the best plan by ``RoutePlan.rank``.
 
     Where vehicles count first the fleet is as small as the pool can make it, and ruin and recreate
-    settles within seconds in the basin its start lies in (lrc1_2_6 with 16 routes: 3.7 % or 0 %
-    above the best known from two starts, whatever the temperature); the pool's random choices give
-    starts in other basins. ``params.lns.restarts`` rounds (1: ``shorten`` alone) share ``budget`` equally; in each new
-    round the pool has ``RESTART_EJECTION_SHARE`` of the round, and where its start has more routes
+    settles within seconds in the basin its start lies in, whatever the temperature (measurements:
+    benchmarks/results/solver-tuning.md); the pool's random choices give starts in other basins.
+    ``params.lns.restarts`` rounds (1: ``shorten`` alone) share ``budget`` equally; in each new round
+    the pool has ``RESTART_EJECTION_SHARE`` of the round, and where its start has more routes
     than the best plan, the round shortens the best plan again.
     """
     rounds = params.lns.restarts
