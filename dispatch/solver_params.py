@@ -106,11 +106,16 @@ class LnsParams:
     # vehicles first: rounds, the first from the pool's plan, the others from new pool runs (1: one round;
     # more rounds shortened routes on hard instances but lost the best-known fleet more often)
     restarts: int = 1
+    # vehicles first: short runs from this many pool starts, then the rest of the time from the best
+    # (1: none; tried in the twelfth session, see benchmarks/results/solver-tuning.md)
+    probes: int = 1
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
         if self.restarts < 1:
             problems.append(f"restarts must be >= 1, got {self.restarts}")
+        if self.probes < 1:
+            problems.append(f"probes must be >= 1, got {self.probes}")
         if not 0 <= self.blink < 1:
             problems.append(f"blink must be in [0, 1), got {self.blink}")
         if not self.start_temperature >= self.end_temperature >= 0:

@@ -32,6 +32,8 @@ POLISH = Budget(seconds=0.5)
 POLISH_ITERATIONS = 10
 # shorten_from_new_starts: share of a new round for the ejection pool's new start
 RESTART_EJECTION_SHARE = 0.3
+# probes (``LnsParams.probes`` > 1): their share of the stage, all probes together; the rest goes on from the best
+PROBE_SHARE = 0.4
 
 
 def construct(problem: Problem, params: SolverParams, budget: Budget, variant: int = 0) -> RoutePlan:
@@ -236,6 +238,8 @@ def shorten_from_new_starts(
     """
     rounds = params.lns.restarts
     meter = budget.start()
+    if params.lns.probes > 1:
+        return _shorten_best_probe(problem, plan, meter, params, first)
     piece = meter.left().share(1 / rounds)
     meter.charge(piece)
     best = shorten(problem, plan, piece, params)
@@ -257,6 +261,43 @@ def shorten_from_new_starts(
         if candidate.rank(problem) < best.rank(problem):
             best = candidate
     return best
+
+
+def _shorten_best_probe(
+    problem: Problem, plan: RoutePlan, meter: Meter, params: SolverParams, first: RoutePlan
+) -> RoutePlan:
+    """``params.lns.probes`` short LNS runs (together ``PROBE_SHARE`` of what ``meter`` has left), the
+    first from ``plan``, the others from new ejection-pool runs from ``first`` that reach as few routes
+    as ``plan``; then the rest of the budget shortens the best probe's plan further.
+
+    Unlike rounds, each probe is short (the LNS settles within seconds in its start's basin) and the
+    long search that can also empty a route runs once, from the best basin found.
+    """
+    from dispatch.lns import shorten_routes
+
+    probes = params.lns.probes
+    related = relatedness(problem)
+    probe_budget = meter.left().share(PROBE_SHARE)
+    meter.charge(probe_budget)
+    probing = probe_budget.start()
+    best = plan
+    for r in range(probes):
+        piece = probing.left().share(1 / (probes - r))
+        reseeded = params.with_changes(seed=params.seed + 7919 * r)
+        start = plan
+        if r > 0:
+            pool = piece.share(RESTART_EJECTION_SHARE)
+            probing.charge(pool)
+            start = eject_routes(problem, first, pool, reseeded)
+            if start.rank(problem)[:2] > plan.rank(problem)[:2]:
+                continue  # more routes (or riders left out): not a start worth the time
+            piece = probing.left().share(1 / (probes - r))
+        probing.charge(piece)
+        probe = shorten_routes(problem, start, piece, related, params.scale, reseeded.seed, params.lns)
+        if probe is not None and probe.rank(problem) < best.rank(problem):
+            best = probe
+    final = shorten(problem, best, meter.left(), params.with_changes(seed=params.seed + 7919 * probes))
+    return final if final.rank(problem) < best.rank(problem) else best
 
 
 def _restart_slice(params: SolverParams) -> tuple[float, int]:

@@ -58,13 +58,14 @@ def test_a_costliest_ruin_prefers_the_request_with_the_longest_detour() -> None:
 
 
 @pytest.mark.parametrize("seed", range(2))
-def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int) -> None:
-    """Vehicles first: rounds from new ejection-pool starts never end with more routes than a single
-    round or a worse plan than the start, the plan is valid, and the same seed gives the same plan."""
+@pytest.mark.parametrize("starts", [{"restarts": 3}, {"probes": 3}])
+def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int, starts: dict[str, int]) -> None:
+    """Vehicles first: rounds or probes from new ejection-pool starts never end with more routes than a
+    single round or a worse plan than the start, the plan is valid, and the same seed gives the same plan."""
     problem = random_problem(seed, n_requests=10)
     first = one_route_each(problem)
-    params = work_budget(40, seed=seed).with_changes(lns={"restarts": 3})
-    one_round = params.with_changes(lns={"restarts": 1})
+    params = work_budget(40, seed=seed).with_changes(lns=starts)
+    one_round = params.with_changes(lns={"restarts": 1, "probes": 1})
     start = eject_routes(problem, first, params.budget.share(0.3), params)
     single = shorten_from_new_starts(problem, start, params.budget.share(0.5), one_round, first=first)
     several = shorten_from_new_starts(problem, start, params.budget.share(0.5), params, first=first)
@@ -78,6 +79,6 @@ def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int) -> 
 
 def test_lns_parameters_name_every_bad_setting() -> None:
     with pytest.raises(DispatchError) as info:
-        LnsParams(restarts=0, blink=1.0)
-    for word in ("restarts", "blink"):
+        LnsParams(restarts=0, blink=1.0, probes=0)
+    for word in ("restarts", "blink", "probes"):
         assert word in str(info.value)
