@@ -107,7 +107,8 @@ class LnsParams:
     # more rounds shortened routes on hard instances but lost the best-known fleet more often)
     restarts: int = 1
     # vehicles first: short runs from this many pool starts, then the rest of the time from the best
-    # (1: none; tried in the twelfth session, see benchmarks/results/solver-tuning.md)
+    # (1: none; above 1, restarts is not used; tried in the twelfth session, see
+    # benchmarks/results/solver-tuning.md)
     probes: int = 1
 
     def __post_init__(self) -> None:

@@ -249,7 +249,7 @@ def shorten_from_new_starts(
         piece = meter.left().share(1 / (rounds - r))
         pool = piece.share(RESTART_EJECTION_SHARE)
         meter.charge(pool)
-        reseeded = params.with_changes(seed=params.seed + 7919 * r)
+        reseeded = _reseeded(params, r)
         start = eject_routes(problem, first, pool, reseeded)
         if start.rank(problem)[:2] > best.rank(problem)[:2]:
             # more routes (or riders left out) than the best: the round searches on from the best
@@ -277,27 +277,35 @@ def _shorten_best_probe(
 
     probes = params.lns.probes
     related = relatedness(problem)
+    fleet = plan.rank(problem)[:2]
     probe_budget = meter.left().share(PROBE_SHARE)
     meter.charge(probe_budget)
     probing = probe_budget.start()
     best = plan
     for r in range(probes):
         piece = probing.left().share(1 / (probes - r))
-        reseeded = params.with_changes(seed=params.seed + 7919 * r)
+        reseeded = _reseeded(params, r)
         start = plan
         if r > 0:
             pool = piece.share(RESTART_EJECTION_SHARE)
             probing.charge(pool)
             start = eject_routes(problem, first, pool, reseeded)
-            if start.rank(problem)[:2] > plan.rank(problem)[:2]:
+            if start.rank(problem)[:2] > fleet:
                 continue  # more routes (or riders left out): not a start worth the time
             piece = probing.left().share(1 / (probes - r))
         probing.charge(piece)
         probe = shorten_routes(problem, start, piece, related, params.scale, reseeded.seed, params.lns)
         if probe is not None and probe.rank(problem) < best.rank(problem):
             best = probe
-    final = shorten(problem, best, meter.left(), params.with_changes(seed=params.seed + 7919 * probes))
-    return final if final.rank(problem) < best.rank(problem) else best
+    # ``shorten`` from the best probe, with the relatedness already at hand
+    final = _reseeded(params, probes)
+    longer = shorten_routes(problem, best, meter.left(), related, final.scale, final.seed, final.lns)
+    return _polished(problem, longer, best, final)
+
+
+def _reseeded(params: SolverParams, r: int) -> SolverParams:
+    """``params`` with the seed of the r-th new start (round or probe) of ``shorten_from_new_starts``."""
+    return params.with_changes(seed=params.seed + 7919 * r)
 
 
 def _restart_slice(params: SolverParams) -> tuple[float, int]:
