@@ -13,7 +13,10 @@ so the fleet never grows and a route emptied on the way stays empty; otherwise o
 is among the places tried. Ride-time and route-duration limits (dial-a-ride) are met with the
 later starts of ``pdp_arrays.schedule_feasible``. Riders the plan leaves out wait in a bank (the
 request bank of adaptive LNS): each step also tries a few of them, so a rider the first plan could
-not place gets thousands of chances as the routes change around them.
+not place gets thousands of chances as the routes change around them. Two options
+(``LnsParams.string_share``, ``LnsParams.regret_share``, off by default: no gain measured,
+benchmarks/results/solver-tuning.md) ruin strings of neighbouring visits (SISR) and recreate by
+regret-2 insertion (Ropke & Pisinger).
 
 Works on the arrays of ``dispatch.pdp_arrays``; the numba kernel ``_lns_steps`` changes the state
 in place, ``shorten_routes`` keeps the budget.
@@ -29,7 +32,9 @@ from numba import njit
 from dispatch.budget import Budget
 from dispatch.model import Problem
 from dispatch.pdp_arrays import (
+    BIG,
     arrays_as_plan,
+    best_insertion,
     cheapest_route,
     compile_problem,
     insert_request,
@@ -45,6 +50,12 @@ WORST_SHARE = 0.2
 RELATED_BIAS = 6  # the larger, the nearer the requests a related ruin takes (Ropke & Pisinger's p)
 WORST_BIAS = 3  # the same for the costliest
 BANK_PICKS = 3  # riders left out that each step tries to place (a few: some may fit nowhere at all)
+# string ruins (SISR, Christiaens & Vanden Berghe 2020): the longest string in visits, and the mean
+# number of visits a string ruin takes, from which the number of strings follows
+STRING_MAX = 10
+STRING_MEAN_REMOVED = 10
+SPLIT_SHARE = 0.5  # of string ruins: a string with a stretch in it kept (the split string)
+SPLIT_STOP = 0.01  # the kept stretch grows by one visit until a draw falls below this
 
 
 @njit(cache=True)
@@ -122,6 +133,61 @@ def _costliest_group(routes, lengths, distance, start, q, chosen, saving, order)
 
 
 @njit(cache=True)
+def _string_ruin(routes, lengths, seed, related, removed, route_of, position_of, ruined):  # type: ignore[no-untyped-def]
+    """Strings of consecutive visits out of routes near ``seed`` (SISR's ruin): removed[k] set for each
+    request with a visit in one; route_of, position_of and ruined are work arrays.
+
+    Going down the requests nearest to ``seed``, the route serving one (at its pickup or its drop-off,
+    drawn) loses a string around that visit, until as many routes are ruined as drawn; with
+    ``SPLIT_SHARE`` the string keeps a stretch of visits in it. Unlike removing related requests one
+    by one, a string takes the visits next to each other in a route, so the route can be rebuilt in
+    another order.
+    """
+    n_routes = lengths.shape[0]
+    visits = 0
+    used = 0
+    for r in range(n_routes):
+        ruined[r] = False
+        for p in range(lengths[r]):
+            route_of[routes[r, p]] = r
+            position_of[routes[r, p]] = p
+        visits += lengths[r]
+        if lengths[r] > 0:
+            used += 1
+    if used == 0:
+        return
+    longest = min(STRING_MAX, visits / used)
+    strings = int(np.random.random() * (4 * STRING_MEAN_REMOVED / (1 + longest) - 1)) + 1  # noqa: NPY002
+    done = 0
+    for x in range(related.shape[0]):
+        if done >= strings:
+            break
+        node = 2 * related[seed, x] + np.random.randint(2)  # noqa: NPY002
+        r = route_of[node]
+        if r < 0 or ruined[r]:
+            continue
+        ruined[r] = True
+        done += 1
+        n = lengths[r]
+        size = int(np.random.random() * min(n, longest)) + 1  # noqa: NPY002
+        kept = 0
+        if size < n and np.random.random() < SPLIT_SHARE:  # noqa: NPY002
+            kept = 1
+            while kept < n - size and np.random.random() >= SPLIT_STOP:  # noqa: NPY002
+                kept += 1
+        span = size + kept
+        # a string of span visits with the drawn one in it, inside the route
+        p = position_of[node]
+        low = max(0, p - span + 1)
+        high = min(p, n - span)
+        first = low + np.random.randint(high - low + 1)  # noqa: NPY002
+        keep_from = first + np.random.randint(span - kept + 1)  # noqa: NPY002
+        for y in range(first, first + span):
+            if kept == 0 or y < keep_from or y >= keep_from + kept:
+                removed[routes[r, y] // 2] = True
+
+
+@njit(cache=True)
 def _sort_by_deadline(chosen, count, latest):  # type: ignore[no-untyped-def]
     """chosen[:count] (requests) by their drop-off window's end, earliest first, in place."""
     for x in range(1, count):
@@ -131,6 +197,228 @@ def _sort_by_deadline(chosen, count, latest):  # type: ignore[no-untyped-def]
             chosen[y] = chosen[y - 1]
             y -= 1
         chosen[y] = k
+
+
+@njit(cache=True)
+def _regret_place(  # type: ignore[no-untyped-def]
+    x,
+    r,
+    chosen,
+    work,
+    work_lengths,
+    start,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    prefix_time,
+    prefix_s,
+    prefix_c,
+    suffix_latest,
+    blink,
+    added,
+    at_i,
+    at_j,
+):
+    """added[x, r], at_i[x, r], at_j[x, r]: request chosen[x]'s cheapest place in route r (-1: none)."""
+    added[x, r], at_i[x, r], at_j[x, r] = best_insertion(
+        work[r],
+        work_lengths[r],
+        chosen[x],
+        start[r],
+        transit,
+        distance,
+        earliest,
+        latest,
+        seats,
+        chairs,
+        ride_limit,
+        capacity[r],
+        max_duration[r],
+        prefix_time,
+        prefix_s,
+        prefix_c,
+        suffix_latest,
+        blink,
+    )
+
+
+@njit(cache=True)
+def _open_to(r, k, work_lengths, usable, tied, representative):  # type: ignore[no-untyped-def]
+    """Whether route r may take request k: usable, k's own vehicle if tied, and, if empty, the one
+    empty route tried for its class of alike vehicles."""
+    if not usable[r] or (tied[k] >= 0 and tied[k] != r):
+        return False
+    return work_lengths[r] > 0 or representative[r]
+
+
+@njit(cache=True)
+def _regret_recreate(  # type: ignore[no-untyped-def]
+    chosen,
+    count,
+    work,
+    work_lengths,
+    work_bank,
+    picks,
+    open_routes,
+    usable,
+    start,
+    vehicle_class,
+    tied,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    prefix_time,
+    prefix_s,
+    prefix_c,
+    suffix_latest,
+    blink,
+    added,
+    at_i,
+    at_j,
+    pending,
+    representative,
+):
+    """Requests chosen[:count] put back by regret-2 insertion (Ropke & Pisinger): each time the request
+    whose cheapest place is worth most over its second cheapest in another route (one with a single
+    route left first), at its cheapest place. Returns how many fit nowhere (each marked in
+    ``work_bank``); stops once more than ``picks`` do.
+
+    Greedy insertion in random order fails when the first requests take the places the last ones
+    needed; on long routes with tight windows most such steps are lost. Only the column of the route
+    that changed is evaluated again after each insertion.
+    """
+    n_routes = work_lengths.shape[0]
+    for r in range(n_routes):
+        representative[r] = False
+    if open_routes:
+        seen = np.zeros(n_routes, np.bool_)
+        for r in range(n_routes):
+            if usable[r] and work_lengths[r] == 0 and not seen[vehicle_class[r]]:
+                seen[vehicle_class[r]] = True
+                representative[r] = True
+    for x in range(count):
+        pending[x] = True
+        for r in range(n_routes):
+            added[x, r] = -1
+            if _open_to(r, chosen[x], work_lengths, usable, tied, representative):
+                _regret_place(
+                    x,
+                    r,
+                    chosen,
+                    work,
+                    work_lengths,
+                    start,
+                    transit,
+                    distance,
+                    earliest,
+                    latest,
+                    seats,
+                    chairs,
+                    ride_limit,
+                    capacity,
+                    max_duration,
+                    prefix_time,
+                    prefix_s,
+                    prefix_c,
+                    suffix_latest,
+                    blink,
+                    added,
+                    at_i,
+                    at_j,
+                )
+    failures = 0
+    for _ in range(count):
+        pick = -1
+        pick_route = -1
+        pick_regret = -1
+        pick_added = 0
+        for x in range(count):
+            if not pending[x]:
+                continue
+            first = -1
+            second = -1
+            route = -1
+            for r in range(n_routes):
+                a = added[x, r]
+                if a < 0:
+                    continue
+                if first < 0 or a < first:
+                    second = first
+                    first = a
+                    route = r
+                elif second < 0 or a < second:
+                    second = a
+            if route < 0:
+                pending[x] = False
+                failures += 1
+                work_bank[chosen[x]] = True
+                if failures > picks:
+                    return failures
+                continue
+            regret = int(BIG) if second < 0 else int(second - first)
+            if regret > pick_regret or (regret == pick_regret and first < pick_added):
+                pick, pick_route, pick_regret, pick_added = x, route, regret, first
+        if pick < 0:
+            break
+        pending[pick] = False
+        r = pick_route
+        was_empty = work_lengths[r] == 0
+        work_lengths[r] = insert_request(work[r], work_lengths[r], chosen[pick], at_i[pick, r], at_j[pick, r])
+        changed = r
+        refill = -1
+        if was_empty and representative[r]:
+            representative[r] = False
+            for q in range(n_routes):
+                if q != r and usable[q] and work_lengths[q] == 0 and vehicle_class[q] == vehicle_class[r]:
+                    representative[q] = True
+                    refill = q
+                    break
+        for x in range(count):
+            if not pending[x]:
+                continue
+            for q in (changed, refill):
+                if q < 0:
+                    continue
+                added[x, q] = -1
+                if _open_to(q, chosen[x], work_lengths, usable, tied, representative):
+                    _regret_place(
+                        x,
+                        q,
+                        chosen,
+                        work,
+                        work_lengths,
+                        start,
+                        transit,
+                        distance,
+                        earliest,
+                        latest,
+                        seats,
+                        chairs,
+                        ride_limit,
+                        capacity,
+                        max_duration,
+                        prefix_time,
+                        prefix_s,
+                        prefix_c,
+                        suffix_latest,
+                        blink,
+                        added,
+                        at_i,
+                        at_j,
+                    )
+    return failures
 
 
 @njit(cache=True)
@@ -162,6 +450,8 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     bank,
     bank_penalty,
     blink,
+    string_share,
+    regret_share,
 ):
     """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost), state changed in place.
 
@@ -183,6 +473,14 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     banked = np.empty(n_req, np.int64)
     saving = np.empty(n_req, np.float64)
     order = np.empty(n_req, np.int64)
+    route_of = np.empty(2 * n_req, np.int64)
+    position_of = np.empty(2 * n_req, np.int64)
+    ruined = np.empty(n_routes, np.bool_)
+    added = np.empty((n_req, n_routes) if regret_share > 0 else (1, 1), np.int64)
+    at_i = np.empty_like(added)
+    at_j = np.empty_like(added)
+    pending = np.empty(n_req, np.bool_)
+    representative = np.empty(n_routes, np.bool_)
     for _ in range(steps):
         # riders no route serves: a few of them try their luck in every step, placed first, and half the
         # related ruins open room around one of them (none waiting: no random draw, so a plan serving
@@ -193,11 +491,16 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             if bank[k]:
                 banked[n_banked] = k
                 n_banked += 1
-        # ruin: related requests (close to ones already taken), the costliest ones, or random ones
+        # ruin: strings of visits, related requests (close to ones already taken), the costliest ones,
+        # or random ones
         q = 1 + np.random.randint(max_removed)  # noqa: NPY002 (numba has only the global RNG)
         removed[:] = False
         kind = np.random.random()  # noqa: NPY002
-        if kind < RELATED_SHARE:
+        if string_share > 0 and np.random.random() < string_share:  # noqa: NPY002
+            route_of[:] = -1
+            _string_ruin(routes, lengths, np.random.randint(n_req), related, removed, route_of, position_of, ruined)  # noqa: NPY002
+            q = 0
+        elif kind < RELATED_SHARE:
             if n_banked > 0 and np.random.random() < 0.5:  # noqa: NPY002
                 seed = banked[np.random.randint(n_banked)]  # noqa: NPY002
             else:
@@ -241,7 +544,41 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             # around a waiting rider the routes must often be rebuilt in time order: by drop-off deadline
             _sort_by_deadline(chosen, count, latest)
         failures = 0
-        for x in range(count):
+        regret = regret_share > 0 and np.random.random() < regret_share  # noqa: NPY002
+        if regret:
+            failures = _regret_recreate(
+                chosen,
+                count,
+                work,
+                work_lengths,
+                work_bank,
+                picks,
+                open_routes,
+                usable,
+                start,
+                vehicle_class,
+                tied,
+                transit,
+                distance,
+                earliest,
+                latest,
+                seats,
+                chairs,
+                ride_limit,
+                capacity,
+                max_duration,
+                prefix_time,
+                prefix_s,
+                prefix_c,
+                suffix_latest,
+                blink,
+                added,
+                at_i,
+                at_j,
+                pending,
+                representative,
+            )
+        for x in range(0 if regret else count):
             k = chosen[x]
             # where vehicles count, never open a route the solution does not use
             best_r, best_i, best_j = cheapest_route(
@@ -363,6 +700,8 @@ def shorten_routes(
             bank,
             bank_penalty,
             params.blink,
+            params.string_share,
+            params.regret_share,
         )
         meter.charge(1)
     return arrays_as_plan(problem, c, best_routes, best_lengths)

@@ -8,11 +8,12 @@ anyway and up to ``max_ejected`` requests leave its route for the pool, chosen s
 their *penalties* is least; a request's penalty grows every time it could not be inserted, so the
 requests that are hard to place are placed first and the easy ones make room. A request that does
 not fit even so ends the attempt, or with ``EjectionParams.retry_stuck`` goes back to the bottom of
-the pool, and the routes are shaken (random relocations) before it comes up again; the route is then
-given up when the pool has not reached a new smallest size for ``EjectionParams.patience`` of the
+the pool, and the routes are shaken (random relocations) before it comes up again; the attempt is
+then given up when the pool has not reached a new smallest size for ``EjectionParams.patience`` of the
 budget (a fleet one smaller than feasible never empties its pool, and the time is better spent
-shortening routes), or when the budget runs out. When the pool is empty, the fleet is one smaller, and the
-next route goes. Started with the riders a plan leaves out
+shortening routes), or when the budget runs out. A failed attempt leaves the routes as they were and
+the next smallest route is tried, up to ``TARGETS_PER_FLEET`` routes; then the fleet stays. When the
+pool is empty, the fleet is one smaller, and the next route goes. Started with the riders a plan leaves out
 instead of a route's, the pool places them, moving others out of the way (``serve_left_out``).
 
 Mixed fleets work the same way: each route is its vehicle's (seats, wheelchair places, depots,
@@ -339,12 +340,16 @@ def eliminate_routes_by_ejection(
     patience = budget.share(params.patience)  # an attempt's time without a new smallest pool
     best_routes: np.ndarray | None = None
     best_lengths: np.ndarray | None = None
+    failed: set[int] = set()  # routes the pool could not take away from the current plan
     while usable.sum() > 1 and not meter.exhausted():
-        # take away the route with fewest requests (ties at random); never one holding a tied rider
+        # take away the route with fewest requests (ties at random) not tried yet; never one holding a
+        # tied rider
         rows = np.flatnonzero(usable)
         order = rows[np.lexsort((rng.random(len(rows)), lengths[rows]))]
-        movable = [int(r) for r in order if not (c.tied[routes[r, : lengths[r]] // 2] >= 0).any()]
-        if not movable:
+        movable = [
+            int(r) for r in order if int(r) not in failed and not (c.tied[routes[r, : lengths[r]] // 2] >= 0).any()
+        ]
+        if not movable or len(failed) >= TARGETS_PER_FLEET:
             break
         target = movable[0]
         trial, trial_lengths, trial_usable = routes.copy(), lengths.copy(), usable.copy()
@@ -369,8 +374,12 @@ def eliminate_routes_by_ejection(
             if pool_size < smallest:
                 smallest, stall = pool_size, patience.start()
         if pool_size != 0 or stuck >= 0:
-            break
+            # another route may go where this one would not: the next smallest, from the same plan
+            failed.add(target)
+            log.debug("ejection pool: route %d stays (pool %d) after %.1f s", target, pool_size, meter.seconds_used())
+            continue
         log.debug("ejection pool: %d routes after %.1f s", int(trial_usable.sum()), meter.seconds_used())
+        failed.clear()
         routes, lengths, usable = trial, trial_lengths, trial_usable
         best_routes, best_lengths = trial.copy(), trial_lengths.copy()
     if best_routes is None or best_lengths is None:
@@ -436,4 +445,7 @@ def serve_left_out(
 
 
 ROUNDS = 5  # times the requests set aside are tried again
+# routes the pool tries to take away, one after the other, before it settles for a fleet size: the
+# smallest route is not always the one that can go (benchmarks/results/solver-tuning.md)
+TARGETS_PER_FLEET = 3
 SERVE_STEPS = 50  # insertions per call of the kernel (an iteration) when placing riders left out

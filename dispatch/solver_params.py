@@ -103,20 +103,27 @@ class LnsParams:
     end_temperature: float = 0.02  # in average arcs
     steps_per_call: int = 100  # steps between looks at the clock (one iteration)
     blink: float = 0.01  # recreate passes over a cheapest place with this probability (0: never)
+    regret_share: float = 0.0  # share of steps whose recreate is regret-2 insertion, not greedy in random order
+    string_share: float = 0.0  # share of steps whose ruin takes strings of visits out of routes (SISR)
     # vehicles first: rounds, the first from the pool's plan, the others from new pool runs (1: one round;
     # more rounds shortened routes on hard instances but lost the best-known fleet more often)
     restarts: int = 1
     # vehicles first: short runs from this many pool starts, then the rest of the time from the best
-    # (1: none; above 1, restarts is not used; tried in the twelfth session, see
+    # (1: none; not together with restarts > 1; tried in the twelfth session, see
     # benchmarks/results/solver-tuning.md)
     probes: int = 1
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
+        problems += _share_problems(self, ("string_share", "regret_share"))
         if self.restarts < 1:
             problems.append(f"restarts must be >= 1, got {self.restarts}")
         if self.probes < 1:
             problems.append(f"probes must be >= 1, got {self.probes}")
+        if self.restarts > 1 and self.probes > 1:
+            problems.append(
+                f"restarts ({self.restarts}) and probes ({self.probes}) use new starts two ways: set one above 1"
+            )
         if not 0 <= self.blink < 1:
             problems.append(f"blink must be in [0, 1), got {self.blink}")
         if not self.start_temperature >= self.end_temperature >= 0:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from budgets import work_budget
+from test_dispatch import brute_force_single_vehicle, line_problem
 from test_route_min import one_route_each, random_problem
 
-from dispatch.lns import _costliest_group, _related_group
+from dispatch.budget import Budget
+from dispatch.lns import STRING_MAX, _costliest_group, _related_group, _string_ruin, shorten_routes
 from dispatch.model import DispatchError
 from dispatch.ortools_search import schedule
 from dispatch.pdp_arrays import seed_numba
+from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.solver import LnsParams
-from dispatch.stages import eject_routes, shorten_from_new_starts
+from dispatch.stages import eject_routes, relatedness, shorten_from_new_starts
 from dispatch.validate import validate
 
 pytestmark = pytest.mark.usefixtures("compiled_kernels")
@@ -57,6 +62,94 @@ def test_a_costliest_ruin_prefers_the_request_with_the_longest_detour() -> None:
     assert first[2] > 600 and first[2] == first.max()
 
 
+def test_a_string_ruin_takes_neighbouring_visits_from_a_few_routes_near_the_seed() -> None:
+    """Four routes of five requests each, picked up and dropped off one after the other; requests
+    related by their number. A string ruin always takes visits from the seed's route and from at most
+    three routes, never more than ``STRING_MAX`` visits from one; the visits it takes from a route are
+    next to each other in most ruins, and in some (the split strings) a stretch in between is kept."""
+    n_routes, per_route = 4, 5
+    n_req = n_routes * per_route
+    related = np.argsort(np.abs(np.arange(n_req)[:, None] - np.arange(n_req)[None, :]), axis=1, kind="stable")
+    routes = np.zeros((n_routes, 2 * per_route + 2), np.int64)
+    for r in range(n_routes):
+        routes[r, : 2 * per_route] = np.arange(2 * per_route * r, 2 * per_route * (r + 1))
+    lengths = np.full(n_routes, 2 * per_route, np.int64)
+    route_of = np.empty(2 * n_req, np.int64)
+    position_of = np.empty(2 * n_req, np.int64)
+    ruined = np.empty(n_routes, np.bool_)
+    removed = np.empty(n_req, np.bool_)
+    seed_numba(11)
+    split = whole = 0
+    for draw in range(2000):
+        seed = draw % n_req
+        removed[:] = False
+        route_of[:] = -1
+        _string_ruin(routes, lengths, seed, related.astype(np.int64), removed, route_of, position_of, ruined)
+        hit = sorted({k // per_route for k in np.flatnonzero(removed)})
+        assert seed // per_route in hit and 1 <= len(hit) <= 3
+        for r in hit:
+            taken = np.flatnonzero(removed[routes[r, : lengths[r]] // 2])  # positions whose request left
+            assert len(taken) <= 2 * STRING_MAX
+            gaps = np.diff(np.flatnonzero(removed[np.arange(per_route * r, per_route * (r + 1))]))
+            if len(gaps) and gaps.max() > 1:
+                split += 1
+            else:
+                whole += 1
+    assert whole > split > 100
+
+
+RUIN_AND_RECREATE_VARIANTS = [{"string_share": 1.0}, {"regret_share": 1.0}, {"string_share": 0.5, "regret_share": 0.5}]
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("variant", RUIN_AND_RECREATE_VARIANTS)
+def test_string_ruins_and_regret_recreate_reach_the_brute_force_tour(seed: int, variant: dict[str, float]) -> None:
+    """One vehicle, three requests on a line with a ride limit and few seats: from the requests served
+    one after the other, ruin and recreate with string ruins or regret insertion ends at the shortest
+    feasible tour an exhaustive search finds."""
+    rng = np.random.default_rng(seed)
+    positions = [0.0, *rng.uniform(-50, 50, 6).round(1)]
+    problem = line_problem(
+        positions, [(1, 2), (3, 4), (5, 6)], max_ride=float(rng.uniform(20, 80)), seats=int(rng.integers(1, 3))
+    )
+    expected = brute_force_single_vehicle(problem)
+    one_by_one = RoutePlan(
+        (PlannedRoute(problem.vehicles[0].id, tuple(Visit(r.id, d) for r in problem.requests for d in (False, True))),)
+    )
+    params = LnsParams(**variant)  # type: ignore[arg-type]
+    shorter = shorten_routes(problem, one_by_one, Budget(iterations=20), relatedness(problem), seed=seed, params=params)
+    if shorter is None:
+        # the start has no schedule: a ride alone breaks the limit, and then no tour is feasible
+        assert np.isinf(expected)
+        return
+    solution = schedule(problem, shorter)
+    assert not solution.unserved and validate(problem, solution).ok
+    assert solution.distance == pytest.approx(expected, abs=0.05)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("vehicles_first", [True, False])
+@pytest.mark.parametrize("variant", RUIN_AND_RECREATE_VARIANTS)
+def test_string_ruins_and_regret_recreate_keep_every_rider_and_repeat(
+    seed: int, vehicles_first: bool, variant: dict[str, float]
+) -> None:
+    """Twelve requests with tight windows, one route each to start: the shortened plan serves everyone,
+    is valid by the independent validator, never longer than the start, never uses more vehicles where
+    vehicles count, and the same seed gives the same plan."""
+    problem = dataclasses.replace(random_problem(seed, n_requests=12), minimize_vehicles=vehicles_first)
+    start = one_route_each(problem)
+    params = LnsParams(**variant)  # type: ignore[arg-type]
+    related = relatedness(problem)
+    shorter = shorten_routes(problem, start, Budget(iterations=30), related, seed=seed, params=params)
+    again = shorten_routes(problem, start, Budget(iterations=30), related, seed=seed, params=params)
+    assert shorter is not None and shorter == again
+    solution = schedule(problem, shorter)
+    assert not solution.unserved and validate(problem, solution).ok
+    assert solution.distance <= schedule(problem, start).distance + 1e-6
+    if vehicles_first:
+        assert len(shorter.routes) <= len(start.routes)
+
+
 @pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("starts", [{"restarts": 3}, {"probes": 3}])
 def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int, starts: dict[str, int]) -> None:
@@ -79,6 +172,13 @@ def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int, sta
 
 def test_lns_parameters_name_every_bad_setting() -> None:
     with pytest.raises(DispatchError) as info:
-        LnsParams(restarts=0, blink=1.0, probes=0)
-    for word in ("restarts", "blink", "probes"):
+        LnsParams(restarts=0, blink=1.0, probes=0, string_share=1.5, regret_share=-0.1)
+    for word in ("restarts", "blink", "probes", "string_share", "regret_share"):
         assert word in str(info.value)
+
+
+def test_rounds_and_probes_together_are_refused_not_ignored() -> None:
+    """Both use new pool starts in different ways; with both above 1 one would silently not apply."""
+    with pytest.raises(DispatchError, match=r"restarts \(3\) and probes \(2\)"):
+        LnsParams(restarts=3, probes=2)
+    assert LnsParams(restarts=3).probes == 1 and LnsParams(probes=3).restarts == 1
