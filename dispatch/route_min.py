@@ -12,7 +12,7 @@ the pool, and the routes are shaken (random relocations) before it comes up agai
 then given up when the pool has not reached a new smallest size for ``EjectionParams.patience`` of the
 budget (a fleet one smaller than feasible never empties its pool, and the time is better spent
 shortening routes), or when the budget runs out. A failed attempt leaves the routes as they were and
-the next smallest route is tried, up to ``TARGETS_PER_FLEET`` routes; then the fleet stays. When the
+the next smallest route is tried, up to ``EjectionParams.targets`` routes; then the fleet stays. When the
 pool is empty, the fleet is one smaller, and the next route goes. Started with the riders a plan leaves out
 instead of a route's, the pool places them, moving others out of the way (``serve_left_out``).
 
@@ -349,7 +349,7 @@ def eliminate_routes_by_ejection(
         movable = [
             int(r) for r in order if int(r) not in failed and not (c.tied[routes[r, : lengths[r]] // 2] >= 0).any()
         ]
-        if not movable or len(failed) >= TARGETS_PER_FLEET:
+        if not movable or len(failed) >= params.targets:
             break
         target = movable[0]
         trial, trial_lengths, trial_usable = routes.copy(), lengths.copy(), usable.copy()
@@ -445,7 +445,4 @@ def serve_left_out(
 
 
 ROUNDS = 5  # times the requests set aside are tried again
-# routes the pool tries to take away, one after the other, before it settles for a fleet size: the
-# smallest route is not always the one that can go (benchmarks/results/solver-tuning.md)
-TARGETS_PER_FLEET = 3
 SERVE_STEPS = 50  # insertions per call of the kernel (an iteration) when placing riders left out

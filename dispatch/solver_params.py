@@ -149,9 +149,15 @@ class EjectionParams:
     # a route is given up once the pool has not become smaller than ever before in this attempt for
     # this share of the stage's budget (what ends a retrying pool); the time left goes to shortening
     patience: float = 0.25
+    # routes the pool tries to take away at one fleet size, one after the other from the same plan, before
+    # it settles (the smallest is not always the one that can go; each failed try costs up to its patience,
+    # which the LNS then lacks: 1 by default, see benchmarks/results/solver-tuning.md)
+    targets: int = 1
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("patience",), low_open=True)
+        if not 1 <= self.targets <= 10:
+            problems.append(f"targets must be in 1..10, got {self.targets}")
         if not 1 <= self.max_ejected <= 3:
             problems.append(f"max_ejected must be in 1..3, got {self.max_ejected}")
         if self.perturb_moves < 0:

@@ -163,6 +163,43 @@ def test_a_retrying_pool_gives_up_a_fleet_too_small_and_returns_the_time(seed: i
     assert (fewer is None and expected == len(problem.requests)) or len(fewer.routes) == expected
 
 
+def _one_lonely_route() -> tuple[Problem, RoutePlan]:
+    """Three routes on a line: A serves one rider far out late (no one else fits beside it), B and C
+    three riders each near the depot; B's riders fit into C's route and C's into B's, A's into neither
+    (not even with two riders moved out: no route empties)."""
+    positions = np.array([0.0, 280, 285, 5, 8, 10, 13, 15, 18, 20, 23, 25, 28, 30, 33])  # depot, X, Y1..Y3, Z1..Z3
+    matrix = np.abs(positions[:, None] - positions[None, :])
+    lonely = Request("X", 1, 2, pickup_window=TimeWindow(290, 300), dropoff_window=TimeWindow(290, 320))
+    near = [
+        Request(name, 3 + 2 * k, 4 + 2 * k, pickup_window=TimeWindow(100, 200), dropoff_window=TimeWindow(100, 220))
+        for k, name in enumerate(["Y1", "Y2", "Y3", "Z1", "Z2", "Z3"])
+    ]
+    vehicles = tuple(Vehicle(v, 0, 0, 2, shift=TimeWindow(0, 600)) for v in "ABC")
+    problem = Problem("lonely", (lonely, *near), vehicles, matrix, matrix.copy(), minimize_vehicles=True)
+
+    def route(vehicle: str, riders: list[str]) -> PlannedRoute:
+        return PlannedRoute(vehicle, tuple(Visit(r, drop) for r in riders for drop in (False, True)))
+
+    plan = RoutePlan((route("A", ["X"]), route("B", ["Y1", "Y2", "Y3"]), route("C", ["Z1", "Z2", "Z3"])))
+    return problem, plan
+
+
+def test_a_pool_with_more_targets_takes_away_a_route_that_is_not_the_smallest() -> None:
+    """The smallest route (A) cannot go; a pool that gives a route up at the first rider that fits
+    nowhere stops there with one target and leaves three routes; with two it goes on to B or C and ends
+    with two, valid by the independent validator. (A retrying pool gets there in one attempt: its
+    random relocations empty B or C for A's rider.)"""
+    problem, plan = _one_lonely_route()
+    assert validate(problem, schedule(problem, plan)).ok
+    one = EjectionParams(patience=0.2)
+    assert eliminate_routes_by_ejection(problem, plan, Budget(iterations=50), params=one) is None
+    two = EjectionParams(patience=0.2, targets=2)
+    fewer = eliminate_routes_by_ejection(problem, plan, Budget(iterations=50), params=two)
+    assert fewer is not None and len(fewer.routes) == 2
+    solution = schedule(problem, fewer)
+    assert not solution.unserved and validate(problem, solution).ok
+
+
 def test_mixed_fleets_compile_with_a_row_and_depot_per_kind_of_vehicle() -> None:
     problem = random_problem(0)
     mixed = tuple(Vehicle(v.id, v.start, v.end, v.seats + int(v.id == "0"), shift=v.shift) for v in problem.vehicles)
@@ -175,8 +212,8 @@ def test_mixed_fleets_compile_with_a_row_and_depot_per_kind_of_vehicle() -> None
     same = compile_problem(problem, 100)
     assert same is not None and same.uniform and set(same.start.tolist()) == {k}
     with pytest.raises(DispatchError) as info:
-        EjectionParams(max_ejected=4, perturb_moves=-1, steps_per_call=0, patience=0)
-    for word in ("max_ejected", "perturb_moves", "steps_per_call", "patience"):
+        EjectionParams(max_ejected=4, perturb_moves=-1, steps_per_call=0, patience=0, targets=0)
+    for word in ("max_ejected", "perturb_moves", "steps_per_call", "patience", "targets"):
         assert word in str(info.value)
 
 
