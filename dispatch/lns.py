@@ -206,6 +206,9 @@ def _regret_place(  # type: ignore[no-untyped-def]
     chosen,
     work,
     work_lengths,
+    usable,
+    tied,
+    representative,
     start,
     transit,
     distance,
@@ -225,7 +228,11 @@ def _regret_place(  # type: ignore[no-untyped-def]
     at_i,
     at_j,
 ):
-    """added[x, r], at_i[x, r], at_j[x, r]: request chosen[x]'s cheapest place in route r (-1: none)."""
+    """added[x, r], at_i[x, r], at_j[x, r]: request chosen[x]'s cheapest place in route r (-1: none, also
+    where the route may not take it, see ``_open_to``)."""
+    added[x, r] = -1
+    if not _open_to(r, chosen[x], work_lengths, usable, tied, representative):
+        return
     added[x, r], at_i[x, r], at_j[x, r] = best_insertion(
         work[r],
         work_lengths[r],
@@ -311,33 +318,34 @@ def _regret_recreate(  # type: ignore[no-untyped-def]
     for x in range(count):
         pending[x] = True
         for r in range(n_routes):
-            added[x, r] = -1
-            if _open_to(r, chosen[x], work_lengths, usable, tied, representative):
-                _regret_place(
-                    x,
-                    r,
-                    chosen,
-                    work,
-                    work_lengths,
-                    start,
-                    transit,
-                    distance,
-                    earliest,
-                    latest,
-                    seats,
-                    chairs,
-                    ride_limit,
-                    capacity,
-                    max_duration,
-                    prefix_time,
-                    prefix_s,
-                    prefix_c,
-                    suffix_latest,
-                    blink,
-                    added,
-                    at_i,
-                    at_j,
-                )
+            _regret_place(
+                x,
+                r,
+                chosen,
+                work,
+                work_lengths,
+                usable,
+                tied,
+                representative,
+                start,
+                transit,
+                distance,
+                earliest,
+                latest,
+                seats,
+                chairs,
+                ride_limit,
+                capacity,
+                max_duration,
+                prefix_time,
+                prefix_s,
+                prefix_c,
+                suffix_latest,
+                blink,
+                added,
+                at_i,
+                at_j,
+            )
     failures = 0
     for _ in range(count):
         pick = -1
@@ -391,33 +399,34 @@ def _regret_recreate(  # type: ignore[no-untyped-def]
             for q in (changed, refill):
                 if q < 0:
                     continue
-                added[x, q] = -1
-                if _open_to(q, chosen[x], work_lengths, usable, tied, representative):
-                    _regret_place(
-                        x,
-                        q,
-                        chosen,
-                        work,
-                        work_lengths,
-                        start,
-                        transit,
-                        distance,
-                        earliest,
-                        latest,
-                        seats,
-                        chairs,
-                        ride_limit,
-                        capacity,
-                        max_duration,
-                        prefix_time,
-                        prefix_s,
-                        prefix_c,
-                        suffix_latest,
-                        blink,
-                        added,
-                        at_i,
-                        at_j,
-                    )
+                _regret_place(
+                    x,
+                    q,
+                    chosen,
+                    work,
+                    work_lengths,
+                    usable,
+                    tied,
+                    representative,
+                    start,
+                    transit,
+                    distance,
+                    earliest,
+                    latest,
+                    seats,
+                    chairs,
+                    ride_limit,
+                    capacity,
+                    max_duration,
+                    prefix_time,
+                    prefix_s,
+                    prefix_c,
+                    suffix_latest,
+                    blink,
+                    added,
+                    at_i,
+                    at_j,
+                )
     return failures
 
 
