@@ -82,6 +82,13 @@ def make_starts(instances: list[str], seeds: list[int], time_limit: float) -> No
                 solver._run = original
 
 
+def _setting(text: str) -> float | int | bool:
+    """A setting as written on the command line: true/false, a number with a point, or an integer."""
+    if text in ("true", "false"):
+        return text == "true"
+    return float(text) if "." in text else int(text)
+
+
 def run_variant(variant: str, seconds: float | None, iterations: int | None, seed: int, out: Path) -> None:
     """Every kept start with the best-known fleet shortened with the LNS setting ``variant``."""
     from dispatch.bench import best_known
@@ -91,7 +98,7 @@ def run_variant(variant: str, seconds: float | None, iterations: int | None, see
     from dispatch.stages import relatedness
 
     changes = {} if variant == "default" else dict(kv.split("=") for kv in variant.split(";"))
-    params = LnsParams(**{k: float(v) if "." in v else int(v) for k, v in changes.items()})
+    params = LnsParams(**{k: _setting(v) for k, v in changes.items()})
     budget = Budget(seconds=seconds) if iterations is None else Budget(iterations=iterations)
     known = best_known(_data_dir())
     with out.open("a", newline="") as handle:

@@ -43,6 +43,7 @@ from dispatch.pdp_arrays import (
 )
 from dispatch.plan import RoutePlan
 from dispatch.solver_params import LnsParams
+from dispatch.squeeze import load_weight, squeeze_in
 
 # a step's ruin: related requests (Shaw), the costliest ones (worst removal), else random ones
 RELATED_SHARE = 0.5
@@ -461,12 +462,16 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     blink,
     string_share,
     regret_share,
+    squeeze,
+    weight,
 ):
     """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost), state changed in place.
 
     ``open_routes``: a request may also go into an empty route of a ``usable`` vehicle (one per class
-    of alike vehicles is tried). ``bank`` marks the requests no route serves; the cost counts
-    ``bank_penalty`` for each, and every step also tries to place up to ``BANK_PICKS`` of them.
+    of alike vehicles is tried). With ``squeeze`` a request that fits nowhere in the greedy recreate is
+    squeezed in (``dispatch.squeeze``; ``weight``: its ``load_weight``). ``bank`` marks the requests no
+    route serves; the cost counts ``bank_penalty`` for each, and every step also tries to place up to
+    ``BANK_PICKS`` of them.
     """
     n_routes, size = routes.shape
     n_req = ride_limit.shape[0]
@@ -490,6 +495,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     at_j = np.empty_like(added)
     pending = np.empty(n_req, np.bool_)
     representative = np.empty(n_routes, np.bool_)
+    rows = np.flatnonzero(usable)
     for _ in range(steps):
         # riders no route serves: a few of them try their luck in every step, placed first, and half the
         # related ruins open room around one of them (none waiting: no random draw, so a plan serving
@@ -614,6 +620,30 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 suffix_latest,
                 blink,
             )
+            if (
+                best_r < 0
+                and squeeze
+                and squeeze_in(
+                    work,
+                    work_lengths,
+                    rows,
+                    rows.shape[0],
+                    k,
+                    weight,
+                    start,
+                    tied,
+                    transit,
+                    distance,
+                    earliest,
+                    latest,
+                    seats,
+                    chairs,
+                    ride_limit,
+                    capacity,
+                    max_duration,
+                )
+            ):
+                continue
             if best_r < 0:
                 # more left out than were waiting: this step cannot be kept (the penalty outweighs
                 # any distance), so stop here
@@ -711,6 +741,8 @@ def shorten_routes(
             params.blink,
             params.string_share,
             params.regret_share,
+            params.squeeze,
+            load_weight(c.transit, n_req) if params.squeeze else 1,
         )
         meter.charge(1)
     return arrays_as_plan(problem, c, best_routes, best_lengths)

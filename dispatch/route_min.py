@@ -3,7 +3,8 @@
 OR-Tools' local search moves one or two requests at a time and keeps every request served, so a
 solution with one route too many is a deep basin: emptying a route needs many coordinated moves.
 The ejection pool takes a route away and puts its requests in a pool; it then takes requests from
-the pool one at a time and inserts each where it fits. When a request fits nowhere, it goes in
+the pool one at a time and inserts each where it fits. When a request fits nowhere, with
+``EjectionParams.squeeze`` it is first squeezed in (``dispatch.squeeze``); otherwise, or if that fails, it goes in
 anyway and up to ``max_ejected`` requests leave its route for the pool, chosen so that the sum of
 their *penalties* is least; a request's penalty grows every time it could not be inserted, so the
 requests that are hard to place are placed first and the easy ones make room. A request that does
@@ -48,6 +49,7 @@ from dispatch.pdp_arrays import (
 )
 from dispatch.plan import RoutePlan
 from dispatch.solver_params import EjectionParams
+from dispatch.squeeze import load_weight, squeeze_in
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
     max_ejected,
     perturb_moves,
     retry_stuck,
+    squeeze,
+    weight,
     start,
     vehicle_class,
     tied,
@@ -77,7 +81,9 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
     capacity,
     max_duration,
 ):
-    """Up to ``steps`` insertions from the pool (LIFO) into the ``usable`` routes; returns (pool size
+    """Up to ``steps`` insertions from the pool (LIFO) into the ``usable`` routes (with ``squeeze``, a
+    request that fits nowhere is squeezed in before anything is ejected; ``weight``: the squeeze's
+    ``load_weight``); returns (pool size
     left, -1), or (pool size left, request) when that request fits nowhere even with ejections (it is
     then out of the pool, and the routes are as they were before it was tried). With ``retry_stuck``
     such a request goes back to the bottom of the pool instead, and the search goes on.
@@ -132,8 +138,28 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
         )
         if best_r >= 0:
             lengths[best_r] = insert_request(routes[best_r], lengths[best_r], v, best_i, best_j)
+        elif squeeze and squeeze_in(
+            routes,
+            lengths,
+            rows,
+            n_rows,
+            v,
+            weight,
+            start,
+            tied,
+            transit,
+            distance,
+            earliest,
+            latest,
+            seats,
+            chairs,
+            ride_limit,
+            capacity,
+            max_duration,
+        ):
+            pass  # 2. in by a squeeze: others moved out of its route to where they fit
         else:
-            # 2. insert anyway and eject up to max_ejected requests of that route, least penalty first
+            # 3. insert anyway and eject up to max_ejected requests of that route, least penalty first
             penalty[v] += 1
             best_sum = np.int64(1) << 62
             best_added = np.int64(1) << 62
@@ -222,7 +248,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                     if e >= 0:
                         pool[pool_size] = e
                         pool_size += 1
-            # 3. shake the routes a little (random feasible relocations) so that the next ejections differ
+            # 4. shake the routes a little (random feasible relocations) so that the next ejections differ
             for _move in range(perturb_moves):
                 r1 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
                 r2 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
@@ -303,6 +329,8 @@ def _steps(
         params.max_ejected,
         params.perturb_moves,
         retry_stuck,
+        params.squeeze,
+        load_weight(c.transit, len(c.ride_limit)) if params.squeeze else 1,
         c.start,
         c.vehicle_class,
         c.tied,

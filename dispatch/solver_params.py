@@ -112,10 +112,15 @@ class LnsParams:
     # (1: none; not together with restarts > 1; tried in the twelfth session, see
     # benchmarks/results/solver-tuning.md)
     probes: int = 1
+    # a removed request that fits nowhere when put back is squeezed in (dispatch.squeeze) before the step
+    # is given up (greedy recreate only)
+    squeeze: bool = False
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
         problems += _share_problems(self, ("string_share", "regret_share"))
+        if not isinstance(self.squeeze, bool):
+            problems.append(f"squeeze must be true or false, got {self.squeeze!r}")
         if self.restarts < 1:
             problems.append(f"restarts must be >= 1, got {self.restarts}")
         if self.probes < 1:
@@ -153,9 +158,14 @@ class EjectionParams:
     # it settles (the smallest is not always the one that can go; each failed try costs up to its patience,
     # which the LNS then lacks: 1 by default, see benchmarks/results/solver-tuning.md)
     targets: int = 1
+    # a request that fits nowhere first goes in where its route is least infeasible and others move out
+    # of that route to where they fit (dispatch.squeeze); only if that fails does it eject
+    squeeze: bool = False
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("patience",), low_open=True)
+        if not isinstance(self.squeeze, bool):
+            problems.append(f"squeeze must be true or false, got {self.squeeze!r}")
         if not 1 <= self.targets <= 10:
             problems.append(f"targets must be in 1..10, got {self.targets}")
         if not 1 <= self.max_ejected <= 3:
