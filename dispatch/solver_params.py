@@ -109,9 +109,9 @@ class LnsParams:
     # more rounds shortened routes on hard instances but lost the best-known fleet more often)
     restarts: int = 1
     # vehicles first: short runs from this many pool starts, then the rest of the time from the best
-    # (1: none; not together with restarts > 1; tried in the twelfth session, see
+    # (1: none; not together with restarts > 1, so rounds need probes = 1; see
     # benchmarks/results/solver-tuning.md)
-    probes: int = 1
+    probes: int = 6
     # a removed request that fits nowhere when put back is squeezed in (dispatch.squeeze) before the step
     # is given up (greedy recreate only)
     squeeze: bool = False
@@ -127,7 +127,8 @@ class LnsParams:
             problems.append(f"probes must be >= 1, got {self.probes}")
         if self.restarts > 1 and self.probes > 1:
             problems.append(
-                f"restarts ({self.restarts}) and probes ({self.probes}) use new starts two ways: set one above 1"
+                f"restarts ({self.restarts}) and probes ({self.probes}) use new starts two ways: set one of"
+                " them to 1 (probes = 1 for rounds; probes are 6 by default)"
             )
         if not 0 <= self.blink < 1:
             problems.append(f"blink must be in [0, 1), got {self.blink}")

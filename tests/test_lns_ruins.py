@@ -151,7 +151,7 @@ def test_string_ruins_and_regret_recreate_keep_every_rider_and_repeat(
 
 
 @pytest.mark.parametrize("seed", range(2))
-@pytest.mark.parametrize("starts", [{"restarts": 3}, {"probes": 3}])
+@pytest.mark.parametrize("starts", [{"restarts": 3, "probes": 1}, {"probes": 3}])
 def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int, starts: dict[str, int]) -> None:
     """Vehicles first: rounds or probes from new ejection-pool starts never end with more routes than a
     single round or a worse plan than the start, the plan is valid, and the same seed gives the same plan."""
@@ -181,4 +181,6 @@ def test_rounds_and_probes_together_are_refused_not_ignored() -> None:
     """Both use new pool starts in different ways; with both above 1 one would silently not apply."""
     with pytest.raises(DispatchError, match=r"restarts \(3\) and probes \(2\)"):
         LnsParams(restarts=3, probes=2)
-    assert LnsParams(restarts=3).probes == 1 and LnsParams(probes=3).restarts == 1
+    with pytest.raises(DispatchError, match=r"probes = 1 for rounds"):
+        LnsParams(restarts=3)  # probes are on by default: rounds must turn them off
+    assert LnsParams(restarts=3, probes=1).restarts == 3 and LnsParams(probes=3).restarts == 1
