@@ -313,11 +313,12 @@ def _steps(
     pool_size: int,
     penalty: np.ndarray,
     params: EjectionParams,
+    weight: int,
     steps: int | None = None,
     retry_stuck: bool = False,
 ) -> tuple[int, int]:
-    """One call of the kernel (``steps`` insertions, default ``params.steps_per_call``): (pool size,
-    stuck request or -1)."""
+    """One call of the kernel (``steps`` insertions, default ``params.steps_per_call``; ``weight``: the
+    squeeze's ``load_weight``, computed once per pool run): (pool size, stuck request or -1)."""
     left, stuck = _ejection_steps(
         routes,
         lengths,
@@ -330,7 +331,7 @@ def _steps(
         params.perturb_moves,
         retry_stuck,
         params.squeeze,
-        load_weight(c.transit, len(c.ride_limit)) if params.squeeze else 1,
+        weight,
         c.start,
         c.vehicle_class,
         c.tied,
@@ -357,6 +358,7 @@ def eliminate_routes_by_ejection(
     if compiled is None or plan.unserved(problem) or len(plan.routes) < 2:
         return None
     c = compiled
+    weight = load_weight(c.transit, len(problem.requests)) if params.squeeze else 1
     arrays = routes_as_arrays(problem, c, plan)
     if arrays is None:
         return None  # the start itself needs later starts than earliest-possible (ride times): leave it
@@ -393,7 +395,16 @@ def eliminate_routes_by_ejection(
         smallest, stall = pool_size, patience.start()
         while pool_size > 0 and not meter.exhausted() and not stall.exhausted():
             pool_size, stuck = _steps(
-                c, trial, trial_lengths, trial_usable, pool, pool_size, penalty, params, retry_stuck=params.retry_stuck
+                c,
+                trial,
+                trial_lengths,
+                trial_usable,
+                pool,
+                pool_size,
+                penalty,
+                params,
+                weight,
+                retry_stuck=params.retry_stuck,
             )
             meter.charge(1)
             stall.charge(1)
@@ -437,6 +448,7 @@ def serve_left_out(
     if compiled is None or not left_out:
         return None
     c = compiled
+    weight = load_weight(c.transit, len(problem.requests)) if params.squeeze else 1
     arrays = routes_as_arrays(problem, c, plan)
     if arrays is None:
         return None
@@ -457,7 +469,7 @@ def serve_left_out(
     rounds = 0
     meter = budget.start()
     while pool_size > 0 and not meter.exhausted():
-        pool_size, stuck = _steps(c, routes, lengths, usable, pool, pool_size, penalty, params, SERVE_STEPS)
+        pool_size, stuck = _steps(c, routes, lengths, usable, pool, pool_size, penalty, params, weight, SERVE_STEPS)
         meter.charge(1)
         if stuck >= 0:
             aside.append(stuck)

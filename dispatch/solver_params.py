@@ -61,6 +61,15 @@ def _share_problems(owner: object, names: tuple[str, ...], low_open: bool = Fals
     return problems
 
 
+def _flag_problems(owner: object, names: tuple[str, ...]) -> list[str]:
+    """A problem for each of the settings ``names`` that is not true or false (TOML may hold anything)."""
+    return [
+        f"{name} must be true or false, got {getattr(owner, name)!r}"
+        for name in names
+        if not isinstance(getattr(owner, name), bool)
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class OrtoolsParams:
     """How the OR-Tools routing search builds and improves routes (``[solver.ortools]``)."""
@@ -119,8 +128,7 @@ class LnsParams:
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
         problems += _share_problems(self, ("string_share", "regret_share"))
-        if not isinstance(self.squeeze, bool):
-            problems.append(f"squeeze must be true or false, got {self.squeeze!r}")
+        problems += _flag_problems(self, ("squeeze",))
         if self.restarts < 1:
             problems.append(f"restarts must be >= 1, got {self.restarts}")
         if self.probes < 1:
@@ -165,8 +173,6 @@ class EjectionParams:
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("patience",), low_open=True)
-        if not isinstance(self.squeeze, bool):
-            problems.append(f"squeeze must be true or false, got {self.squeeze!r}")
         if not 1 <= self.targets <= 10:
             problems.append(f"targets must be in 1..10, got {self.targets}")
         if not 1 <= self.max_ejected <= 3:
@@ -175,8 +181,7 @@ class EjectionParams:
             problems.append(f"perturb_moves must be >= 0, got {self.perturb_moves}")
         if self.steps_per_call < 1:
             problems.append(f"steps_per_call must be >= 1, got {self.steps_per_call}")
-        if not isinstance(self.retry_stuck, bool):
-            problems.append(f"retry_stuck must be true or false, got {self.retry_stuck!r}")
+        problems += _flag_problems(self, ("retry_stuck", "squeeze"))
         _raise("ejection", problems)
 
 
