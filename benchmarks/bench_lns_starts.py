@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parent
 STARTS = ROOT / "results" / "lns-starts"  # pickled plans: a folder, so not committed
 
 
+COLUMNS = ("start", "setting", "seed", "unserved", "vehicles", "distance", "gap_pct", "seconds")
+
+
 class _StartReached(Exception):
     """Raised by the hook when the solver reaches the LNS stage (the plan is kept)."""
 
@@ -130,7 +133,8 @@ def run_variant(variant: str, seconds: float | None, iterations: int | None, see
 
 
 def summarize(out: Path) -> None:
-    rows = list(csv.reader(out.open()))
+    with out.open(newline="") as handle:
+        rows = [r for r in csv.reader(handle) if r and r[0] != COLUMNS[0]]
     variants = list(dict.fromkeys(r[1] for r in rows))
     gap = {(r[0], r[1]): float(r[6]) for r in rows}
     starts = sorted({r[0] for r in rows if all((r[0], v) in gap for v in variants)})
@@ -164,8 +168,9 @@ def main() -> None:
     if args.one:
         run_variant(args.one, args.seconds, args.iterations, args.seed, args.csv)
         return
-    args.csv.unlink(missing_ok=True)
-    args.csv.touch()
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    with args.csv.open("w", newline="") as handle:
+        csv.writer(handle).writerow(COLUMNS)
     for pair in range(0, len(args.variant), 2):
         procs = []
         for variant in args.variant[pair : pair + 2]:

@@ -228,6 +228,29 @@ def test_same_input_same_solution_under_an_iteration_budget() -> None:
     assert (len(both.unserved), both.distance) <= (len(first.unserved), first.distance)
 
 
+def test_parallel_workers_search_differently_and_stay_deterministic_where_vehicles_count() -> None:
+    from dispatch.solver import _worker_settings
+
+    # the first worker's pool retries a stuck rider, the second gives the route up: each reached
+    # best-known fleets the other missed (benchmarks/results/solver-tuning.md)
+    params = dataclasses.replace(work_budget(120), workers=1)
+    first, second = _worker_settings(params, 0)[0], _worker_settings(params, 1)[0]
+    assert first.ejection.retry_stuck and not second.ejection.retry_stuck
+    assert first.seed != second.seed
+    rng = np.random.default_rng(8)
+    xy = rng.uniform(0, 40, (17, 2))
+    matrix = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    requests = tuple(
+        Request(str(i), 1 + 2 * i, 2 + 2 * i, pickup_window=TimeWindow(10.0 * i, 10.0 * i + 60)) for i in range(8)
+    )
+    vehicles = tuple(Vehicle(str(v), 0, 0, 3, shift=TimeWindow(0, 400)) for v in range(4))
+    problem = Problem("vehicles-first", requests, vehicles, matrix, matrix.copy(), minimize_vehicles=True)
+    parallel = dataclasses.replace(params, workers=2)
+    one, other = solve(problem, parallel), solve(problem, parallel)
+    assert one.routes == other.routes and one.distance == other.distance
+    assert validate(problem, one).ok and not one.unserved
+
+
 def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
     with pytest.raises(DispatchError) as info:
         SolverParams(time_limit_s=0, iterations=0, scale=0, workers=0)
