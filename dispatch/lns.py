@@ -16,7 +16,8 @@ request bank of adaptive LNS): each step also tries a few of them, so a rider th
 not place gets thousands of chances as the routes change around them. Two options
 (``LnsParams.string_share``, ``LnsParams.regret_share``, off by default: no gain measured,
 benchmarks/results/solver-tuning.md) ruin strings of neighbouring visits (SISR) and recreate by
-regret-2 insertion (Ropke & Pisinger).
+regret-2 insertion (Ropke & Pisinger); a third (``LnsParams.recreate_attempts``, off by default)
+tries a step whose greedy recreate left a rider out again with that rider first.
 
 Works on the arrays of ``dispatch.pdp_arrays``; the numba kernel ``_lns_steps`` changes the state
 in place, ``shorten_routes`` keeps the budget.
@@ -464,6 +465,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     regret_share,
     squeeze,
     weight,
+    attempts,
 ):
     """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost), state changed in place.
 
@@ -542,95 +544,51 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             if removed[k]:
                 chosen[count] = k
                 count += 1
-        for r in range(n_routes):
-            m = 0
-            for p in range(lengths[r]):
-                node = routes[r, p]
-                if not removed[node // 2]:
-                    work[r, m] = node
-                    m += 1
-            work_lengths[r] = m
-        # recreate: the waiting riders first, then the others in random order, each at its cheapest
-        # feasible place in a route in use
-        for x in range(count - 1, picks, -1):
-            y = picks + np.random.randint(x - picks + 1)  # noqa: NPY002
-            chosen[x], chosen[y] = chosen[y], chosen[x]
-        if picks > 0 and np.random.random() < 0.5:  # noqa: NPY002
-            # around a waiting rider the routes must often be rebuilt in time order: by drop-off deadline
-            _sort_by_deadline(chosen, count, latest)
-        failures = 0
-        regret = regret_share > 0 and np.random.random() < regret_share  # noqa: NPY002
-        if regret:
-            failures = _regret_recreate(
-                chosen,
-                count,
-                work,
-                work_lengths,
-                work_bank,
-                picks,
-                open_routes,
-                usable,
-                start,
-                vehicle_class,
-                tied,
-                transit,
-                distance,
-                earliest,
-                latest,
-                seats,
-                chairs,
-                ride_limit,
-                capacity,
-                max_duration,
-                prefix_time,
-                prefix_s,
-                prefix_c,
-                suffix_latest,
-                blink,
-                added,
-                at_i,
-                at_j,
-                pending,
-                representative,
-            )
-        for x in range(0 if regret else count):
-            k = chosen[x]
-            # where vehicles count, never open a route the solution does not use
-            best_r, best_i, best_j = cheapest_route(
-                work,
-                work_lengths,
-                k,
-                open_routes,
-                usable,
-                start,
-                vehicle_class,
-                tied,
-                transit,
-                distance,
-                earliest,
-                latest,
-                seats,
-                chairs,
-                ride_limit,
-                capacity,
-                max_duration,
-                prefix_time,
-                prefix_s,
-                prefix_c,
-                suffix_latest,
-                blink,
-            )
-            if (
-                best_r < 0
-                and squeeze
-                and squeeze_in(
+        fail_at = 0
+        # a step whose recreate leaves a rider out is tried again (``attempts`` in all) with that rider
+        # put back first: it then fits, and large ruins, which fail most often, get through
+        for attempt in range(attempts):
+            for r in range(n_routes):
+                m = 0
+                for p in range(lengths[r]):
+                    node = routes[r, p]
+                    if not removed[node // 2]:
+                        work[r, m] = node
+                        m += 1
+                work_lengths[r] = m
+            # recreate: the waiting riders first, then the others in random order, each at its cheapest
+            # feasible place in a route in use
+            if attempt == 0:
+                for x in range(count - 1, picks, -1):
+                    y = picks + np.random.randint(x - picks + 1)  # noqa: NPY002
+                    chosen[x], chosen[y] = chosen[y], chosen[x]
+                if picks > 0 and np.random.random() < 0.5:  # noqa: NPY002
+                    # around a waiting rider the routes must often be rebuilt in time order: by drop-off deadline
+                    _sort_by_deadline(chosen, count, latest)
+            else:
+                # the rider the last attempt could not place goes first; the bank as before that attempt
+                k = chosen[fail_at]
+                for z in range(fail_at, 0, -1):
+                    chosen[z] = chosen[z - 1]
+                chosen[0] = k
+                for z in range(n_req):
+                    work_bank[z] = bank[z]
+                for x in range(picks):
+                    work_bank[banked[x]] = False
+            failures = 0
+            regret = regret_share > 0 and np.random.random() < regret_share  # noqa: NPY002
+            if regret:
+                failures = _regret_recreate(
+                    chosen,
+                    count,
                     work,
                     work_lengths,
-                    rows,
-                    rows.shape[0],
-                    k,
-                    weight,
+                    work_bank,
+                    picks,
+                    open_routes,
+                    usable,
                     start,
+                    vehicle_class,
                     tied,
                     transit,
                     distance,
@@ -641,18 +599,80 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                     ride_limit,
                     capacity,
                     max_duration,
+                    prefix_time,
+                    prefix_s,
+                    prefix_c,
+                    suffix_latest,
+                    blink,
+                    added,
+                    at_i,
+                    at_j,
+                    pending,
+                    representative,
                 )
-            ):
-                continue
-            if best_r < 0:
-                # more left out than were waiting: this step cannot be kept (the penalty outweighs
-                # any distance), so stop here
-                failures += 1
-                work_bank[k] = True
-                if failures > picks:
-                    break
-                continue
-            work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
+            for x in range(0 if regret else count):
+                k = chosen[x]
+                # where vehicles count, never open a route the solution does not use
+                best_r, best_i, best_j = cheapest_route(
+                    work,
+                    work_lengths,
+                    k,
+                    open_routes,
+                    usable,
+                    start,
+                    vehicle_class,
+                    tied,
+                    transit,
+                    distance,
+                    earliest,
+                    latest,
+                    seats,
+                    chairs,
+                    ride_limit,
+                    capacity,
+                    max_duration,
+                    prefix_time,
+                    prefix_s,
+                    prefix_c,
+                    suffix_latest,
+                    blink,
+                )
+                if (
+                    best_r < 0
+                    and squeeze
+                    and squeeze_in(
+                        work,
+                        work_lengths,
+                        rows,
+                        rows.shape[0],
+                        k,
+                        weight,
+                        start,
+                        tied,
+                        transit,
+                        distance,
+                        earliest,
+                        latest,
+                        seats,
+                        chairs,
+                        ride_limit,
+                        capacity,
+                        max_duration,
+                    )
+                ):
+                    continue
+                if best_r < 0:
+                    # more left out than were waiting: this step cannot be kept (the penalty outweighs
+                    # any distance), so stop here
+                    failures += 1
+                    work_bank[k] = True
+                    if failures > picks:
+                        fail_at = x
+                        break
+                    continue
+                work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
+            if failures <= picks or regret:
+                break
         if failures > picks:
             continue
         # the bank lost its picks and gained every failure
@@ -743,6 +763,7 @@ def shorten_routes(
             params.regret_share,
             params.squeeze,
             load_weight(c.transit, n_req) if params.squeeze else 1,
+            params.recreate_attempts,
         )
         meter.charge(1)
     return arrays_as_plan(problem, c, best_routes, best_lengths)

@@ -124,6 +124,9 @@ class LnsParams:
     # a removed request that fits nowhere when put back is squeezed in (dispatch.squeeze) before the step
     # is given up (greedy recreate only)
     squeeze: bool = False
+    # a step whose greedy recreate leaves a rider out is tried again with that rider first, up to this
+    # many attempts in all (1: given up at once)
+    recreate_attempts: int = 1
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
@@ -133,6 +136,8 @@ class LnsParams:
             problems.append(f"restarts must be >= 1, got {self.restarts}")
         if self.probes < 1:
             problems.append(f"probes must be >= 1, got {self.probes}")
+        if not 1 <= self.recreate_attempts <= 10:
+            problems.append(f"recreate_attempts must be in 1..10, got {self.recreate_attempts}")
         if self.restarts > 1 and self.probes > 1:
             problems.append(
                 f"restarts ({self.restarts}) and probes ({self.probes}) use new starts two ways: set one of"

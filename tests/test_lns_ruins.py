@@ -98,14 +98,20 @@ def test_a_string_ruin_takes_neighbouring_visits_from_a_few_routes_near_the_seed
     assert whole > split > 100
 
 
-RUIN_AND_RECREATE_VARIANTS = [{"string_share": 1.0}, {"regret_share": 1.0}, {"string_share": 0.5, "regret_share": 0.5}]
+RUIN_AND_RECREATE_VARIANTS = [
+    {"string_share": 1.0},
+    {"regret_share": 1.0},
+    {"string_share": 0.5, "regret_share": 0.5},
+    {"recreate_attempts": 3},  # a failed recreate tried again with the rider left out first
+    {"recreate_attempts": 3, "regret_share": 0.5},
+]
 
 
 @pytest.mark.parametrize("seed", range(10))
 @pytest.mark.parametrize("variant", RUIN_AND_RECREATE_VARIANTS)
-def test_string_ruins_and_regret_recreate_reach_the_brute_force_tour(seed: int, variant: dict[str, float]) -> None:
+def test_ruin_and_recreate_variants_reach_the_brute_force_tour(seed: int, variant: dict[str, float]) -> None:
     """One vehicle, three requests on a line with a ride limit and few seats: from the requests served
-    one after the other, ruin and recreate with string ruins or regret insertion ends at the shortest
+    one after the other, ruin and recreate with string ruins, regret insertion or retried recreates ends at the shortest
     feasible tour an exhaustive search finds."""
     rng = np.random.default_rng(seed)
     positions = [0.0, *rng.uniform(-50, 50, 6).round(1)]
@@ -130,7 +136,7 @@ def test_string_ruins_and_regret_recreate_reach_the_brute_force_tour(seed: int, 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("vehicles_first", [True, False])
 @pytest.mark.parametrize("variant", RUIN_AND_RECREATE_VARIANTS)
-def test_string_ruins_and_regret_recreate_keep_every_rider_and_repeat(
+def test_ruin_and_recreate_variants_keep_every_rider_and_repeat(
     seed: int, vehicles_first: bool, variant: dict[str, float]
 ) -> None:
     """Twelve requests with tight windows, one route each to start: the shortened plan serves everyone,
@@ -172,8 +178,8 @@ def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int, sta
 
 def test_lns_parameters_name_every_bad_setting() -> None:
     with pytest.raises(DispatchError) as info:
-        LnsParams(restarts=0, blink=1.0, probes=0, string_share=1.5, regret_share=-0.1)
-    for word in ("restarts", "blink", "probes", "string_share", "regret_share"):
+        LnsParams(restarts=0, blink=1.0, probes=0, string_share=1.5, regret_share=-0.1, recreate_attempts=0)
+    for word in ("restarts", "blink", "probes", "string_share", "regret_share", "recreate_attempts"):
         assert word in str(info.value)
 
 
