@@ -267,6 +267,100 @@ def _open_to(r, k, work_lengths, usable, tied, representative):  # type: ignore[
 
 
 @njit(cache=True)
+def _greedy_recreate(  # type: ignore[no-untyped-def]
+    chosen,
+    count,
+    work,
+    work_lengths,
+    work_bank,
+    picks,
+    open_routes,
+    usable,
+    rows,
+    start,
+    vehicle_class,
+    tied,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    prefix_time,
+    prefix_s,
+    prefix_c,
+    suffix_latest,
+    blink,
+    squeeze,
+    weight,
+):
+    """chosen[:count] put back in that order, each at its cheapest feasible place (with ``squeeze``, a
+    request that fits nowhere is squeezed in first); one that fits nowhere goes to ``work_bank``.
+    Returns (failures, index in ``chosen`` of the one that made them exceed ``picks``, else -1): past
+    ``picks`` failures the step cannot be kept (the bank's penalty outweighs any distance), so it stops."""
+    failures = 0
+    for x in range(count):
+        k = chosen[x]
+        # where vehicles count, never open a route the solution does not use
+        best_r, best_i, best_j = cheapest_route(
+            work,
+            work_lengths,
+            k,
+            open_routes,
+            usable,
+            start,
+            vehicle_class,
+            tied,
+            transit,
+            distance,
+            earliest,
+            latest,
+            seats,
+            chairs,
+            ride_limit,
+            capacity,
+            max_duration,
+            prefix_time,
+            prefix_s,
+            prefix_c,
+            suffix_latest,
+            blink,
+        )
+        if best_r >= 0:
+            work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
+        elif not (
+            squeeze
+            and squeeze_in(
+                work,
+                work_lengths,
+                rows,
+                rows.shape[0],
+                k,
+                weight,
+                start,
+                tied,
+                transit,
+                distance,
+                earliest,
+                latest,
+                seats,
+                chairs,
+                ride_limit,
+                capacity,
+                max_duration,
+            )
+        ):
+            failures += 1
+            work_bank[k] = True
+            if failures > picks:
+                return failures, x
+    return failures, -1
+
+
+@njit(cache=True)
 def _regret_recreate(  # type: ignore[no-untyped-def]
     chosen,
     count,
@@ -504,7 +598,6 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         # everyone is searched exactly as without a bank)
         n_banked = 0
         for k in range(n_req):
-            work_bank[k] = bank[k]
             if bank[k]:
                 banked[n_banked] = k
                 n_banked += 1
@@ -535,7 +628,6 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         for x in range(picks):
             y = x + np.random.randint(n_banked - x)  # noqa: NPY002
             banked[x], banked[y] = banked[y], banked[x]
-            work_bank[banked[x]] = False
         count = 0
         for x in range(picks):
             chosen[count] = banked[x]
@@ -544,10 +636,16 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             if removed[k]:
                 chosen[count] = k
                 count += 1
-        fail_at = 0
+        fail_at = -1
         # a step whose recreate leaves a rider out is tried again (``attempts`` in all) with that rider
         # put back first: it then fits, and large ruins, which fail most often, get through
         for attempt in range(attempts):
+            if attempt > 0:
+                k = chosen[fail_at]
+                for z in range(fail_at, 0, -1):
+                    chosen[z] = chosen[z - 1]
+                chosen[0] = k
+            # the routes without the removed requests, the bank without the riders picked from it
             for r in range(n_routes):
                 m = 0
                 for p in range(lengths[r]):
@@ -556,26 +654,18 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                         work[r, m] = node
                         m += 1
                 work_lengths[r] = m
-            # recreate: the waiting riders first, then the others in random order, each at its cheapest
-            # feasible place in a route in use
+            work_bank[:] = bank
+            for x in range(picks):
+                work_bank[banked[x]] = False
             if attempt == 0:
+                # recreate: the waiting riders first, then the others in random order, each at its
+                # cheapest feasible place in a route in use
                 for x in range(count - 1, picks, -1):
                     y = picks + np.random.randint(x - picks + 1)  # noqa: NPY002
                     chosen[x], chosen[y] = chosen[y], chosen[x]
                 if picks > 0 and np.random.random() < 0.5:  # noqa: NPY002
                     # around a waiting rider the routes must often be rebuilt in time order: by drop-off deadline
                     _sort_by_deadline(chosen, count, latest)
-            else:
-                # the rider the last attempt could not place goes first; the bank as before that attempt
-                k = chosen[fail_at]
-                for z in range(fail_at, 0, -1):
-                    chosen[z] = chosen[z - 1]
-                chosen[0] = k
-                for z in range(n_req):
-                    work_bank[z] = bank[z]
-                for x in range(picks):
-                    work_bank[banked[x]] = False
-            failures = 0
             regret = regret_share > 0 and np.random.random() < regret_share  # noqa: NPY002
             if regret:
                 failures = _regret_recreate(
@@ -610,68 +700,38 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                     pending,
                     representative,
                 )
-            for x in range(0 if regret else count):
-                k = chosen[x]
-                # where vehicles count, never open a route the solution does not use
-                best_r, best_i, best_j = cheapest_route(
-                    work,
-                    work_lengths,
-                    k,
-                    open_routes,
-                    usable,
-                    start,
-                    vehicle_class,
-                    tied,
-                    transit,
-                    distance,
-                    earliest,
-                    latest,
-                    seats,
-                    chairs,
-                    ride_limit,
-                    capacity,
-                    max_duration,
-                    prefix_time,
-                    prefix_s,
-                    prefix_c,
-                    suffix_latest,
-                    blink,
-                )
-                if (
-                    best_r < 0
-                    and squeeze
-                    and squeeze_in(
-                        work,
-                        work_lengths,
-                        rows,
-                        rows.shape[0],
-                        k,
-                        weight,
-                        start,
-                        tied,
-                        transit,
-                        distance,
-                        earliest,
-                        latest,
-                        seats,
-                        chairs,
-                        ride_limit,
-                        capacity,
-                        max_duration,
-                    )
-                ):
-                    continue
-                if best_r < 0:
-                    # more left out than were waiting: this step cannot be kept (the penalty outweighs
-                    # any distance), so stop here
-                    failures += 1
-                    work_bank[k] = True
-                    if failures > picks:
-                        fail_at = x
-                        break
-                    continue
-                work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
-            if failures <= picks or regret:
+                break
+            failures, fail_at = _greedy_recreate(
+                chosen,
+                count,
+                work,
+                work_lengths,
+                work_bank,
+                picks,
+                open_routes,
+                usable,
+                rows,
+                start,
+                vehicle_class,
+                tied,
+                transit,
+                distance,
+                earliest,
+                latest,
+                seats,
+                chairs,
+                ride_limit,
+                capacity,
+                max_duration,
+                prefix_time,
+                prefix_s,
+                prefix_c,
+                suffix_latest,
+                blink,
+                squeeze,
+                weight,
+            )
+            if failures <= picks:
                 break
         if failures > picks:
             continue

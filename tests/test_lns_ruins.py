@@ -111,8 +111,8 @@ RUIN_AND_RECREATE_VARIANTS = [
 @pytest.mark.parametrize("variant", RUIN_AND_RECREATE_VARIANTS)
 def test_ruin_and_recreate_variants_reach_the_brute_force_tour(seed: int, variant: dict[str, float]) -> None:
     """One vehicle, three requests on a line with a ride limit and few seats: from the requests served
-    one after the other, ruin and recreate with string ruins, regret insertion or retried recreates ends at the shortest
-    feasible tour an exhaustive search finds."""
+    one after the other, ruin and recreate with string ruins, regret insertion or retried recreates
+    ends at the shortest feasible tour an exhaustive search finds."""
     rng = np.random.default_rng(seed)
     positions = [0.0, *rng.uniform(-50, 50, 6).round(1)]
     problem = line_problem(
