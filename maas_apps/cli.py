@@ -735,16 +735,26 @@ def cmd_dispatch_bench(args: argparse.Namespace) -> int:
     only = [s.strip() for s in args.instances.split(",")] if args.instances else None
     rows = run_benchmark(dispatch_dir, args.set, params, only, Path(args.out) if args.out else None, show)
     print(benchmark_summary(rows))
-    from maas.area import PROJECT_ROOT
-
-    # never into the folder the command runs in: benchmark outputs live under benchmarks/results
-    csv_path = (
-        Path(args.csv) if args.csv else PROJECT_ROOT / "benchmarks" / "results" / f"dispatch-bench-{args.set}.csv"
-    )
+    csv_path = Path(args.csv) if args.csv else _new_results_file(f"dispatch-bench-{args.set}")
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     write_csv(rows, csv_path)
     print(f"written {csv_path}")
     return 0
+
+
+def _new_results_file(stem: str) -> Path:
+    """A CSV path under benchmarks/results that no earlier run wrote: never the folder the command runs
+    in, and never a committed result of the same name (the time of the run is in the name)."""
+    from maas.area import PROJECT_ROOT
+
+    folder = PROJECT_ROOT / "benchmarks" / "results"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{stem}-{stamp}.csv"
+    count = 1
+    while path.exists():
+        count += 1
+        path = folder / f"{stem}-{stamp}-{count}.csv"
+    return path
 
 
 BOOKING_STATUSES = ("pending", "accepted", "rejected", "declined", "onboard", "done")
@@ -865,7 +875,10 @@ def _add_dispatch_commands(sub: Any) -> None:
     bench.add_argument("--workers", type=_WORKERS, help="parallel searches per instance (default: 2, or 1 on one core)")
     bench.add_argument("--data-dir", help="directory holding dispatch/ (default: ../shared/data)")
     bench.add_argument("--out", help="directory for one solution JSON per instance")
-    bench.add_argument("--csv", help="CSV file for the table (default: benchmarks/results/dispatch-bench-<set>.csv)")
+    bench.add_argument(
+        "--csv",
+        help="CSV file for the table (default: a new benchmarks/results/dispatch-bench-<set>-<date>-<time>.csv)",
+    )
     bench.set_defaults(func=cmd_dispatch_bench)
 
 

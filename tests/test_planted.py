@@ -95,6 +95,27 @@ def test_dispatch_bench_runs_a_planted_set_with_a_work_budget(capsys: pytest.Cap
     assert row[0] == "small-30x3" and float(row[3]) > 0  # the planted plan's distance is the best known
 
 
+def test_dispatch_bench_without_csv_never_overwrites_a_result(capsys, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Without --csv each run writes a new file under benchmarks/results, so a committed table of the
+    same set (dispatch-bench-<set>.csv) is never overwritten by a user's run."""
+    import maas.area
+    from maas_apps.cli import main
+
+    monkeypatch.setattr(maas.area, "PROJECT_ROOT", tmp_path)
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    committed = results / "dispatch-bench-planted-small.csv"
+    committed.write_text("a committed table\n")
+    args = ["dispatch-bench", "--set", "planted-small", "--instances", "small-30x3", "--iterations", "5"]
+    assert main([*args, "--workers", "1"]) == 0
+    assert main([*args, "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    written = sorted(results.glob("dispatch-bench-planted-small-*.csv"))
+    assert len(written) == 2 and committed.read_text() == "a committed table\n"
+    assert all(f"written {path}" in out for path in written)
+    assert all(path.read_text().splitlines()[1].startswith("small-30x3,") for path in written)
+
+
 def test_spec_fields_are_all_checked() -> None:
     """Each numeric field refuses NaN (a spec is a parameter object that checks itself)."""
     for field in ("service_min", "side_km", "speed_kmh", "first_shift_h", "shift_slack_min", "time_step"):
