@@ -45,6 +45,7 @@ from dispatch.pdp_arrays import (
 from dispatch.plan import RoutePlan
 from dispatch.solver_params import LnsParams
 from dispatch.squeeze import load_weight, squeeze_in
+from dispatch.time_warp import route_warp, warp_insertion
 
 # a step's ruin: related requests (Shaw), the costliest ones (worst removal), else random ones
 RELATED_SHARE = 0.5
@@ -58,6 +59,11 @@ STRING_MAX = 10
 STRING_MEAN_REMOVED = 10
 SPLIT_SHARE = 0.5  # of string ruins: a string with a stretch in it kept (the split string)
 SPLIT_STOP = 0.01  # the kept stretch grows by one visit until a draw falls below this
+# time warp (LnsParams.time_warp): the penalty per unit of lateness, in distance units per time unit,
+# starts at 1 and moves by this factor after each call of the kernel, within these bounds
+WARP_STEP = 1.2
+WARP_PENALTY_LOW = 0.01
+WARP_PENALTY_HIGH = 1000.0
 
 
 @njit(cache=True)
@@ -361,6 +367,68 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _warp_recreate(  # type: ignore[no-untyped-def]
+    chosen,
+    count,
+    work,
+    work_lengths,
+    work_warp,
+    work_bank,
+    picks,
+    open_routes,
+    usable,
+    start,
+    vehicle_class,
+    tied,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    capacity,
+    penalty,
+    pre,
+    suf,
+    prefix_s,
+    prefix_c,
+    blink,
+):
+    """chosen[:count] put back in that order, each where its added distance plus ``penalty`` times the
+    time warp it adds is least (``time_warp.warp_insertion``); ``work_warp`` holds each route's time
+    warp. Only seats and wheelchair places can leave a request out (to ``work_bank``). Returns how many
+    were left out, stopping once more than ``picks`` were."""
+    failures = 0
+    tried_empty = np.zeros(work_lengths.shape[0], np.bool_)
+    for x in range(count):
+        k = chosen[x]
+        tried_empty[:] = False
+        best, best_r, best_i, best_j = np.inf, -1, -1, -1
+        for r in range(work_lengths.shape[0]):
+            if not usable[r] or (tied[k] >= 0 and tied[k] != r):
+                continue
+            if work_lengths[r] == 0:
+                if not open_routes or tried_empty[vehicle_class[r]]:
+                    continue
+                tried_empty[vehicle_class[r]] = True
+            cost, i, j = warp_insertion(
+                work[r], work_lengths[r], k, start[r], transit, distance, earliest, latest, seats, chairs,
+                capacity[r], penalty, work_warp[r], pre, suf, prefix_s, prefix_c, blink, best,
+            )  # fmt: skip
+            if i >= 0:
+                best, best_r, best_i, best_j = cost, r, i, j
+        if best_r < 0:
+            failures += 1
+            work_bank[k] = True
+            if failures > picks:
+                return failures
+            continue
+        work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
+        work_warp[best_r] = route_warp(work[best_r], work_lengths[best_r], start[best_r], transit, earliest, latest)
+    return failures
+
+
+@njit(cache=True)
 def _regret_recreate(  # type: ignore[no-untyped-def]
     chosen,
     count,
@@ -560,14 +628,20 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     squeeze,
     weight,
     attempts,
+    warp_penalty,
 ):
-    """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost), state changed in place.
+    """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost, steps that ended
+    at a plan without time warp), state changed in place.
 
     ``open_routes``: a request may also go into an empty route of a ``usable`` vehicle (one per class
     of alike vehicles is tried). With ``squeeze`` a request that fits nowhere in the greedy recreate is
     squeezed in (``dispatch.squeeze``; ``weight``: its ``load_weight``). ``bank`` marks the requests no
     route serves; the cost counts ``bank_penalty`` for each, and every step also tries to place up to
     ``BANK_PICKS`` of them.
+
+    ``warp_penalty`` > 0: a recreate may make routes late (``dispatch.time_warp``), and the current
+    plan's cost counts that many distance units per unit of time warp; only a plan without time warp
+    can become the best. ``cost`` is then computed anew (the penalty changes between calls).
     """
     n_routes, size = routes.shape
     n_req = ride_limit.shape[0]
@@ -592,7 +666,20 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     pending = np.empty(n_req, np.bool_)
     representative = np.empty(n_routes, np.bool_)
     rows = np.flatnonzero(usable)
+    warped = warp_penalty > 0
+    warp_now = np.zeros(n_routes, np.int64)
+    work_warp = np.zeros(n_routes, np.int64)
+    pre = np.empty((4, size + 2), np.int64)
+    suf = np.empty((4, size + 2), np.int64)
+    if warped:
+        for r in range(n_routes):
+            warp_now[r] = route_warp(routes[r], lengths[r], start[r], transit, earliest, latest)
+        cost = _total_distance(routes, lengths, distance, start) + bank_penalty * bank.sum()
+        cost += warp_penalty * warp_now.sum()
+    feasible_steps = 0
     for _ in range(steps):
+        if warped and warp_now.sum() == 0:
+            feasible_steps += 1
         # riders no route serves: a few of them try their luck in every step, placed first, and half the
         # related ruins open room around one of them (none waiting: no random draw, so a plan serving
         # everyone is searched exactly as without a bank)
@@ -666,6 +753,15 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 if picks > 0 and np.random.random() < 0.5:  # noqa: NPY002
                     # around a waiting rider the routes must often be rebuilt in time order: by drop-off deadline
                     _sort_by_deadline(chosen, count, latest)
+            if warped:
+                for r in range(n_routes):
+                    work_warp[r] = route_warp(work[r], work_lengths[r], start[r], transit, earliest, latest)
+                failures = _warp_recreate(
+                    chosen, count, work, work_lengths, work_warp, work_bank, picks, open_routes, usable, start,
+                    vehicle_class, tied, transit, distance, earliest, latest, seats, chairs, capacity, warp_penalty,
+                    pre, suf, prefix_s, prefix_c, blink,
+                )  # fmt: skip
+                break
             regret = regret_share > 0 and np.random.random() < regret_share  # noqa: NPY002
             if regret:
                 failures = _regret_recreate(
@@ -737,18 +833,21 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             continue
         # the bank lost its picks and gained every failure
         waiting = n_banked - picks + failures
-        new_cost = _total_distance(work, work_lengths, distance, start) + bank_penalty * waiting
+        plain_cost = _total_distance(work, work_lengths, distance, start) + bank_penalty * waiting
+        new_cost = plain_cost + warp_penalty * work_warp.sum() if warped else plain_cost
         if new_cost < cost or (temperature > 0 and np.random.random() < math.exp((cost - new_cost) / temperature)):  # noqa: NPY002
             cost = new_cost
             for r in range(n_routes):
                 routes[r, : work_lengths[r]] = work[r, : work_lengths[r]]
             lengths[:] = work_lengths
             bank[:] = work_bank
-            if cost < best_cost:
-                best_cost = cost
+            if warped:
+                warp_now[:] = work_warp
+            if plain_cost < best_cost and not (warped and work_warp.sum() > 0):
+                best_cost = plain_cost
                 best_routes[:] = routes
                 best_lengths[:] = lengths
-    return cost, best_cost
+    return cost, best_cost, feasible_steps
 
 
 def shorten_routes(
@@ -794,12 +893,15 @@ def shorten_routes(
     best_routes, best_lengths, best_cost = routes.copy(), lengths.copy(), cost
     arc = distance / max(int(lengths.sum()) + int((lengths > 0).sum()), 1)
     hot, cold = params.start_temperature * arc, params.end_temperature * arc
+    # time warp only where windows are the only limits on time (the O(1) joins do not model the rest)
+    warped = params.time_warp and int(c.ride_limit.min()) >= BIG and int(c.max_duration.min()) >= BIG
+    warp_penalty = 1.0 if warped else 0.0
     seed_numba(seed)
     meter = budget.start()
     while not meter.exhausted():
         done = meter.fraction_used()
         temperature = hot * (cold / hot) ** done if cold > 0 else hot * (1 - done)  # hot > 0 where cold > 0
-        cost, best_cost = _lns_steps(  # type: ignore[call-arg]
+        cost, best_cost, on_time = _lns_steps(  # type: ignore[call-arg]
             routes,
             lengths,
             cost,
@@ -824,6 +926,12 @@ def shorten_routes(
             params.squeeze,
             load_weight(c.transit, n_req) if params.squeeze else 1,
             params.recreate_attempts,
+            warp_penalty,
         )
+        if warped:
+            # fewer steps on time than wanted: lateness costs more; more: it costs less
+            share = on_time / params.steps_per_call
+            factor = WARP_STEP if share < params.warp_feasible_share else 1 / WARP_STEP
+            warp_penalty = min(max(warp_penalty * factor, WARP_PENALTY_LOW), WARP_PENALTY_HIGH)
         meter.charge(1)
     return arrays_as_plan(problem, c, best_routes, best_lengths)

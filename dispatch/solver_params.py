@@ -127,11 +127,17 @@ class LnsParams:
     # a step whose greedy recreate leaves a rider out is tried again with that rider first, up to this
     # many attempts in all (1: given up at once)
     recreate_attempts: int = 1
+    # routes may be late while the search runs, each unit of lateness (time warp) costing a penalty
+    # that adapts so that about ``warp_feasible_share`` of the steps end at a plan on time; only a plan
+    # on time is kept as the best. Where ride times and route durations are not limited (Li & Lim);
+    # the recreate is then greedy with time warp (not squeeze, regret or retried attempts)
+    time_warp: bool = False
+    warp_feasible_share: float = 0.3
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
-        problems += _share_problems(self, ("string_share", "regret_share"))
-        problems += _flag_problems(self, ("squeeze",))
+        problems += _share_problems(self, ("string_share", "regret_share", "warp_feasible_share"))
+        problems += _flag_problems(self, ("squeeze", "time_warp"))
         if self.restarts < 1:
             problems.append(f"restarts must be >= 1, got {self.restarts}")
         if self.probes < 1:
