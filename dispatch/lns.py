@@ -17,7 +17,9 @@ not place gets thousands of chances as the routes change around them. Two option
 (``LnsParams.string_share``, ``LnsParams.regret_share``, off by default: no gain measured,
 benchmarks/results/solver-tuning.md) ruin strings of neighbouring visits (SISR) and recreate by
 regret-2 insertion (Ropke & Pisinger); a third (``LnsParams.recreate_attempts``, off by default)
-tries a step whose greedy recreate left a rider out again with that rider first.
+tries a step whose greedy recreate left a rider out again with that rider first. With
+``LnsParams.time_warp`` the recreate may make routes late, at a penalty per unit of lateness that
+adapts to how many steps end on time (``dispatch.time_warp``); only a plan on time becomes the best.
 
 Works on the arrays of ``dispatch.pdp_arrays``; the numba kernel ``_lns_steps`` changes the state
 in place, ``shorten_routes`` keeps the budget.
@@ -61,9 +63,11 @@ SPLIT_SHARE = 0.5  # of string ruins: a string with a stretch in it kept (the sp
 SPLIT_STOP = 0.01  # the kept stretch grows by one visit until a draw falls below this
 # time warp (LnsParams.time_warp): the penalty per unit of lateness, in distance units per time unit,
 # starts at 1 and moves by this factor after each call of the kernel, within these bounds
+WARP_PENALTY_START = 1.0
 WARP_STEP = 1.2
 WARP_PENALTY_LOW = 0.01
 WARP_PENALTY_HIGH = 1000.0
+WARP_PATIENCE = 30  # calls in a row without a step on time, after which the search goes back to the best plan
 
 
 @njit(cache=True)
@@ -895,7 +899,8 @@ def shorten_routes(
     hot, cold = params.start_temperature * arc, params.end_temperature * arc
     # time warp only where windows are the only limits on time (the O(1) joins do not model the rest)
     warped = params.time_warp and int(c.ride_limit.min()) >= BIG and int(c.max_duration.min()) >= BIG
-    warp_penalty = 1.0 if warped else 0.0
+    warp_penalty = WARP_PENALTY_START if warped else 0.0
+    late_calls = 0  # calls in a row without a step on time
     seed_numba(seed)
     meter = budget.start()
     while not meter.exhausted():
@@ -933,5 +938,14 @@ def shorten_routes(
             share = on_time / params.steps_per_call
             factor = WARP_STEP if share < params.warp_feasible_share else 1 / WARP_STEP
             warp_penalty = min(max(warp_penalty * factor, WARP_PENALTY_LOW), WARP_PENALTY_HIGH)
+            late_calls = late_calls + 1 if on_time == 0 else 0
+            if late_calls >= WARP_PATIENCE:
+                # late too long: the plan has drifted where recreates cannot make it punctual again
+                routes[:] = best_routes
+                lengths[:] = best_lengths
+                bank[:] = True
+                for r in range(len(lengths)):
+                    bank[routes[r, : lengths[r]] // 2] = False
+                late_calls = 0
         meter.charge(1)
     return arrays_as_plan(problem, c, best_routes, best_lengths)

@@ -68,8 +68,9 @@ def warp_insertion(  # type: ignore[no-untyped-def]
     """Cheapest insertion of request k into seq[:n] where each unit of time warp it adds costs
     ``penalty`` (in distance units), if it costs less than ``bound`` (the best place in other routes;
     inf: any): (cost, i, j), or (bound, -1, -1) where there is none (the seats or wheelchair places
-    leave no place, or every place costs more). The pickup goes before seq[i], the drop-off before seq[j] (j >= i; j == n: before
-    the end depot), as in ``pdp_arrays.best_insertion``; ``warp_before`` is the route's time warp now.
+    leave no place, or every place costs more). The pickup goes before seq[i], the drop-off before
+    seq[j] (j >= i; j == n: before the end depot), as in ``pdp_arrays.best_insertion``;
+    ``warp_before`` is the route's time warp now.
 
     ``pre`` and ``suf`` are (4, n + 2) work arrays: the stretches from the start depot to seq[q - 1]
     and from seq[q] to the end depot; ``prefix_s``, ``prefix_c`` at least n + 1. ``blink``: each
@@ -106,6 +107,26 @@ def warp_insertion(  # type: ignore[no-untyped-def]
     best = bound
     best_i = -1
     best_j = -1
+    # first the drop-off right after the pickup, everywhere (O(n)): a low bound early cuts most of the
+    # places below short
+    for i in range(n + 1):
+        a = start if i == 0 else seq[i - 1]
+        b = end if i == n else seq[i]
+        if i <= overloaded or (0 if i == 0 else prefix_s[i - 1]) + seats[p] > capacity[0]:
+            continue
+        if (0 if i == 0 else prefix_c[i - 1]) + chairs[p] > capacity[1]:
+            continue
+        added = distance[a, p] + distance[p, d] + distance[d, b] - distance[a, b]
+        if added >= best:
+            continue
+        td, tw, te, tl = join(pre[0, i], pre[1, i], pre[2, i], pre[3, i], transit[a, p], 0, 0, earliest[p], latest[p])
+        td, tw, te, tl = join(td, tw, te, tl, transit[p, d], 0, 0, earliest[d], latest[d])
+        td, tw, te, tl = join(td, tw, te, tl, transit[d, b], suf[0, i], suf[1, i], suf[2, i], suf[3, i])
+        cost = added + penalty * (tw - warp_before)
+        if cost < best and (blink == 0.0 or np.random.random() >= blink):  # noqa: NPY002
+            best = cost
+            best_i = i
+            best_j = i
     for i in range(n + 1):
         a = start if i == 0 else seq[i - 1]
         cur_s = (0 if i == 0 else prefix_s[i - 1]) + seats[p]
@@ -134,7 +155,7 @@ def warp_insertion(  # type: ignore[no-untyped-def]
                     + distance[d, b]
                     - distance[cur, b]
                 )
-            if j > overloaded and added < best:
+            if j > i and j > overloaded and added < best:
                 td, tw, te, tl = join(sd, sw, se, sl, transit[cur, d], 0, 0, earliest[d], latest[d])
                 td, tw, te, tl = join(td, tw, te, tl, transit[d, b], suf[0, j], suf[1, j], suf[2, j], suf[3, j])
                 cost = added + penalty * (tw - warp_before)

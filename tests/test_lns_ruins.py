@@ -104,6 +104,7 @@ RUIN_AND_RECREATE_VARIANTS = [
     {"string_share": 0.5, "regret_share": 0.5},
     {"recreate_attempts": 3},  # a failed recreate tried again with the rider left out first
     {"recreate_attempts": 3, "regret_share": 0.5},
+    {"time_warp": True},  # late plans on the way (only without ride limits: not in the brute-force test)
 ]
 
 

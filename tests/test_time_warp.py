@@ -70,7 +70,7 @@ def test_route_warp_is_the_lateness_of_a_forward_pass_and_zero_only_when_on_time
     on_time = 0
     for seed in range(400):
         rng = np.random.default_rng(seed)
-        transit, distance, earliest, latest = grid_tables(rng, n_req)
+        transit, _, earliest, latest = grid_tables(rng, n_req)
         seq = random_route(rng, list(rng.permutation(n_req)[: int(rng.integers(1, n_req + 1))]))
         arr = np.array([*seq, 0, 0], np.int64)
         warp = route_warp(arr, len(seq), start, transit, earliest, latest)
@@ -179,9 +179,7 @@ def test_lns_through_late_plans_reaches_the_brute_force_tour(seed: int) -> None:
         windows[node] = (max(t - slack, 0.0), t + slack)
         here = node
     problem = line_problem(positions, [(1, 2), (3, 4), (5, 6)], seats=3, windows=windows)
-    start = RoutePlan(
-        (PlannedRoute(problem.vehicles[0].id, tuple(Visit(str(x // 2), x % 2 == 1) for x in order)),)
-    )
+    start = RoutePlan((PlannedRoute(problem.vehicles[0].id, tuple(Visit(str(x // 2), x % 2 == 1) for x in order)),))
     assert validate(problem, schedule(problem, start)).ok
     expected = brute_force_with_windows(problem)
     params = LnsParams(time_warp=True)
