@@ -854,6 +854,21 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     return cost, best_cost, feasible_steps
 
 
+def _bank_of(routes: np.ndarray, lengths: np.ndarray, n_req: int) -> np.ndarray:
+    """Which requests no route serves."""
+    bank = np.ones(n_req, np.bool_)
+    for r in range(len(lengths)):
+        bank[routes[r, : lengths[r]] // 2] = False
+    return bank
+
+
+def _adapted_penalty(penalty: float, share_on_time: float, params: LnsParams) -> float:
+    """The time-warp penalty after a call: fewer steps on time than wanted, lateness costs more;
+    more, it costs less."""
+    factor = WARP_STEP if share_on_time < params.warp_feasible_share else 1 / WARP_STEP
+    return min(max(penalty * factor, WARP_PENALTY_LOW), WARP_PENALTY_HIGH)
+
+
 def shorten_routes(
     problem: Problem,
     plan: RoutePlan,
@@ -888,9 +903,7 @@ def shorten_routes(
     related = np.argsort(relatedness, axis=1).astype(np.int64)
     max_removed = max(2, min(30, round(params.removed_share * n_req), n_req))
     distance = int(_total_distance(routes, lengths, c.distance, c.start))
-    bank = np.ones(n_req, np.bool_)
-    for r in range(len(lengths)):
-        bank[routes[r, : lengths[r]] // 2] = False
+    bank = _bank_of(routes, lengths, n_req)
     # more than any plan's whole distance: serving one more rider is worth any detour
     bank_penalty = int(c.distance.max()) * (2 * n_req + len(lengths) + 1) + 1
     cost = distance + bank_penalty * int(bank.sum())
@@ -934,18 +947,13 @@ def shorten_routes(
             warp_penalty,
         )
         if warped:
-            # fewer steps on time than wanted: lateness costs more; more: it costs less
-            share = on_time / params.steps_per_call
-            factor = WARP_STEP if share < params.warp_feasible_share else 1 / WARP_STEP
-            warp_penalty = min(max(warp_penalty * factor, WARP_PENALTY_LOW), WARP_PENALTY_HIGH)
+            warp_penalty = _adapted_penalty(warp_penalty, on_time / params.steps_per_call, params)
             late_calls = late_calls + 1 if on_time == 0 else 0
             if late_calls >= WARP_PATIENCE:
                 # late too long: the plan has drifted where recreates cannot make it punctual again
                 routes[:] = best_routes
                 lengths[:] = best_lengths
-                bank[:] = True
-                for r in range(len(lengths)):
-                    bank[routes[r, : lengths[r]] // 2] = False
+                bank[:] = _bank_of(routes, lengths, n_req)
                 late_calls = 0
         meter.charge(1)
     return arrays_as_plan(problem, c, best_routes, best_lengths)
