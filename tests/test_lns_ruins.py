@@ -179,8 +179,12 @@ def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int, sta
 
 def test_lns_parameters_name_every_bad_setting() -> None:
     with pytest.raises(DispatchError) as info:
-        LnsParams(restarts=0, blink=1.0, probes=0, string_share=1.5, regret_share=-0.1, recreate_attempts=0)
-    for word in ("restarts", "blink", "probes", "string_share", "regret_share", "recreate_attempts"):
+        LnsParams(
+            restarts=0, blink=1.0, probes=0, string_share=1.5, regret_share=-0.1, recreate_attempts=0,
+            time_warp=1, warp_feasible_share=2.0,  # type: ignore[arg-type]
+        )  # fmt: skip
+    words = ("restarts", "blink", "probes", "string_share", "regret_share", "recreate_attempts", "time_warp")
+    for word in (*words, "warp_feasible_share"):
         assert word in str(info.value)
 
 
