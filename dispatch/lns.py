@@ -41,6 +41,7 @@ from dispatch.pdp_arrays import (
     cheapest_route,
     compile_problem,
     insert_request,
+    route_open_to,
     routes_as_arrays,
     seed_numba,
 )
@@ -409,12 +410,8 @@ def _warp_recreate(  # type: ignore[no-untyped-def]
         tried_empty[:] = False
         best, best_r, best_i, best_j = np.inf, -1, -1, -1
         for r in range(work_lengths.shape[0]):
-            if not usable[r] or (tied[k] >= 0 and tied[k] != r):
+            if not route_open_to(r, k, work_lengths, open_routes, usable, vehicle_class, tied, tried_empty):
                 continue
-            if work_lengths[r] == 0:
-                if not open_routes or tried_empty[vehicle_class[r]]:
-                    continue
-                tried_empty[vehicle_class[r]] = True
             cost, i, j = warp_insertion(
                 work[r], work_lengths[r], k, start[r], transit, distance, earliest, latest, seats, chairs,
                 capacity[r], penalty, work_warp[r], pre, suf, prefix_s, prefix_c, blink, best,

@@ -406,6 +406,20 @@ def best_insertion(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def route_open_to(r, k, lengths, open_routes, usable, vehicle_class, tied, tried_empty):  # type: ignore[no-untyped-def]
+    """Whether request k may be tried in route r: a ``usable`` vehicle, k's own if tied, and if empty
+    only where ``open_routes`` and the first of its class of alike vehicles (``tried_empty`` marks the
+    classes whose empty route was tried; routes are looked at in index order)."""
+    if not usable[r] or (tied[k] >= 0 and tied[k] != r):
+        return False
+    if lengths[r] == 0:
+        if not open_routes or tried_empty[vehicle_class[r]]:
+            return False
+        tried_empty[vehicle_class[r]] = True
+    return True
+
+
+@njit(cache=True)
 def cheapest_route(  # type: ignore[no-untyped-def]
     routes,
     lengths,
@@ -442,12 +456,8 @@ def cheapest_route(  # type: ignore[no-untyped-def]
     best_j = -1
     tried_empty = np.zeros(lengths.shape[0], np.bool_)
     for r in range(lengths.shape[0]):
-        if not usable[r] or (tied[k] >= 0 and tied[k] != r):
+        if not route_open_to(r, k, lengths, open_routes, usable, vehicle_class, tied, tried_empty):
             continue
-        if lengths[r] == 0:
-            if not open_routes or tried_empty[vehicle_class[r]]:
-                continue
-            tried_empty[vehicle_class[r]] = True
         added, i, j = best_insertion(
             routes[r],
             lengths[r],
