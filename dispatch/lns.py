@@ -36,6 +36,7 @@ from dispatch.budget import Budget
 from dispatch.model import Problem
 from dispatch.pdp_arrays import (
     BIG,
+    CompiledFleetProblem,
     arrays_as_plan,
     best_insertion,
     cheapest_route,
@@ -866,6 +867,24 @@ def _adapted_penalty(penalty: float, share_on_time: float, params: LnsParams) ->
     return min(max(penalty * factor, WARP_PENALTY_LOW), WARP_PENALTY_HIGH)
 
 
+def _temperature(hot: float, cold: float, done: float, warp_until: float, warping: bool) -> float:
+    """The annealing temperature with ``done`` of the budget used: from ``hot`` to ``cold`` over the
+    part with time warp (the first ``warp_until``), then again over the part without."""
+    if warp_until > 0:
+        done = done / warp_until if warping else (done - warp_until) / max(1 - warp_until, 1e-9)
+    done = min(max(done, 0.0), 1.0)
+    return hot * (cold / hot) ** done if cold > 0 else hot * (1 - done)  # hot > 0 where cold > 0
+
+
+def _warp_applies(c: CompiledFleetProblem, lengths: np.ndarray, params: LnsParams) -> bool:
+    """Whether the LNS may pass through late plans: asked for, windows the only limits on time (the O(1)
+    joins do not model ride limits or route durations), and routes long enough on average."""
+    if not params.time_warp or int(c.ride_limit.min()) < BIG or int(c.max_duration.min()) < BIG:
+        return False
+    used = int((lengths > 0).sum())
+    return used > 0 and int(lengths.sum()) / 2 / used >= params.warp_min_requests_per_route
+
+
 def shorten_routes(
     problem: Problem,
     plan: RoutePlan,
@@ -907,15 +926,19 @@ def shorten_routes(
     best_routes, best_lengths, best_cost = routes.copy(), lengths.copy(), cost
     arc = distance / max(int(lengths.sum()) + int((lengths > 0).sum()), 1)
     hot, cold = params.start_temperature * arc, params.end_temperature * arc
-    # time warp only where windows are the only limits on time (the O(1) joins do not model the rest)
-    warped = params.time_warp and int(c.ride_limit.min()) >= BIG and int(c.max_duration.min()) >= BIG
-    warp_penalty = WARP_PENALTY_START if warped else 0.0
+    # the share of the budget that may pass through late plans (0: none)
+    warp_until = params.warp_share if _warp_applies(c, lengths, params) else 0.0
+    warp_penalty = WARP_PENALTY_START if warp_until > 0 else 0.0
     late_calls = 0  # calls in a row without a step on time
     seed_numba(seed)
     meter = budget.start()
     while not meter.exhausted():
         done = meter.fraction_used()
-        temperature = hot * (cold / hot) ** done if cold > 0 else hot * (1 - done)  # hot > 0 where cold > 0
+        if warp_penalty > 0 and done >= warp_until:
+            # the rest on time only, from the best plan, annealed anew
+            routes[:], lengths[:], cost, warp_penalty = best_routes, best_lengths, best_cost, 0.0
+            bank[:] = _bank_of(routes, lengths, n_req)
+        temperature = _temperature(hot, cold, done, warp_until, warp_penalty > 0)
         cost, best_cost, on_time = _lns_steps(  # type: ignore[call-arg]
             routes,
             lengths,
@@ -943,7 +966,7 @@ def shorten_routes(
             params.recreate_attempts,
             warp_penalty,
         )
-        if warped:
+        if warp_penalty > 0:
             warp_penalty = _adapted_penalty(warp_penalty, on_time / params.steps_per_call, params)
             late_calls = late_calls + 1 if on_time == 0 else 0
             if late_calls >= WARP_PATIENCE:

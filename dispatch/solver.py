@@ -70,13 +70,11 @@ __all__ = [
 # What parallel workers change, worker by worker (``SolverParams.diversify``): OR-Tools' LNS operators
 # (remove and reinsert requests), then tabu search; each escapes basins the other stays in. Worker 0
 # also goes for the smaller fleet first (``fleet_first``, and its ejection pool does not give a route
-# up while time is left; no effect where vehicles do not count), worker 1 keeps time for distance,
-# and its ruin and recreate passes through late plans (``LnsParams.time_warp``; only where ride times
-# and route durations are not limited): on long Li & Lim routes it reaches other basins than worker
-# 0's, so the better of the two is better than either (benchmarks/results/solver-tuning.md).
+# up while time is left; no effect where vehicles do not count), worker 1 keeps time for distance;
+# the better of the two is better than either (benchmarks/results/solver-tuning.md).
 WORKER_FLAVOURS: tuple[dict[str, Any], ...] = (
     {"ortools": {"lns_operators": True}, "shares": {"fleet_first": True}, "ejection": {"retry_stuck": True}},
-    {"ortools": {"metaheuristic": "TABU_SEARCH"}, "lns": {"time_warp": True}},
+    {"ortools": {"metaheuristic": "TABU_SEARCH"}},
 )
 CONSTRUCTION_SHARE = 0.2  # of the whole budget, for the first plan
 # the same where vehicles count first and the ejection pool runs: the pool and ruin and recreate redo
@@ -235,6 +233,10 @@ def _worker_settings(params: SolverParams, k: int) -> tuple[SolverParams, int]:
     return seeded, k
 
 
+# the time-warp path of the LNS, even on the warm-up's routes of one request
+WARP_WARM_UP = LnsParams(time_warp=True, warp_min_requests_per_route=0)
+
+
 def compile_kernels() -> None:
     """Compile the numba stages (ejection pool, LNS) now, on a two-request problem.
 
@@ -254,4 +256,4 @@ def compile_kernels() -> None:
     )
     eliminate_routes_by_ejection(problem, two_routes, Budget(seconds=600))  # ends at one route
     shorten_routes(problem, two_routes, Budget(iterations=1), relatedness(problem))
-    shorten_routes(problem, two_routes, Budget(iterations=1), relatedness(problem), params=LnsParams(time_warp=True))
+    shorten_routes(problem, two_routes, Budget(iterations=1), relatedness(problem), params=WARP_WARM_UP)

@@ -131,13 +131,22 @@ class LnsParams:
     # that adapts so that about ``warp_feasible_share`` of the steps end at a plan on time; only a plan
     # on time is kept as the best. Where ride times and route durations are not limited (Li & Lim);
     # the recreate is then greedy with time warp (not squeeze, regret or retried attempts)
-    time_warp: bool = False
+    time_warp: bool = True
     warp_feasible_share: float = 0.3
+    # time warp only where the start's routes hold at least this many requests each on average: it moves
+    # long routes out of their basin but costs distance where routes are short (the Li & Lim families
+    # with 9-20 routes of 100 requests)
+    warp_min_requests_per_route: float = 15.0
+    # the share of the LNS's budget with time warp; the rest searches on time only, from the best plan
+    # and annealed anew (measurements for these three: benchmarks/results/solver-tuning.md)
+    warp_share: float = 0.25
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
-        problems += _share_problems(self, ("string_share", "regret_share", "warp_feasible_share"))
+        problems += _share_problems(self, ("string_share", "regret_share", "warp_feasible_share", "warp_share"))
         problems += _flag_problems(self, ("squeeze", "time_warp"))
+        if not self.warp_min_requests_per_route >= 0:
+            problems.append(f"warp_min_requests_per_route must be >= 0, got {self.warp_min_requests_per_route}")
         if self.restarts < 1:
             problems.append(f"restarts must be >= 1, got {self.restarts}")
         if self.probes < 1:

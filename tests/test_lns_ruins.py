@@ -104,7 +104,9 @@ RUIN_AND_RECREATE_VARIANTS = [
     {"string_share": 0.5, "regret_share": 0.5},
     {"recreate_attempts": 3},  # a failed recreate tried again with the rider left out first
     {"recreate_attempts": 3, "regret_share": 0.5},
-    {"time_warp": True},  # late plans on the way (only without ride limits: not in the brute-force test)
+    # late plans on the way (only without ride limits: not in the brute-force test), then on time only
+    {"time_warp": True, "warp_min_requests_per_route": 0},
+    {"time_warp": True, "warp_min_requests_per_route": 0, "warp_share": 0.5},
 ]
 
 
@@ -181,9 +183,19 @@ def test_lns_parameters_name_every_bad_setting() -> None:
     with pytest.raises(DispatchError) as info:
         LnsParams(
             restarts=0, blink=1.0, probes=0, string_share=1.5, regret_share=-0.1, recreate_attempts=0,
-            time_warp=1, warp_feasible_share=2.0,  # type: ignore[arg-type]
+            time_warp=1, warp_feasible_share=2.0, warp_min_requests_per_route=-1, warp_share=1.5,  # type: ignore[arg-type]
         )  # fmt: skip
-    words = ("restarts", "blink", "probes", "string_share", "regret_share", "recreate_attempts", "time_warp")
+    words = (
+        "restarts",
+        "blink",
+        "probes",
+        "string_share",
+        "regret_share",
+        "recreate_attempts",
+        "time_warp",
+        "warp_min_requests_per_route",
+        "warp_share",
+    )
     for word in (*words, "warp_feasible_share"):
         assert word in str(info.value)
 

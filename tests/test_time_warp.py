@@ -164,10 +164,12 @@ def brute_force_with_windows(problem) -> float:  # type: ignore[no-untyped-def]
     return best
 
 
+@pytest.mark.parametrize("warp_share", [1.0, 0.5])
 @pytest.mark.parametrize("seed", range(10))
-def test_lns_through_late_plans_reaches_the_brute_force_tour(seed: int) -> None:
+def test_lns_through_late_plans_reaches_the_brute_force_tour(seed: int, warp_share: float) -> None:
     """One vehicle, three requests on a line, windows around a random planted tour: from that tour,
-    the LNS with time warp ends at the shortest tour meeting every window, valid and on time."""
+    the LNS with time warp (all the budget, or half and then on time only) ends at the shortest tour
+    meeting every window, valid and on time."""
     rng = np.random.default_rng(seed)
     positions = [0.0, *rng.uniform(-50, 50, 6).round(0)]
     order = random_route(rng, [0, 1, 2])  # request k: nodes 2k + 1, 2k + 2 of the line
@@ -182,10 +184,37 @@ def test_lns_through_late_plans_reaches_the_brute_force_tour(seed: int) -> None:
     start = RoutePlan((PlannedRoute(problem.vehicles[0].id, tuple(Visit(str(x // 2), x % 2 == 1) for x in order)),))
     assert validate(problem, schedule(problem, start)).ok
     expected = brute_force_with_windows(problem)
-    params = LnsParams(time_warp=True)
+    params = LnsParams(time_warp=True, warp_min_requests_per_route=0, warp_share=warp_share)
     shorter = shorten_routes(problem, start, Budget(iterations=20), relatedness(problem), seed=seed, params=params)
     again = shorten_routes(problem, start, Budget(iterations=20), relatedness(problem), seed=seed, params=params)
     assert shorter is not None and shorter == again
     solution = schedule(problem, shorter)
     assert not solution.unserved and validate(problem, solution).ok
     assert solution.distance == pytest.approx(expected, abs=0.05)
+
+
+def test_short_routes_get_the_search_without_time_warp() -> None:
+    """Time warp costs distance where routes are short: below ``warp_min_requests_per_route`` requests
+    a route (or with ``warp_share`` 0) the LNS asked for time warp runs exactly as without it (same plan
+    for the same seed)."""
+    rng = np.random.default_rng(3)
+    positions = [0.0, *rng.uniform(-50, 50, 6).round(0)]
+    windows = {node: (0.0, 400.0) for node in range(1, 7)}
+    problem = line_problem(positions, [(1, 2), (3, 4), (5, 6)], seats=3, windows=windows)
+    start = RoutePlan(
+        (PlannedRoute(problem.vehicles[0].id, tuple(Visit(r.id, d) for r in problem.requests for d in (False, True))),)
+    )
+    related = relatedness(problem)
+    runs = {
+        name: shorten_routes(problem, start, Budget(iterations=3), related, seed=1, params=params)
+        for name, params in {
+            "plain": LnsParams(),
+            "short": LnsParams(time_warp=True),  # 3 requests a route, under the default 15
+            "warped": LnsParams(time_warp=True, warp_min_requests_per_route=3),
+            "none of the time": LnsParams(time_warp=True, warp_min_requests_per_route=3, warp_share=0.0),
+        }.items()
+    }
+    assert runs["short"] == runs["plain"]
+    assert runs["none of the time"] == runs["plain"]
+    assert runs["warped"] != runs["plain"]  # so this case tells the two searches apart
+    assert runs["warped"] is not None and validate(problem, schedule(problem, runs["warped"])).ok
