@@ -867,6 +867,15 @@ def _adapted_penalty(penalty: float, share_on_time: float, params: LnsParams) ->
     return min(max(penalty * factor, WARP_PENALTY_LOW), WARP_PENALTY_HIGH)
 
 
+def _back_to_best(
+    routes: np.ndarray, lengths: np.ndarray, bank: np.ndarray, best_routes: np.ndarray, best_lengths: np.ndarray
+) -> None:
+    """The current plan set back to the best, in place (the bank too)."""
+    routes[:] = best_routes
+    lengths[:] = best_lengths
+    bank[:] = _bank_of(routes, lengths, bank.shape[0])
+
+
 def _temperature(hot: float, cold: float, done: float, warp_until: float, warping: bool) -> float:
     """The annealing temperature with ``done`` of the budget used: from ``hot`` to ``cold`` over the
     part with time warp (the first ``warp_until``), then again over the part without."""
@@ -936,8 +945,8 @@ def shorten_routes(
         done = meter.fraction_used()
         if warp_penalty > 0 and done >= warp_until:
             # the rest on time only, from the best plan, annealed anew
-            routes[:], lengths[:], cost, warp_penalty = best_routes, best_lengths, best_cost, 0.0
-            bank[:] = _bank_of(routes, lengths, n_req)
+            _back_to_best(routes, lengths, bank, best_routes, best_lengths)
+            cost, warp_penalty = best_cost, 0.0
         temperature = _temperature(hot, cold, done, warp_until, warp_penalty > 0)
         cost, best_cost, on_time = _lns_steps(  # type: ignore[call-arg]
             routes,
@@ -971,9 +980,7 @@ def shorten_routes(
             late_calls = late_calls + 1 if on_time == 0 else 0
             if late_calls >= WARP_PATIENCE:
                 # late too long: the plan has drifted where recreates cannot make it punctual again
-                routes[:] = best_routes
-                lengths[:] = best_lengths
-                bank[:] = _bank_of(routes, lengths, n_req)
+                _back_to_best(routes, lengths, bank, best_routes, best_lengths)
                 late_calls = 0
         meter.charge(1)
     return arrays_as_plan(problem, c, best_routes, best_lengths)
