@@ -18,8 +18,10 @@ not place gets thousands of chances as the routes change around them. Two option
 benchmarks/results/solver-tuning.md) ruin strings of neighbouring visits (SISR) and recreate by
 regret-2 insertion (Ropke & Pisinger); a third (``LnsParams.recreate_attempts``, off by default)
 tries a step whose greedy recreate left a rider out again with that rider first. With
-``LnsParams.time_warp`` the recreate may make routes late, at a penalty per unit of lateness that
-adapts to how many steps end on time (``dispatch.time_warp``); only a plan on time becomes the best.
+``LnsParams.time_warp`` (on by default, where routes are long and only windows limit time) the
+recreate may make routes late for the first ``warp_share`` of the budget, at a penalty per unit of
+lateness that adapts to how many steps end on time (``dispatch.time_warp``); only a plan on time
+becomes the best, and the rest of the budget searches on time only from the best.
 
 Works on the arrays of ``dispatch.pdp_arrays``; the numba kernel ``_lns_steps`` changes the state
 in place, ``shorten_routes`` keeps the budget.
