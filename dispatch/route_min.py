@@ -433,11 +433,13 @@ def serve_left_out(
     scale: int = 100,
     seed: int = 0,
     params: EjectionParams | None = None,
+    new_routes: bool = True,
 ) -> RoutePlan | None:
     """``plan`` with the requests it leaves out placed by the ejection pool, within ``budget``: each goes
     where it fits, or in anyway with up to ``params.max_ejected`` others moved out to the pool. Any
-    vehicle may be used. A request that fits nowhere even so is set aside, and tried again once the
-    pool is empty (the routes have changed by then), up to ``ROUNDS`` times.
+    vehicle may be used (with ``new_routes`` False, only those ``plan`` already uses). A request that
+    fits nowhere even so is set aside, and tried again once the pool is empty (the routes have changed
+    by then), up to ``ROUNDS`` times.
 
     Returns the plan serving the most requests found (None if it serves no more than ``plan``). An
     iteration of ``budget`` is ``SERVE_STEPS`` insertions.
@@ -453,7 +455,7 @@ def serve_left_out(
     if arrays is None:
         return None
     routes, lengths = arrays
-    usable = np.ones(len(lengths), np.bool_)
+    usable = np.ones(len(lengths), np.bool_) if new_routes else lengths > 0
     index_of = {r.id: k for k, r in enumerate(problem.requests)}
     seed_numba(seed)
     rng = np.random.default_rng(seed)

@@ -121,6 +121,10 @@ class LnsParams:
     # (1: none; not together with restarts > 1, so rounds need probes = 1; see
     # benchmarks/results/solver-tuning.md)
     probes: int = 6
+    # vehicles first, alike vehicles: after the probes, this many children of their plans by route
+    # exchange (dispatch.route_exchange), each shortened by a short run; the rest of the time goes on
+    # from the best (0: none)
+    exchanges: int = 6
     # a removed request that fits nowhere when put back is squeezed in (dispatch.squeeze) before the step
     # is given up (greedy recreate only)
     squeeze: bool = False
@@ -149,6 +153,8 @@ class LnsParams:
             problems.append(f"warp_min_requests_per_route must be >= 0, got {self.warp_min_requests_per_route}")
         if self.restarts < 1:
             problems.append(f"restarts must be >= 1, got {self.restarts}")
+        if self.exchanges < 0:
+            problems.append(f"exchanges must be >= 0, got {self.exchanges}")
         if self.probes < 1:
             problems.append(f"probes must be >= 1, got {self.probes}")
         if not 1 <= self.recreate_attempts <= 10:

@@ -10,6 +10,7 @@ on any machine.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Callable
 
@@ -19,7 +20,10 @@ from dispatch.budget import Budget, Meter
 from dispatch.model import DispatchError, Problem, Solution
 from dispatch.ortools_search import search
 from dispatch.plan import RoutePlan
+from dispatch.route_exchange import exchange_routes, exchanges_routes
 from dispatch.solver_params import SolverParams
+
+log = logging.getLogger(__name__)
 
 Stage = Callable[[Problem, RoutePlan, Budget, SolverParams], RoutePlan]
 
@@ -34,6 +38,9 @@ POLISH_ITERATIONS = 10
 RESTART_EJECTION_SHARE = 0.3
 # probes (``LnsParams.probes`` > 1): their share of the stage, all probes together; the rest goes on from the best
 PROBE_SHARE = 0.4
+# route exchange after the probes (``LnsParams.exchanges`` > 0): the children's share of what the probes left
+EXCHANGE_SHARE = 0.5
+EXCHANGE_SERVE_SHARE = 0.2  # of a child's time, for placing the riders the exchange left out
 
 
 def construct(problem: Problem, params: SolverParams, budget: Budget, variant: int = 0) -> RoutePlan:
@@ -268,7 +275,8 @@ def _shorten_best_probe(
 ) -> RoutePlan:
     """``params.lns.probes`` short LNS runs (together ``PROBE_SHARE`` of what ``meter`` has left), the
     first from ``plan``, the others from new ejection-pool runs from ``first`` that reach as few routes
-    as ``plan``; then the rest of the budget shortens the best probe's plan further.
+    as ``plan``; then children of the probes' plans by route exchange (``_best_child``, where routes may
+    change vehicle); then the rest of the budget shortens the best plan further.
 
     Unlike rounds, each probe is short (the LNS settles within seconds in its start's basin) and the
     long search that can also empty a route runs once, from the best basin found.
@@ -282,6 +290,7 @@ def _shorten_best_probe(
     meter.charge(probe_budget)
     probing = probe_budget.start()
     best = plan
+    ends: list[RoutePlan] = []  # each probe's plan, for route exchange
     for r in range(probes):
         piece = probing.left().share(1 / (probes - r))
         reseeded = _reseeded(params, r)
@@ -295,12 +304,59 @@ def _shorten_best_probe(
             piece = probing.left().share(1 / (probes - r))
         probing.charge(piece)
         probe = shorten_routes(problem, start, piece, related, params.scale, reseeded.seed, params.lns)
-        if probe is not None and probe.rank(problem) < best.rank(problem):
-            best = probe
+        if probe is not None:
+            ends.append(probe)
+            if probe.rank(problem) < best.rank(problem):
+                best = probe
+    if params.lns.exchanges > 0 and len(ends) > 1 and exchanges_routes(problem):
+        best = _best_child(problem, best, ends, meter, params, related)
     # ``shorten`` from the best probe, with the relatedness already at hand
     final = _reseeded(params, probes)
     longer = shorten_routes(problem, best, meter.left(), related, final.scale, final.seed, final.lns)
     return _polished(problem, longer, best, final)
+
+
+def _best_child(
+    problem: Problem, best: RoutePlan, ends: list[RoutePlan], meter: Meter, params: SolverParams, related: np.ndarray
+) -> RoutePlan:
+    """``params.lns.exchanges`` children of the probes' plans by route exchange (``dispatch.route_exchange``),
+    each shortened by a short LNS run (together ``EXCHANGE_SHARE`` of what ``meter`` has left); the
+    best of ``best`` and the children. A child better than the best becomes the receiver of the next."""
+    from dispatch.lns import shorten_routes
+    from dispatch.route_min import serve_left_out
+
+    children = params.lns.exchanges
+    share = meter.left().share(EXCHANGE_SHARE)
+    meter.charge(share)
+    breeding = share.start()
+    rng = np.random.default_rng(params.seed)
+    population = list(ends)
+    for r in range(children):
+        donors = [p for p in population if p is not best]
+        if not donors or breeding.exhausted():
+            break
+        donor = donors[int(rng.integers(len(donors)))]
+        child = exchange_routes(problem, best, donor, rng)
+        piece = breeding.left().share(1 / (children - r))
+        breeding.charge(piece)
+        reseeded = _reseeded(params, 1000 + r)
+        if child.unserved(problem):
+            # the riders only the swapped-out routes carried: the ejection pool places them in the
+            # child's routes, moving others where needed (the LNS's bank alone often cannot)
+            serve = piece.share(EXCHANGE_SERVE_SHARE)
+            child = (
+                serve_left_out(problem, child, serve, params.scale, reseeded.seed, params.ejection, new_routes=False)
+                or child
+            )
+            piece = piece.share(1 - EXCHANGE_SERVE_SHARE)
+        grown = shorten_routes(problem, child, piece, related, params.scale, reseeded.seed, params.lns)
+        if grown is None:
+            continue
+        population.append(grown)
+        log.debug("route exchange %d: %s (best %s)", r, grown.rank(problem), best.rank(problem))
+        if grown.rank(problem) < best.rank(problem):
+            best = grown
+    return best
 
 
 def _reseeded(params: SolverParams, r: int) -> SolverParams:
