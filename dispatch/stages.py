@@ -41,6 +41,7 @@ PROBE_SHARE = 0.4
 # route exchange after the probes (``LnsParams.exchanges`` > 0): the children's share of what the probes left
 EXCHANGE_SHARE = 0.5
 EXCHANGE_SERVE_SHARE = 0.2  # of a child's time, for placing the riders the exchange left out
+CHILD_SEEDS = 1000  # the r-th child searches with the seed of new start CHILD_SEEDS + r: apart from the probes'
 
 
 def construct(problem: Problem, params: SolverParams, budget: Budget, variant: int = 0) -> RoutePlan:
@@ -310,7 +311,7 @@ def _shorten_best_probe(
                 best = probe
     if params.lns.exchanges > 0 and len(ends) > 1 and exchanges_routes(problem):
         best = _best_child(problem, best, ends, meter, params, related)
-    # ``shorten`` from the best probe, with the relatedness already at hand
+    # ``shorten`` from the best plan (a probe's or a child's), with the relatedness already at hand
     final = _reseeded(params, probes)
     longer = shorten_routes(problem, best, meter.left(), related, final.scale, final.seed, final.lns)
     return _polished(problem, longer, best, final)
@@ -339,7 +340,7 @@ def _best_child(
         child = exchange_routes(problem, best, donor, rng)
         piece = breeding.left().share(1 / (children - r))
         breeding.charge(piece)
-        reseeded = _reseeded(params, 1000 + r)
+        reseeded = _reseeded(params, CHILD_SEEDS + r)
         if child.unserved(problem):
             # the riders only the swapped-out routes carried: the ejection pool places them in the
             # child's routes, moving others where needed (the LNS's bank alone often cannot)
