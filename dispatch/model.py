@@ -64,6 +64,10 @@ class Vehicle:
     shift: TimeWindow = field(default_factory=lambda: TimeWindow(0.0, float("inf")))
     max_route_duration: float | None = None
 
+    def kind(self) -> tuple[int, int, int, int, TimeWindow, float | None]:
+        """Everything but the id: vehicles of one kind can take each other's routes."""
+        return (self.start, self.end, self.seats, self.wheelchair_places, self.shift, self.max_route_duration)
+
 
 @dataclass(frozen=True)
 class Problem:

@@ -81,10 +81,7 @@ def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None
     if not problem.requests or not vehicles:
         return None
     classes: dict[tuple[object, ...], int] = {}
-    vehicle_class = []
-    for v in vehicles:
-        key = (v.start, v.end, v.seats, v.wheelchair_places, v.shift, v.max_route_duration)
-        vehicle_class.append(classes.setdefault(key, len(classes)))
+    vehicle_class = [classes.setdefault(v.kind(), len(classes)) for v in vehicles]
     first_of = {c: vehicles[vehicle_class.index(c)] for c in range(len(classes))}
     depots = [first_of[c] for c in range(len(classes))]
     location = [x for r in problem.requests for x in (r.pickup, r.dropoff)]

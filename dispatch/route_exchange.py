@@ -21,15 +21,9 @@ from dispatch.plan import PlannedRoute, RoutePlan
 
 
 def exchanges_routes(problem: Problem) -> bool:
-    """Whether routes of ``problem`` may change vehicle: vehicles all alike, no request tied to one."""
-    first = problem.vehicles[0] if problem.vehicles else None
-    alike = all(
-        (v.start, v.end, v.seats, v.wheelchair_places, v.shift, v.max_route_duration)
-        == (first.start, first.end, first.seats, first.wheelchair_places, first.shift, first.max_route_duration)
-        for v in problem.vehicles
-        if first is not None
-    )
-    return first is not None and alike and all(r.vehicle is None for r in problem.requests)
+    """Whether routes of ``problem`` may change vehicle: vehicles all of one kind, no request tied to one."""
+    one_kind = len({v.kind() for v in problem.vehicles}) == 1
+    return one_kind and all(r.vehicle is None for r in problem.requests)
 
 
 def exchange_routes(problem: Problem, receiver: RoutePlan, donor: RoutePlan, rng: np.random.Generator) -> RoutePlan:

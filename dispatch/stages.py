@@ -332,6 +332,7 @@ def _best_child(
     breeding = share.start()
     rng = np.random.default_rng(params.seed)
     population = list(ends)
+    best_rank = best.rank(problem)
     for r in range(children):
         donors = [p for p in population if p is not best]
         if not donors or breeding.exhausted():
@@ -354,9 +355,10 @@ def _best_child(
         if grown is None:
             continue
         population.append(grown)
-        log.debug("route exchange %d: %s (best %s)", r, grown.rank(problem), best.rank(problem))
-        if grown.rank(problem) < best.rank(problem):
-            best = grown
+        grown_rank = grown.rank(problem)
+        log.debug("route exchange %d: %s (best %s)", r, grown_rank, best_rank)
+        if grown_rank < best_rank:
+            best, best_rank = grown, grown_rank
     return best
 
 
