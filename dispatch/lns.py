@@ -21,7 +21,11 @@ tries a step whose greedy recreate left a rider out again with that rider first.
 ``LnsParams.time_warp`` (on by default, where routes are long and only windows limit time) the
 recreate may make routes late for the first ``warp_share`` of the budget, at a penalty per unit of
 lateness that adapts to how many steps end on time (``dispatch.time_warp``); only a plan on time
-becomes the best, and the rest of the budget searches on time only from the best.
+becomes the best, and the rest of the budget searches on time only from the best. With
+``LnsParams.bank_relax`` (off by default) a step whose greedy recreate leaves riders out is not
+given up: they wait in the bank at a penalty per rider that adapts as the time warp's does, so that
+a reassignment of many riders can pass through plans serving fewer; only a plan serving everyone
+becomes the best.
 
 Works on the arrays of ``dispatch.pdp_arrays``; the numba kernel ``_lns_steps`` changes the state
 in place, ``shorten_routes`` keeps the budget.
@@ -71,6 +75,7 @@ WARP_PENALTY_START = 1.0
 WARP_STEP = 1.2
 WARP_PENALTY_LOW = 0.01
 WARP_PENALTY_HIGH = 1000.0
+RELAX_LOW, RELAX_HIGH = 0.1, 1000.0  # bounds of the relaxed bank's penalty, in average arcs
 WARP_PATIENCE = 30  # calls in a row without a step on time, after which the search goes back to the best plan
 
 
@@ -310,6 +315,7 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
     blink,
     squeeze,
     weight,
+    relax,
 ):
     """chosen[:count] put back in that order, each at its cheapest feasible place (with ``squeeze``, a
     request that fits nowhere is squeezed in first); one that fits nowhere goes to ``work_bank``.
@@ -369,7 +375,7 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
         ):
             failures += 1
             work_bank[k] = True
-            if failures > picks:
+            if failures > picks and not relax:
                 return failures, x
     return failures, -1
 
@@ -633,6 +639,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     weight,
     attempts,
     warp_penalty,
+    relax_penalty,
 ):
     """``steps`` ruin-and-recreate steps at one temperature; returns (cost, best cost, steps that ended
     at a plan without time warp), state changed in place.
@@ -678,11 +685,14 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     if warped:
         for r in range(n_routes):
             warp_now[r] = route_warp(routes[r], lengths[r], start[r], transit, earliest, latest)
-        cost = _total_distance(routes, lengths, distance, start) + bank_penalty * bank.sum()
+        cost = _total_distance(routes, lengths, distance, start)
+        cost += (relax_penalty if relax_penalty > 0 else bank_penalty) * bank.sum()
         cost += warp_penalty * warp_now.sum()
+    elif relax_penalty > 0:
+        cost = _total_distance(routes, lengths, distance, start) + relax_penalty * bank.sum()
     feasible_steps = 0
     for _ in range(steps):
-        if warped and warp_now.sum() == 0:
+        if (warped and warp_now.sum() == 0) or (not warped and relax_penalty > 0 and not bank.any()):
             feasible_steps += 1
         # riders no route serves: a few of them try their luck in every step, placed first, and half the
         # related ruins open room around one of them (none waiting: no random draw, so a plan serving
@@ -728,6 +738,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 chosen[count] = k
                 count += 1
         fail_at = -1
+        greedy = False  # greedy recreate: the only one that banks riders when relaxed
         # a step whose recreate leaves a rider out is tried again (``attempts`` in all) with that rider
         # put back first: it then fits, and large ruins, which fail most often, get through
         for attempt in range(attempts):
@@ -801,6 +812,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                     representative,
                 )
                 break
+            greedy = True
             failures, fail_at = _greedy_recreate(
                 chosen,
                 count,
@@ -830,14 +842,16 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 blink,
                 squeeze,
                 weight,
+                relax_penalty > 0,
             )
             if failures <= picks:
                 break
-        if failures > picks:
+        if failures > picks and not (relax_penalty > 0 and greedy):
             continue
         # the bank lost its picks and gained every failure
         waiting = n_banked - picks + failures
-        plain_cost = _total_distance(work, work_lengths, distance, start) + bank_penalty * waiting
+        plain_cost = _total_distance(work, work_lengths, distance, start)
+        plain_cost += (relax_penalty if relax_penalty > 0 else bank_penalty) * waiting
         new_cost = plain_cost + warp_penalty * work_warp.sum() if warped else plain_cost
         if new_cost < cost or (temperature > 0 and np.random.random() < math.exp((cost - new_cost) / temperature)):  # noqa: NPY002
             cost = new_cost
@@ -847,7 +861,11 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             bank[:] = work_bank
             if warped:
                 warp_now[:] = work_warp
-            if plain_cost < best_cost and not (warped and work_warp.sum() > 0):
+            if (
+                plain_cost < best_cost
+                and not (warped and work_warp.sum() > 0)
+                and not (relax_penalty > 0 and waiting > 0)
+            ):
                 best_cost = plain_cost
                 best_routes[:] = routes
                 best_lengths[:] = lengths
@@ -867,6 +885,14 @@ def _adapted_penalty(penalty: float, share_on_time: float, params: LnsParams) ->
     more, it costs less."""
     factor = WARP_STEP if share_on_time < params.warp_feasible_share else 1 / WARP_STEP
     return min(max(penalty * factor, WARP_PENALTY_LOW), WARP_PENALTY_HIGH)
+
+
+def _adapted_relax(penalty: int, share_serving_all: float, arc: float, params: LnsParams) -> int:
+    """The relaxed bank's penalty per rider left out after a call (``LnsParams.bank_relax``): fewer
+    steps ending with every rider served than ``warp_feasible_share``, a rider left out costs more;
+    more, it costs less (at least 1, so the relaxation stays on)."""
+    factor = WARP_STEP if share_serving_all < params.warp_feasible_share else 1 / WARP_STEP
+    return max(int(min(max(penalty * factor, RELAX_LOW * arc), RELAX_HIGH * arc)), 1)
 
 
 def _back_to_best(
@@ -941,6 +967,8 @@ def shorten_routes(
     warp_until = params.warp_share if _warp_applies(c, lengths, params) else 0.0
     warp_penalty = WARP_PENALTY_START if warp_until > 0 else 0.0
     late_calls = 0  # calls in a row without a step on time
+    # the relaxed bank (off where the plan already leaves riders out: those keep the full penalty)
+    relax_penalty = max(int(params.bank_relax * arc), 1) if params.bank_relax > 0 and not bank.any() else 0
     seed_numba(seed)
     meter = budget.start()
     while not meter.exhausted():
@@ -976,7 +1004,10 @@ def shorten_routes(
             load_weight(c.transit, n_req) if params.squeeze else 1,
             params.recreate_attempts,
             warp_penalty,
+            relax_penalty,
         )
+        if warp_penalty == 0 and relax_penalty > 0:
+            relax_penalty = _adapted_relax(relax_penalty, on_time / params.steps_per_call, arc, params)
         if warp_penalty > 0:
             warp_penalty = _adapted_penalty(warp_penalty, on_time / params.steps_per_call, params)
             late_calls = late_calls + 1 if on_time == 0 else 0

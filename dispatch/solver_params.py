@@ -144,11 +144,18 @@ class LnsParams:
     # the share of the LNS's budget with time warp; the rest searches on time only, from the best plan
     # and annealed anew (measurements for these three: benchmarks/results/solver-tuning.md)
     warp_share: float = 0.25
+    # > 0: a step whose greedy recreate leaves riders out is kept as a candidate, each rider left out
+    # costing at first this many average arcs, a penalty that then adapts so that about
+    # ``warp_feasible_share`` of the steps end serving everyone; only such a plan becomes the best
+    # (0: such a step is given up; benchmarks/results/solver-tuning.md)
+    bank_relax: float = 0.0
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
         problems += _share_problems(self, ("string_share", "regret_share", "warp_feasible_share", "warp_share"))
         problems += _flag_problems(self, ("squeeze", "time_warp"))
+        if not self.bank_relax >= 0:
+            problems.append(f"bank_relax must be >= 0, got {self.bank_relax}")
         if not self.warp_min_requests_per_route >= 0:
             problems.append(f"warp_min_requests_per_route must be >= 0, got {self.warp_min_requests_per_route}")
         if self.restarts < 1:

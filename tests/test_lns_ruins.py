@@ -107,6 +107,9 @@ RUIN_AND_RECREATE_VARIANTS = [
     # late plans on the way (only without ride limits: not in the brute-force test), then on time only
     {"time_warp": True, "warp_min_requests_per_route": 0},
     {"time_warp": True, "warp_min_requests_per_route": 0, "warp_share": 0.5},
+    # steps that leave riders out kept at an adapting penalty; only plans serving everyone become the best
+    {"bank_relax": 1.0},
+    {"bank_relax": 10.0, "time_warp": True, "warp_min_requests_per_route": 0},
 ]
 
 
@@ -183,7 +186,7 @@ def test_lns_parameters_name_every_bad_setting() -> None:
     with pytest.raises(DispatchError) as info:
         LnsParams(
             restarts=0, blink=1.0, probes=0, string_share=1.5, regret_share=-0.1, recreate_attempts=0,
-            time_warp=1, warp_feasible_share=2.0, warp_min_requests_per_route=-1, warp_share=1.5,  # type: ignore[arg-type]
+            time_warp=1, warp_feasible_share=2.0, warp_min_requests_per_route=-1, warp_share=1.5, bank_relax=-1.0,  # type: ignore[arg-type]
         )  # fmt: skip
     words = (
         "restarts",
@@ -195,6 +198,7 @@ def test_lns_parameters_name_every_bad_setting() -> None:
         "time_warp",
         "warp_min_requests_per_route",
         "warp_share",
+        "bank_relax",
     )
     for word in (*words, "warp_feasible_share"):
         assert word in str(info.value)
