@@ -171,6 +171,11 @@ class LnsParams:
                 f"restarts ({self.restarts}) and probes ({self.probes}) use new starts two ways: set one of"
                 " them to 1 (probes = 1 for rounds; probes are 6 by default)"
             )
+        if self.bank_relax > 0 and self.recreate_attempts > 1:
+            problems.append(
+                f"bank_relax ({self.bank_relax}) and recreate_attempts ({self.recreate_attempts}) treat a recreate"
+                " that leaves riders out two ways: set bank_relax = 0 or recreate_attempts = 1"
+            )
         if not 0 <= self.blink < 1:
             problems.append(f"blink must be in [0, 1), got {self.blink}")
         if not self.start_temperature >= self.end_temperature >= 0:

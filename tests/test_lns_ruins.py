@@ -204,6 +204,11 @@ def test_lns_parameters_name_every_bad_setting() -> None:
         assert word in str(info.value)
 
 
+def test_a_relaxed_bank_and_retried_recreates_together_are_refused() -> None:
+    with pytest.raises(DispatchError, match=r"bank_relax .* recreate_attempts"):
+        LnsParams(bank_relax=5.0, recreate_attempts=3)
+
+
 def test_rounds_and_probes_together_are_refused_not_ignored() -> None:
     """Both use new pool starts in different ways; with both above 1 one would silently not apply."""
     with pytest.raises(DispatchError, match=r"restarts \(3\) and probes \(2\)"):
