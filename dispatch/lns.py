@@ -979,33 +979,12 @@ def shorten_routes(
             cost, warp_penalty = best_cost, 0.0
         temperature = _temperature(hot, cold, done, warp_until, warp_penalty > 0)
         cost, best_cost, on_time = _lns_steps(  # type: ignore[call-arg]
-            routes,
-            lengths,
-            cost,
-            best_routes,
-            best_lengths,
-            best_cost,
-            temperature,
-            params.steps_per_call,
-            max_removed,
-            related,
-            *c.kernel_tables,
-            open_routes,
-            usable,
-            c.start,
-            c.vehicle_class,
-            c.tied,
-            bank,
-            bank_penalty,
-            params.blink,
-            params.string_share,
-            params.regret_share,
-            params.squeeze,
-            load_weight(c.transit, n_req) if params.squeeze else 1,
-            params.recreate_attempts,
-            warp_penalty,
+            routes, lengths, cost, best_routes, best_lengths, best_cost, temperature, params.steps_per_call,
+            max_removed, related, *c.kernel_tables, open_routes, usable, c.start, c.vehicle_class, c.tied, bank,
+            bank_penalty, params.blink, params.string_share, params.regret_share, params.squeeze,
+            load_weight(c.transit, n_req) if params.squeeze else 1, params.recreate_attempts, warp_penalty,
             relax_penalty,
-        )
+        )  # fmt: skip
         if warp_penalty == 0 and relax_penalty > 0:
             relax_penalty = _adapted_relax(relax_penalty, on_time / params.steps_per_call, arc, params)
         if warp_penalty > 0:
