@@ -682,14 +682,14 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     work_warp = np.zeros(n_routes, np.int64)
     pre = np.empty((4, size + 2), np.int64)
     suf = np.empty((4, size + 2), np.int64)
-    if warped:
+    # what a rider left waiting costs: the relaxed bank's penalty where it is on
+    rider_penalty = relax_penalty if relax_penalty > 0 else bank_penalty
+    if warped or relax_penalty > 0:
+        # the penalties change between calls: the cost anew
+        cost = _total_distance(routes, lengths, distance, start) + rider_penalty * bank.sum()
         for r in range(n_routes):
-            warp_now[r] = route_warp(routes[r], lengths[r], start[r], transit, earliest, latest)
-        cost = _total_distance(routes, lengths, distance, start)
-        cost += (relax_penalty if relax_penalty > 0 else bank_penalty) * bank.sum()
+            warp_now[r] = route_warp(routes[r], lengths[r], start[r], transit, earliest, latest) if warped else 0
         cost += warp_penalty * warp_now.sum()
-    elif relax_penalty > 0:
-        cost = _total_distance(routes, lengths, distance, start) + relax_penalty * bank.sum()
     feasible_steps = 0
     for _ in range(steps):
         if (warped and warp_now.sum() == 0) or (not warped and relax_penalty > 0 and not bank.any()):
@@ -851,7 +851,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         # the bank lost its picks and gained every failure
         waiting = n_banked - picks + failures
         plain_cost = _total_distance(work, work_lengths, distance, start)
-        plain_cost += (relax_penalty if relax_penalty > 0 else bank_penalty) * waiting
+        plain_cost += rider_penalty * waiting
         new_cost = plain_cost + warp_penalty * work_warp.sum() if warped else plain_cost
         if new_cost < cost or (temperature > 0 and np.random.random() < math.exp((cost - new_cost) / temperature)):  # noqa: NPY002
             cost = new_cost
@@ -880,19 +880,12 @@ def _bank_of(routes: np.ndarray, lengths: np.ndarray, n_req: int) -> np.ndarray:
     return bank
 
 
-def _adapted_penalty(penalty: float, share_on_time: float, params: LnsParams) -> float:
-    """The time-warp penalty after a call: fewer steps on time than wanted, lateness costs more;
-    more, it costs less."""
-    factor = WARP_STEP if share_on_time < params.warp_feasible_share else 1 / WARP_STEP
-    return min(max(penalty * factor, WARP_PENALTY_LOW), WARP_PENALTY_HIGH)
-
-
-def _adapted_relax(penalty: int, share_serving_all: float, arc: float, params: LnsParams) -> int:
-    """The relaxed bank's penalty per rider left out after a call (``LnsParams.bank_relax``): fewer
-    steps ending with every rider served than ``warp_feasible_share``, a rider left out costs more;
-    more, it costs less (at least 1, so the relaxation stays on)."""
-    factor = WARP_STEP if share_serving_all < params.warp_feasible_share else 1 / WARP_STEP
-    return max(int(min(max(penalty * factor, RELAX_LOW * arc), RELAX_HIGH * arc)), 1)
+def _adapted_penalty(penalty: float, share_allowed: float, low: float, high: float, params: LnsParams) -> float:
+    """A relaxation's penalty after a call (time warp, relaxed bank): fewer steps than
+    ``warp_feasible_share`` ending at a plan the relaxation does not touch (on time, serving everyone),
+    the relaxed limit costs more; more, it costs less; kept within [``low``, ``high``]."""
+    factor = WARP_STEP if share_allowed < params.warp_feasible_share else 1 / WARP_STEP
+    return min(max(penalty * factor, low), high)
 
 
 def _back_to_best(
@@ -985,10 +978,13 @@ def shorten_routes(
             load_weight(c.transit, n_req) if params.squeeze else 1, params.recreate_attempts, warp_penalty,
             relax_penalty,
         )  # fmt: skip
+        share = on_time / params.steps_per_call
         if warp_penalty == 0 and relax_penalty > 0:
-            relax_penalty = _adapted_relax(relax_penalty, on_time / params.steps_per_call, arc, params)
+            # at least 1, so the relaxation stays on
+            relax = _adapted_penalty(relax_penalty, share, RELAX_LOW * arc, RELAX_HIGH * arc, params)
+            relax_penalty = max(int(relax), 1)
         if warp_penalty > 0:
-            warp_penalty = _adapted_penalty(warp_penalty, on_time / params.steps_per_call, params)
+            warp_penalty = _adapted_penalty(warp_penalty, share, WARP_PENALTY_LOW, WARP_PENALTY_HIGH, params)
             late_calls = late_calls + 1 if on_time == 0 else 0
             if late_calls >= WARP_PATIENCE:
                 # late too long: the plan has drifted where recreates cannot make it punctual again
