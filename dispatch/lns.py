@@ -687,9 +687,10 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     if warped or relax_penalty > 0:
         # the penalties change between calls: the cost anew
         cost = _total_distance(routes, lengths, distance, start) + rider_penalty * bank.sum()
-        for r in range(n_routes):
-            warp_now[r] = route_warp(routes[r], lengths[r], start[r], transit, earliest, latest) if warped else 0
-        cost += warp_penalty * warp_now.sum()
+        if warped:
+            for r in range(n_routes):
+                warp_now[r] = route_warp(routes[r], lengths[r], start[r], transit, earliest, latest)
+            cost += warp_penalty * warp_now.sum()
     feasible_steps = 0
     for _ in range(steps):
         if (warped and warp_now.sum() == 0) or (not warped and relax_penalty > 0 and not bank.any()):
@@ -850,8 +851,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
             continue
         # the bank lost its picks and gained every failure
         waiting = n_banked - picks + failures
-        plain_cost = _total_distance(work, work_lengths, distance, start)
-        plain_cost += rider_penalty * waiting
+        plain_cost = _total_distance(work, work_lengths, distance, start) + rider_penalty * waiting
         new_cost = plain_cost + warp_penalty * work_warp.sum() if warped else plain_cost
         if new_cost < cost or (temperature > 0 and np.random.random() < math.exp((cost - new_cost) / temperature)):  # noqa: NPY002
             cost = new_cost
