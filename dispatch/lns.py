@@ -45,7 +45,7 @@ from dispatch.pdp_arrays import (
     CompiledFleetProblem,
     arrays_as_plan,
     best_insertion,
-    cheapest_route,
+    cheapest_route_kept,
     compile_problem,
     insert_request,
     route_open_to,
@@ -55,7 +55,7 @@ from dispatch.pdp_arrays import (
 from dispatch.plan import RoutePlan
 from dispatch.solver_params import LnsParams
 from dispatch.squeeze import load_weight, squeeze_in
-from dispatch.time_warp import route_warp, warp_insertion
+from dispatch.time_warp import route_warp, warp_insertion_kept, warp_summary
 
 # a step's ruin: related requests (Shaw), the costliest ones (worst removal), else random ones
 RELATED_SHARE = 0.5
@@ -308,10 +308,9 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
     ride_limit,
     capacity,
     max_duration,
-    prefix_time,
-    prefix_s,
-    prefix_c,
-    suffix_latest,
+    kept,
+    overloaded,
+    stale,
     blink,
     squeeze,
     weight,
@@ -320,37 +319,20 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
     """chosen[:count] put back in that order, each at its cheapest feasible place (with ``squeeze``, a
     request that fits nowhere is squeezed in first); one that fits nowhere goes to ``work_bank``.
     Returns (failures, index in ``chosen`` of the one that made them exceed ``picks``, else -1): past
-    ``picks`` failures the step cannot be kept (the bank's penalty outweighs any distance), so it stops."""
+    ``picks`` failures the step cannot be kept (the bank's penalty outweighs any distance), so it stops.
+    ``kept``, ``overloaded`` and ``stale``: the routes' summaries (``pdp_arrays.cheapest_route_kept``)."""
     failures = 0
+    stale[:] = True
     for x in range(count):
         k = chosen[x]
         # where vehicles count, never open a route the solution does not use
-        best_r, best_i, best_j = cheapest_route(
-            work,
-            work_lengths,
-            k,
-            open_routes,
-            usable,
-            start,
-            vehicle_class,
-            tied,
-            transit,
-            distance,
-            earliest,
-            latest,
-            seats,
-            chairs,
-            ride_limit,
-            capacity,
-            max_duration,
-            prefix_time,
-            prefix_s,
-            prefix_c,
-            suffix_latest,
-            blink,
-        )
+        best_r, best_i, best_j = cheapest_route_kept(
+            work, work_lengths, k, open_routes, usable, start, vehicle_class, tied, transit, distance, earliest,
+            latest, seats, chairs, ride_limit, capacity, max_duration, kept, overloaded, stale, blink,
+        )  # fmt: skip
         if best_r >= 0:
             work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
+            stale[best_r] = True
         elif not (
             squeeze
             and squeeze_in(
@@ -377,6 +359,8 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
             work_bank[k] = True
             if failures > picks and not relax:
                 return failures, x
+        else:
+            stale[:] = True  # squeezed in: routes moved requests among them
     return failures, -1
 
 
@@ -406,13 +390,18 @@ def _warp_recreate(  # type: ignore[no-untyped-def]
     suf,
     prefix_s,
     prefix_c,
+    overloaded,
+    stale,
     blink,
 ):
     """chosen[:count] put back in that order, each where its added distance plus ``penalty`` times the
     time warp it adds is least (``time_warp.warp_insertion``); ``work_warp`` holds each route's time
     warp. Only seats and wheelchair places can leave a request out (to ``work_bank``). Returns how many
-    were left out, stopping once more than ``picks`` were."""
+    were left out, stopping once more than ``picks`` were. ``pre``, ``suf``, ``prefix_s``, ``prefix_c`` and
+    ``overloaded`` keep each route's summary (``time_warp.warp_summary``; per route, the first index),
+    made anew where ``stale``."""
     failures = 0
+    stale[:] = True
     tried_empty = np.zeros(work_lengths.shape[0], np.bool_)
     for x in range(count):
         k = chosen[x]
@@ -421,9 +410,16 @@ def _warp_recreate(  # type: ignore[no-untyped-def]
         for r in range(work_lengths.shape[0]):
             if not route_open_to(r, k, work_lengths, open_routes, usable, vehicle_class, tied, tried_empty):
                 continue
-            cost, i, j = warp_insertion(
+            if stale[r]:
+                overloaded[r] = warp_summary(
+                    work[r], work_lengths[r], start[r], transit, earliest, latest, seats, chairs, capacity[r], pre[r],
+                    suf[r], prefix_s[r], prefix_c[r],
+                )  # fmt: skip
+                stale[r] = False
+            cost, i, j = warp_insertion_kept(
                 work[r], work_lengths[r], k, start[r], transit, distance, earliest, latest, seats, chairs,
-                capacity[r], penalty, work_warp[r], pre, suf, prefix_s, prefix_c, blink, best,
+                capacity[r], penalty, work_warp[r], pre[r], suf[r], prefix_s[r], prefix_c[r], overloaded[r], blink,
+                best,
             )  # fmt: skip
             if i >= 0:
                 best, best_r, best_i, best_j = cost, r, i, j
@@ -434,6 +430,7 @@ def _warp_recreate(  # type: ignore[no-untyped-def]
                 return failures
             continue
         work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
+        stale[best_r] = True
         work_warp[best_r] = route_warp(work[best_r], work_lengths[best_r], start[best_r], transit, earliest, latest)
     return failures
 
@@ -664,6 +661,9 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     prefix_s = np.empty(size + 2, np.int64)
     prefix_c = np.empty(size + 2, np.int64)
     suffix_latest = np.empty(size + 2, np.int64)
+    kept = np.empty((4, n_routes, size + 2), np.int64)
+    overloaded = np.empty(n_routes, np.int64)
+    stale = np.empty(n_routes, np.bool_)
     work_bank = np.empty(n_req, np.bool_)
     banked = np.empty(n_req, np.int64)
     saving = np.empty(n_req, np.float64)
@@ -680,8 +680,8 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     warped = warp_penalty > 0
     warp_now = np.zeros(n_routes, np.int64)
     work_warp = np.zeros(n_routes, np.int64)
-    pre = np.empty((4, size + 2), np.int64)
-    suf = np.empty((4, size + 2), np.int64)
+    warp_pre = np.empty((n_routes if warped else 1, 4, size + 2), np.int64)
+    warp_suf = np.empty_like(warp_pre)
     # what a rider left waiting costs: the relaxed bank's penalty where it is on
     rider_penalty = relax_penalty if relax_penalty > 0 else bank_penalty
     if warped or relax_penalty > 0:
@@ -775,7 +775,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 failures = _warp_recreate(
                     chosen, count, work, work_lengths, work_warp, work_bank, picks, open_routes, usable, start,
                     vehicle_class, tied, transit, distance, earliest, latest, seats, chairs, capacity, warp_penalty,
-                    pre, suf, prefix_s, prefix_c, blink,
+                    warp_pre, warp_suf, kept[1], kept[2], overloaded, stale, blink,
                 )  # fmt: skip
                 break
             regret = regret_share > 0 and np.random.random() < regret_share  # noqa: NPY002
@@ -836,10 +836,9 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 ride_limit,
                 capacity,
                 max_duration,
-                prefix_time,
-                prefix_s,
-                prefix_c,
-                suffix_latest,
+                kept,
+                overloaded,
+                stale,
                 blink,
                 squeeze,
                 weight,

@@ -248,6 +248,28 @@ def _schedule_ok(path, m, latest, ride_limit, max_duration, begin, pick_position
 
 
 @njit(cache=True)
+def _fits(  # type: ignore[no-untyped-def]
+    candidate, seq, n, i, j, p, d, start, transit, earliest, latest, ride_limit, max_duration, work, pick_position
+):
+    """Whether seq[:n] with pickup node p before seq[i] and drop-off node d before seq[j] has a schedule
+    (``schedule_feasible``; ``candidate`` holds the new sequence)."""
+    m = 0
+    for q in range(n + 1):
+        if q == i:
+            candidate[m] = p
+            m += 1
+        if q == j:
+            candidate[m] = d
+            m += 1
+        if q < n:
+            candidate[m] = seq[q]
+            m += 1
+    return schedule_feasible(
+        candidate, n + 2, start, transit, earliest, latest, ride_limit, max_duration, work, pick_position
+    )
+
+
+@njit(cache=True)
 def best_insertion(  # type: ignore[no-untyped-def]
     seq,
     n,
@@ -283,14 +305,37 @@ def best_insertion(  # type: ignore[no-untyped-def]
     (q == n: the end depot) from which the rest of the route still meets its windows, so the part
     after the drop-off needs no replay (on 200-task routes the replay took most of the search's time).
     """
-    exact = max_duration < BIG or ride_limit.min() < BIG
-    size = n + 4 if exact else 1  # work arrays for schedule_feasible
-    candidate = np.empty(size, np.int64)
-    work = np.empty((4, size), np.int64)
-    pick_position = np.empty(ride_limit.shape[0] if exact else 1, np.int64)
+    overloaded = route_summary(
+        seq,
+        n,
+        start,
+        transit,
+        earliest,
+        latest,
+        seats,
+        chairs,
+        capacity,
+        prefix_time,
+        prefix_s,
+        prefix_c,
+        suffix_latest,
+    )
+    return insertion_below(
+        seq, n, k, start, transit, distance, earliest, latest, seats, chairs, ride_limit, capacity, max_duration,
+        prefix_time, prefix_s, prefix_c, suffix_latest, overloaded, blink, -1,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def route_summary(  # type: ignore[no-untyped-def]
+    seq, n, start, transit, earliest, latest, seats, chairs, capacity, prefix_time, prefix_s, prefix_c, suffix_latest
+):
+    """What every insertion into seq[:n] (from depot node ``start``) needs of the route as it is, into
+    the work arrays (at least n + 1): the start of service and the loads after each visit, and
+    ``suffix_latest[q]``, the latest arrival at seq[q] (q == n: the end depot) from which the rest of the
+    route still meets its windows. Returns the position of the last visit after which the load exceeds
+    ``capacity`` (-1: none). Depends on the route only, so a search may keep it while the route stays."""
     end = start + 1
-    p = 2 * k
-    d = p + 1
     # the route as it is: time and loads after each visit, pickup times
     t = earliest[start]
     node = start
@@ -322,14 +367,92 @@ def best_insertion(  # type: ignore[no-untyped-def]
     for q in range(n):
         if prefix_s[q] > capacity[0] or prefix_c[q] > capacity[1]:
             overloaded = q
+    return overloaded
+
+
+@njit(cache=True)
+def insertion_below(  # type: ignore[no-untyped-def]
+    seq,
+    n,
+    k,
+    start,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    prefix_time,
+    prefix_s,
+    prefix_c,
+    suffix_latest,
+    overloaded,
+    blink,
+    bound,
+):
+    """``best_insertion`` with the route's summary given (``route_summary``: the work arrays and
+    ``overloaded``), among the places that add less than ``bound`` (< 0: no bound; the best place in the
+    other routes): (added distance, i, j), or (-1, -1, -1)."""
+    exact = max_duration < BIG or ride_limit.min() < BIG
+    size = n + 4 if exact else 1  # work arrays for schedule_feasible
+    candidate = np.empty(size, np.int64)
+    work = np.empty((4, size), np.int64)
+    pick_position = np.empty(ride_limit.shape[0] if exact else 1, np.int64)
+    end = start + 1
+    p = 2 * k
+    d = p + 1
+    end = start + 1
+    p = 2 * k
+    d = p + 1
+    # least_drop[j]: the least drop-off detour from place j on (after seq[j - 1]); with the pickup's own
+    # detour a lower bound of every place left, so once a cheap place is known most pickup places and
+    # the tails of the others are passed over
+    least_drop = np.empty(n + 2, np.float64)
+    least_drop[n + 1] = np.inf
+    for j in range(n, 0, -1):
+        b = end if j == n else seq[j]
+        least_drop[j] = min(least_drop[j + 1], distance[seq[j - 1], d] + distance[d, b] - distance[seq[j - 1], b])
     best = -1
     best_i = -1
     best_j = -1
+    cap = np.inf if bound < 0 else float(bound)  # a place must add less than this
+    # first the drop-off right after the pickup, everywhere (O(n)): a cheap place found early bounds the rest
+    for i in range(n + 1):
+        ta = earliest[start] if i == 0 else prefix_time[i - 1]
+        if ta > latest[p]:
+            break
+        a = start if i == 0 else seq[i - 1]
+        b = end if i == n else seq[i]
+        added = distance[a, p] + distance[p, d] + distance[d, b] - distance[a, b]
+        if added >= cap or i <= overloaded:
+            continue
+        if (0 if i == 0 else prefix_s[i - 1]) + seats[p] > capacity[0]:
+            continue
+        if (0 if i == 0 else prefix_c[i - 1]) + chairs[p] > capacity[1]:
+            continue
+        tp = max(ta + transit[a, p], earliest[p])
+        td = max(tp + transit[p, d], earliest[d])
+        if tp > latest[p] or td > latest[d] or (td - tp if not exact else transit[p, d]) > ride_limit[k]:
+            continue
+        if (
+            td + transit[d, b] <= suffix_latest[i]
+            and (blink == 0.0 or np.random.random() >= blink)  # noqa: NPY002
+            and (not exact or _fits(candidate, seq, n, i, i, p, d, start, transit, earliest, latest, ride_limit,
+                                    max_duration, work, pick_position))
+        ):  # fmt: skip
+            best, best_i, best_j, cap = added, i, i, added
     for i in range(n + 1):
         a = start if i == 0 else seq[i - 1]
         ta = earliest[start] if i == 0 else prefix_time[i - 1]
         if ta > latest[p]:
             break  # past the pickup window's end already, and the route's times never fall
+        b_i = end if i == n else seq[i]
+        pick_detour = distance[a, p] + distance[p, b_i] - distance[a, b_i]
+        if pick_detour + least_drop[i + 1] >= cap:
+            continue  # no later drop-off place can be cheaper (the one right after was tried above)
         la_s = 0 if i == 0 else prefix_s[i - 1]
         la_c = 0 if i == 0 else prefix_c[i - 1]
         tp = max(ta + transit[a, p], earliest[p])
@@ -342,49 +465,24 @@ def best_insertion(  # type: ignore[no-untyped-def]
         cur_t = tp
         cur = p
         on_board = 0  # time from the pickup to cur without waiting: the shortest possible ride so far
-        b_i = end if i == n else seq[i]
         for j in range(i, n + 1):
             b = end if j == n else seq[j]
             td = max(cur_t + transit[cur, d], earliest[d])
             if td > latest[d] or (td - tp if not exact else on_board + transit[cur, d]) > ride_limit[k]:
                 break  # a later drop-off only comes later
-            if j == i:
-                added = distance[a, p] + distance[p, d] + distance[d, b] - distance[a, b]
-            else:
-                added = (
-                    distance[a, p]
-                    + distance[p, b_i]
-                    - distance[a, b_i]
-                    + distance[cur, d]
-                    + distance[d, b]
-                    - distance[cur, b]
-                )
-            if (
-                (best < 0 or added < best)
-                and j > overloaded
-                and td + transit[d, b] <= suffix_latest[j]
-                and (blink == 0.0 or np.random.random() >= blink)  # noqa: NPY002
-            ):
-                if exact:
-                    m = 0
-                    for q in range(n + 1):
-                        if q == i:
-                            candidate[m] = p
-                            m += 1
-                        if q == j:
-                            candidate[m] = d
-                            m += 1
-                        if q < n:
-                            candidate[m] = seq[q]
-                            m += 1
-                if not exact or schedule_feasible(
-                    candidate, n + 2, start, transit, earliest, latest, ride_limit, max_duration, work, pick_position
-                ):
-                    best = added
-                    best_i = i
-                    best_j = j
-            if j == n:
-                break
+            if j > i:  # the drop-off right after the pickup was tried above
+                added = pick_detour + distance[cur, d] + distance[d, b] - distance[cur, b]
+                if (
+                    added < cap
+                    and j > overloaded
+                    and td + transit[d, b] <= suffix_latest[j]
+                    and (blink == 0.0 or np.random.random() >= blink)  # noqa: NPY002
+                    and (not exact or _fits(candidate, seq, n, i, j, p, d, start, transit, earliest, latest,
+                                            ride_limit, max_duration, work, pick_position))
+                ):  # fmt: skip
+                    best, best_i, best_j, cap = added, i, j, added
+            if j == n or pick_detour + least_drop[j + 1] >= cap:
+                break  # no later drop-off place can be cheaper
             # serve seq[j] before the drop-off: move on, or stop if the rest from seq[j] cannot absorb
             # the arrival even without the drop-off (with it, later still: travel times meet the
             # triangle inequality, as Euclidean and shortest-path times do)
@@ -475,6 +573,56 @@ def cheapest_route(  # type: ignore[no-untyped-def]
             suffix_latest,
             blink,
         )
+        if i >= 0 and (best < 0 or added < best):
+            best, best_r, best_i, best_j = added, r, i, j
+    return best_r, best_i, best_j
+
+
+@njit(cache=True)
+def cheapest_route_kept(  # type: ignore[no-untyped-def]
+    routes,
+    lengths,
+    k,
+    open_routes,
+    usable,
+    start,
+    vehicle_class,
+    tied,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    kept,
+    overloaded,
+    stale,
+    blink,
+):
+    """``cheapest_route`` for a search that inserts request after request: each route's summary
+    (``route_summary``) is kept in kept[:, r] and overloaded[r], and made anew only where stale[r]
+    (the caller marks a route stale when it changes it; this clears the mark)."""
+    best = -1
+    best_r = -1
+    best_i = -1
+    best_j = -1
+    tried_empty = np.zeros(lengths.shape[0], np.bool_)
+    for r in range(lengths.shape[0]):
+        if not route_open_to(r, k, lengths, open_routes, usable, vehicle_class, tied, tried_empty):
+            continue
+        if stale[r]:
+            overloaded[r] = route_summary(
+                routes[r], lengths[r], start[r], transit, earliest, latest, seats, chairs, capacity[r], kept[0, r],
+                kept[1, r], kept[2, r], kept[3, r],
+            )  # fmt: skip
+            stale[r] = False
+        added, i, j = insertion_below(
+            routes[r], lengths[r], k, start[r], transit, distance, earliest, latest, seats, chairs, ride_limit,
+            capacity[r], max_duration[r], kept[0, r], kept[1, r], kept[2, r], kept[3, r], overloaded[r], blink, best,
+        )  # fmt: skip
         if i >= 0 and (best < 0 or added < best):
             best, best_r, best_i, best_j = added, r, i, j
     return best_r, best_i, best_j

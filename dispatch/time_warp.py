@@ -76,9 +76,22 @@ def warp_insertion(  # type: ignore[no-untyped-def]
     and from seq[q] to the end depot; ``prefix_s``, ``prefix_c`` at least n + 1. ``blink``: each
     place that would be the cheapest so far is passed over with that probability.
     """
+    overloaded = warp_summary(
+        seq, n, start, transit, earliest, latest, seats, chairs, capacity, pre, suf, prefix_s, prefix_c
+    )
+    return warp_insertion_kept(
+        seq, n, k, start, transit, distance, earliest, latest, seats, chairs, capacity, penalty, warp_before, pre, suf,
+        prefix_s, prefix_c, overloaded, blink, bound,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def warp_summary(seq, n, start, transit, earliest, latest, seats, chairs, capacity, pre, suf, prefix_s, prefix_c):  # type: ignore[no-untyped-def]
+    """What every insertion into seq[:n] (from depot node ``start``) needs of the route as it is: ``pre``,
+    ``suf``, ``prefix_s`` and ``prefix_c`` as in ``warp_insertion``; returns the position of the last visit
+    after which the load exceeds ``capacity`` (-1: none). Depends on the route only, so a search may
+    keep it while the route stays."""
     end = start + 1
-    p = 2 * k
-    d = p + 1
     pre[0, 0], pre[1, 0], pre[2, 0], pre[3, 0] = 0, 0, earliest[start], latest[start]
     node = start
     ls = 0
@@ -104,6 +117,42 @@ def warp_insertion(  # type: ignore[no-untyped-def]
     for q in range(n):
         if prefix_s[q] > capacity[0] or prefix_c[q] > capacity[1]:
             overloaded = q
+    return overloaded
+
+
+@njit(cache=True)
+def warp_insertion_kept(  # type: ignore[no-untyped-def]
+    seq,
+    n,
+    k,
+    start,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    capacity,
+    penalty,
+    warp_before,
+    pre,
+    suf,
+    prefix_s,
+    prefix_c,
+    overloaded,
+    blink,
+    bound,
+):
+    """``warp_insertion`` with the route's summary given (``warp_summary``)."""
+    end = start + 1
+    p = 2 * k
+    d = p + 1
+    # least_drop[j]: the least drop-off detour from place j on (after seq[j - 1]), for the bounds below
+    least_drop = np.empty(n + 2, np.float64)
+    least_drop[n + 1] = np.inf
+    for j in range(n, 0, -1):
+        b = end if j == n else seq[j]
+        least_drop[j] = min(least_drop[j + 1], distance[seq[j - 1], d] + distance[d, b] - distance[seq[j - 1], b])
     best = bound
     best_i = -1
     best_j = -1
@@ -137,10 +186,10 @@ def warp_insertion(  # type: ignore[no-untyped-def]
         sd, sw, se, sl = join(pre[0, i], pre[1, i], pre[2, i], pre[3, i], transit[a, p], 0, 0, earliest[p], latest[p])
         cur = p
         b_i = end if i == n else seq[i]
-        # every place with the pickup here costs at least the pickup's detour (the drop-off's is not
-        # negative: triangle inequality) plus the warp up to the pickup, which only grows
+        # every place with the pickup here and the drop-off later costs at least the pickup's detour, the
+        # least drop-off detour after it and the warp up to the pickup, which only grows
         detour = distance[a, p] + distance[p, b_i] - distance[a, b_i]
-        if detour + penalty * (sw - warp_before) >= best:
+        if detour + least_drop[i + 1] + penalty * (sw - warp_before) >= best:
             continue
         for j in range(i, n + 1):
             b = end if j == n else seq[j]
@@ -173,6 +222,6 @@ def warp_insertion(  # type: ignore[no-untyped-def]
             sd, sw, se, sl = join(sd, sw, se, sl, transit[cur, x], 0, 0, earliest[x], latest[x])
             cur = x
             # the warp so far only grows as the drop-off moves later: no later place can be cheaper
-            if detour + penalty * (sw - warp_before) >= best:
+            if detour + least_drop[j + 1] + penalty * (sw - warp_before) >= best:
                 break
     return best, best_i, best_j

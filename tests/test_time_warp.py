@@ -10,9 +10,9 @@ import pytest
 from test_dispatch import line_problem
 
 from dispatch.budget import Budget
-from dispatch.lns import shorten_routes
+from dispatch.lns import _warp_applies, shorten_routes
 from dispatch.ortools_search import schedule
-from dispatch.pdp_arrays import BIG, insert_request, route_feasible
+from dispatch.pdp_arrays import BIG, compile_problem, insert_request, route_feasible, routes_as_arrays
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.solver import LnsParams
 from dispatch.stages import relatedness
@@ -216,5 +216,12 @@ def test_short_routes_get_the_search_without_time_warp() -> None:
     }
     assert runs["short"] == runs["plain"]
     assert runs["none of the time"] == runs["plain"]
-    assert runs["warped"] != runs["plain"]  # so this case tells the two searches apart
+    # the case is one where time warp is asked for and applies (the windows here never bind, so both
+    # searches may well end at the same plan)
+    compiled = compile_problem(problem, 100)
+    assert compiled is not None
+    arrays = routes_as_arrays(problem, compiled, start)
+    assert arrays is not None
+    assert _warp_applies(compiled, arrays[1], LnsParams(time_warp=True, warp_min_requests_per_route=3))
+    assert not _warp_applies(compiled, arrays[1], LnsParams(time_warp=True))
     assert runs["warped"] is not None and validate(problem, schedule(problem, runs["warped"])).ok
