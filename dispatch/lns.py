@@ -311,6 +311,7 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
     kept,
     overloaded,
     stale,
+    least_drop,
     blink,
     squeeze,
     weight,
@@ -320,7 +321,7 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
     request that fits nowhere is squeezed in first); one that fits nowhere goes to ``work_bank``.
     Returns (failures, index in ``chosen`` of the one that made them exceed ``picks``, else -1): past
     ``picks`` failures the step cannot be kept (the bank's penalty outweighs any distance), so it stops.
-    ``kept``, ``overloaded`` and ``stale``: the routes' summaries (``pdp_arrays.cheapest_route_kept``)."""
+    ``kept``, ``overloaded``, ``stale`` and ``least_drop``: see ``pdp_arrays.cheapest_route_kept``."""
     failures = 0
     stale[:] = True
     for x in range(count):
@@ -328,7 +329,7 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
         # where vehicles count, never open a route the solution does not use
         best_r, best_i, best_j = cheapest_route_kept(
             work, work_lengths, k, open_routes, usable, start, vehicle_class, tied, transit, distance, earliest,
-            latest, seats, chairs, ride_limit, capacity, max_duration, kept, overloaded, stale, blink,
+            latest, seats, chairs, ride_limit, capacity, max_duration, kept, overloaded, stale, least_drop, blink,
         )  # fmt: skip
         if best_r >= 0:
             work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
@@ -664,6 +665,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     kept = np.empty((4, n_routes, size + 2), np.int64)
     overloaded = np.empty(n_routes, np.int64)
     stale = np.empty(n_routes, np.bool_)
+    least_drop = np.empty(size + 2, np.int64)
     work_bank = np.empty(n_req, np.bool_)
     banked = np.empty(n_req, np.int64)
     saving = np.empty(n_req, np.float64)
@@ -839,6 +841,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 kept,
                 overloaded,
                 stale,
+                least_drop,
                 blink,
                 squeeze,
                 weight,

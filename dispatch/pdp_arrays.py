@@ -322,11 +322,11 @@ def best_insertion(  # type: ignore[no-untyped-def]
     )
     return insertion_below(
         seq, n, k, start, transit, distance, earliest, latest, seats, chairs, ride_limit, capacity, max_duration,
-        prefix_time, prefix_s, prefix_c, suffix_latest, overloaded, blink, -1,
+        prefix_time, prefix_s, prefix_c, suffix_latest, overloaded, blink, -1, False, prefix_time,
     )  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def route_summary(  # type: ignore[no-untyped-def]
     seq, n, start, transit, earliest, latest, seats, chairs, capacity, prefix_time, prefix_s, prefix_c, suffix_latest
 ):
@@ -370,7 +370,7 @@ def route_summary(  # type: ignore[no-untyped-def]
     return overloaded
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def insertion_below(  # type: ignore[no-untyped-def]
     seq,
     n,
@@ -392,10 +392,20 @@ def insertion_below(  # type: ignore[no-untyped-def]
     overloaded,
     blink,
     bound,
+    prune,
+    least_drop,
 ):
     """``best_insertion`` with the route's summary given (``route_summary``: the work arrays and
     ``overloaded``), among the places that add less than ``bound`` (< 0: no bound; the best place in the
-    other routes): (added distance, i, j), or (-1, -1, -1)."""
+    other routes): (added distance, i, j), or (-1, -1, -1).
+
+    With ``prune`` the drop-off right after the pickup is tried everywhere first; then a pickup place is
+    passed over, and a drop-off scan stopped, as soon as the pickup's detour plus the least drop-off
+    detour still possible is no less than the cheapest place found (or ``bound``). That pays where a
+    ruin has left room and many places fit (the LNS's recreate); where few fit (full routes, as in the
+    ejection pool) the two extra passes cost more than they save. The same place either way but for
+    ties and which places ``blink`` passes over. ``least_drop``: a work array of at least n + 2 (with
+    ``prune``)."""
     exact = max_duration < BIG or ride_limit.min() < BIG
     size = n + 4 if exact else 1  # work arrays for schedule_feasible
     candidate = np.empty(size, np.int64)
@@ -410,17 +420,18 @@ def insertion_below(  # type: ignore[no-untyped-def]
     # least_drop[j]: the least drop-off detour from place j on (after seq[j - 1]); with the pickup's own
     # detour a lower bound of every place left, so once a cheap place is known most pickup places and
     # the tails of the others are passed over
-    least_drop = np.empty(n + 2, np.float64)
-    least_drop[n + 1] = np.inf
-    for j in range(n, 0, -1):
-        b = end if j == n else seq[j]
-        least_drop[j] = min(least_drop[j + 1], distance[seq[j - 1], d] + distance[d, b] - distance[seq[j - 1], b])
     best = -1
     best_i = -1
     best_j = -1
-    cap = np.inf if bound < 0 else float(bound)  # a place must add less than this
+    cap = BIG if bound < 0 else bound  # a place must add less than this
+    if prune:
+        least_drop[n + 1] = BIG
+        for j in range(n, 0, -1):
+            b = end if j == n else seq[j]
+            drop_detour = distance[seq[j - 1], d] + distance[d, b] - distance[seq[j - 1], b]
+            least_drop[j] = min(least_drop[j + 1], drop_detour)
     # first the drop-off right after the pickup, everywhere (O(n)): a cheap place found early bounds the rest
-    for i in range(n + 1):
+    for i in range(n + 1 if prune else 0):
         ta = earliest[start] if i == 0 else prefix_time[i - 1]
         if ta > latest[p]:
             break
@@ -451,7 +462,7 @@ def insertion_below(  # type: ignore[no-untyped-def]
             break  # past the pickup window's end already, and the route's times never fall
         b_i = end if i == n else seq[i]
         pick_detour = distance[a, p] + distance[p, b_i] - distance[a, b_i]
-        if pick_detour + least_drop[i + 1] >= cap:
+        if prune and pick_detour + least_drop[i + 1] >= cap:
             continue  # no later drop-off place can be cheaper (the one right after was tried above)
         la_s = 0 if i == 0 else prefix_s[i - 1]
         la_c = 0 if i == 0 else prefix_c[i - 1]
@@ -470,8 +481,11 @@ def insertion_below(  # type: ignore[no-untyped-def]
             td = max(cur_t + transit[cur, d], earliest[d])
             if td > latest[d] or (td - tp if not exact else on_board + transit[cur, d]) > ride_limit[k]:
                 break  # a later drop-off only comes later
-            if j > i:  # the drop-off right after the pickup was tried above
-                added = pick_detour + distance[cur, d] + distance[d, b] - distance[cur, b]
+            if j > i or not prune:  # pruned: the drop-off right after the pickup was tried above
+                if j == i:
+                    added = distance[a, p] + distance[p, d] + distance[d, b] - distance[a, b]
+                else:
+                    added = pick_detour + distance[cur, d] + distance[d, b] - distance[cur, b]
                 if (
                     added < cap
                     and j > overloaded
@@ -481,7 +495,7 @@ def insertion_below(  # type: ignore[no-untyped-def]
                                             ride_limit, max_duration, work, pick_position))
                 ):  # fmt: skip
                     best, best_i, best_j, cap = added, i, j, added
-            if j == n or pick_detour + least_drop[j + 1] >= cap:
+            if j == n or (prune and pick_detour + least_drop[j + 1] >= cap):
                 break  # no later drop-off place can be cheaper
             # serve seq[j] before the drop-off: move on, or stop if the rest from seq[j] cannot absorb
             # the arrival even without the drop-off (with it, later still: travel times meet the
@@ -600,11 +614,13 @@ def cheapest_route_kept(  # type: ignore[no-untyped-def]
     kept,
     overloaded,
     stale,
+    least_drop,
     blink,
 ):
     """``cheapest_route`` for a search that inserts request after request: each route's summary
     (``route_summary``) is kept in kept[:, r] and overloaded[r], and made anew only where stale[r]
-    (the caller marks a route stale when it changes it; this clears the mark)."""
+    (the caller marks a route stale when it changes it; this clears the mark). ``least_drop``: a work array
+    as long as a route can be, plus 2."""
     best = -1
     best_r = -1
     best_i = -1
@@ -622,6 +638,7 @@ def cheapest_route_kept(  # type: ignore[no-untyped-def]
         added, i, j = insertion_below(
             routes[r], lengths[r], k, start[r], transit, distance, earliest, latest, seats, chairs, ride_limit,
             capacity[r], max_duration[r], kept[0, r], kept[1, r], kept[2, r], kept[3, r], overloaded[r], blink, best,
+            True, least_drop,
         )  # fmt: skip
         if i >= 0 and (best < 0 or added < best):
             best, best_r, best_i, best_j = added, r, i, j

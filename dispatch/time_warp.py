@@ -85,7 +85,7 @@ def warp_insertion(  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def warp_summary(seq, n, start, transit, earliest, latest, seats, chairs, capacity, pre, suf, prefix_s, prefix_c):  # type: ignore[no-untyped-def]
     """What every insertion into seq[:n] (from depot node ``start``) needs of the route as it is: ``pre``,
     ``suf``, ``prefix_s`` and ``prefix_c`` as in ``warp_insertion``; returns the position of the last visit
@@ -120,7 +120,7 @@ def warp_summary(seq, n, start, transit, earliest, latest, seats, chairs, capaci
     return overloaded
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def warp_insertion_kept(  # type: ignore[no-untyped-def]
     seq,
     n,

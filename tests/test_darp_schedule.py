@@ -17,7 +17,14 @@ from dispatch.budget import Budget
 from dispatch.lns import shorten_routes
 from dispatch.model import Problem, Request, TimeWindow, Vehicle
 from dispatch.ortools_search import schedule, search
-from dispatch.pdp_arrays import BIG, best_insertion, route_feasible, schedule_feasible
+from dispatch.pdp_arrays import (
+    BIG,
+    best_insertion,
+    cheapest_route_kept,
+    insert_request,
+    route_feasible,
+    schedule_feasible,
+)
 from dispatch.plan import RoutePlan
 from dispatch.solver import SolverParams, StageShares, solve
 from dispatch.stages import relatedness
@@ -303,6 +310,75 @@ def test_best_insertion_without_ride_limits_matches_brute_force(seed: int) -> No
             assert windows_and_loads_ok(path, transit, earliest, latest, seats, chairs, capacity)
     # enough routes, and both verdicts occur often, or the comparison proves little
     assert tried >= 80 and 0.2 * tried <= found_some <= 0.9 * tried
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_lns_insertion_over_several_routes_matches_brute_force(seed: int) -> None:
+    """The LNS's insertion (``cheapest_route_kept``: places passed over by a lower bound, the best place
+    so far in other routes as a bound, each route's summary kept until the route changes) against trying
+    every place of every route, request after request into the same routes, as the recreate does."""
+    rng = np.random.default_rng(900 + seed)
+    compared = placed = 0
+    for _ in range(40):
+        k_count, n_routes = int(rng.integers(8, 16)), 3
+        points = rng.uniform(0, 30, size=(2 * k_count + 1, 2))[[*range(2 * k_count), 2 * k_count, 2 * k_count]]
+        travel = np.ceil(np.linalg.norm(points[:, None] - points[None], axis=2)).astype(np.int64)
+        service = np.concatenate([rng.integers(0, 5, 2 * k_count), [0, 0]]).astype(np.int64)
+        transit = travel + service[:, None]
+        earliest = np.where(rng.random(2 * k_count + 2) < 0.6, rng.integers(0, 200, 2 * k_count + 2), 0)
+        latest = earliest + rng.integers(40, 250, 2 * k_count + 2)
+        earliest[-2:], latest[-2:] = 0, 600
+        seats = np.tile(np.array([1, -1], np.int64), k_count)
+        chairs = np.zeros(2 * k_count, np.int64)
+        capacity = np.tile(np.array([[3, 0]], np.int64), (n_routes, 1))
+        start = 2 * k_count
+        # the first half of the requests go into the routes (each where it keeps its route feasible)
+        routes = np.zeros((n_routes, 2 * k_count), np.int64)
+        lengths = np.zeros(n_routes, np.int64)
+        for k in range(k_count // 2):
+            r = int(rng.integers(n_routes))
+            i = int(rng.integers(lengths[r] + 1))
+            j = int(rng.integers(i, lengths[r] + 1))
+            trial = routes[r].copy()
+            n = insert_request(trial, lengths[r], k, i, j)
+            path = [start, *trial[:n].tolist(), start + 1]
+            if windows_and_loads_ok(path, transit, earliest, latest, seats, chairs, capacity[0]):
+                routes[r], lengths[r] = trial, n
+        kept = np.empty((4, n_routes, 2 * k_count + 2), np.int64)
+        overloaded = np.empty(n_routes, np.int64)
+        stale = np.ones(n_routes, np.bool_)
+        no_limit = np.full(k_count, int(BIG), np.int64)
+        for k in range(k_count // 2, k_count):
+            best = -1
+            for r in range(n_routes):
+                seq = routes[r, : lengths[r]].tolist()
+                base = sum(int(transit[a, b]) for a, b in itertools.pairwise([start, *seq, start + 1]))
+                for i in range(len(seq) + 1):
+                    for j in range(i, len(seq) + 1):
+                        path = [start, *seq[:i], 2 * k, *seq[i:j], 2 * k + 1, *seq[j:], start + 1]
+                        if windows_and_loads_ok(path, transit, earliest, latest, seats, chairs, capacity[0]):
+                            added = sum(int(transit[a, b]) for a, b in itertools.pairwise(path)) - base
+                            best = added if best < 0 else min(best, added)
+            r, i, j = cheapest_route_kept(
+                routes, lengths, k, True, np.ones(n_routes, np.bool_), np.full(n_routes, start), np.zeros(n_routes, np.int64),
+                np.full(k_count, -1), transit, transit, earliest, latest, seats, chairs, no_limit, capacity,
+                np.full(n_routes, int(BIG)), kept, overloaded, stale, np.empty(2 * k_count + 2, np.int64), 0.0,
+            )  # fmt: skip
+            compared += 1
+            if best < 0:
+                assert r < 0
+                continue
+            assert r >= 0
+            seq = routes[r, : lengths[r]].tolist()
+            path = [start, *seq[:i], 2 * k, *seq[i:j], 2 * k + 1, *seq[j:], start + 1]
+            assert windows_and_loads_ok(path, transit, earliest, latest, seats, chairs, capacity[0])
+            base = sum(int(transit[a, b]) for a, b in itertools.pairwise([start, *seq, start + 1]))
+            assert sum(int(transit[a, b]) for a, b in itertools.pairwise(path)) - base == best
+            lengths[r] = insert_request(routes[r], lengths[r], k, i, j)
+            stale[r] = True  # as the recreate marks a route it changed
+            placed += 1
+    # both verdicts occur, or the comparison proves little
+    assert compared >= 200 and 0.2 * compared <= placed <= 0.95 * compared
 
 
 def random_darp(seed: int, n_requests: int = 12) -> Problem:
