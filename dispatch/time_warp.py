@@ -178,6 +178,13 @@ def warp_insertion_kept(  # type: ignore[no-untyped-def]
             best_j = i
     for i in range(n + 1):
         a = start if i == 0 else seq[i - 1]
+        b_i = end if i == n else seq[i]
+        # every place with the pickup here and the drop-off later costs at least the pickup's detour, the
+        # least drop-off detour after it and the warp added up to the pickup, which only grows (a visit
+        # put in never makes a route less late: travel times meet the triangle inequality)
+        detour = distance[a, p] + distance[p, b_i] - distance[a, b_i]
+        if detour + least_drop[i + 1] >= best:
+            continue
         cur_s = (0 if i == 0 else prefix_s[i - 1]) + seats[p]
         cur_c = (0 if i == 0 else prefix_c[i - 1]) + chairs[p]
         if cur_s > capacity[0] or cur_c > capacity[1]:
@@ -185,11 +192,7 @@ def warp_insertion_kept(  # type: ignore[no-untyped-def]
         # the stretch from the start depot through the pickup and on to cur (before the drop-off)
         sd, sw, se, sl = join(pre[0, i], pre[1, i], pre[2, i], pre[3, i], transit[a, p], 0, 0, earliest[p], latest[p])
         cur = p
-        b_i = end if i == n else seq[i]
-        # every place with the pickup here and the drop-off later costs at least the pickup's detour, the
-        # least drop-off detour after it and the warp up to the pickup, which only grows
-        detour = distance[a, p] + distance[p, b_i] - distance[a, b_i]
-        if detour + least_drop[i + 1] + penalty * (sw - warp_before) >= best:
+        if detour + least_drop[i + 1] + penalty * max(sw - warp_before, 0) >= best:
             continue
         for j in range(i, n + 1):
             b = end if j == n else seq[j]
@@ -204,7 +207,7 @@ def warp_insertion_kept(  # type: ignore[no-untyped-def]
                     + distance[d, b]
                     - distance[cur, b]
                 )
-            if j > i and j > overloaded and added < best:
+            if j > i and j > overloaded and added + penalty * max(sw - warp_before, 0) < best:
                 td, tw, te, tl = join(sd, sw, se, sl, transit[cur, d], 0, 0, earliest[d], latest[d])
                 td, tw, te, tl = join(td, tw, te, tl, transit[d, b], suf[0, j], suf[1, j], suf[2, j], suf[3, j])
                 cost = added + penalty * (tw - warp_before)
@@ -222,6 +225,6 @@ def warp_insertion_kept(  # type: ignore[no-untyped-def]
             sd, sw, se, sl = join(sd, sw, se, sl, transit[cur, x], 0, 0, earliest[x], latest[x])
             cur = x
             # the warp so far only grows as the drop-off moves later: no later place can be cheaper
-            if detour + least_drop[j + 1] + penalty * (sw - warp_before) >= best:
+            if detour + least_drop[j + 1] + penalty * max(sw - warp_before, 0) >= best:
                 break
     return best, best_i, best_j
