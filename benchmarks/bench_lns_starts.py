@@ -10,6 +10,13 @@ so settings are compared start by start.
     python benchmarks/bench_lns_starts.py run --seconds 20 --variant default \
         --variant string_share=0.3 --csv benchmarks/results/lns-starts-ab.csv
 
+    python benchmarks/bench_lns_starts.py speed --iterations 100 --variant default \
+        --variant warp_share=0.0 --csv benchmarks/results/lns-speed.csv
+
+``speed`` times the LNS from each kept start (one process, after a warm-up run; an iteration budget,
+so every run makes the same steps and, on the same code, the same plan): steps per second, to compare
+kernels (run it with ``PYTHONPATH`` at another checkout for the code there).
+
 ``--instances`` names ``instance:worker`` (worker 0 goes for the smaller fleet first, worker 1 does
 not); a start is compared only where it has the best-known vehicle count. Variants run one process
 each, side by side (two at a time on two cores, so time budgets are shared alike); ``--iterations``
@@ -97,11 +104,9 @@ def run_variant(variant: str, seconds: float | None, iterations: int | None, see
     from dispatch.bench import best_known
     from dispatch.budget import Budget
     from dispatch.lns import shorten_routes
-    from dispatch.solver_params import LnsParams
     from dispatch.stages import relatedness
 
-    changes = {} if variant == "default" else dict(kv.split("=") for kv in variant.split(";"))
-    params = LnsParams(**{k: _setting(v) for k, v in changes.items()})
+    params = _params(variant)
     budget = Budget(seconds=seconds) if iterations is None else Budget(iterations=iterations)
     known = best_known(_data_dir())
     with out.open("a", newline="") as handle:
@@ -132,6 +137,49 @@ def run_variant(variant: str, seconds: float | None, iterations: int | None, see
             handle.flush()
 
 
+SPEED_COLUMNS = ("start", "setting", "seed", "iterations", "steps", "seconds", "steps_per_s", "distance", "code")
+
+
+def measure_speed(variants: list[str], iterations: int, seed: int, out: Path) -> None:
+    """Steps per second of the LNS from every kept start with each setting, best of two timed runs."""
+    import dispatch
+    from dispatch.budget import Budget
+    from dispatch.lns import shorten_routes
+    from dispatch.stages import relatedness
+
+    code = str(Path(dispatch.__file__).resolve().parent.parent)
+    new_file = not out.exists()
+    with out.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new_file:
+            writer.writerow(SPEED_COLUMNS)
+        for path in sorted(STARTS.glob("*.pkl")):
+            problem = _problem(path.stem.rsplit("_w", 1)[0])
+            plan = pickle.loads(path.read_bytes())
+            related = relatedness(problem)
+            for variant in variants:
+                params = _params(variant)
+                shorten_routes(problem, plan, Budget(iterations=2), related, 100, seed, params)  # compiled, warm
+                timings = []
+                for _ in range(2):
+                    began = time.perf_counter()
+                    shorter = shorten_routes(problem, plan, Budget(iterations=iterations), related, 100, seed, params)
+                    timings.append(time.perf_counter() - began)
+                steps = iterations * params.steps_per_call
+                distance = (shorter or plan).rank(problem)[2]
+                row = [path.stem, variant, seed, iterations, steps, f"{min(timings):.3f}"]
+                writer.writerow([*row, f"{steps / min(timings):.0f}", f"{distance:.2f}", code])
+                handle.flush()
+                print(f"{path.stem:22s} {variant:24s} {steps / min(timings):8.0f} steps/s  {distance:9.2f}", flush=True)
+
+
+def _params(variant: str) -> Any:
+    from dispatch.solver_params import LnsParams
+
+    changes = {} if variant == "default" else dict(kv.split("=") for kv in variant.split(";"))
+    return LnsParams(**{k: _setting(v) for k, v in changes.items()})
+
+
 def summarize(out: Path) -> None:
     with out.open(newline="") as handle:
         rows = [r for r in csv.reader(handle) if r and r[0] != COLUMNS[0]]
@@ -153,6 +201,11 @@ def main() -> None:
     s.add_argument("--instances", required=True)
     s.add_argument("--seeds", default="0")
     s.add_argument("--time-limit", type=float, default=60.0)
+    v = sub.add_parser("speed")
+    v.add_argument("--iterations", type=int, default=100)
+    v.add_argument("--variant", action="append", required=True, help="default, or key=value;key=value")
+    v.add_argument("--seed", type=int, default=1)
+    v.add_argument("--csv", type=Path, default=ROOT / "results" / "lns-speed.csv")
     r = sub.add_parser("run")
     budget = r.add_mutually_exclusive_group(required=True)
     budget.add_argument("--seconds", type=float)
@@ -164,6 +217,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "starts":
         make_starts(args.instances.split(","), [int(x) for x in args.seeds.split(",")], args.time_limit)
+        return
+    if args.command == "speed":
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        measure_speed(args.variant, args.iterations, args.seed, args.csv)
         return
     if args.one:
         run_variant(args.one, args.seconds, args.iterations, args.seed, args.csv)
