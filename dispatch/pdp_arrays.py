@@ -414,17 +414,14 @@ def insertion_below(  # type: ignore[no-untyped-def]
     end = start + 1
     p = 2 * k
     d = p + 1
-    end = start + 1
-    p = 2 * k
-    d = p + 1
-    # least_drop[j]: the least drop-off detour from place j on (after seq[j - 1]); with the pickup's own
-    # detour a lower bound of every place left, so once a cheap place is known most pickup places and
-    # the tails of the others are passed over
     best = -1
     best_i = -1
     best_j = -1
     cap = BIG if bound < 0 else bound  # a place must add less than this
     if prune:
+        # least_drop[j]: the least drop-off detour from place j on (after seq[j - 1]); with the pickup's
+        # own detour a lower bound of every place left, so once a cheap place is known most pickup places
+        # and the tails of the others are passed over
         least_drop[n + 1] = BIG
         for j in range(n, 0, -1):
             b = end if j == n else seq[j]
