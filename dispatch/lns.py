@@ -393,6 +393,7 @@ def _warp_recreate(  # type: ignore[no-untyped-def]
     prefix_c,
     overloaded,
     stale,
+    least_drop,
     blink,
 ):
     """chosen[:count] put back in that order, each where its added distance plus ``penalty`` times the
@@ -400,7 +401,7 @@ def _warp_recreate(  # type: ignore[no-untyped-def]
     warp. Only seats and wheelchair places can leave a request out (to ``work_bank``). Returns how many
     were left out, stopping once more than ``picks`` were. ``pre``, ``suf``, ``prefix_s``, ``prefix_c`` and
     ``overloaded`` keep each route's summary (``time_warp.warp_summary``; per route, the first index),
-    made anew where ``stale``."""
+    made anew where ``stale``; ``least_drop`` a float work array as long as a route can be, plus 2."""
     failures = 0
     stale[:] = True
     tried_empty = np.zeros(work_lengths.shape[0], np.bool_)
@@ -420,7 +421,7 @@ def _warp_recreate(  # type: ignore[no-untyped-def]
             cost, i, j = warp_insertion_kept(
                 work[r], work_lengths[r], k, start[r], transit, distance, earliest, latest, seats, chairs,
                 capacity[r], penalty, work_warp[r], pre[r], suf[r], prefix_s[r], prefix_c[r], overloaded[r], blink,
-                best,
+                best, least_drop,
             )  # fmt: skip
             if i >= 0:
                 best, best_r, best_i, best_j = cost, r, i, j
@@ -684,6 +685,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     work_warp = np.zeros(n_routes, np.int64)
     warp_pre = np.empty((n_routes if warped else 1, 4, size + 2), np.int64)
     warp_suf = np.empty_like(warp_pre)
+    warp_least_drop = np.empty(size + 2, np.float64)
     # what a rider left waiting costs: the relaxed bank's penalty where it is on
     rider_penalty = relax_penalty if relax_penalty > 0 else bank_penalty
     if warped or relax_penalty > 0:
@@ -777,7 +779,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 failures = _warp_recreate(
                     chosen, count, work, work_lengths, work_warp, work_bank, picks, open_routes, usable, start,
                     vehicle_class, tied, transit, distance, earliest, latest, seats, chairs, capacity, warp_penalty,
-                    warp_pre, warp_suf, kept[1], kept[2], overloaded, stale, blink,
+                    warp_pre, warp_suf, kept[1], kept[2], overloaded, stale, warp_least_drop, blink,
                 )  # fmt: skip
                 break
             regret = regret_share > 0 and np.random.random() < regret_share  # noqa: NPY002

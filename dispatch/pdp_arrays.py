@@ -371,6 +371,17 @@ def route_summary(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
+def least_drop_detours(seq, n, d, end, distance, least_drop, none):  # type: ignore[no-untyped-def]
+    """least_drop[j] (1 <= j <= n + 1): the least detour of drop-off node d put at place j or later of seq[:n]
+    (after seq[j - 1], before seq[j] or the end depot ``end``); ``none`` (a value above any cost) past the
+    last place. A lower bound for the insertions' scans."""
+    least_drop[n + 1] = none
+    for j in range(n, 0, -1):
+        b = end if j == n else seq[j]
+        least_drop[j] = min(least_drop[j + 1], distance[seq[j - 1], d] + distance[d, b] - distance[seq[j - 1], b])
+
+
+@njit(cache=True, inline="always")
 def insertion_below(  # type: ignore[no-untyped-def]
     seq,
     n,
@@ -419,14 +430,9 @@ def insertion_below(  # type: ignore[no-untyped-def]
     best_j = -1
     cap = BIG if bound < 0 else bound  # a place must add less than this
     if prune:
-        # least_drop[j]: the least drop-off detour from place j on (after seq[j - 1]); with the pickup's
-        # own detour a lower bound of every place left, so once a cheap place is known most pickup places
-        # and the tails of the others are passed over
-        least_drop[n + 1] = BIG
-        for j in range(n, 0, -1):
-            b = end if j == n else seq[j]
-            drop_detour = distance[seq[j - 1], d] + distance[d, b] - distance[seq[j - 1], b]
-            least_drop[j] = min(least_drop[j + 1], drop_detour)
+        # with the pickup's own detour a lower bound of every place left, so once a cheap place is known
+        # most pickup places and the tails of the others are passed over
+        least_drop_detours(seq, n, d, end, distance, least_drop, BIG)
     # first the drop-off right after the pickup, everywhere (O(n)): a cheap place found early bounds the rest
     for i in range(n + 1 if prune else 0):
         ta = earliest[start] if i == 0 else prefix_time[i - 1]

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from dispatch.pdp_arrays import least_drop_detours
+
 
 @njit(cache=True)
 def join(d1, w1, e1, l1, travel, d2, w2, e2, l2):  # type: ignore[no-untyped-def]
@@ -81,7 +83,7 @@ def warp_insertion(  # type: ignore[no-untyped-def]
     )
     return warp_insertion_kept(
         seq, n, k, start, transit, distance, earliest, latest, seats, chairs, capacity, penalty, warp_before, pre, suf,
-        prefix_s, prefix_c, overloaded, blink, bound,
+        prefix_s, prefix_c, overloaded, blink, bound, np.empty(n + 2, np.float64),
     )  # fmt: skip
 
 
@@ -142,17 +144,14 @@ def warp_insertion_kept(  # type: ignore[no-untyped-def]
     overloaded,
     blink,
     bound,
+    least_drop,
 ):
-    """``warp_insertion`` with the route's summary given (``warp_summary``)."""
+    """``warp_insertion`` with the route's summary given (``warp_summary``); ``least_drop`` a float work
+    array of at least n + 2."""
     end = start + 1
     p = 2 * k
     d = p + 1
-    # least_drop[j]: the least drop-off detour from place j on (after seq[j - 1]), for the bounds below
-    least_drop = np.empty(n + 2, np.float64)
-    least_drop[n + 1] = np.inf
-    for j in range(n, 0, -1):
-        b = end if j == n else seq[j]
-        least_drop[j] = min(least_drop[j + 1], distance[seq[j - 1], d] + distance[d, b] - distance[seq[j - 1], b])
+    least_drop_detours(seq, n, d, end, distance, least_drop, np.inf)  # for the bounds below
     best = bound
     best_i = -1
     best_j = -1
