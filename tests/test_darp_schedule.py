@@ -244,6 +244,30 @@ def windows_and_loads_ok(
     return True
 
 
+def least_added_by_brute_force(
+    seq: list[int],
+    k: int,
+    start: int,
+    transit: np.ndarray,
+    earliest: np.ndarray,
+    latest: np.ndarray,
+    seats: np.ndarray,
+    chairs: np.ndarray,
+    capacity: np.ndarray,
+) -> int:
+    """The least length request k adds to route seq (depots start, start + 1) over every pickup and
+    drop-off place that keeps windows and loads (``windows_and_loads_ok``); -1 if none does."""
+    base = sum(int(transit[a, b]) for a, b in itertools.pairwise([start, *seq, start + 1]))
+    best = -1
+    for i in range(len(seq) + 1):
+        for j in range(i, len(seq) + 1):
+            path = [start, *seq[:i], 2 * k, *seq[i:j], 2 * k + 1, *seq[j:], start + 1]
+            if windows_and_loads_ok(path, transit, earliest, latest, seats, chairs, capacity):
+                added = sum(int(transit[a, b]) for a, b in itertools.pairwise(path)) - base
+                best = added if best < 0 else min(best, added)
+    return best
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_best_insertion_without_ride_limits_matches_brute_force(seed: int) -> None:
     """Li & Lim-like (windows and loads only): the O(1) check of the rest of the route against trying
@@ -276,14 +300,7 @@ def test_best_insertion_without_ride_limits_matches_brute_force(seed: int) -> No
         if not windows_and_loads_ok(before, transit, earliest, latest, seats, chairs, capacity):
             continue  # the searches insert into feasible routes only
         tried += 1
-        base = sum(int(transit[a, b]) for a, b in itertools.pairwise(before))
-        best = -1
-        for i in range(n + 1):
-            for j in range(i, n + 1):
-                path = [start, *rest[:i], 2 * k, *rest[i:j], 2 * k + 1, *rest[j:], start + 1]
-                if windows_and_loads_ok(path, transit, earliest, latest, seats, chairs, capacity):
-                    added = sum(int(transit[a, b]) for a, b in itertools.pairwise(path)) - base
-                    best = added if best < 0 else min(best, added)
+        best = least_added_by_brute_force(rest, k, start, transit, earliest, latest, seats, chairs, capacity)
         no_limit = np.full(k_count, int(BIG), np.int64)
         size = n + 2
         got, i, j = best_insertion(
@@ -349,16 +366,13 @@ def test_the_lns_insertion_over_several_routes_matches_brute_force(seed: int) ->
         stale = np.ones(n_routes, np.bool_)
         no_limit = np.full(k_count, int(BIG), np.int64)
         for k in range(k_count // 2, k_count):
-            best = -1
-            for r in range(n_routes):
-                seq = routes[r, : lengths[r]].tolist()
-                base = sum(int(transit[a, b]) for a, b in itertools.pairwise([start, *seq, start + 1]))
-                for i in range(len(seq) + 1):
-                    for j in range(i, len(seq) + 1):
-                        path = [start, *seq[:i], 2 * k, *seq[i:j], 2 * k + 1, *seq[j:], start + 1]
-                        if windows_and_loads_ok(path, transit, earliest, latest, seats, chairs, capacity[0]):
-                            added = sum(int(transit[a, b]) for a, b in itertools.pairwise(path)) - base
-                            best = added if best < 0 else min(best, added)
+            in_routes = [
+                least_added_by_brute_force(
+                    routes[r, : lengths[r]].tolist(), k, start, transit, earliest, latest, seats, chairs, capacity[0]
+                )
+                for r in range(n_routes)
+            ]
+            best = min((added for added in in_routes if added >= 0), default=-1)
             r, i, j = cheapest_route_kept(
                 routes, lengths, k, True, np.ones(n_routes, np.bool_), np.full(n_routes, start), np.zeros(n_routes, np.int64),
                 np.full(k_count, -1), transit, transit, earliest, latest, seats, chairs, no_limit, capacity,
