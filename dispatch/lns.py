@@ -17,7 +17,13 @@ not place gets thousands of chances as the routes change around them. Two option
 (``LnsParams.string_share``, ``LnsParams.regret_share``, off by default: no gain measured,
 benchmarks/results/solver-tuning.md) ruin strings of neighbouring visits (SISR) and recreate by
 regret-2 insertion (Ropke & Pisinger); a third (``LnsParams.recreate_attempts``, off by default)
-tries a step whose greedy recreate left a rider out again with that rider first. With
+tries a step whose greedy recreate left a rider out again with that rider first. In
+``LnsParams.tail_share`` of the steps (on by default) the ruin swaps the tails of two routes, each
+cut at a visit near the other's (2-opt*, the move of vehicle-routing local search that hands a whole
+stretch of riders to another vehicle at once), and takes out only the riders a cut parts from their
+drop-off; the recreate puts them back. Where few long routes serve everyone the gap lies in which
+riders share a route, and one tail swap reassigns dozens of them where a ruin of related riders
+moves a handful. With
 ``LnsParams.time_warp`` (on by default, where routes are long and only windows limit time) the
 recreate may make routes late for the first ``warp_share`` of the budget, at a penalty per unit of
 lateness that adapts to how many steps end on time (``dispatch.time_warp``); only a plan on time
@@ -48,6 +54,7 @@ from dispatch.pdp_arrays import (
     cheapest_route_kept,
     compile_problem,
     insert_request,
+    route_feasible,
     route_open_to,
     routes_as_arrays,
     seed_numba,
@@ -69,6 +76,7 @@ STRING_MAX = 10
 STRING_MEAN_REMOVED = 10
 SPLIT_SHARE = 0.5  # of string ruins: a string with a stretch in it kept (the split string)
 SPLIT_STOP = 0.01  # the kept stretch grows by one visit until a draw falls below this
+TAIL_RELATED = 5  # a tail swap's second route: that of one of this many riders most related to the cut's
 # time warp (LnsParams.time_warp): the penalty per unit of lateness, in distance units per time unit,
 # starts at 1 and moves by this factor after each call of the kernel, within these bounds
 WARP_PENALTY_START = 1.0
@@ -206,6 +214,121 @@ def _string_ruin(routes, lengths, seed, related, removed, route_of, position_of,
         for y in range(first, first + span):
             if kept == 0 or y < keep_from or y >= keep_from + kept:
                 removed[routes[r, y] // 2] = True
+
+
+@njit(cache=True)
+def _tail_cut(routes, lengths, usable, tied, related, removed, route_of, position_of):  # type: ignore[no-untyped-def]
+    """A cut for swapping two routes' tails (2-opt*): returns (r1, p1, r2, p2), route r1 to go on after
+    its first p1 visits with route r2's visits from p2 on, and r2 after its first p2 with r1's from p1
+    on (r1 = -1: no cut found). removed[k] is set for every rider the cuts part (picked up before a
+    cut, dropped off after it): the recreate puts them back. route_of and position_of are work arrays.
+
+    r1's visit at p1 is a random rider's pickup or drop-off; r2 is the route of one of that rider's
+    ``TAIL_RELATED`` most related riders, cut at that rider's visit: each tail then follows a visit near
+    the one it used to follow, in space and time.
+    """
+    n_req = related.shape[0]
+    route_of[:] = -1
+    for r in range(lengths.shape[0]):
+        for p in range(lengths[r]):
+            route_of[routes[r, p]] = r
+            position_of[routes[r, p]] = p
+    node = 2 * np.random.randint(n_req) + np.random.randint(2)  # noqa: NPY002
+    r1 = route_of[node]
+    if r1 < 0 or not usable[r1]:
+        return -1, 0, -1, 0
+    p1 = position_of[node]
+    r2 = -1
+    p2 = 0
+    hits = 0
+    wanted = 1 + np.random.randint(TAIL_RELATED)  # noqa: NPY002
+    for x in range(n_req):
+        other = 2 * related[node // 2, x] + np.random.randint(2)  # noqa: NPY002
+        r = route_of[other]
+        if r < 0 or r == r1 or not usable[r]:
+            continue
+        hits += 1
+        r2, p2 = r, position_of[other]
+        if hits == wanted:
+            break
+    if r2 < 0:
+        return -1, 0, -1, 0
+    # riders tied to their vehicle stay with it: no cut that would move one
+    for r, cut in ((r1, p1), (r2, p2)):
+        for p in range(cut, lengths[r]):
+            if tied[routes[r, p] // 2] >= 0:
+                return -1, 0, -1, 0
+    for r, cut in ((r1, p1), (r2, p2)):
+        for p in range(cut, lengths[r]):
+            x = routes[r, p]
+            if x % 2 == 1 and position_of[x - 1] < cut:
+                removed[x // 2] = True
+    return r1, p1, r2, p2
+
+
+@njit(cache=True)
+def _kept_visits(routes, lengths, removed, work, work_lengths, r1, p1, r2, p2):  # type: ignore[no-untyped-def]
+    """work: the routes without the removed requests' visits, and with r1 >= 0 the tails of r1 (from
+    p1) and r2 (from p2) swapped (see ``_tail_cut``)."""
+    for r in range(lengths.shape[0]):
+        own_end = lengths[r]
+        other = -1
+        other_from = 0
+        if r1 >= 0 and r == r1:
+            own_end, other, other_from = p1, r2, p2
+        elif r1 >= 0 and r == r2:
+            own_end, other, other_from = p2, r1, p1
+        m = 0
+        for p in range(own_end):
+            node = routes[r, p]
+            if not removed[node // 2]:
+                work[r, m] = node
+                m += 1
+        if other >= 0:
+            for p in range(other_from, lengths[other]):
+                node = routes[other, p]
+                if not removed[node // 2]:
+                    work[r, m] = node
+                    m += 1
+        work_lengths[r] = m
+
+
+@njit(cache=True)
+def _swapped_fit(  # type: ignore[no-untyped-def]
+    work,
+    work_lengths,
+    r1,
+    r2,
+    warped,
+    start,
+    transit,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    pick_time,
+):
+    """Whether routes r1 and r2 of ``work``, after a tail swap, may go to the recreate: feasible, or with
+    time warp (lateness priced, not forbidden) within their vehicles' seats and wheelchair places."""
+    for r in (r1, r2):
+        n = work_lengths[r]
+        if warped:
+            load_s = 0
+            load_c = 0
+            for q in range(n):
+                load_s += seats[work[r, q]]
+                load_c += chairs[work[r, q]]
+                if load_s > capacity[r, 0] or load_c > capacity[r, 1]:
+                    return False
+        elif not route_feasible(
+            work[r], n, start[r], transit, earliest, latest, seats, chairs, ride_limit, capacity[r],
+            max_duration[r], pick_time,
+        ):  # fmt: skip
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -633,6 +756,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     bank_penalty,
     blink,
     string_share,
+    tail_share,
     regret_share,
     squeeze,
     weight,
@@ -667,6 +791,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     overloaded = np.empty(n_routes, np.int64)
     stale = np.empty(n_routes, np.bool_)
     least_drop = np.empty(size + 2, np.int64)
+    pick_time = np.empty(n_req, np.int64)
     work_bank = np.empty(n_req, np.bool_)
     banked = np.empty(n_req, np.int64)
     saving = np.empty(n_req, np.float64)
@@ -712,7 +837,14 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         q = 1 + np.random.randint(max_removed)  # noqa: NPY002 (numba has only the global RNG)
         removed[:] = False
         kind = np.random.random()  # noqa: NPY002
-        if string_share > 0 and np.random.random() < string_share:  # noqa: NPY002
+        cut_r1, cut_p1, cut_r2, cut_p2 = -1, 0, -1, 0
+        if tail_share > 0 and np.random.random() < tail_share:  # noqa: NPY002
+            # two routes' tails swapped; the riders the cuts part are put back by the recreate
+            cut_r1, cut_p1, cut_r2, cut_p2 = _tail_cut(
+                routes, lengths, usable, tied, related, removed, route_of, position_of
+            )
+            q = 0
+        elif string_share > 0 and np.random.random() < string_share:  # noqa: NPY002
             route_of[:] = -1
             _string_ruin(routes, lengths, np.random.randint(n_req), related, removed, route_of, position_of, ruined)  # noqa: NPY002
             q = 0
@@ -752,18 +884,17 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 for z in range(fail_at, 0, -1):
                     chosen[z] = chosen[z - 1]
                 chosen[0] = k
-            # the routes without the removed requests, the bank without the riders picked from it
-            for r in range(n_routes):
-                m = 0
-                for p in range(lengths[r]):
-                    node = routes[r, p]
-                    if not removed[node // 2]:
-                        work[r, m] = node
-                        m += 1
-                work_lengths[r] = m
+            # the routes without the removed requests (tails swapped), the bank without the riders picked from it
+            _kept_visits(routes, lengths, removed, work, work_lengths, cut_r1, cut_p1, cut_r2, cut_p2)
             work_bank[:] = bank
             for x in range(picks):
                 work_bank[banked[x]] = False
+            if cut_r1 >= 0 and not _swapped_fit(
+                work, work_lengths, cut_r1, cut_r2, warped, start, transit, earliest, latest, seats, chairs,
+                ride_limit, capacity, max_duration, pick_time,
+            ):  # fmt: skip
+                failures = n_req + 1  # the step is given up
+                break
             if attempt == 0:
                 # recreate: the waiting riders first, then the others in random order, each at its
                 # cheapest feasible place in a route in use
@@ -978,7 +1109,7 @@ def shorten_routes(
         cost, best_cost, on_time = _lns_steps(  # type: ignore[call-arg]
             routes, lengths, cost, best_routes, best_lengths, best_cost, temperature, params.steps_per_call,
             max_removed, related, *c.kernel_tables, open_routes, usable, c.start, c.vehicle_class, c.tied, bank,
-            bank_penalty, params.blink, params.string_share, params.regret_share, params.squeeze,
+            bank_penalty, params.blink, params.string_share, params.tail_share, params.regret_share, params.squeeze,
             load_weight(c.transit, n_req) if params.squeeze else 1, params.recreate_attempts, warp_penalty,
             relax_penalty,
         )  # fmt: skip

@@ -114,6 +114,9 @@ class LnsParams:
     blink: float = 0.01  # recreate passes over a cheapest place with this probability (0: never)
     regret_share: float = 0.0  # share of steps whose recreate is regret-2 insertion, not greedy in random order
     string_share: float = 0.0  # share of steps whose ruin takes strings of visits out of routes (SISR)
+    # share of steps whose ruin swaps two routes' tails (2-opt*) and takes out the riders the cuts part
+    # (benchmarks/results/solver-tuning.md)
+    tail_share: float = 0.3
     # vehicles first: rounds, the first from the pool's plan, the others from new pool runs (1: one round;
     # more rounds shortened routes on hard instances but lost the best-known fleet more often)
     restarts: int = 1
@@ -152,7 +155,9 @@ class LnsParams:
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("removed_share",), low_open=True)
-        problems += _share_problems(self, ("string_share", "regret_share", "warp_feasible_share", "warp_share"))
+        problems += _share_problems(
+            self, ("string_share", "tail_share", "regret_share", "warp_feasible_share", "warp_share")
+        )
         problems += _flag_problems(self, ("squeeze", "time_warp"))
         if not self.bank_relax >= 0:
             problems.append(f"bank_relax must be >= 0, got {self.bank_relax}")

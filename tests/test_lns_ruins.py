@@ -11,7 +11,15 @@ from test_dispatch import brute_force_single_vehicle, line_problem
 from test_route_min import one_route_each, random_problem
 
 from dispatch.budget import Budget
-from dispatch.lns import STRING_MAX, _costliest_group, _related_group, _string_ruin, shorten_routes
+from dispatch.lns import (
+    STRING_MAX,
+    _costliest_group,
+    _kept_visits,
+    _related_group,
+    _string_ruin,
+    _tail_cut,
+    shorten_routes,
+)
 from dispatch.model import DispatchError
 from dispatch.ortools_search import schedule
 from dispatch.pdp_arrays import seed_numba
@@ -98,10 +106,67 @@ def test_a_string_ruin_takes_neighbouring_visits_from_a_few_routes_near_the_seed
     assert whole > split > 100
 
 
+def test_a_tail_swap_parts_only_the_riders_aboard_at_the_cuts_and_never_moves_a_tied_one() -> None:
+    """Three routes of four requests, each route picking up two riders before dropping both off (riders
+    aboard between); a tail swap's cut: every rider the cuts part (picked up before a cut, dropped off
+    after it) is taken out and no other; the new routes are r1's head then r2's tail and the other way
+    round, every kept visit once, a pickup before its drop-off; a cut never moves a rider tied to its
+    vehicle, and tail swaps happen between every pair of routes."""
+    n_routes, per_route = 3, 4
+    n_req = n_routes * per_route
+    related = np.argsort(np.abs(np.arange(n_req)[:, None] - np.arange(n_req)[None, :] + 0.5), axis=1, kind="stable")
+    routes = np.zeros((n_routes, 2 * n_req + 2), np.int64)
+    for r in range(n_routes):
+        a, b, c, d = range(per_route * r, per_route * (r + 1))
+        routes[r, : 2 * per_route] = [2 * a, 2 * b, 2 * a + 1, 2 * b + 1, 2 * c, 2 * d, 2 * d + 1, 2 * c + 1]
+    lengths = np.full(n_routes, 2 * per_route, np.int64)
+    usable = np.ones(n_routes, np.bool_)
+    tied = np.full(n_req, -1, np.int64)
+    route_of = np.empty(2 * n_req, np.int64)
+    position_of = np.empty(2 * n_req, np.int64)
+    removed = np.empty(n_req, np.bool_)
+    work = np.empty_like(routes)
+    work_lengths = np.empty_like(lengths)
+    seed_numba(7)
+    pairs = set()
+    for draw in range(600):
+        tied[:] = -1
+        if draw % 2:
+            tied[6] = 1  # route 1's third request
+        removed[:] = False
+        r1, p1, r2, p2 = _tail_cut(
+            routes, lengths, usable, tied, related.astype(np.int64), removed, route_of, position_of
+        )
+        if r1 < 0:
+            assert not removed.any()
+            continue
+        assert r1 != r2
+        pairs.add((r1, r2))
+        parted = set()
+        for r, cut in ((r1, p1), (r2, p2)):
+            seq = routes[r, : lengths[r]].tolist()
+            parted |= {x // 2 for x in seq[cut:] if x % 2 and seq.index(x - 1) < cut}
+            if draw % 2:
+                assert 12 not in seq[cut:] and 13 not in seq[cut:]  # the tied rider stays in route 1
+        assert set(np.flatnonzero(removed).tolist()) == parted
+        _kept_visits(routes, lengths, removed, work, work_lengths, r1, p1, r2, p2)
+        for r, head, other, tail in ((r1, p1, r2, p2), (r2, p2, r1, p1)):
+            expected = [x for x in routes[r, :head].tolist() + routes[other, tail : lengths[other]].tolist()]
+            assert work[r, : work_lengths[r]].tolist() == [x for x in expected if x // 2 not in parted]
+        visits = [x for r in range(n_routes) for x in work[r, : work_lengths[r]].tolist()]
+        assert sorted(visits) == sorted(x for k in range(n_req) if k not in parted for x in (2 * k, 2 * k + 1))
+        for r in range(n_routes):
+            seq = work[r, : work_lengths[r]].tolist()
+            assert all(seq.index(x - 1) < seq.index(x) for x in seq if x % 2)
+    assert {frozenset(pair) for pair in pairs} == {frozenset((0, 1)), frozenset((0, 2)), frozenset((1, 2))}
+
+
 RUIN_AND_RECREATE_VARIANTS = [
     {"string_share": 1.0},
     {"regret_share": 1.0},
     {"string_share": 0.5, "regret_share": 0.5},
+    {"tail_share": 0.5},  # two routes' tails swapped (half the steps: one vehicle has no second route)
+    {"tail_share": 0.5, "time_warp": True, "warp_min_requests_per_route": 0},
     {"recreate_attempts": 3},  # a failed recreate tried again with the rider left out first
     {"recreate_attempts": 3, "regret_share": 0.5},
     # late plans on the way (only without ride limits: not in the brute-force test), then on time only
