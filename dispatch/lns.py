@@ -839,10 +839,12 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         kind = np.random.random()  # noqa: NPY002
         cut_r1, cut_p1, cut_r2, cut_p2 = -1, 0, -1, 0
         if tail_share > 0 and np.random.random() < tail_share:  # noqa: NPY002
-            # two routes' tails swapped; the riders the cuts part are put back by the recreate
+            # two routes' tails swapped; the riders the cuts part are put back by the recreate (no cut, as
+            # with a single route: one of the other ruins instead)
             cut_r1, cut_p1, cut_r2, cut_p2 = _tail_cut(
                 routes, lengths, usable, tied, related, removed, route_of, position_of
             )
+        if cut_r1 >= 0:
             q = 0
         elif string_share > 0 and np.random.random() < string_share:  # noqa: NPY002
             route_of[:] = -1

@@ -165,7 +165,7 @@ RUIN_AND_RECREATE_VARIANTS = [
     {"string_share": 1.0},
     {"regret_share": 1.0},
     {"string_share": 0.5, "regret_share": 0.5},
-    {"tail_share": 0.5},  # two routes' tails swapped (half the steps: one vehicle has no second route)
+    {"tail_share": 1.0},  # two routes' tails swapped (one vehicle: no second route, the other ruins instead)
     {"tail_share": 0.5, "time_warp": True, "warp_min_requests_per_route": 0},
     {"recreate_attempts": 3},  # a failed recreate tried again with the rider left out first
     {"recreate_attempts": 3, "regret_share": 0.5},
