@@ -162,6 +162,17 @@ def _costliest_group(routes, lengths, distance, start, q, chosen, saving, order)
 
 
 @njit(cache=True)
+def _index_visits(routes, lengths, route_of, position_of):  # type: ignore[no-untyped-def]
+    """route_of[node] and position_of[node]: the route serving each visit and its place there (route_of
+    -1 for the visits of riders no route serves, whose position_of is left as it was)."""
+    route_of[:] = -1
+    for r in range(lengths.shape[0]):
+        for p in range(lengths[r]):
+            route_of[routes[r, p]] = r
+            position_of[routes[r, p]] = p
+
+
+@njit(cache=True)
 def _string_ruin(routes, lengths, seed, related, removed, route_of, position_of, ruined):  # type: ignore[no-untyped-def]
     """Strings of consecutive visits out of routes near ``seed`` (SISR's ruin): removed[k] set for each
     request with a visit in one; route_of, position_of and ruined are work arrays.
@@ -173,13 +184,11 @@ def _string_ruin(routes, lengths, seed, related, removed, route_of, position_of,
     another order.
     """
     n_routes = lengths.shape[0]
+    _index_visits(routes, lengths, route_of, position_of)
     visits = 0
     used = 0
     for r in range(n_routes):
         ruined[r] = False
-        for p in range(lengths[r]):
-            route_of[routes[r, p]] = r
-            position_of[routes[r, p]] = p
         visits += lengths[r]
         if lengths[r] > 0:
             used += 1
@@ -228,11 +237,7 @@ def _tail_cut(routes, lengths, usable, tied, related, removed, route_of, positio
     the one it used to follow, in space and time.
     """
     n_req = related.shape[0]
-    route_of[:] = -1
-    for r in range(lengths.shape[0]):
-        for p in range(lengths[r]):
-            route_of[routes[r, p]] = r
-            position_of[routes[r, p]] = p
+    _index_visits(routes, lengths, route_of, position_of)
     node = 2 * np.random.randint(n_req) + np.random.randint(2)  # noqa: NPY002
     r1 = route_of[node]
     if r1 < 0 or not usable[r1]:
@@ -266,6 +271,17 @@ def _tail_cut(routes, lengths, usable, tied, related, removed, route_of, positio
     return r1, p1, r2, p2
 
 
+@njit(cache=True, inline="always")
+def _append_kept(seq, first, end, removed, out, m):  # type: ignore[no-untyped-def]
+    """The visits of seq[first:end] whose riders are not removed, appended to out[:m]; the new length."""
+    for p in range(first, end):
+        node = seq[p]
+        if not removed[node // 2]:
+            out[m] = node
+            m += 1
+    return m
+
+
 @njit(cache=True)
 def _kept_visits(routes, lengths, removed, work, work_lengths, r1, p1, r2, p2):  # type: ignore[no-untyped-def]
     """work: the routes without the removed requests' visits, and with r1 >= 0 the tails of r1 (from
@@ -278,18 +294,9 @@ def _kept_visits(routes, lengths, removed, work, work_lengths, r1, p1, r2, p2): 
             own_end, other, other_from = p1, r2, p2
         elif r1 >= 0 and r == r2:
             own_end, other, other_from = p2, r1, p1
-        m = 0
-        for p in range(own_end):
-            node = routes[r, p]
-            if not removed[node // 2]:
-                work[r, m] = node
-                m += 1
+        m = _append_kept(routes[r], 0, own_end, removed, work[r], 0)
         if other >= 0:
-            for p in range(other_from, lengths[other]):
-                node = routes[other, p]
-                if not removed[node // 2]:
-                    work[r, m] = node
-                    m += 1
+            m = _append_kept(routes[other], other_from, lengths[other], removed, work[r], m)
         work_lengths[r] = m
 
 
@@ -847,7 +854,6 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         if cut_r1 >= 0:
             q = 0
         elif string_share > 0 and np.random.random() < string_share:  # noqa: NPY002
-            route_of[:] = -1
             _string_ruin(routes, lengths, np.random.randint(n_req), related, removed, route_of, position_of, ruined)  # noqa: NPY002
             q = 0
         elif kind < RELATED_SHARE:
