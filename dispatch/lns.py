@@ -1095,7 +1095,9 @@ def shorten_routes(
     bank = _bank_of(routes, lengths, n_req)
     # more than any plan's whole distance: serving one more rider is worth any detour
     bank_penalty = int(c.distance.max()) * (2 * n_req + len(lengths) + 1) + 1
-    cost = distance + bank_penalty * int(bank.sum())
+    # a float from the start, as the kernel returns it: one compiled signature, not a second one compiled
+    # within some search's budget
+    cost = float(distance + bank_penalty * int(bank.sum()))
     best_routes, best_lengths, best_cost = routes.copy(), lengths.copy(), cost
     arc = distance / max(int(lengths.sum()) + int((lengths > 0).sum()), 1)
     hot, cold = params.start_temperature * arc, params.end_temperature * arc
@@ -1112,7 +1114,7 @@ def shorten_routes(
         if warp_penalty > 0 and done >= warp_until:
             # the rest on time only, from the best plan, annealed anew
             _back_to_best(routes, lengths, bank, best_routes, best_lengths)
-            cost, warp_penalty = best_cost, 0.0
+            cost, warp_penalty = float(best_cost), 0.0
         temperature = _temperature(hot, cold, done, warp_until, warp_penalty > 0)
         cost, best_cost, on_time = _lns_steps(  # type: ignore[call-arg]
             routes, lengths, cost, best_routes, best_lengths, best_cost, temperature, params.steps_per_call,

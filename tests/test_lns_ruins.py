@@ -227,6 +227,20 @@ def test_ruin_and_recreate_variants_keep_every_rider_and_repeat(
         assert len(shorter.routes) <= len(start.routes)
 
 
+def test_the_lns_kernel_is_compiled_once_for_every_phase() -> None:
+    """Through the late phase (time warp) and back to punctual plans the kernel keeps one signature:
+    a second one would be compiled on a fresh machine inside some search's time limit (seconds lost)."""
+    from dispatch.lns import _lns_steps
+
+    problem = dataclasses.replace(random_problem(1, n_requests=12), minimize_vehicles=True)
+    params = LnsParams(time_warp=True, warp_min_requests_per_route=0, steps_per_call=5)
+    shorter = shorten_routes(
+        problem, one_route_each(problem), Budget(iterations=20), relatedness(problem), params=params
+    )
+    assert shorter is not None
+    assert len(_lns_steps.signatures) == 1
+
+
 @pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("starts", [{"restarts": 3, "probes": 1}, {"probes": 3}])
 def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int, starts: dict[str, int]) -> None:
