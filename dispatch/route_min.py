@@ -14,8 +14,10 @@ then given up when the pool has not reached a new smallest size for ``EjectionPa
 budget (a fleet one smaller than feasible never empties its pool, and the time is better spent
 shortening routes), or when the budget runs out. A failed attempt leaves the routes as they were and
 the next smallest route is tried, up to ``EjectionParams.targets`` routes; then the fleet stays. When the
-pool is empty, the fleet is one smaller, and the next route goes. Started with the riders a plan leaves out
-instead of a route's, the pool places them, moving others out of the way (``serve_left_out``).
+pool is empty, the fleet is one smaller, and the next route goes. ``fewest_routes`` runs the pool
+``EjectionParams.restarts`` times from the same plan with other seeds and keeps the fewest routes. Started
+with the riders a plan leaves out instead of a route's, the pool places them, moving others out of the way
+(``serve_left_out``).
 
 Mixed fleets work the same way: each route is its vehicle's (seats, wheelchair places, depots,
 shift), and a rider tied to a vehicle is only placed in that vehicle's route (a route holding one is
@@ -52,6 +54,8 @@ from dispatch.solver_params import EjectionParams
 from dispatch.squeeze import load_weight, squeeze_in
 
 log = logging.getLogger(__name__)
+
+RESTART_SEED = 104729  # the seeds of ``fewest_routes``' runs: apart from the callers' own seed offsets
 
 
 @njit(cache=True)
@@ -424,6 +428,32 @@ def eliminate_routes_by_ejection(
     if best_routes is None or best_lengths is None:
         return None
     return arrays_as_plan(problem, c, best_routes, best_lengths)
+
+
+def fewest_routes(
+    problem: Problem,
+    plan: RoutePlan,
+    budget: Budget,
+    scale: int = 100,
+    seed: int = 0,
+    params: EjectionParams | None = None,
+) -> RoutePlan | None:
+    """``params.restarts`` runs of ``eliminate_routes_by_ejection`` from ``plan``, the r-th with seed
+    ``seed + RESTART_SEED * r`` and an equal share of what ``budget`` has left; the plan with fewest
+    routes (then the shortest), or None where no run took a route away."""
+    params = params or EjectionParams()
+    meter = budget.start()
+    best: RoutePlan | None = None
+    for r in range(params.restarts):
+        if r > 0 and meter.exhausted():
+            break
+        piece = meter.left().share(1 / (params.restarts - r))
+        meter.charge(piece)
+        fewer = eliminate_routes_by_ejection(problem, plan, piece, scale, seed + RESTART_SEED * r, params)
+        if fewer is not None and (best is None or fewer.rank(problem) < best.rank(problem)):
+            best = fewer
+        log.debug("ejection pool run %d: %s routes after %.1f s", r, fewer and len(fewer.routes), meter.seconds_used())
+    return best
 
 
 def serve_left_out(

@@ -6,7 +6,8 @@ The composition, for a problem of four requests or more:
 1. ``construct``: a first plan (a fifth of the budget; 8 % where the ejection pool follows);
 2. ``serve_unserved`` where that plan leaves riders out: the ejection pool places them;
 3. the numba stages (any fleet: mixed seats, depots and shifts, riders tied to their vehicle): where
-   vehicles count first ``eject_routes`` then ``shorten_from_new_starts`` (``shorten`` from the
+   vehicles count first ``eject_routes`` (``EjectionParams.restarts`` runs of the ejection pool from the
+   first plan, the fewest routes kept) then ``shorten_from_new_starts`` (``shorten`` from the
    pool's plan and from new pool runs: ``LnsParams.probes``, six by default, or ``restarts``; then
    children of the probes' plans by route exchange, ``LnsParams.exchanges``), otherwise ``shorten`` alone;
 4. ``improve``: OR-Tools' local search from the best plan;

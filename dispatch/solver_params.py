@@ -213,11 +213,18 @@ class EjectionParams:
     # a request that fits nowhere first goes in where its route is least infeasible and others move out
     # of that route to where they fit (dispatch.squeeze); only if that fails does it eject
     squeeze: bool = False
+    # runs of the pool from the same start, each with its own seed and an equal share of the stage's
+    # budget (time one run leaves goes to the next ones), the fewest routes kept: a run settles within
+    # a second or two at the fleet its random choices lead to, and another run often gets one further
+    # than the same time spent waiting out the first run's patience
+    restarts: int = 8
 
     def __post_init__(self) -> None:
         problems = _share_problems(self, ("patience",), low_open=True)
         if not 1 <= self.targets <= 10:
             problems.append(f"targets must be in 1..10, got {self.targets}")
+        if not 1 <= self.restarts <= 100:
+            problems.append(f"restarts must be in 1..100, got {self.restarts}")
         if not 1 <= self.max_ejected <= 3:
             problems.append(f"max_ejected must be in 1..3, got {self.max_ejected}")
         if self.perturb_moves < 0:

@@ -199,9 +199,9 @@ def eject_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: Solv
     RoutePlan
         A plan no worse than ``plan`` by ``RoutePlan.rank``.
     """
-    from dispatch.route_min import eliminate_routes_by_ejection
+    from dispatch.route_min import fewest_routes
 
-    fewer = eliminate_routes_by_ejection(problem, plan, budget, params.scale, params.seed, params.ejection)
+    fewer = fewest_routes(problem, plan, budget, params.scale, params.seed, params.ejection)
     return _polished(problem, fewer, plan, params)
 
 
@@ -258,7 +258,7 @@ def shorten_from_new_starts(
         pool = piece.share(RESTART_EJECTION_SHARE)
         meter.charge(pool)
         reseeded = _reseeded(params, r)
-        start = eject_routes(problem, first, pool, reseeded)
+        start = eject_routes(problem, first, pool, _one_pool_run(reseeded))
         if start.rank(problem)[:2] > best.rank(problem)[:2]:
             # more routes (or riders left out) than the best: the round searches on from the best
             # instead, hot again and with other random choices
@@ -299,7 +299,7 @@ def _shorten_best_probe(
         if r > 0:
             pool = piece.share(RESTART_EJECTION_SHARE)
             probing.charge(pool)
-            start = eject_routes(problem, first, pool, reseeded)
+            start = eject_routes(problem, first, pool, _one_pool_run(reseeded))
             if start.rank(problem)[:2] > fleet:
                 continue  # more routes (or riders left out): not a start worth the time
             piece = probing.left().share(1 / (probes - r))
@@ -360,6 +360,11 @@ def _best_child(
         if grown_rank < best_rank:
             best, best_rank = grown, grown_rank
     return best
+
+
+def _one_pool_run(params: SolverParams) -> SolverParams:
+    """``params`` with one ejection-pool run: a new start's pool has a few seconds, too short to share."""
+    return params.with_changes(ejection={"restarts": 1})
 
 
 def _reseeded(params: SolverParams, r: int) -> SolverParams:

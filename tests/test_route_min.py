@@ -16,7 +16,7 @@ from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 from dispatch.ortools_search import schedule, search
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.readers import read_li_lim
-from dispatch.route_min import compile_problem, eliminate_routes_by_ejection
+from dispatch.route_min import RESTART_SEED, compile_problem, eliminate_routes_by_ejection, fewest_routes
 from dispatch.solver import EjectionParams, SolverParams, solve
 from dispatch.validate import validate
 
@@ -200,6 +200,29 @@ def test_a_pool_with_more_targets_takes_away_a_route_that_is_not_the_smallest() 
     assert not solution.unserved and validate(problem, solution).ok
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_pool_restarts_keep_the_best_run_and_repeat(seed: int) -> None:
+    """Four runs of the pool from one start: the plan kept is the best of the four runs made alone with
+    their seeds and shares of the budget, it has the brute-force fleet, it is valid by the independent
+    validator, and the same seed gives the same plan; one run is the pool alone."""
+    problem = random_problem(seed, n_requests=5)
+    start = one_route_each(problem)
+    params = EjectionParams(restarts=4, steps_per_call=5)
+    kept = fewest_routes(problem, start, Budget(iterations=40), seed=seed, params=params)
+    assert kept is not None and kept == fewest_routes(problem, start, Budget(iterations=40), seed=seed, params=params)
+    runs = [
+        eliminate_routes_by_ejection(problem, start, Budget(iterations=10), seed=seed + RESTART_SEED * r, params=params)
+        for r in range(4)
+    ]
+    assert kept.rank(problem) == min(run.rank(problem) for run in runs if run is not None)
+    assert len(kept.routes) == smallest_fleet(problem)
+    solution = schedule(problem, kept)
+    assert not solution.unserved and validate(problem, solution).ok
+    single = EjectionParams(steps_per_call=5, restarts=1)
+    alone = eliminate_routes_by_ejection(problem, start, Budget(iterations=40), seed=seed, params=single)
+    assert fewest_routes(problem, start, Budget(iterations=40), seed=seed, params=single) == alone
+
+
 def test_mixed_fleets_compile_with_a_row_and_depot_per_kind_of_vehicle() -> None:
     problem = random_problem(0)
     mixed = tuple(Vehicle(v.id, v.start, v.end, v.seats + int(v.id == "0"), shift=v.shift) for v in problem.vehicles)
@@ -212,8 +235,8 @@ def test_mixed_fleets_compile_with_a_row_and_depot_per_kind_of_vehicle() -> None
     same = compile_problem(problem, 100)
     assert same is not None and same.uniform and set(same.start.tolist()) == {k}
     with pytest.raises(DispatchError) as info:
-        EjectionParams(max_ejected=4, perturb_moves=-1, steps_per_call=0, patience=0, targets=0)
-    for word in ("max_ejected", "perturb_moves", "steps_per_call", "patience", "targets"):
+        EjectionParams(max_ejected=4, perturb_moves=-1, steps_per_call=0, patience=0, targets=0, restarts=0)
+    for word in ("max_ejected", "perturb_moves", "steps_per_call", "patience", "targets", "restarts"):
         assert word in str(info.value)
 
 
