@@ -25,20 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_lns_starts import _data_dir, _problem
+
 ROOT = Path(__file__).resolve().parent
 STARTS = ROOT / "results" / "pool-starts"
 COLUMNS = ("instance", "restarts", "seed", "first_routes", "routes", "best_known_routes", "best_ended_s", "seconds")
 FIRST_PLAN_SECONDS = 4.8  # the construction's share of a 60 s run where the pool follows (8 %)
-
-
-def _data_dir() -> Path:
-    return Path(os.environ.get("MAAS_DATA_DIR", ROOT.parent.parent / "shared" / "data")) / "dispatch"
-
-
-def _problem(name: str) -> Any:
-    from dispatch.readers import read_li_lim
-
-    return read_li_lim(_data_dir() / "lilim" / f"{name}.txt")
 
 
 def one_run(name: str, restarts: int, seed: int, seconds: float) -> dict[str, Any]:
