@@ -438,22 +438,36 @@ def fewest_routes(
     seed: int = 0,
     params: EjectionParams | None = None,
 ) -> RoutePlan | None:
+    """The plan with fewest routes (then the shortest) of ``pool_runs``, or None where no run took a route away."""
+    runs = pool_runs(problem, plan, budget, scale, seed, params)
+    return runs[0] if runs else None
+
+
+def pool_runs(
+    problem: Problem,
+    plan: RoutePlan,
+    budget: Budget,
+    scale: int = 100,
+    seed: int = 0,
+    params: EjectionParams | None = None,
+) -> list[RoutePlan]:
     """``params.restarts`` runs of ``eliminate_routes_by_ejection`` from ``plan``, the r-th with seed
-    ``seed + RESTART_SEED * r`` and an equal share of what ``budget`` has left; the plan with fewest
-    routes (then the shortest), or None where no run took a route away."""
+    ``seed + RESTART_SEED * r`` and an equal share of what ``budget`` has left (time a run leaves
+    passes on); the plans of the runs that took a route away, best first by ``RoutePlan.rank``."""
     params = params or EjectionParams()
     meter = budget.start()
-    best: RoutePlan | None = None
+    runs: list[RoutePlan] = []
     for r in range(params.restarts):
         if r > 0 and meter.exhausted():
             break
         piece = meter.left().share(1 / (params.restarts - r))
         meter.charge(piece)
         fewer = eliminate_routes_by_ejection(problem, plan, piece, scale, seed + RESTART_SEED * r, params)
-        if fewer is not None and (best is None or fewer.rank(problem) < best.rank(problem)):
-            best = fewer
+        if fewer is not None:
+            runs.append(fewer)
         log.debug("ejection pool run %d: %s routes after %.1f s", r, fewer and len(fewer.routes), meter.seconds_used())
-    return best
+    # stable: of equal plans the earlier run's comes first
+    return sorted(runs, key=lambda run: run.rank(problem))
 
 
 def serve_left_out(

@@ -8,7 +8,8 @@ The composition, for a problem of four requests or more:
 3. the numba stages (any fleet: mixed seats, depots and shifts, riders tied to their vehicle): where
    vehicles count first ``eject_routes`` (``EjectionParams.restarts`` runs of the ejection pool from the
    first plan, the fewest routes kept) then ``shorten_from_new_starts`` (``shorten`` from the
-   pool's plan and from new pool runs: ``LnsParams.probes``, six by default, or ``restarts``; then
+   pool's plan, from its other runs' plans with as few routes, and from new pool runs:
+   ``LnsParams.probes``, six by default, or ``restarts``; then
    children of the probes' plans by route exchange, ``LnsParams.exchanges``), otherwise ``shorten`` alone;
 4. ``improve``: OR-Tools' local search from the best plan;
 5. where vehicles count first and the ejection pool did not run, ``eliminate_routes``;
@@ -45,7 +46,7 @@ from dispatch.solver_params import (
 from dispatch.stages import (
     Stage,
     construct,
-    eject_routes,
+    eject_routes_with_starts,
     eliminate_routes,
     improve,
     relatedness,
@@ -159,9 +160,9 @@ def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) 
         # and numba ruin and recreate shortens them; OR-Tools' route elimination is then left out
         eliminate = False
         first = plan
-        plan = _run(eject_routes, problem, plan, meter, params, _ejection_share(params))
+        plan, starts = _pool_stage(problem, plan, meter, params)
         plan = _run(
-            functools.partial(shorten_from_new_starts, first=first),
+            functools.partial(shorten_from_new_starts, first=first, starts=starts),
             problem,
             plan,
             meter,
@@ -182,6 +183,17 @@ def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) 
     if ruin:
         plan = _run(ruin_and_recreate, problem, plan, meter, params, 1.0)
     return plan
+
+
+def _pool_stage(
+    problem: Problem, plan: RoutePlan, meter: Meter, params: SolverParams
+) -> tuple[RoutePlan, tuple[RoutePlan, ...]]:
+    """``eject_routes_with_starts`` with its share of what ``meter`` has left, charged to it (as ``_run``)."""
+    piece = meter.left().share(_ejection_share(params))
+    if piece.iterations is not None and meter.exhausted():
+        return plan, ()
+    meter.charge(piece)
+    return eject_routes_with_starts(problem, plan, piece, params)
 
 
 def _ejection_share(params: SolverParams) -> float:

@@ -199,10 +199,20 @@ def eject_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: Solv
     RoutePlan
         A plan no worse than ``plan`` by ``RoutePlan.rank``.
     """
-    from dispatch.route_min import fewest_routes
+    return eject_routes_with_starts(problem, plan, budget, params)[0]
 
-    fewer = fewest_routes(problem, plan, budget, params.scale, params.seed, params.ejection)
-    return _polished(problem, fewer, plan, params)
+
+def eject_routes_with_starts(
+    problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams
+) -> tuple[RoutePlan, tuple[RoutePlan, ...]]:
+    """``eject_routes``, and the plans of the pool's other runs (``dispatch.route_min.pool_runs``) that
+    reach as few routes as the best: starts in other basins for ``shorten_from_new_starts``, shortest first."""
+    from dispatch.route_min import pool_runs
+
+    runs = pool_runs(problem, plan, budget, params.scale, params.seed, params.ejection)
+    best = _polished(problem, runs[0] if runs else None, plan, params)
+    fleet = best.rank(problem)[:2]
+    return best, tuple(run for run in runs[1:] if run.rank(problem)[:2] == fleet)
 
 
 def shorten(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
@@ -231,7 +241,12 @@ def shorten(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverPar
 
 
 def shorten_from_new_starts(
-    problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams, first: RoutePlan
+    problem: Problem,
+    plan: RoutePlan,
+    budget: Budget,
+    params: SolverParams,
+    first: RoutePlan,
+    starts: tuple[RoutePlan, ...] = (),
 ) -> RoutePlan:
     """``shorten`` from ``plan`` and then from new starts: the ejection pool again from ``first`` (the
     first plan) with another seed, each new start that reaches as few routes as the best shortened in
@@ -247,7 +262,7 @@ def shorten_from_new_starts(
     rounds = params.lns.restarts
     meter = budget.start()
     if params.lns.probes > 1:
-        return _shorten_best_probe(problem, plan, meter, params, first)
+        return _shorten_best_probe(problem, plan, meter, params, first, starts)
     piece = meter.left().share(1 / rounds)
     meter.charge(piece)
     best = shorten(problem, plan, piece, params)
@@ -272,12 +287,18 @@ def shorten_from_new_starts(
 
 
 def _shorten_best_probe(
-    problem: Problem, plan: RoutePlan, meter: Meter, params: SolverParams, first: RoutePlan
+    problem: Problem,
+    plan: RoutePlan,
+    meter: Meter,
+    params: SolverParams,
+    first: RoutePlan,
+    starts: tuple[RoutePlan, ...] = (),
 ) -> RoutePlan:
     """``params.lns.probes`` short LNS runs (together ``PROBE_SHARE`` of what ``meter`` has left), the
-    first from ``plan``, the others from new ejection-pool runs from ``first`` that reach as few routes
-    as ``plan``; then children of the probes' plans by route exchange (``_best_child``, where routes may
-    change vehicle); then the rest of the budget shortens the best plan further.
+    first from ``plan``, the next from ``starts`` (other plans with as few routes, at no cost), the
+    others from new ejection-pool runs from ``first`` that reach as few routes as ``plan``; then
+    children of the probes' plans by route exchange (``_best_child``, where routes may change
+    vehicle); then the rest of the budget shortens the best plan further.
 
     Unlike rounds, each probe is short (the LNS settles within seconds in its start's basin) and the
     long search that can also empty a route runs once, from the best basin found.
@@ -296,7 +317,9 @@ def _shorten_best_probe(
         piece = probing.left().share(1 / (probes - r))
         reseeded = _reseeded(params, r)
         start = plan
-        if r > 0:
+        if 0 < r <= len(starts):
+            start = starts[r - 1]
+        elif r > 0:
             pool = piece.share(RESTART_EJECTION_SHARE)
             probing.charge(pool)
             start = eject_routes(problem, first, pool, _one_pool_run(reseeded))

@@ -25,7 +25,7 @@ from dispatch.ortools_search import schedule
 from dispatch.pdp_arrays import seed_numba
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.solver import LnsParams
-from dispatch.stages import eject_routes, relatedness, shorten_from_new_starts
+from dispatch.stages import eject_routes, eject_routes_with_starts, relatedness, shorten_from_new_starts
 from dispatch.validate import validate
 
 pytestmark = pytest.mark.usefixtures("compiled_kernels")
@@ -259,6 +259,35 @@ def test_new_starts_keep_the_fleet_and_repeat_under_a_work_budget(seed: int, sta
     assert len(several.routes) <= len(single.routes)
     assert not several.unserved(problem)
     assert not validate(problem, schedule(problem, several)).violations
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_probes_start_from_the_pools_other_runs_before_running_the_pool_again(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool stage hands back its other runs' plans with as few routes as the best; probes start
+    from them first, so with as many probes as plans no new pool run is made. The plan is never worse
+    than the start, serves everyone, is valid, and the same seed gives the same plan."""
+    import dispatch.route_min
+
+    problem = random_problem(seed, n_requests=10)
+    first = one_route_each(problem)
+    params = work_budget(200, seed=seed).with_changes(ejection={"restarts": 4})
+    start, starts = eject_routes_with_starts(problem, first, params.budget.share(0.3), params)
+    assert starts
+    assert all(other.rank(problem)[:2] == start.rank(problem)[:2] for other in starts)
+
+    def no_new_pool_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a new pool run although the pool's own plans were at hand")
+
+    monkeypatch.setattr(dispatch.route_min, "eliminate_routes_by_ejection", no_new_pool_run)
+    probed = params.with_changes(lns={"probes": 1 + len(starts), "exchanges": 0})
+    plan = shorten_from_new_starts(problem, start, params.budget.share(0.5), probed, first=first, starts=starts)
+    again = shorten_from_new_starts(problem, start, params.budget.share(0.5), probed, first=first, starts=starts)
+    assert plan == again
+    assert plan.rank(problem) <= start.rank(problem)
+    assert not plan.unserved(problem)
+    assert validate(problem, schedule(problem, plan)).ok
 
 
 def test_lns_parameters_name_every_bad_setting() -> None:

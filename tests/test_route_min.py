@@ -16,7 +16,7 @@ from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 from dispatch.ortools_search import schedule, search
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.readers import read_li_lim
-from dispatch.route_min import RESTART_SEED, compile_problem, eliminate_routes_by_ejection, fewest_routes
+from dispatch.route_min import RESTART_SEED, compile_problem, eliminate_routes_by_ejection, fewest_routes, pool_runs
 from dispatch.solver import EjectionParams, SolverParams, solve
 from dispatch.validate import validate
 
@@ -250,3 +250,19 @@ def test_ejection_pool_reaches_the_best_known_fleet_on_lc103(shared_data: Path) 
     scheduled = schedule(problem, fewer)
     assert scheduled.vehicles_used == 9 and not scheduled.unserved
     assert validate(problem, scheduled).ok
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pool_runs_come_best_first_and_each_serves_everyone(seed: int) -> None:
+    """Every run of the pool that took a route away is handed back (for the LNS's probes to start from),
+    best first; the first is the plan ``fewest_routes`` keeps, and every one is valid and serves all."""
+    problem = random_problem(seed, n_requests=6)
+    start = one_route_each(problem)
+    params = EjectionParams(restarts=4, steps_per_call=5)
+    runs = pool_runs(problem, start, Budget(iterations=40), seed=seed, params=params)
+    assert 1 <= len(runs) <= 4
+    assert [run.rank(problem) for run in runs] == sorted(run.rank(problem) for run in runs)
+    assert runs[0] == fewest_routes(problem, start, Budget(iterations=40), seed=seed, params=params)
+    for run in runs:
+        solution = schedule(problem, run)
+        assert not solution.unserved and validate(problem, solution).ok
