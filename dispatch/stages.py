@@ -257,7 +257,9 @@ def shorten_from_new_starts(
     benchmarks/results/solver-tuning.md); the pool's random choices give starts in other basins.
     ``params.lns.restarts`` rounds (1: ``shorten`` alone) share ``budget`` equally; in each new round
     the pool has ``RESTART_EJECTION_SHARE`` of the round, and where its start has more routes
-    than the best plan, the round shortens the best plan again.
+    than the best plan, the round shortens the best plan again. With probes (``params.lns.probes``
+    > 1) the plans ``starts`` (the pool stage's other runs, ``eject_routes_with_starts``) are
+    probed before any new pool run; rounds do not use them.
     """
     rounds = params.lns.restarts
     meter = budget.start()
