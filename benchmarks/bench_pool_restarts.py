@@ -54,7 +54,8 @@ def one_run(name: str, restarts: int, seed: int, seconds: float) -> dict[str, An
     started = time.perf_counter()
     routes, ended = len(first.routes), 0.0
     for r in range(restarts):
-        # equal shares of the total, as dispatch.route_min.fewest_routes gives (its seeds too)
+        # the seeds of dispatch.route_min.pool_runs, but each run a fixed equal share (pool_runs passes
+        # what a run leaves on to the next): so the time the best run ended can be read here
         piece = Budget(seconds=seconds / restarts)
         fewer = eliminate_routes_by_ejection(problem, first, piece, 100, seed + RESTART_SEED * r, params)
         if fewer is not None and len(fewer.routes) < routes:

@@ -188,12 +188,9 @@ def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) 
 def _pool_stage(
     problem: Problem, plan: RoutePlan, meter: Meter, params: SolverParams
 ) -> tuple[RoutePlan, tuple[RoutePlan, ...]]:
-    """``eject_routes_with_starts`` with its share of what ``meter`` has left, charged to it (as ``_run``)."""
-    piece = meter.left().share(_ejection_share(params))
-    if piece.iterations is not None and meter.exhausted():
-        return plan, ()
-    meter.charge(piece)
-    return eject_routes_with_starts(problem, plan, piece, params)
+    """``eject_routes_with_starts`` with its share of what ``meter`` has left (as ``_run``)."""
+    piece = _piece(meter, _ejection_share(params))
+    return (plan, ()) if piece is None else eject_routes_with_starts(problem, plan, piece, params)
 
 
 def _ejection_share(params: SolverParams) -> float:
@@ -204,11 +201,18 @@ def _run(
     stage: Stage, problem: Problem, plan: RoutePlan, meter: Meter, params: SolverParams, share: float
 ) -> RoutePlan:
     """``stage`` with ``share`` of what ``meter`` has left, charged to it."""
+    piece = _piece(meter, share)
+    return plan if piece is None else stage(problem, plan, piece, params)
+
+
+def _piece(meter: Meter, share: float) -> Budget | None:
+    """``share`` of what ``meter`` has left, charged to it; None where an iteration budget is spent (the
+    stage is then skipped, so the same iterations give the same plan)."""
     piece = meter.left().share(share)
     if piece.iterations is not None and meter.exhausted():
-        return plan
+        return None
     meter.charge(piece)
-    return stage(problem, plan, piece, params)
+    return piece
 
 
 def _solve_in_parallel(problem: Problem, params: SolverParams) -> Solution:
