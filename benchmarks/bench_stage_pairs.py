@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import pickle
 import statistics
 import subprocess
@@ -30,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_lns_starts import _data_dir, _problem, _setting  # this folder: the script's own
 
 ROOT = Path(__file__).resolve().parent
 STARTS = ROOT / "results" / "stage-starts"  # pickled stage inputs: a folder, so not committed
@@ -39,16 +40,6 @@ TIME_LIMIT = 59.5  # what a worker of a 60 s ``maas dispatch-bench`` run has
 
 class _StageReached(Exception):
     """Raised by the hook when the solver reaches the LNS stage (its inputs are kept)."""
-
-
-def _data_dir() -> Path:
-    return Path(os.environ.get("MAAS_DATA_DIR", ROOT.parent.parent / "shared" / "data")) / "dispatch"
-
-
-def _problem(name: str) -> Any:
-    from dispatch.readers import read_li_lim
-
-    return read_li_lim(_data_dir() / "lilim" / f"{name}.txt")
 
 
 def _worker_params(worker: int, seed: int) -> Any:
@@ -96,14 +87,14 @@ def make_starts(items: list[str]) -> None:
             solver._run = original
 
 
-def _apply(setting: str) -> dict[str, float | int]:
+def _apply(setting: str) -> dict[str, float | int | bool]:
     """Patch the upper-case names of ``setting`` into ``dispatch.stages``; the ``[solver.lns]`` changes."""
     import dispatch.stages as stages
 
-    changes: dict[str, float | int] = {}
+    changes: dict[str, float | int | bool] = {}
     for item in filter(None, setting.split(";")):
         name, text = item.split("=")
-        value = float(text) if "." in text else int(text)
+        value = _setting(text)
         if name.isupper():
             if not hasattr(stages, name):
                 raise SystemExit(f"dispatch.stages has no constant {name}")
