@@ -1,0 +1,120 @@
+"""Several ``maas dispatch-bench`` tables of one set side by side: how far apart are the runs?
+
+One 60 s run per instance is a sample, not a measure: on Li & Lim 400 the same code and seed gave one
+row 4.78 % in one run and 36.43 % in another. Before a difference between two runs is read as a
+change of the code, compare it with what runs of the same code differ by. For each table this prints
+the best-known fleet count, the mean and worst gap where the fleet is the best known, the same by
+family (the instance name up to its first ``_``, or its letters for Cordeau and Li & Lim 100), and, on
+the rows at the best-known fleet in every table, the mean gap of each and the spread of each row (its
+largest gap minus its smallest):
+
+    python benchmarks/compare_dispatch_runs.py benchmarks/results/dispatch-full-lilim-400.csv \\
+        benchmarks/results/dispatch-s25-full-lilim-400.csv --json benchmarks/results/compare.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import statistics
+from pathlib import Path
+from typing import Any
+
+
+def _rows(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="") as handle:
+        rows = {row["instance"]: row for row in csv.DictReader(handle)}
+    if not rows:
+        raise SystemExit(f"{path}: no rows")
+    missing = {"instance", "gap_pct", "vehicles", "best_known_vehicles"} - set(next(iter(rows.values())))
+    if missing:
+        raise SystemExit(f"{path}: not a dispatch-bench table (no column {', '.join(sorted(missing))})")
+    return rows
+
+
+def _at_fleet(row: dict[str, str]) -> bool:
+    return row["vehicles"] == row["best_known_vehicles"]
+
+
+def _family(name: str) -> str:
+    return name.split("_")[0] if "_" in name else re.sub(r"[\d-]+$", "", name)
+
+
+def _summary(rows: list[dict[str, str]]) -> dict[str, Any]:
+    gaps = [float(r["gap_pct"]) for r in rows if _at_fleet(r)]
+    return {
+        "rows": len(rows),
+        "at_fleet": len(gaps),
+        "mean_gap_pct": round(statistics.mean(gaps), 2) if gaps else None,
+        "worst_gap_pct": round(max(gaps), 2) if gaps else None,
+    }
+
+
+def compare(paths: list[Path]) -> dict[str, Any]:
+    """Each table's summary, by family, and the rows at the best-known fleet in all of them."""
+    tables = {str(p): _rows(p) for p in paths}
+    names = sorted(set.intersection(*(set(t) for t in tables.values())))
+    if not names:
+        raise SystemExit("the tables have no instance in common")
+    families = sorted({_family(n) for n in names})
+    report: dict[str, Any] = {"instances": len(names), "runs": {}}
+    for path, table in tables.items():
+        report["runs"][path] = {
+            "all": _summary([table[n] for n in names]),
+            "families": {f: _summary([table[n] for n in names if _family(n) == f]) for f in families},
+        }
+    shared = [n for n in names if all(_at_fleet(t[n]) for t in tables.values())]
+    gaps = {n: [float(t[n]["gap_pct"]) for t in tables.values()] for n in shared}
+    spreads = sorted(((max(g) - min(g), n) for n, g in gaps.items()), reverse=True)
+    report["at_fleet_in_all"] = {
+        "rows": len(shared),
+        "mean_gap_pct": [round(statistics.mean(g[k] for g in gaps.values()), 2) for k in range(len(tables))]
+        if shared
+        else [],
+        "mean_spread_points": round(statistics.mean(s for s, _ in spreads), 2) if spreads else None,
+        "widest": [{"instance": n, "gaps_pct": gaps[n], "spread_points": round(s, 2)} for s, n in spreads[:5]],
+    }
+    return report
+
+
+def _print(report: dict[str, Any]) -> None:
+    runs = report["runs"]
+    print(f"{report['instances']} instances in every table")
+    print(f"{'run':60s}{'fleet':>8s}{'mean %':>9s}{'worst %':>9s}")
+    for path, run in runs.items():
+        a = run["all"]
+        print(f"{path[-60:]:60s}{a['at_fleet']:>5d}/{a['rows']:<2d}{a['mean_gap_pct']:9.2f}{a['worst_gap_pct']:9.2f}")
+    families = next(iter(runs.values()))["families"]
+    print("by family (fleet, mean gap where at the best-known fleet), one column per run in the order above:")
+    for family in families:
+        cells = []
+        for run in runs.values():
+            s = run["families"][family]
+            mean = "-" if s["mean_gap_pct"] is None else f"{s['mean_gap_pct']:.2f}"
+            cells.append(f"{s['at_fleet']}/{s['rows']} {mean:>6s}")
+        print(f"  {family:8s}" + "".join(f"{c:>16s}" for c in cells))
+    shared = report["at_fleet_in_all"]
+    print(f"{shared['rows']} rows at the best-known fleet in every run; mean gap per run: {shared['mean_gap_pct']}")
+    if shared["rows"]:
+        print(f"mean spread of a row (largest gap minus smallest): {shared['mean_spread_points']} points; widest:")
+        for w in shared["widest"]:
+            print(f"  {w['instance']:12s} {w['gaps_pct']}  spread {w['spread_points']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("tables", nargs="+", type=Path, help="dispatch-bench CSV files of one set")
+    parser.add_argument("--json", type=Path, help="write the comparison here as well")
+    args = parser.parse_args()
+    report = compare(args.tables)
+    _print(report)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"written {args.json}")
+
+
+if __name__ == "__main__":
+    main()
