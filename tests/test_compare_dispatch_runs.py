@@ -1,0 +1,42 @@
+"""benchmarks/compare_dispatch_runs.py: the figures the README quotes when it compares full runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "compare_dispatch_runs.py"
+COLUMNS = ("instance", "gap_pct", "vehicles", "best_known_vehicles")
+
+
+def _table(path: Path, rows: list[tuple[str, float, int, int]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    return path
+
+
+def test_runs_side_by_side_count_only_rows_at_the_fleet_in_every_run(tmp_path: Path) -> None:
+    first = _table(tmp_path / "a.csv", [("lr2_4_1", 1.0, 8, 8), ("lr2_4_2", 10.0, 7, 7), ("lc1_4_1", 0.0, 41, 40)])
+    second = _table(tmp_path / "b.csv", [("lr2_4_1", 3.0, 8, 8), ("lr2_4_2", 4.0, 8, 7), ("lc1_4_1", 2.0, 40, 40)])
+    out = tmp_path / "compare.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(first), str(second), "--json", str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert report["runs"][str(first)]["all"] == {"rows": 3, "at_fleet": 2, "mean_gap_pct": 5.5, "worst_gap_pct": 10.0}
+    assert report["runs"][str(second)]["families"]["lc1"]["mean_gap_pct"] == 2.0
+    shared = report["at_fleet_in_all"]
+    assert shared["rows"] == 1 and shared["mean_gap_pct"] == [1.0, 3.0] and shared["mean_spread_points"] == 2.0
+
+
+def test_a_file_that_is_not_a_bench_table_is_named(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("instance,cost\nlr2_4_1,10\n")
+    done = subprocess.run([sys.executable, str(SCRIPT), str(wrong)], capture_output=True, text=True)
+    assert done.returncode != 0 and "wrong.csv" in done.stderr and "gap_pct" in done.stderr
