@@ -79,21 +79,25 @@ def compare(paths: list[Path]) -> dict[str, Any]:
     return report
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _print(report: dict[str, Any]) -> None:
     runs = report["runs"]
     print(f"{report['instances']} instances in every table")
     print(f"{'run':60s}{'fleet':>8s}{'mean %':>9s}{'worst %':>9s}")
     for path, run in runs.items():
         a = run["all"]
-        print(f"{path[-60:]:60s}{a['at_fleet']:>5d}/{a['rows']:<2d}{a['mean_gap_pct']:9.2f}{a['worst_gap_pct']:9.2f}")
+        gaps = "".join(f"{_percent(a[key]):>9s}" for key in ("mean_gap_pct", "worst_gap_pct"))
+        print(f"{path[-60:]:60s}{a['at_fleet']:>5d}/{a['rows']:<2d}{gaps}")
     families = next(iter(runs.values()))["families"]
     print("by family (fleet, mean gap where at the best-known fleet), one column per run in the order above:")
     for family in families:
         cells = []
         for run in runs.values():
             s = run["families"][family]
-            mean = "-" if s["mean_gap_pct"] is None else f"{s['mean_gap_pct']:.2f}"
-            cells.append(f"{s['at_fleet']}/{s['rows']} {mean:>6s}")
+            cells.append(f"{s['at_fleet']}/{s['rows']} {_percent(s['mean_gap_pct']):>6s}")
         print(f"  {family:8s}" + "".join(f"{c:>16s}" for c in cells))
     shared = report["at_fleet_in_all"]
     print(f"{shared['rows']} rows at the best-known fleet in every run; mean gap per run: {shared['mean_gap_pct']}")

@@ -40,3 +40,10 @@ def test_a_file_that_is_not_a_bench_table_is_named(tmp_path: Path) -> None:
     wrong.write_text("instance,cost\nlr2_4_1,10\n")
     done = subprocess.run([sys.executable, str(SCRIPT), str(wrong)], capture_output=True, text=True)
     assert done.returncode != 0 and "wrong.csv" in done.stderr and "gap_pct" in done.stderr
+
+
+def test_a_run_with_no_row_at_the_fleet_is_shown_without_a_gap(tmp_path: Path) -> None:
+    over = _table(tmp_path / "over.csv", [("lr1_4_1", 1.0, 41, 40)])
+    done = subprocess.run([sys.executable, str(SCRIPT), str(over), str(over)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "0/1" in done.stdout and "0 rows at the best-known fleet in every run" in done.stdout
