@@ -24,13 +24,16 @@ from typing import Any
 
 
 def _rows(path: Path) -> dict[str, dict[str, str]]:
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file")
     with path.open(newline="") as handle:
-        rows = {row["instance"]: row for row in csv.DictReader(handle)}
+        reader = csv.DictReader(handle)
+        missing = {"instance", "gap_pct", "vehicles", "best_known_vehicles"} - set(reader.fieldnames or ())
+        if missing:
+            raise SystemExit(f"{path}: not a dispatch-bench table (no column {', '.join(sorted(missing))})")
+        rows = {row["instance"]: row for row in reader}
     if not rows:
         raise SystemExit(f"{path}: no rows")
-    missing = {"instance", "gap_pct", "vehicles", "best_known_vehicles"} - set(next(iter(rows.values())))
-    if missing:
-        raise SystemExit(f"{path}: not a dispatch-bench table (no column {', '.join(sorted(missing))})")
     return rows
 
 

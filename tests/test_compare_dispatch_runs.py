@@ -40,6 +40,11 @@ def test_a_file_that_is_not_a_bench_table_is_named(tmp_path: Path) -> None:
     wrong.write_text("instance,cost\nlr2_4_1,10\n")
     done = subprocess.run([sys.executable, str(SCRIPT), str(wrong)], capture_output=True, text=True)
     assert done.returncode != 0 and "wrong.csv" in done.stderr and "gap_pct" in done.stderr
+    prose = tmp_path / "notes.md"
+    prose.write_text("# not a table\n\nsome text\n")
+    done = subprocess.run([sys.executable, str(SCRIPT), str(prose)], capture_output=True, text=True)
+    assert done.returncode != 0 and "notes.md: not a dispatch-bench table" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_a_run_with_no_row_at_the_fleet_is_shown_without_a_gap(tmp_path: Path) -> None:
