@@ -3,7 +3,8 @@
 One 60 s run per instance is a sample, not a measure: on Li & Lim 400 the same code and seed gave one
 row 4.78 % in one run and 36.43 % in another. Before a difference between two runs is read as a
 change of the code, compare it with what runs of the same code differ by. For each table this prints
-the best-known fleet count, the mean and worst gap where the fleet is the best known, the same by
+the best-known fleet count, the mean and worst gap where it counts (``BenchRow.gap_counts``, the rule
+``maas dispatch-bench`` sums up by: at the best-known fleet where vehicles count first), the same by
 family (the instance name up to its first ``_``, or its letters for Cordeau and Li & Lim 100), and, on
 the rows at the best-known fleet in every table, the mean gap of each and the spread of each row (its
 largest gap minus its smallest):
@@ -15,38 +16,38 @@ largest gap minus its smallest):
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import statistics
 from pathlib import Path
 from typing import Any
 
+from dispatch.bench import BenchRow, read_csv
+from dispatch.model import DispatchError
 
-def _rows(path: Path) -> dict[str, dict[str, str]]:
+
+def _rows(path: Path) -> dict[str, BenchRow]:
     if not path.is_file():
         raise SystemExit(f"{path}: no such file")
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"instance", "gap_pct", "vehicles", "best_known_vehicles"} - set(reader.fieldnames or ())
-        if missing:
-            raise SystemExit(f"{path}: not a dispatch-bench table (no column {', '.join(sorted(missing))})")
-        rows = {row["instance"]: row for row in reader}
+    try:
+        rows = {row.instance: row for row in read_csv(path)}
+    except DispatchError as error:
+        raise SystemExit(str(error)) from None
     if not rows:
         raise SystemExit(f"{path}: no rows")
     return rows
-
-
-def _at_fleet(row: dict[str, str]) -> bool:
-    return row["vehicles"] == row["best_known_vehicles"]
 
 
 def _family(name: str) -> str:
     return name.split("_")[0] if "_" in name else re.sub(r"[\d-]+$", "", name)
 
 
-def _summary(rows: list[dict[str, str]]) -> dict[str, Any]:
-    gaps = [float(r["gap_pct"]) for r in rows if _at_fleet(r)]
+def _counted_gap(row: BenchRow) -> float | None:
+    return row.gap_pct if row.gap_counts() else None
+
+
+def _summary(rows: list[BenchRow]) -> dict[str, Any]:
+    gaps = [g for g in map(_counted_gap, rows) if g is not None]
     return {
         "rows": len(rows),
         "at_fleet": len(gaps),
@@ -56,7 +57,7 @@ def _summary(rows: list[dict[str, str]]) -> dict[str, Any]:
 
 
 def compare(paths: list[Path]) -> dict[str, Any]:
-    """Each table's summary, by family, and the rows at the best-known fleet in all of them."""
+    """Each table's summary, by family, and the rows whose gap counts (``BenchRow.gap_counts``) in all of them."""
     tables = {str(p): _rows(p) for p in paths}
     names = sorted(set.intersection(*(set(t) for t in tables.values())))
     if not names:
@@ -68,8 +69,9 @@ def compare(paths: list[Path]) -> dict[str, Any]:
             "all": _summary([table[n] for n in names]),
             "families": {f: _summary([table[n] for n in names if _family(n) == f]) for f in families},
         }
-    shared = [n for n in names if all(_at_fleet(t[n]) for t in tables.values())]
-    gaps = {n: [float(t[n]["gap_pct"]) for t in tables.values()] for n in shared}
+    counted = {n: [_counted_gap(t[n]) for t in tables.values()] for n in names}
+    gaps = {n: [g for g in row if g is not None] for n, row in counted.items() if None not in row}
+    shared = list(gaps)
     spreads = sorted(((max(g) - min(g), n) for n, g in gaps.items()), reverse=True)
     report["at_fleet_in_all"] = {
         "rows": len(shared),

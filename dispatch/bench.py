@@ -32,6 +32,11 @@ class BenchRow:
     verdict: str
     minimize_vehicles: bool = False  # vehicles count first (Li & Lim), then distance
 
+    def gap_counts(self) -> bool:
+        """Whether the distance gap compares with the best known: there is one, and where vehicles count
+        first the run has the best-known vehicle count (fewer vehicles and more distance is not a worse gap)."""
+        return self.gap_pct is not None and (not self.minimize_vehicles or self.vehicles == self.best_known_vehicles)
+
 
 def instance_files(dispatch_dir: Path, name: str) -> list[Path]:
     """The instance files of a benchmark set under ``data_dir`` (optionally only ``names``), sorted by name."""
@@ -153,6 +158,38 @@ def _instances(
 
 def _problem_of(planted: PlantedInstance) -> Problem:
     return planted.problem
+
+
+def read_csv(path: Path) -> list[BenchRow]:
+    """The rows ``write_csv`` wrote; a file without its columns is refused by name."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(BenchRow.__dataclass_fields__) - set(reader.fieldnames or ())
+        if missing:
+            raise DispatchError(f"{path}: not a dispatch-bench table (no column {', '.join(sorted(missing))})")
+        return [_bench_row(row) for row in reader]
+
+
+def _bench_row(row: dict[str, str]) -> BenchRow:
+    def number(text: str) -> float | None:
+        return float(text) if text else None
+
+    def count(text: str) -> int | None:
+        return int(text) if text else None
+
+    return BenchRow(
+        instance=row["instance"],
+        requests=int(row["requests"]),
+        cost=float(row["cost"]),
+        best_known=number(row["best_known"]),
+        gap_pct=number(row["gap_pct"]),
+        vehicles=int(row["vehicles"]),
+        best_known_vehicles=count(row["best_known_vehicles"]),
+        unserved=int(row["unserved"]),
+        seconds=float(row["seconds"]),
+        verdict=row["verdict"],
+        minimize_vehicles=row["minimize_vehicles"] == "True",
+    )
 
 
 def write_csv(rows: list[BenchRow], path: Path) -> None:

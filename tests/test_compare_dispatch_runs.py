@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from dispatch.bench import BenchRow, read_csv, write_csv
+
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "compare_dispatch_runs.py"
-COLUMNS = ("instance", "gap_pct", "vehicles", "best_known_vehicles")
 
 
 def _table(path: Path, rows: list[tuple[str, float, int, int]]) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        writer.writerows(rows)
+    """A dispatch-bench table of Li & Lim rows (vehicles count first): instance, gap, vehicles, best-known vehicles."""
+    write_csv(
+        [
+            BenchRow(name, 100, 1.0 + gap / 100, 1.0, gap, vehicles, known, 0, 60.0, "valid", minimize_vehicles=True)
+            for name, gap, vehicles, known in rows
+        ],
+        path,
+    )
     return path
 
 
@@ -52,3 +56,15 @@ def test_a_run_with_no_row_at_the_fleet_is_shown_without_a_gap(tmp_path: Path) -
     done = subprocess.run([sys.executable, str(SCRIPT), str(over), str(over)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "0/1" in done.stdout and "0 rows at the best-known fleet in every run" in done.stdout
+
+
+def test_a_table_reads_back_as_written_and_a_fixed_fleet_gap_always_counts(tmp_path: Path) -> None:
+    rows = [
+        BenchRow("lr1_2_1", 100, 4819.12, 4819.12, 0.0, 20, 20, 0, 59.6, "valid", minimize_vehicles=True),
+        BenchRow("a2-16", 16, 294.25, 294.25, 0.0, 2, 3, 0, 59.6, "valid", minimize_vehicles=False),
+        BenchRow("small-30x3", 30, 420.52, None, None, 3, None, 1, 59.5, "valid"),
+    ]
+    write_csv(rows, tmp_path / "t.csv")
+    assert read_csv(tmp_path / "t.csv") == rows
+    # Cordeau's fleet is given, not minimised: its gap counts whatever the vehicle count; no best known, no gap
+    assert [r.gap_counts() for r in rows] == [True, True, False]
