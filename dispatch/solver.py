@@ -90,8 +90,9 @@ FLEET_FIRST_EJECTION_SHARE = 0.5
 # of what is left after construction, at most, for placing the riders the first plan leaves out
 SERVE_SHARE = 0.3
 # after the ejection pool: share of what is left for the numba LNS, which shortens the long routes
-# the pool leaves better than OR-Tools does
-LNS_AFTER_EJECTION_SHARE = 0.85
+# the pool leaves better than OR-Tools does; OR-Tools' searches after it (improve, ruin and recreate)
+# have the rest, and almost never shorten the LNS's plan (benchmarks/results/solver-tuning.md)
+LNS_AFTER_EJECTION_SHARE = 0.97
 
 
 def solve(problem: Problem, params: SolverParams | None = None, initial: RoutePlan | None = None) -> Solution:
