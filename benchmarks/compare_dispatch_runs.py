@@ -71,12 +71,11 @@ def compare(paths: list[Path]) -> dict[str, Any]:
         }
     counted = {n: [_counted_gap(t[n]) for t in tables.values()] for n in names}
     gaps = {n: [g for g in row if g is not None] for n, row in counted.items() if None not in row}
-    shared = list(gaps)
     spreads = sorted(((max(g) - min(g), n) for n, g in gaps.items()), reverse=True)
     report["at_fleet_in_all"] = {
-        "rows": len(shared),
+        "rows": len(gaps),
         "mean_gap_pct": [round(statistics.mean(g[k] for g in gaps.values()), 2) for k in range(len(tables))]
-        if shared
+        if gaps
         else [],
         "mean_spread_points": round(statistics.mean(s for s, _ in spreads), 2) if spreads else None,
         "widest": [{"instance": n, "gaps_pct": gaps[n], "spread_points": round(s, 2)} for s, n in spreads[:5]],

@@ -696,7 +696,7 @@ def benchmark_summary(rows: Sequence[Any]) -> str:
     if with_vehicles:
         same = [r for r in with_vehicles if r.vehicles == r.best_known_vehicles]
         fewer = sum(r.vehicles < r.best_known_vehicles for r in with_vehicles)
-        gaps = [r.gap_pct for r in same if r.gap_counts()]
+        gaps = [r.gap_pct for r in with_vehicles if r.gap_counts()]  # at the best-known fleet only
         mean = f"{sum(gaps) / len(gaps):.2f} %" if gaps else "n/a"
         worst = f"{max(gaps):.2f} %" if gaps else "n/a"
         return (

@@ -68,3 +68,19 @@ def test_a_table_reads_back_as_written_and_a_fixed_fleet_gap_always_counts(tmp_p
     assert read_csv(tmp_path / "t.csv") == rows
     # Cordeau's fleet is given, not minimised: its gap counts whatever the vehicle count; no best known, no gap
     assert [r.gap_counts() for r in rows] == [True, True, False]
+
+
+def test_the_bench_summary_line_counts_gaps_at_the_best_known_fleet_only() -> None:
+    """``maas dispatch-bench``'s last line uses the same rule: a run with more or fewer vehicles than the
+    best known is counted in the fleet figures, not in the distance gap."""
+    from maas_apps.cli import benchmark_summary
+
+    rows = [
+        BenchRow("lr2_2_1", 100, 1.01, 1.0, 1.0, 5, 5, 0, 60.0, "valid", minimize_vehicles=True),
+        BenchRow("lr2_2_2", 100, 1.03, 1.0, 3.0, 4, 4, 0, 60.0, "valid", minimize_vehicles=True),
+        BenchRow("lr2_2_6", 100, 0.95, 1.0, -5.0, 4, 3, 0, 60.0, "valid", minimize_vehicles=True),
+        BenchRow("lr1_2_9", 100, 0.86, 1.0, -14.0, 12, 13, 0, 60.0, "valid", minimize_vehicles=True),
+    ]
+    line = benchmark_summary(rows)
+    assert "best-known vehicle count on 2/4 (1 with fewer)" in line
+    assert "mean 2.00 %, worst 3.00 %" in line
