@@ -14,7 +14,8 @@ then given up when the pool has not reached a new smallest size for ``EjectionPa
 budget (a fleet one smaller than feasible never empties its pool, and the time is better spent
 shortening routes), or when the budget runs out. A failed attempt leaves the routes as they were and
 the next smallest route is tried, up to ``EjectionParams.targets`` routes; then the fleet stays. When the
-pool is empty, the fleet is one smaller, and the next route goes. ``fewest_routes`` runs the pool
+pool is empty, the fleet is one smaller, and the next route goes, down to the fewest routes any plan can
+have (``dispatch.fleet_bound``): below that the pool could only spend its budget. ``fewest_routes`` runs the pool
 ``EjectionParams.restarts`` times from the same plan with other seeds and keeps the fewest routes. Started
 with the riders a plan leaves out instead of a route's, the pool places them, moving others out of the way
 (``serve_left_out``).
@@ -36,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from dispatch.budget import Budget
+from dispatch.fleet_bound import fewest_routes_bound
 from dispatch.model import Problem
 from dispatch.pdp_arrays import (
     CompiledFleetProblem,
@@ -351,11 +353,12 @@ def eliminate_routes_by_ejection(
     scale: int = 100,
     seed: int = 0,
     params: EjectionParams | None = None,
+    floor: int | None = None,
 ) -> RoutePlan | None:
     """Routes of ``plan`` with as few vehicles as the ejection pool reaches within ``budget`` (an
     iteration: ``params.steps_per_call`` insertions).
 
-    Returns None when it could not take a single route away (or ``plan`` leaves requests unserved).
+    None where no route went (or ``plan`` leaves riders out, or is at ``floor``, by default ``fewest_routes_bound``).
     """
     params = params or EjectionParams()
     compiled = compile_problem(problem, scale)
@@ -375,7 +378,8 @@ def eliminate_routes_by_ejection(
     best_routes: np.ndarray | None = None
     best_lengths: np.ndarray | None = None
     failed: set[int] = set()  # routes the pool could not take away from the current plan
-    while usable.sum() > 1 and not meter.exhausted():
+    floor = fewest_routes_bound(c, int(usable.sum())) if floor is None else floor
+    while usable.sum() > floor and not meter.exhausted():
         # take away the route with fewest requests (ties at random) not tried yet; never one holding a
         # tied rider
         rows = np.flatnonzero(usable)
@@ -395,8 +399,7 @@ def eliminate_routes_by_ejection(
         pool[: len(members)] = members
         pool_size = len(members)
         penalty = np.ones(len(problem.requests), dtype=np.int64)
-        stuck = -1
-        smallest, stall = pool_size, patience.start()
+        stuck, smallest, stall = -1, pool_size, patience.start()
         while pool_size > 0 and not meter.exhausted() and not stall.exhausted():
             pool_size, stuck = _steps(
                 c,
@@ -453,19 +456,24 @@ def pool_runs(
 ) -> list[RoutePlan]:
     """``params.restarts`` runs of ``eliminate_routes_by_ejection`` from ``plan``, the r-th with seed
     ``seed + RESTART_SEED * r`` and an equal share of what ``budget`` has left (time a run leaves
-    passes on); the plans of the runs that took a route away, best first by ``RoutePlan.rank``."""
+    passes on), ending early at a run that reaches the fewest routes any plan can have
+    (``dispatch.fleet_bound``); the plans of the runs that took a route away, best first by ``RoutePlan.rank``."""
     params = params or EjectionParams()
     meter = budget.start()
     runs: list[RoutePlan] = []
+    compiled = compile_problem(problem, scale)
+    floor = 1 if compiled is None else fewest_routes_bound(compiled, len(plan.routes))
     for r in range(params.restarts):
         if r > 0 and meter.exhausted():
             break
         piece = meter.left().share(1 / (params.restarts - r))
         meter.charge(piece)
-        fewer = eliminate_routes_by_ejection(problem, plan, piece, scale, seed + RESTART_SEED * r, params)
+        fewer = eliminate_routes_by_ejection(problem, plan, piece, scale, seed + RESTART_SEED * r, params, floor)
+        log.debug("ejection pool run %d: %s routes after %.1f s", r, fewer and len(fewer.routes), meter.seconds_used())
         if fewer is not None:
             runs.append(fewer)
-        log.debug("ejection pool run %d: %s routes after %.1f s", r, fewer and len(fewer.routes), meter.seconds_used())
+            if len(fewer.routes) <= floor:
+                break  # no run can do better; further starts at this fleet are the LNS stage's to make
     # stable: of equal plans the earlier run's comes first
     return sorted(runs, key=lambda run: run.rank(problem))
 

@@ -272,6 +272,6 @@ def compile_kernels() -> None:
     two_routes = RoutePlan(
         tuple(PlannedRoute(v.id, (Visit(r.id, False), Visit(r.id, True))) for v, r in zip(fleet, requests, strict=True))
     )
-    eliminate_routes_by_ejection(problem, two_routes, Budget(seconds=600))  # ends at one route
+    eliminate_routes_by_ejection(problem, two_routes, Budget(seconds=600), floor=1)  # ends at one route
     shorten_routes(problem, two_routes, Budget(iterations=1), relatedness(problem))
     shorten_routes(problem, two_routes, Budget(iterations=1), relatedness(problem), params=WARP_WARM_UP)
