@@ -32,6 +32,7 @@ model as they stand); the numba kernel ``_ejection_steps`` changes the search st
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit
@@ -453,11 +454,13 @@ def pool_runs(
     scale: int = 100,
     seed: int = 0,
     params: EjectionParams | None = None,
+    report: Callable[[list[RoutePlan]], None] | None = None,
 ) -> list[RoutePlan]:
     """``params.restarts`` runs of ``eliminate_routes_by_ejection`` from ``plan``, the r-th with seed
     ``seed + RESTART_SEED * r`` and an equal share of what ``budget`` has left (time a run leaves
     passes on), ending early at a run that reaches the fewest routes any plan can have
-    (``dispatch.fleet_bound``); the plans of the runs that took a route away, best first by ``RoutePlan.rank``."""
+    (``dispatch.fleet_bound``); the plans of the runs that took a route away, best first by ``RoutePlan.rank``
+    (also handed to ``report`` after each such run)."""
     params = params or EjectionParams()
     meter = budget.start()
     runs: list[RoutePlan] = []
@@ -472,6 +475,8 @@ def pool_runs(
         log.debug("ejection pool run %d: %s routes after %.1f s", r, fewer and len(fewer.routes), meter.seconds_used())
         if fewer is not None:
             runs.append(fewer)
+            if report is not None:
+                report(sorted(runs, key=lambda run: run.rank(problem)))
             if len(fewer.routes) <= floor:
                 break  # no run can do better; further starts at this fleet are the LNS stage's to make
     # stable: of equal plans the earlier run's comes first

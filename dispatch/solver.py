@@ -11,6 +11,8 @@ The composition, for a problem of four requests or more:
    pool's plan, from its other runs' plans with as few routes, and from new pool runs:
    ``LnsParams.probes``, six by default, or ``restarts``; then
    children of the probes' plans by route exchange, ``LnsParams.exchanges``), otherwise ``shorten`` alone;
+   parallel workers under a time budget post their pool runs' plans (``dispatch.fleet_board``), and a
+   worker's probes go on from another's plans where those have fewer routes;
 4. ``improve``: OR-Tools' local search from the best plan;
 5. where vehicles count first and the ejection pool did not run, ``eliminate_routes``;
 6. ``ruin_and_recreate`` to the end of the budget;
@@ -22,14 +24,17 @@ below (measurements: benchmarks/results/solver-tuning.md).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import logging
 import time
 from typing import Any
 
 import numpy as np
 
 from dispatch.budget import Budget, Meter
+from dispatch.fleet_board import FleetBoard
 from dispatch.model import DispatchError, Problem, Request, Solution, TimeWindow, Vehicle
 from dispatch.ortools_search import schedule, search
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
@@ -55,6 +60,8 @@ from dispatch.stages import (
     shorten,
     shorten_from_new_starts,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FIRST_SOLUTION_STRATEGIES",
@@ -123,9 +130,16 @@ def solve(problem: Problem, params: SolverParams | None = None, initial: RoutePl
     return _solve_one(problem, params, initial)
 
 
-def _solve_one(problem: Problem, params: SolverParams, initial: RoutePlan | None = None, variant: int = 0) -> Solution:
+def _solve_one(
+    problem: Problem,
+    params: SolverParams,
+    initial: RoutePlan | None = None,
+    variant: int = 0,
+    board: FleetBoard | None = None,
+) -> Solution:
     """One search (see ``solve``); ``variant`` k > 0 starts from the k-th best construction (when it
-    serves as many requests) and gives smaller fleets a shorter share, so parallel workers differ."""
+    serves as many requests) and gives smaller fleets a shorter share, so parallel workers differ;
+    ``board``: the plans parallel workers share (``dispatch.fleet_board``)."""
     meter = params.budget.start()
     if initial is not None or not params.ortools.portfolio:
         # one OR-Tools search: its solution is already scheduled by the same model, and is returned as
@@ -137,11 +151,13 @@ def _solve_one(problem: Problem, params: SolverParams, initial: RoutePlan | None
                 raise
             solution = search(problem, params, params.budget)
         return dataclasses.replace(solution, solver_seconds=meter.seconds_used())
-    plan = _staged(problem, params, meter, variant)
+    plan = _staged(problem, params, meter, variant, board)
     return dataclasses.replace(schedule(problem, plan, params.scale), solver_seconds=meter.seconds_used())
 
 
-def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) -> RoutePlan:
+def _staged(
+    problem: Problem, params: SolverParams, meter: Meter, variant: int, board: FleetBoard | None = None
+) -> RoutePlan:
     """The composition of the module docstring, within what ``meter`` has left."""
     ruin = params.ruin.enabled and len(problem.requests) >= 4
     eliminate = ruin and problem.minimize_vehicles and params.shares.route_elimination > 0
@@ -161,9 +177,11 @@ def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) 
         # and numba ruin and recreate shortens them; OR-Tools' route elimination is then left out
         eliminate = False
         first = plan
-        plan, starts = _pool_stage(problem, plan, meter, params)
+        plan, starts = _pool_stage(problem, plan, meter, params, board)
+        if board is not None:
+            board.post((plan, *starts))
         plan = _run(
-            functools.partial(shorten_from_new_starts, first=first, starts=starts),
+            functools.partial(shorten_from_new_starts, first=first, starts=starts, board=board),
             problem,
             plan,
             meter,
@@ -187,11 +205,11 @@ def _staged(problem: Problem, params: SolverParams, meter: Meter, variant: int) 
 
 
 def _pool_stage(
-    problem: Problem, plan: RoutePlan, meter: Meter, params: SolverParams
+    problem: Problem, plan: RoutePlan, meter: Meter, params: SolverParams, board: FleetBoard | None = None
 ) -> tuple[RoutePlan, tuple[RoutePlan, ...]]:
     """``eject_routes_with_starts`` with its share of what ``meter`` has left (as ``_run``)."""
     piece = _piece(meter, _ejection_share(params))
-    return (plan, ()) if piece is None else eject_routes_with_starts(problem, plan, piece, params)
+    return (plan, ()) if piece is None else eject_routes_with_starts(problem, plan, piece, params, board)
 
 
 def _ejection_share(params: SolverParams) -> float:
@@ -228,12 +246,22 @@ def _solve_in_parallel(problem: Problem, params: SolverParams) -> Solution:
     started = time.perf_counter()
     # fork where there is one: the workers start at once, without importing OR-Tools again
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
     seconds = max(params.time_limit_s - 0.5, 0.5)  # process start and result transfer
     single = dataclasses.replace(params, workers=1, time_limit_s=seconds)
     settings = [_worker_settings(single, k) for k in range(params.workers)]
-    with ProcessPoolExecutor(params.workers, mp_context=multiprocessing.get_context(method)) as pool:
-        futures = [pool.submit(_solve_one, problem, p, None, variant) for p, variant in settings]
+    # where vehicles count first and time is the budget, the workers share their pool stage's plans
+    sharing = problem.minimize_vehicles and params.iterations is None
+    with contextlib.ExitStack() as stack:
+        shared = stack.enter_context(context.Manager()).dict() if sharing else None
+        pool = stack.enter_context(ProcessPoolExecutor(params.workers, mp_context=context))
+        futures = [
+            pool.submit(_solve_one, problem, p, None, variant, None if shared is None else FleetBoard(shared, k))
+            for k, (p, variant) in enumerate(settings)
+        ]
         results = [f.result() for f in futures]
+    for k, result in enumerate(results):
+        log.debug("worker %d: %s", k, RoutePlan.of(result).rank(problem))
     best = min(enumerate(results), key=lambda kr: (RoutePlan.of(kr[1]).rank(problem), kr[0]))[1]
     return dataclasses.replace(best, solver_seconds=time.perf_counter() - started)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from dispatch.budget import Budget, Meter
+from dispatch.fleet_board import FleetBoard
 from dispatch.model import DispatchError, Problem, Solution
 from dispatch.ortools_search import search
 from dispatch.plan import RoutePlan
@@ -203,13 +204,15 @@ def eject_routes(problem: Problem, plan: RoutePlan, budget: Budget, params: Solv
 
 
 def eject_routes_with_starts(
-    problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams
+    problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams, board: FleetBoard | None = None
 ) -> tuple[RoutePlan, tuple[RoutePlan, ...]]:
     """``eject_routes``, and the plans of the pool's other runs (``dispatch.route_min.pool_runs``) that
-    reach as few routes as the best: starts in other basins for ``shorten_from_new_starts``, shortest first."""
+    reach as few routes as the best: starts in other basins for ``shorten_from_new_starts``, shortest first.
+    The runs' plans go on ``board`` as each run ends (other workers may take them while this one runs on)."""
     from dispatch.route_min import pool_runs
 
-    runs = pool_runs(problem, plan, budget, params.scale, params.seed, params.ejection)
+    report = None if board is None else board.post
+    runs = pool_runs(problem, plan, budget, params.scale, params.seed, params.ejection, report)
     best = _polished(problem, runs[0] if runs else None, plan, params)
     fleet = best.rank(problem)[:2]
     return best, tuple(run for run in runs[1:] if run.rank(problem)[:2] == fleet)
@@ -247,6 +250,7 @@ def shorten_from_new_starts(
     params: SolverParams,
     first: RoutePlan,
     starts: tuple[RoutePlan, ...] = (),
+    board: FleetBoard | None = None,
 ) -> RoutePlan:
     """``shorten`` from ``plan`` and then from new starts: the ejection pool again from ``first`` (the
     first plan) with another seed, each new start that reaches as few routes as the best shortened in
@@ -259,12 +263,13 @@ def shorten_from_new_starts(
     the pool has ``RESTART_EJECTION_SHARE`` of the round, and where its start has more routes
     than the best plan, the round shortens the best plan again. With probes (``params.lns.probes``
     > 1) the plans ``starts`` (the pool stage's other runs, ``eject_routes_with_starts``) are
-    probed before any new pool run; rounds do not use them.
+    probed before any new pool run; rounds do not use them. Probes look at ``board`` (plans of other
+    workers' pool stages, ``dispatch.fleet_board``) and go on from fewer routes where another has them.
     """
     rounds = params.lns.restarts
     meter = budget.start()
     if params.lns.probes > 1:
-        return _shorten_best_probe(problem, plan, meter, params, first, starts)
+        return _shorten_best_probe(problem, plan, meter, params, first, starts, board)
     piece = meter.left().share(1 / rounds)
     meter.charge(piece)
     best = shorten(problem, plan, piece, params)
@@ -295,12 +300,15 @@ def _shorten_best_probe(
     params: SolverParams,
     first: RoutePlan,
     starts: tuple[RoutePlan, ...] = (),
+    board: FleetBoard | None = None,
 ) -> RoutePlan:
     """``params.lns.probes`` short LNS runs (together ``PROBE_SHARE`` of what ``meter`` has left), the
     first from ``plan``, the next from ``starts`` (other plans with as few routes, at no cost), the
     others from new ejection-pool runs from ``first`` that reach as few routes as ``plan``; then
     children of the probes' plans by route exchange (``_best_child``, where routes may change
-    vehicle); then the rest of the budget shortens the best plan further.
+    vehicle); then the rest of the budget shortens the best plan further. Before each probe, the
+    exchanges and the last run, where ``board`` holds another worker's plans with fewer routes, the
+    search goes on from those (the probes' plans with more routes are dropped).
 
     Unlike rounds, each probe is short (the LNS settles within seconds in its start's basin) and the
     long search that can also empty a route runs once, from the best basin found.
@@ -314,14 +322,18 @@ def _shorten_best_probe(
     meter.charge(probe_budget)
     probing = probe_budget.start()
     best = plan
+    waiting = [plan, *starts]  # starts not probed yet
     ends: list[RoutePlan] = []  # each probe's plan, for route exchange
     for r in range(probes):
+        taken = board.fewer_routes(problem, fleet) if board is not None else ()
+        if taken:
+            log.debug("probe %d: another worker's %d routes taken", r, len(taken[0].routes))
+            fleet, best, waiting, ends = taken[0].rank(problem)[:2], taken[0], list(taken), []
         piece = probing.left().share(1 / (probes - r))
         reseeded = _reseeded(params, r)
-        start = plan
-        if 0 < r <= len(starts):
-            start = starts[r - 1]
-        elif r > 0:
+        if waiting:
+            start = waiting.pop(0)
+        else:
             pool = piece.share(RESTART_EJECTION_SHARE)
             probing.charge(pool)
             start = eject_routes(problem, first, pool, _one_pool_run(reseeded))
@@ -334,8 +346,13 @@ def _shorten_best_probe(
             ends.append(probe)
             if probe.rank(problem) < best.rank(problem):
                 best = probe
+    taken = board.fewer_routes(problem, fleet) if board is not None else ()
+    if taken:
+        best, ends = taken[0], list(taken)
     if params.lns.exchanges > 0 and len(ends) > 1 and exchanges_routes(problem):
         best = _best_child(problem, best, ends, meter, params, related)
+    taken = board.fewer_routes(problem, best.rank(problem)[:2]) if board is not None else ()
+    best = taken[0] if taken else best
     # ``shorten`` from the best plan (a probe's or a child's), with the relatedness already at hand
     final = _reseeded(params, probes)
     longer = shorten_routes(problem, best, meter.left(), related, final.scale, final.seed, final.lns)

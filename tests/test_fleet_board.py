@@ -1,0 +1,88 @@
+"""Plans shared between parallel workers (dispatch.fleet_board): a worker with more routes goes on from
+another's fewer; the solver's two workers under a time budget share them and return a valid plan."""
+
+from __future__ import annotations
+
+import pytest
+from budgets import work_budget
+from test_route_min import one_route_each, random_problem
+
+from dispatch.budget import Budget
+from dispatch.fleet_board import FleetBoard
+from dispatch.ortools_search import schedule
+from dispatch.plan import RoutePlan
+from dispatch.route_min import pool_runs
+from dispatch.solver import SolverParams, solve
+from dispatch.stages import eject_routes, eject_routes_with_starts, shorten_from_new_starts
+from dispatch.validate import validate
+
+pytestmark = pytest.mark.usefixtures("compiled_kernels")
+
+
+def test_the_board_offers_only_another_workers_plans_with_fewer_routes() -> None:
+    problem = random_problem(2, 4)
+    many = one_route_each(problem)  # four routes
+    fewer = eject_routes(problem, many, Budget(iterations=40), work_budget(40))
+    assert len(fewer.routes) < len(many.routes)
+    shared: dict[int, tuple[RoutePlan, ...]] = {}
+    mine, other = FleetBoard(shared, 0), FleetBoard(shared, 1)
+    mine.post([fewer])
+    assert mine.fewer_routes(problem, many.rank(problem)[:2]) == ()  # its own plans are not news
+    other.post([many])
+    assert other.fewer_routes(problem, many.rank(problem)[:2]) == (fewer,)
+    assert mine.fewer_routes(problem, fewer.rank(problem)[:2]) == ()  # more routes: not taken
+    # a plan that leaves a rider out ranks after any plan that serves all, whatever its routes
+    short_of_one = RoutePlan(fewer.routes[1:])
+    assert short_of_one.unserved(problem)
+    other.post([short_of_one])
+    assert mine.fewer_routes(problem, many.rank(problem)[:2]) == ()
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_probes_go_on_from_another_workers_fewer_routes(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dispatch.stages
+
+    problem = random_problem(seed, n_requests=10)
+    first = one_route_each(problem)
+    params = work_budget(40, seed=seed).with_changes(lns={"steps_per_call": 1})
+    fewer = eject_routes(problem, first, Budget(iterations=200), params)
+    assert len(fewer.routes) < len(first.routes)
+    # this worker's own means of taking routes away are held back: new pool runs give the start back,
+    # and plans are not polished by OR-Tools (whose vehicle cost empties routes on ten requests)
+    monkeypatch.setattr(dispatch.stages, "eject_routes", lambda problem, plan, budget, params: plan)
+    monkeypatch.setattr(
+        dispatch.stages,
+        "_polished",
+        lambda problem, plan, best, params: best if plan is None else min(plan, best, key=lambda p: p.rank(problem)),
+    )
+    budget = Budget(iterations=2)
+    alone = shorten_from_new_starts(problem, first, budget, params, first=first)
+    board = FleetBoard({1: (fewer,)}, 0)
+    shared = shorten_from_new_starts(problem, first, budget, params, first=first, board=board)
+    assert len(shared.routes) <= len(fewer.routes) < len(alone.routes)
+    assert shared.rank(problem) <= fewer.rank(problem)
+    assert not shared.unserved(problem)
+    assert validate(problem, schedule(problem, shared)).ok
+
+
+def test_two_workers_on_a_time_budget_share_plans_and_return_a_valid_plan() -> None:
+    problem = random_problem(3, n_requests=10)
+    params = SolverParams(time_limit_s=3.0, workers=2)
+    solution = solve(problem, params)
+    assert not solution.unserved
+    assert validate(problem, solution).ok
+
+
+def test_the_pool_reports_its_plans_as_each_run_ends_and_the_stage_posts_them() -> None:
+    problem = random_problem(1, n_requests=10)
+    first = one_route_each(problem)
+    params = work_budget(200, seed=1).with_changes(ejection={"restarts": 4})
+    reports: list[list[RoutePlan]] = []
+    runs = pool_runs(problem, first, Budget(iterations=60), seed=1, params=params.ejection, report=reports.append)
+    assert len(reports) == len(runs) >= 2  # one report per run that took a route away
+    assert all(report == sorted(report, key=lambda plan: plan.rank(problem)) for report in reports)
+    assert reports[-1] == runs
+    shared: dict[int, tuple[RoutePlan, ...]] = {}
+    best, _ = eject_routes_with_starts(problem, first, Budget(iterations=60), params, FleetBoard(shared, 0))
+    posted = FleetBoard(shared, 1).fewer_routes(problem, first.rank(problem)[:2])
+    assert posted and posted[0].rank(problem)[:2] == best.rank(problem)[:2]
