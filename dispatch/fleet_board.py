@@ -13,6 +13,7 @@ the other's speed, and the same input must give the same plan.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import MutableMapping, Sequence
 
 from dispatch.model import Problem
@@ -28,15 +29,21 @@ class FleetBoard:
         self._worker = worker
 
     def post(self, plans: Sequence[RoutePlan]) -> None:
-        """Post this worker's plans (best first), replacing what it posted before."""
-        self._shared[self._worker] = tuple(plans)
+        """Post this worker's plans (best first), replacing what it posted before. A board that cannot
+        be reached (its manager gone) is left alone: sharing helps the search, it must not end it."""
+        with contextlib.suppress(OSError, EOFError):
+            self._shared[self._worker] = tuple(plans)
 
     def fewer_routes(self, problem: Problem, fleet: tuple[int, int]) -> tuple[RoutePlan, ...]:
         """The plans another worker posted whose best ranks before ``fleet`` (riders left out, then routes:
         ``RoutePlan.rank``'s first two), best first; () if none does."""
         found: tuple[RoutePlan, ...] = ()
         best = fleet
-        for worker, plans in list(self._shared.items()):
+        try:
+            posted = list(self._shared.items())
+        except (OSError, EOFError):
+            return ()  # the board cannot be reached: the worker goes on alone
+        for worker, plans in posted:
             if worker == self._worker or not plans:
                 continue
             rank = plans[0].rank(problem)[:2]

@@ -86,3 +86,20 @@ def test_the_pool_reports_its_plans_as_each_run_ends_and_the_stage_posts_them() 
     best, _ = eject_routes_with_starts(problem, first, Budget(iterations=60), params, FleetBoard(shared, 0))
     posted = FleetBoard(shared, 1).fewer_routes(problem, first.rank(problem)[:2])
     assert posted and posted[0].rank(problem)[:2] == best.rank(problem)[:2]
+
+
+class _GoneBoard(dict[int, tuple[RoutePlan, ...]]):
+    """A shared dict whose manager has gone: every access fails as a closed connection does."""
+
+    def __setitem__(self, key: int, value: tuple[RoutePlan, ...]) -> None:
+        raise BrokenPipeError
+
+    def items(self):  # type: ignore[no-untyped-def]
+        raise EOFError
+
+
+def test_a_board_that_cannot_be_reached_leaves_the_worker_searching_alone() -> None:
+    problem = random_problem(2, 4)
+    board = FleetBoard(_GoneBoard(), 0)
+    board.post([one_route_each(problem)])  # no error: the post is dropped
+    assert board.fewer_routes(problem, (0, 99)) == ()
