@@ -325,7 +325,7 @@ def _shorten_best_probe(
     waiting = [plan, *starts]  # starts not probed yet
     ends: list[RoutePlan] = []  # each probe's plan, for route exchange
     for r in range(probes):
-        taken = board.fewer_routes(problem, fleet) if board is not None else ()
+        taken = _fewer_routes_elsewhere(problem, best, board)
         if taken:
             log.debug("probe %d: another worker's %d routes taken", r, len(taken[0].routes))
             fleet, best, waiting, ends = taken[0].rank(problem)[:2], taken[0], list(taken), []
@@ -346,17 +346,23 @@ def _shorten_best_probe(
             ends.append(probe)
             if probe.rank(problem) < best.rank(problem):
                 best = probe
-    taken = board.fewer_routes(problem, fleet) if board is not None else ()
+    taken = _fewer_routes_elsewhere(problem, best, board)
     if taken:
         best, ends = taken[0], list(taken)
     if params.lns.exchanges > 0 and len(ends) > 1 and exchanges_routes(problem):
         best = _best_child(problem, best, ends, meter, params, related)
-    taken = board.fewer_routes(problem, best.rank(problem)[:2]) if board is not None else ()
+    taken = _fewer_routes_elsewhere(problem, best, board)
     best = taken[0] if taken else best
     # ``shorten`` from the best plan (a probe's or a child's), with the relatedness already at hand
     final = _reseeded(params, probes)
     longer = shorten_routes(problem, best, meter.left(), related, final.scale, final.seed, final.lns)
     return _polished(problem, longer, best, final)
+
+
+def _fewer_routes_elsewhere(problem: Problem, best: RoutePlan, board: FleetBoard | None) -> tuple[RoutePlan, ...]:
+    """Another worker's plans on ``board`` with fewer routes than ``best`` (a probe may have emptied one), best
+    first; () without a board."""
+    return () if board is None else board.fewer_routes(problem, best.rank(problem)[:2])
 
 
 def _best_child(
