@@ -100,6 +100,8 @@ def main() -> None:
         started = time.perf_counter()
         code = subprocess.run([*argv, "--time-limit", str(args.time_limit), "--out", str(plan)]).returncode
         wall = time.perf_counter() - started
+        if not plan.exists():
+            raise SystemExit(f"maas dispatch ended with exit status {code} and wrote no plan (its message is above)")
         result = json.loads(plan.read_text())
     row = {
         "batch": "planted" if args.planted else "service demand",

@@ -192,7 +192,7 @@ def _add_requests(
             latest = math.floor(_finite(window.latest, horizon) * scale)
             if late_cost is None and math.ceil(window.earliest * scale) > latest:
                 # no whole time unit fits the window (e.g. [8.123, 8.123] at scale 100): the request is left
-                # out (see _reason) rather than handing OR-Tools an empty range, which aborts the build
+                # out (see unserved_reason) rather than handing OR-Tools an empty range, which aborts the build
                 routing.ActiveVar(p).SetValue(0)
                 continue
             if late_cost is None:
@@ -425,13 +425,13 @@ def _extract(problem: Problem, model: _Model, assignment: Any, scale: int, secon
                 stops[0] = dataclasses.replace(stops[0], arrival=latest, start_service=latest, departure=latest)
                 stops[1] = dataclasses.replace(first, arrival=first.start_service)
         routes.append(Route(vehicle.id, tuple(stops)))
-    unserved = tuple(Unserved(r.id, _reason(problem, r, scale)) for r in problem.requests if r.id not in served)
+    unserved = tuple(Unserved(r.id, unserved_reason(problem, r, scale)) for r in problem.requests if r.id not in served)
     return Solution(
         problem.name, tuple(routes), unserved, total_distance, ride_time, seconds, int(assignment.ObjectiveValue())
     )
 
 
-def _reason(problem: Problem, request: Request, scale: int) -> str:
+def unserved_reason(problem: Problem, request: Request, scale: int) -> str:
     """A plain reason for leaving a request out: an infeasibility on its own, or the search's choice."""
     direct = float(problem.travel_time[request.pickup, request.dropoff])
     for end, window in (("pickup", request.pickup_window), ("drop-off", request.dropoff_window)):

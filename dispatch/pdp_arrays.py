@@ -75,8 +75,25 @@ class CompiledFleetProblem:
         return bool((self.vehicle_class == 0).all() and (self.tied < 0).all())
 
 
+# The last problem compiled in this process, held by identity: a batch's stages each ask for the same
+# problem's arrays, which take seconds and gigabytes for thousands of requests. One entry only; no
+# kernel writes to these arrays, so stages (and threads) may share them.
+_last_compiled: tuple[Problem, int, CompiledFleetProblem | None] | None = None
+
+
 def compile_problem(problem: Problem, scale: int) -> CompiledFleetProblem | None:
-    """The arrays for ``problem``; None where it has no request."""
+    """The arrays for ``problem``; None where it has no request. The same object again for the same
+    ``problem`` object and ``scale`` as the call before (the arrays are only read)."""
+    global _last_compiled
+    last = _last_compiled
+    if last is not None and last[0] is problem and last[1] == scale:
+        return last[2]
+    compiled = _compile(problem, scale)
+    _last_compiled = (problem, scale, compiled)
+    return compiled
+
+
+def _compile(problem: Problem, scale: int) -> CompiledFleetProblem | None:
     vehicles = problem.vehicles
     if not problem.requests or not vehicles:
         return None

@@ -17,7 +17,9 @@ The composition, for a problem of four requests or more:
 5. where vehicles count first and the ejection pool did not run, ``eliminate_routes``;
 6. ``ruin_and_recreate`` to the end of the budget;
 
-and at last ``schedule`` gives the best plan its times. The OR-Tools model is described in
+and at last ``schedule`` gives the best plan its times. Above ``stages.ORTOOLS_MAX_REQUESTS``
+requests OR-Tools' model is not built: the first plan is cheapest insertion, the numba stages have
+the whole budget and ``array_schedule.schedule_from_arrays`` gives the times. The OR-Tools model is described in
 ``dispatch.ortools_search``; the shares of the budget are ``SolverParams.shares`` and the constants
 below (measurements: benchmarks/results/solver-tuning.md).
 """
@@ -33,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from dispatch.array_schedule import schedule_from_arrays
 from dispatch.budget import Budget, Meter
 from dispatch.fleet_board import FleetBoard
 from dispatch.model import DispatchError, Problem, Request, Solution, TimeWindow, Vehicle
@@ -54,6 +57,7 @@ from dispatch.stages import (
     eject_routes_with_starts,
     eliminate_routes,
     improve,
+    ortools_applies,
     relatedness,
     ruin_and_recreate,
     serve_unserved,
@@ -152,7 +156,12 @@ def _solve_one(
             solution = search(problem, params, params.budget)
         return dataclasses.replace(solution, solver_seconds=meter.seconds_used())
     plan = _staged(problem, params, meter, variant, board)
-    return dataclasses.replace(schedule(problem, plan, params.scale), solver_seconds=meter.seconds_used())
+    timed = (
+        schedule(problem, plan, params.scale)
+        if ortools_applies(problem)
+        else schedule_from_arrays(problem, plan, params.scale)
+    )
+    return dataclasses.replace(timed, solver_seconds=meter.seconds_used())
 
 
 def _staged(
@@ -189,8 +198,12 @@ def _staged(
             LNS_AFTER_EJECTION_SHARE,
         )
     elif numba and not problem.minimize_vehicles and params.shares.lns > 0:
-        # distance alone (dial-a-ride): numba ruin and recreate first, OR-Tools then polishes
-        plan = _run(shorten, problem, plan, meter, params, params.shares.lns)
+        # distance alone (dial-a-ride): numba ruin and recreate first, OR-Tools then polishes (where its
+        # model is worth building; otherwise the numba search has all the time)
+        lns_share = params.shares.lns if ortools_applies(problem) else 1.0
+        plan = _run(shorten, problem, plan, meter, params, lns_share)
+    if not ortools_applies(problem):
+        return plan
     if eliminate and params.shares.fleet_first:
         first_share, elimination_share = FLEET_FIRST_SHARES
         params = params.with_changes(shares={"route_elimination": elimination_share})

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 Stage = Callable[[Problem, RoutePlan, Budget, SolverParams], RoutePlan]
 
 LARGE_BATCH = 250  # requests: above this, the first plan comes from dispatch.construct, not OR-Tools
+# requests: above this OR-Tools' model is not built at all (building it and reading a plan into it take
+# minutes on thousands of requests, whatever the time limit); the numba searches alone plan the batch
+ORTOOLS_MAX_REQUESTS = 1500
 PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "SEQUENTIAL_CHEAPEST_INSERTION")
 # route elimination: a time unit late costs as much as this many units of distance
 LATE_COST = 100
@@ -71,7 +74,8 @@ def construct(problem: Problem, params: SolverParams, budget: Budget, variant: i
     if not params.ortools.portfolio:
         return RoutePlan.of(search(problem, params, budget))
     strategies = list(dict.fromkeys([params.ortools.first_solution, *PORTFOLIO]))
-    candidates = _large_batch_start(problem, params, budget) if len(problem.requests) > LARGE_BATCH else []
+    large = len(problem.requests) > LARGE_BATCH or not ortools_applies(problem)
+    candidates = _large_batch_start(problem, params, budget) if large else []
     if not candidates:
         candidates = _constructions(problem, params, budget.share(1 / len(strategies)), strategies)
     ranked = sorted(candidates, key=lambda plan: plan.rank(problem))
@@ -107,6 +111,8 @@ def _large_batch_start(problem: Problem, params: SolverParams, budget: Budget) -
     plan = insertion_plan(problem, params.scale)
     if plan is None:
         return []
+    if not ortools_applies(problem):
+        return [plan]
     piece = budget.share(0.25)
     if piece.seconds is not None:
         piece = Budget(seconds=max(1.0, piece.seconds))
@@ -114,6 +120,11 @@ def _large_batch_start(problem: Problem, params: SolverParams, budget: Budget) -
         return [RoutePlan.of(search(problem, params, piece, start=plan))]
     except DispatchError:
         return []
+
+
+def ortools_applies(problem: Problem) -> bool:
+    """Whether OR-Tools' model is worth building for ``problem`` (``ORTOOLS_MAX_REQUESTS``)."""
+    return len(problem.requests) <= ORTOOLS_MAX_REQUESTS
 
 
 def improve(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
@@ -147,6 +158,8 @@ def _polished(problem: Problem, plan: RoutePlan | None, best: RoutePlan, params:
     if that beats ``best``; else ``best``."""
     if plan is None:
         return best
+    if not ortools_applies(problem):
+        return plan if plan.rank(problem) < best.rank(problem) else best
     budget = POLISH if params.iterations is None else Budget(iterations=POLISH_ITERATIONS)
     try:
         polished = RoutePlan.of(search(problem, params, budget, start=plan))
@@ -343,6 +356,7 @@ def _shorten_best_probe(
         probing.charge(piece)
         probe = shorten_routes(problem, start, piece, related, params.scale, reseeded.seed, params.lns)
         if probe is not None:
+            log.debug("probe %d: %s", r, probe.rank(problem))
             ends.append(probe)
             if probe.rank(problem) < best.rank(problem):
                 best = probe
