@@ -32,6 +32,7 @@ model as they stand); the numba kernel ``_ejection_steps`` changes the search st
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -527,9 +528,17 @@ def serve_left_out(
     best: tuple[np.ndarray, np.ndarray] | None = None
     rounds = 0
     meter = budget.start()
+    steps = SERVE_STEPS if budget.seconds is None else 1  # timed: the first call measures a step
     while pool_size > 0 and not meter.exhausted():
-        pool_size, stuck = _steps(c, routes, lengths, usable, pool, pool_size, penalty, params, weight, SERVE_STEPS)
+        began = time.perf_counter()
+        pool_size, stuck = _steps(c, routes, lengths, usable, pool, pool_size, penalty, params, weight, steps)
         meter.charge(1)
+        if budget.seconds is not None:
+            # the clock is read between calls only: on routes of hundreds of stops one insertion with
+            # ejections takes seconds, so calls shrink to about SERVE_CALL_S (an iteration budget keeps
+            # SERVE_STEPS, the same on every machine)
+            per_step = (time.perf_counter() - began) / steps
+            steps = max(1, min(SERVE_STEPS, int(SERVE_CALL_S / max(per_step, 1e-9))))
         if stuck >= 0:
             aside.append(stuck)
         if pool_size + len(aside) < best_count:
@@ -545,3 +554,4 @@ def serve_left_out(
 
 ROUNDS = 5  # times the requests set aside are tried again
 SERVE_STEPS = 50  # insertions per call of the kernel (an iteration) when placing riders left out
+SERVE_CALL_S = 0.2  # under a time budget, about this long per call (fewer insertions where they are slow)

@@ -16,7 +16,14 @@ from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 from dispatch.ortools_search import schedule, search
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.readers import read_li_lim
-from dispatch.route_min import RESTART_SEED, compile_problem, eliminate_routes_by_ejection, fewest_routes, pool_runs
+from dispatch.route_min import (
+    RESTART_SEED,
+    compile_problem,
+    eliminate_routes_by_ejection,
+    fewest_routes,
+    pool_runs,
+    serve_left_out,
+)
 from dispatch.solver import EjectionParams, SolverParams, solve
 from dispatch.validate import validate
 
@@ -266,3 +273,25 @@ def test_pool_runs_come_best_first_and_each_serves_everyone(seed: int) -> None:
     for run in runs:
         solution = schedule(problem, run)
         assert not solution.unserved and validate(problem, solution).ok
+
+
+def test_placing_riders_on_long_routes_keeps_to_a_time_budget() -> None:
+    # one vehicle whose shift holds about half of 400 riders: a route of hundreds of stops, where one
+    # insertion with ejections takes a noticeable time; the clock is read between kernel calls, so
+    # calls must shrink (a fixed 50 insertions per call overran a 0.5 s budget six times over)
+    rng = np.random.default_rng(0)
+    n = 400
+    xs = np.concatenate([[0.0], rng.uniform(0, 100, 2 * n)])
+    matrix = np.abs(xs[:, None] - xs[None, :])
+    wide = TimeWindow(0, 30000)
+    riders = tuple(Request(f"r{k}", 1 + 2 * k, 2 + 2 * k, pickup_window=wide, dropoff_window=wide) for k in range(n))
+    problem = Problem("long", riders, (Vehicle("v", 0, 0, 4, shift=TimeWindow(0, 6000)),), matrix, matrix.copy())
+    from dispatch.construct import insertion_plan
+
+    plan = insertion_plan(problem, 100)
+    assert plan is not None and plan.unserved(problem)
+    began = time.perf_counter()
+    more = serve_left_out(problem, plan, Budget(seconds=0.5))
+    assert time.perf_counter() - began < 2.0
+    assert more is not None and len(more.served()) > len(plan.served())
+    assert validate(problem, schedule(problem, more)).ok
