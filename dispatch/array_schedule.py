@@ -10,12 +10,10 @@ vehicle leaving its depot as late as its first stop allows.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
-from dispatch.model import DispatchError, Problem, Route, Solution, Stop, Unserved
-from dispatch.ortools_search import unserved_reason
+from dispatch.model import DispatchError, Problem, Route, Solution, Stop, Unserved, Vehicle
+from dispatch.ortools_search import leave_depot_late, unserved_reason
 from dispatch.pdp_arrays import CompiledFleetProblem, compile_problem, schedule_feasible
 from dispatch.plan import PlannedRoute, RoutePlan
 
@@ -35,15 +33,12 @@ def schedule_from_arrays(problem: Problem, plan: RoutePlan, scale: int = 100) ->
         pick_position = np.zeros(len(problem.requests), np.int64)
         for planned in plan.routes:
             if planned.visits:
-                begin = _begin_times(problem, compiled, planned, row_of[planned.vehicle], index_of, pick_position)
-                routes.append(_route(problem, planned, begin / scale))
+                row = row_of[planned.vehicle]
+                begin = _begin_times(problem, compiled, planned, row, index_of, pick_position)
+                routes.append(_route(problem, planned, problem.vehicles[row], index_of, begin / scale))
     served = {s.request for route in routes for s in route.stops if s.kind == "pickup"}
     unserved = tuple(Unserved(r.id, unserved_reason(problem, r, scale)) for r in problem.requests if r.id not in served)
-    distance = sum(
-        float(problem.distance[a.node, b.node])
-        for route in routes
-        for a, b in zip(route.stops, route.stops[1:], strict=False)
-    )
+    distance = sum(_distance(problem, route) for route in routes)
     ride_time = sum(_ride_times(route) for route in routes)
     return Solution(problem.name, tuple(routes), unserved, distance, ride_time, 0.0, round(distance * scale))
 
@@ -70,10 +65,11 @@ def _begin_times(
     return begin
 
 
-def _route(problem: Problem, planned: PlannedRoute, cumul: np.ndarray) -> Route:
-    """The stops of ``planned`` with starts of service no earlier than ``cumul`` (problem units)."""
-    vehicle = next(v for v in problem.vehicles if v.id == planned.vehicle)
-    by_id = {r.id: r for r in problem.requests}
+def _route(
+    problem: Problem, planned: PlannedRoute, vehicle: Vehicle, index_of: dict[str, int], cumul: np.ndarray
+) -> Route:
+    """The stops of ``planned`` on ``vehicle`` with starts of service no earlier than ``cumul`` (problem units)."""
+    by_id = {visit.request: problem.requests[index_of[visit.request]] for visit in planned.visits}
     stops: list[Stop] = []
     seats = chairs = 0
     places: list[tuple[int, str, str | None, float]] = [(vehicle.start, "start", None, 0.0)]
@@ -98,12 +94,7 @@ def _route(problem: Problem, planned: PlannedRoute, cumul: np.ndarray) -> Route:
         )
         begin = max(float(cumul[q]), arrival)
         stops.append(Stop(node, kind, request, arrival, begin, begin + service, seats, chairs))
-    # leave the start depot as late as the first visit allows (no idling at the depot)
-    first = stops[1]
-    latest = first.start_service - float(problem.travel_time[stops[0].node, first.node])
-    if latest > stops[0].departure:
-        stops[0] = dataclasses.replace(stops[0], arrival=latest, start_service=latest, departure=latest)
-        stops[1] = dataclasses.replace(first, arrival=first.start_service)
+    leave_depot_late(problem, stops)
     return Route(vehicle.id, tuple(stops))
 
 

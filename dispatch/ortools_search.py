@@ -417,18 +417,24 @@ def _extract(problem: Problem, model: _Model, assignment: Any, scale: int, secon
             if routing.IsEnd(index):
                 break
             index = assignment.Value(routing.NextVar(index))
-        if len(stops) >= 2:
-            # leave the start depot as late as the first visit allows (no idling at the depot)
-            first = stops[1]
-            latest = first.start_service - float(problem.travel_time[stops[0].node, first.node])
-            if latest > stops[0].departure:
-                stops[0] = dataclasses.replace(stops[0], arrival=latest, start_service=latest, departure=latest)
-                stops[1] = dataclasses.replace(first, arrival=first.start_service)
+        leave_depot_late(problem, stops)
         routes.append(Route(vehicle.id, tuple(stops)))
     unserved = tuple(Unserved(r.id, unserved_reason(problem, r, scale)) for r in problem.requests if r.id not in served)
     return Solution(
         problem.name, tuple(routes), unserved, total_distance, ride_time, seconds, int(assignment.ObjectiveValue())
     )
+
+
+def leave_depot_late(problem: Problem, stops: list[Stop]) -> None:
+    """The vehicle leaves its start depot (``stops[0]``) as late as the first visit allows, in place: no
+    idling at the depot (the OR-Tools schedule and ``array_schedule`` alike)."""
+    if len(stops) < 2:
+        return
+    first = stops[1]
+    latest = first.start_service - float(problem.travel_time[stops[0].node, first.node])
+    if latest > stops[0].departure:
+        stops[0] = dataclasses.replace(stops[0], arrival=latest, start_service=latest, departure=latest)
+        stops[1] = dataclasses.replace(first, arrival=first.start_service)
 
 
 def unserved_reason(problem: Problem, request: Request, scale: int) -> str:
