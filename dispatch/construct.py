@@ -9,6 +9,8 @@ in numba on the solver's own scaled integers, so every route it returns is one O
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from numba import njit
 
@@ -20,6 +22,8 @@ from dispatch.plan import RoutePlan
 @njit(cache=True)
 def _insert_in_order(  # type: ignore[no-untyped-def]
     order,
+    routes,
+    lengths,
     start,
     vehicle_class,
     tied,
@@ -33,14 +37,10 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
     capacity,
     max_duration,
 ):
-    """Each request of ``order`` at its cheapest feasible place; (routes, lengths, inserted mask)."""
-    n_req = ride_limit.shape[0]
+    """Each request of ``order`` at its cheapest feasible place in ``routes`` (changed in place)."""
     n_routes = start.shape[0]
-    size = 2 * n_req + 2
+    size = routes.shape[1]
     usable = np.ones(n_routes, np.bool_)
-    routes = np.zeros((n_routes, size), np.int64)
-    lengths = np.zeros(n_routes, np.int64)
-    inserted = np.zeros(n_req, np.bool_)
     prefix_time = np.empty(size + 2, np.int64)
     prefix_s = np.empty(size + 2, np.int64)
     prefix_c = np.empty(size + 2, np.int64)
@@ -73,13 +73,22 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
         )
         if best_r >= 0:
             lengths[best_r] = insert_request(routes[best_r], lengths[best_r], k, best_i, best_j)
-            inserted[k] = True
-    return routes, lengths, inserted
 
 
-def insertion_plan(problem: Problem, scale: int) -> RoutePlan | None:
+# requests inserted between two looks at the clock: a few milliseconds on short routes, under a
+# second on routes of hundreds of stops
+CHUNK = 64
+
+
+def insertion_plan(problem: Problem, scale: int, seconds: float | None = None) -> RoutePlan | None:
     """Routes from cheapest insertion in order of earliest pickup (the requests that fit nowhere left
-    unserved); None where there is no request."""
+    unserved); None where there is no request.
+
+    With ``seconds``, the insertion stops once they have passed (the requests not reached yet left
+    unserved, for the solver's next stages); without, every request is tried, so the plan depends on
+    the input alone.
+    """
+    started = time.perf_counter()
     compiled = compile_problem(problem, scale)
     if compiled is None:
         return None
@@ -88,11 +97,12 @@ def insertion_plan(problem: Problem, scale: int) -> RoutePlan | None:
         np.array([r.pickup_window.earliest for r in problem.requests]) + 1e-9 * np.arange(len(problem.requests)),
         kind="stable",
     ).astype(np.int64)
-    routes, lengths, _ = _insert_in_order(
-        order,
-        c.start,
-        c.vehicle_class,
-        c.tied,
-        *c.kernel_tables,
-    )
+    routes = np.zeros((c.start.shape[0], 2 * len(problem.requests) + 2), np.int64)
+    lengths = np.zeros(c.start.shape[0], np.int64)
+    for first in range(0, order.shape[0], CHUNK):
+        if seconds is not None and first > 0 and time.perf_counter() - started > seconds:
+            break
+        _insert_in_order(
+            order[first : first + CHUNK], routes, lengths, c.start, c.vehicle_class, c.tied, *c.kernel_tables
+        )
     return arrays_as_plan(problem, c, routes, lengths)

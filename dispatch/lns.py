@@ -40,6 +40,7 @@ in place, ``shorten_routes`` keeps the budget.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from numba import njit
@@ -1078,6 +1079,8 @@ def shorten_routes(
     route has no schedule the kernels find (should not happen: same integers as OR-Tools).
     """
     params = params or LnsParams()
+    # the budget covers the tables below too: on thousands of requests they take seconds
+    meter = budget.start()
     compiled = compile_problem(problem, scale)
     if compiled is None or not plan.routes:
         return None
@@ -1108,8 +1111,9 @@ def shorten_routes(
     # the relaxed bank (off where the plan already leaves riders out: those keep the full penalty)
     relax_penalty = max(int(params.bank_relax * arc), 1) if params.bank_relax > 0 and not bank.any() else 0
     seed_numba(seed)
-    meter = budget.start()
+    steps = params.steps_per_call
     while not meter.exhausted():
+        began = time.perf_counter()
         done = meter.fraction_used()
         if warp_penalty > 0 and done >= warp_until:
             # the rest on time only, from the best plan, annealed anew
@@ -1117,13 +1121,13 @@ def shorten_routes(
             cost, warp_penalty = float(best_cost), 0.0
         temperature = _temperature(hot, cold, done, warp_until, warp_penalty > 0)
         cost, best_cost, on_time = _lns_steps(  # type: ignore[call-arg]
-            routes, lengths, cost, best_routes, best_lengths, best_cost, temperature, params.steps_per_call,
+            routes, lengths, cost, best_routes, best_lengths, best_cost, temperature, steps,
             max_removed, related, *c.kernel_tables, open_routes, usable, c.start, c.vehicle_class, c.tied, bank,
             bank_penalty, params.blink, params.string_share, params.tail_share, params.regret_share, params.squeeze,
             load_weight(c.transit, n_req) if params.squeeze else 1, params.recreate_attempts, warp_penalty,
             relax_penalty,
         )  # fmt: skip
-        share = on_time / params.steps_per_call
+        share = on_time / steps
         if warp_penalty == 0 and relax_penalty > 0:
             # at least 1, so the relaxation stays on
             relax = _adapted_penalty(relax_penalty, share, RELAX_LOW * arc, RELAX_HIGH * arc, params)
@@ -1136,4 +1140,19 @@ def shorten_routes(
                 _back_to_best(routes, lengths, bank, best_routes, best_lengths)
                 late_calls = 0
         meter.charge(1)
+        if budget.seconds is not None:
+            steps = _timed_steps(steps, time.perf_counter() - began, params.steps_per_call)
     return arrays_as_plan(problem, c, best_routes, best_lengths)
+
+
+# under a time budget, calls of the kernel last at most about this long: the clock is read between
+# calls only, and a step on routes of hundreds of stops with a large bank takes tens of milliseconds
+LNS_CALL_S = 1.0
+
+
+def _timed_steps(steps: int, seconds: float, most: int) -> int:
+    """Steps for the next call so that it lasts about ``LNS_CALL_S`` at most (``most`` at the most),
+    from the last call's ``steps`` and ``seconds``. An iteration budget never comes here: its calls
+    keep ``steps_per_call`` steps, the same on every machine."""
+    per_step = seconds / steps
+    return max(1, min(most, int(LNS_CALL_S / max(per_step, 1e-9))))

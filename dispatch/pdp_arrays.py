@@ -344,6 +344,21 @@ def best_insertion(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
+def first_place_open(suffix_latest, n, opens):  # type: ignore[no-untyped-def]
+    """The first position q in 0..n with ``suffix_latest[q] >= opens`` (n + 1: none), by bisection:
+    ``suffix_latest`` (``route_summary``) never falls along the route, as travel times are not negative."""
+    low = 0
+    high = n + 1
+    while low < high:
+        mid = (low + high) // 2
+        if suffix_latest[mid] >= opens:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+@njit(cache=True, inline="always")
 def route_summary(  # type: ignore[no-untyped-def]
     seq, n, start, transit, earliest, latest, seats, chairs, capacity, prefix_time, prefix_s, prefix_c, suffix_latest
 ):
@@ -451,7 +466,10 @@ def insertion_below(  # type: ignore[no-untyped-def]
         # most pickup places and the tails of the others are passed over
         least_drop_detours(seq, n, d, end, distance, least_drop, BIG)
     # first the drop-off right after the pickup, everywhere (O(n)): a cheap place found early bounds the rest
-    for i in range(n + 1 if prune else 0):
+    # the arrival at seq[i] after a pickup before it is no earlier than the pickup's window opens, and
+    # suffix_latest never falls along the route: the places before ``first`` cannot be feasible
+    first = first_place_open(suffix_latest, n, earliest[p])
+    for i in range(first, n + 1 if prune else 0):
         ta = earliest[start] if i == 0 else prefix_time[i - 1]
         if ta > latest[p]:
             break
@@ -475,7 +493,7 @@ def insertion_below(  # type: ignore[no-untyped-def]
                                     max_duration, work, pick_position))
         ):  # fmt: skip
             best, best_i, best_j, cap = added, i, i, added
-    for i in range(n + 1):
+    for i in range(first, n + 1):
         a = start if i == 0 else seq[i - 1]
         ta = earliest[start] if i == 0 else prefix_time[i - 1]
         if ta > latest[p]:

@@ -18,8 +18,10 @@ The composition, for a problem of four requests or more:
 6. ``ruin_and_recreate`` to the end of the budget;
 
 and at last ``schedule`` gives the best plan its times. Above ``stages.ORTOOLS_MAX_REQUESTS``
-requests OR-Tools' model is not built: the first plan is cheapest insertion, the numba stages have
-the whole budget and ``array_schedule.schedule_from_arrays`` gives the times. The OR-Tools model is described in
+requests OR-Tools' model is not built: the first plan is cheapest insertion (stopped at
+``LARGE_BATCH_INSERTION_SHARE`` of a time budget), the numba LNS has the rest (its bank places the
+riders insertion did not reach; the ejection pool's steps are too slow on routes of hundreds of stops)
+and ``array_schedule.schedule_from_arrays`` gives the times. The OR-Tools model is described in
 ``dispatch.ortools_search``; the shares of the budget are ``SolverParams.shares`` and the constants
 below (measurements: benchmarks/results/solver-tuning.md).
 """
@@ -41,6 +43,7 @@ from dispatch.fleet_board import FleetBoard
 from dispatch.model import DispatchError, Problem, Request, Solution, TimeWindow, Vehicle
 from dispatch.ortools_search import schedule, search
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
+from dispatch.progress import ProgressSink, QueueSink, StageReporter, drain
 from dispatch.solver_params import (
     FIRST_SOLUTION_STRATEGIES,
     METAHEURISTICS,
@@ -98,6 +101,8 @@ POOL_CONSTRUCTION_SHARE = 0.08
 FLEET_FIRST_SHARES = (0.15, 0.8)
 # fleet_first with identical vehicles: share of what is left after construction for the ejection pool
 FLEET_FIRST_EJECTION_SHARE = 0.5
+# above stages.ORTOOLS_MAX_REQUESTS under a time budget: cheapest insertion may use this share at most
+LARGE_BATCH_INSERTION_SHARE = 0.35
 # of what is left after construction, at most, for placing the riders the first plan leaves out
 SERVE_SHARE = 0.3
 # after the ejection pool: share of what is left for the numba LNS, which shortens the long routes
@@ -106,7 +111,12 @@ SERVE_SHARE = 0.3
 LNS_AFTER_EJECTION_SHARE = 0.97
 
 
-def solve(problem: Problem, params: SolverParams | None = None, initial: RoutePlan | None = None) -> Solution:
+def solve(
+    problem: Problem,
+    params: SolverParams | None = None,
+    initial: RoutePlan | None = None,
+    progress: ProgressSink | None = None,
+) -> Solution:
     """Solve a dial-a-ride problem: the stages of the module docstring, then ``schedule``.
 
     Parameters
@@ -119,6 +129,9 @@ def solve(problem: Problem, params: SolverParams | None = None, initial: RoutePl
     initial
         A plan to improve (e.g. the one a fleet is already following) instead of constructing one;
         if OR-Tools cannot read it as a feasible start, it constructs its own.
+    progress
+        Called with a ``dispatch.progress.SolveProgress`` after each stage of each worker (in this
+        process), for a caller that shows a long job moving; the plan does not depend on it.
 
     Returns
     -------
@@ -129,9 +142,17 @@ def solve(problem: Problem, params: SolverParams | None = None, initial: RoutePl
     processes, each searching differently (``WORKER_FLAVOURS``), and the best is returned.
     """
     params = params or SolverParams()
+    if not params.ortools.portfolio and initial is None and not ortools_applies(problem):
+        # OR-Tools alone cannot read a batch this large within any limit: the stages plan it instead
+        log.warning(
+            "[solver.ortools] portfolio = false (OR-Tools alone) does not apply to %d requests "
+            "(more than dispatch.stages.ORTOOLS_MAX_REQUESTS): planning them with the numba stages",
+            len(problem.requests),
+        )
+        params = params.with_changes(ortools={"portfolio": True})
     if params.workers > 1 and initial is None and params.ortools.portfolio:
-        return _solve_in_parallel(problem, params)
-    return _solve_one(problem, params, initial)
+        return _solve_in_parallel(problem, params, progress)
+    return _solve_one(problem, params, initial, report=StageReporter(problem, progress))
 
 
 def _solve_one(
@@ -140,11 +161,14 @@ def _solve_one(
     initial: RoutePlan | None = None,
     variant: int = 0,
     board: FleetBoard | None = None,
+    report: StageReporter | None = None,
 ) -> Solution:
     """One search (see ``solve``); ``variant`` k > 0 starts from the k-th best construction (when it
     serves as many requests) and gives smaller fleets a shorter share, so parallel workers differ;
-    ``board``: the plans parallel workers share (``dispatch.fleet_board``)."""
+    ``board``: the plans parallel workers share (``dispatch.fleet_board``); ``report``: told each
+    stage's plan."""
     meter = params.budget.start()
+    report = report or StageReporter(problem, None)
     if initial is not None or not params.ortools.portfolio:
         # one OR-Tools search: its solution is already scheduled by the same model, and is returned as
         # the search left it (a running service day goes on from exactly these times)
@@ -154,8 +178,9 @@ def _solve_one(
             if initial is None:
                 raise
             solution = search(problem, params, params.budget)
+        report("OR-Tools search", RoutePlan.of(solution))
         return dataclasses.replace(solution, solver_seconds=meter.seconds_used())
-    plan = _staged(problem, params, meter, variant, board)
+    plan = _staged(problem, params, meter, variant, board, report)
     timed = (
         schedule(problem, plan, params.scale)
         if ortools_applies(problem)
@@ -165,21 +190,31 @@ def _solve_one(
 
 
 def _staged(
-    problem: Problem, params: SolverParams, meter: Meter, variant: int, board: FleetBoard | None = None
+    problem: Problem,
+    params: SolverParams,
+    meter: Meter,
+    variant: int,
+    board: FleetBoard | None,
+    report: StageReporter,
 ) -> RoutePlan:
-    """The composition of the module docstring, within what ``meter`` has left."""
+    """The composition of the module docstring, within what ``meter`` has left; ``report`` is told the
+    plan after each stage."""
     ruin = params.ruin.enabled and len(problem.requests) >= 4
     eliminate = ruin and problem.minimize_vehicles and params.shares.route_elimination > 0
     numba = ruin
     pool_first = eliminate and numba and params.shares.ejection > 0
-    share = params.budget.share(POOL_CONSTRUCTION_SHARE if pool_first else CONSTRUCTION_SHARE)
+    share = params.budget.share(_construction_share(problem, params, pool_first))
     plan = construct(problem, params, share, variant)
     meter.charge(share)
+    report("first plan", plan)
     if variant % 2 == 1:
         params = params.with_changes(shares={"route_elimination": params.shares.route_elimination / 2})
-    if numba and plan.unserved(problem) and params.shares.ejection > 0:
-        # riders left out first: the ejection pool places them, moving others out of the way
+    if numba and plan.unserved(problem) and params.shares.ejection > 0 and ortools_applies(problem):
+        # riders left out first: the ejection pool places them, moving others out of the way (not on
+        # batches of thousands: on routes of hundreds of stops its steps take seconds each, and the LNS,
+        # which keeps riders left out in its bank, places more in the same time)
         plan = _run(serve_unserved, problem, plan, meter, params, SERVE_SHARE)
+        report("riders left out placed", plan)
     first_share = 0.4 if ruin else 1.0
     if pool_first:
         # vehicles first: the ejection pool takes routes away, far better than OR-Tools' moves,
@@ -187,6 +222,7 @@ def _staged(
         eliminate = False
         first = plan
         plan, starts = _pool_stage(problem, plan, meter, params, board)
+        report("routes taken away (ejection pool)", plan)
         if board is not None:
             board.post((plan, *starts))
         plan = _run(
@@ -197,11 +233,13 @@ def _staged(
             params,
             LNS_AFTER_EJECTION_SHARE,
         )
+        report("routes shortened (ruin and recreate)", plan)
     elif numba and not problem.minimize_vehicles and params.shares.lns > 0:
         # distance alone (dial-a-ride): numba ruin and recreate first, OR-Tools then polishes (where its
         # model is worth building; otherwise the numba search has all the time)
         lns_share = params.shares.lns if ortools_applies(problem) else 1.0
         plan = _run(shorten, problem, plan, meter, params, lns_share)
+        report("routes shortened (ruin and recreate)", plan)
     if not ortools_applies(problem):
         return plan
     if eliminate and params.shares.fleet_first:
@@ -209,12 +247,23 @@ def _staged(
         params = params.with_changes(shares={"route_elimination": elimination_share})
     if not meter.exhausted(reserve_s=0.5):
         plan = _run(improve, problem, plan, meter, params, first_share)
+        report("OR-Tools local search", plan)
     if eliminate:
         # try smaller fleets from the improved routes (shorter routes leave room)
         plan = _run(eliminate_routes, problem, plan, meter, params, params.shares.route_elimination)
+        report("OR-Tools route elimination", plan)
     if ruin:
         plan = _run(ruin_and_recreate, problem, plan, meter, params, 1.0)
+        report("OR-Tools ruin and recreate", plan)
     return plan
+
+
+def _construction_share(problem: Problem, params: SolverParams, pool_first: bool) -> float:
+    if params.iterations is None and not ortools_applies(problem):
+        # cheapest insertion stops at this share and the LNS places the rest from its bank; the time
+        # insertion does not use goes to the LNS
+        return LARGE_BATCH_INSERTION_SHARE
+    return POOL_CONSTRUCTION_SHARE if pool_first else CONSTRUCTION_SHARE
 
 
 def _pool_stage(
@@ -247,14 +296,14 @@ def _piece(meter: Meter, share: float) -> Budget | None:
     return piece
 
 
-def _solve_in_parallel(problem: Problem, params: SolverParams) -> Solution:
+def _solve_in_parallel(problem: Problem, params: SolverParams, progress: ProgressSink | None = None) -> Solution:
     """``params.workers`` searches in separate processes, each with its own seed and start; the best wins.
 
     OR-Tools' routing search runs on one core; a second process is the way to use a second one. With
     an iteration budget each worker is deterministic, and ties go to the lowest worker, so the result is too.
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, wait
 
     started = time.perf_counter()
     # fork where there is one: the workers start at once, without importing OR-Tools again
@@ -266,12 +315,26 @@ def _solve_in_parallel(problem: Problem, params: SolverParams) -> Solution:
     # where vehicles count first and time is the budget, the workers share their pool stage's plans
     sharing = problem.minimize_vehicles and params.iterations is None
     with contextlib.ExitStack() as stack:
-        shared = stack.enter_context(context.Manager()).dict() if sharing else None
+        manager = stack.enter_context(context.Manager()) if sharing or progress else None
+        shared = manager.dict() if manager is not None and sharing else None
+        events = manager.Queue() if manager is not None and progress else None
         pool = stack.enter_context(ProcessPoolExecutor(params.workers, mp_context=context))
         futures = [
-            pool.submit(_solve_one, problem, p, None, variant, None if shared is None else FleetBoard(shared, k))
+            pool.submit(
+                _solve_one,
+                problem,
+                p,
+                None,
+                variant,
+                None if shared is None else FleetBoard(shared, k),
+                StageReporter(problem, None if events is None else QueueSink(events), k),
+            )
             for k, (p, variant) in enumerate(settings)
         ]
+        if events is not None and progress is not None:
+            while wait(futures, timeout=0.5).not_done:
+                drain(events, progress)
+            drain(events, progress)
         results = [f.result() for f in futures]
     for k, result in enumerate(results):
         log.debug("worker %d: %s", k, RoutePlan.of(result).rank(problem))

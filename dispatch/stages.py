@@ -108,12 +108,13 @@ def _large_batch_start(problem: Problem, params: SolverParams, budget: Budget) -
     """
     from dispatch.construct import insertion_plan
 
-    plan = insertion_plan(problem, params.scale)
+    if not ortools_applies(problem):
+        plan = insertion_plan(problem, params.scale, budget.seconds)
+        return [] if plan is None else [plan]
+    piece = budget.share(0.25)
+    plan = insertion_plan(problem, params.scale, None if budget.seconds is None else budget.seconds * 0.75)
     if plan is None:
         return []
-    if not ortools_applies(problem):
-        return [plan]
-    piece = budget.share(0.25)
     if piece.seconds is not None:
         piece = Budget(seconds=max(1.0, piece.seconds))
     try:
@@ -252,7 +253,9 @@ def shorten(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverPar
     """
     from dispatch.lns import shorten_routes
 
-    shorter = shorten_routes(problem, plan, budget, relatedness(problem), params.scale, params.seed, params.lns)
+    meter = budget.start()  # the relatedness table of thousands of requests takes a second
+    related = relatedness(problem)
+    shorter = shorten_routes(problem, plan, meter.left(), related, params.scale, params.seed, params.lns)
     return _polished(problem, shorter, plan, params)
 
 

@@ -316,6 +316,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     from dispatch.solver import compile_kernels, solve
     from dispatch.validate import validate
     from maas.area import load_area
+    from maas_apps.solve_progress import SolveWatch
     from planner.area_data import load_area_data
 
     area = load_area(args.area, args.data_dir)
@@ -325,7 +326,8 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     budget = f"{args.iterations} iterations" if args.iterations else f"{args.time_limit:.0f} s"
     print(f"{len(problem.requests)} requests, {len(problem.vehicles)} vehicles; solving for {budget}", file=sys.stderr)
     compile_kernels()  # the first compilation takes seconds; the time limit is for the search
-    solution = solve(problem, params)
+    with SolveWatch(time.perf_counter(), f"limit {budget}") as watch:
+        solution = solve(problem, params, progress=watch)
     report = validate(problem, solution)
     plan = {
         "area": area.name,

@@ -11,6 +11,7 @@ import pytest
 import dispatch.ortools_search as ortools_search
 import dispatch.stages as stages
 from dispatch.array_schedule import schedule_from_arrays
+from dispatch.construct import CHUNK, insertion_plan
 from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 from dispatch.pdp_arrays import compile_problem
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
@@ -57,7 +58,10 @@ def test_unplanned_requests_get_a_reason() -> None:
     assert validate(planted.problem, timed).ok
 
 
-def test_above_the_ortools_size_the_solver_plans_with_numba_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("portfolio", [True, False])
+def test_above_the_ortools_size_the_solver_plans_with_numba_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, portfolio: bool
+) -> None:
     planted = planted_instance(PlantedSpec(30, 5, seed=2, onboard_share=0.0))
     monkeypatch.setattr(stages, "ORTOOLS_MAX_REQUESTS", 10)
 
@@ -67,13 +71,26 @@ def test_above_the_ortools_size_the_solver_plans_with_numba_alone(monkeypatch: p
     monkeypatch.setattr(stages, "search", no_ortools)
     monkeypatch.setattr(ortools_search, "search", no_ortools)
     monkeypatch.setattr("dispatch.solver.schedule", no_ortools)
-    params = SolverParams(iterations=40, workers=1)
+    monkeypatch.setattr("dispatch.solver.search", no_ortools)
+    # OR-Tools alone (portfolio = false) cannot plan such a batch: the numba stages do, and the log says so
+    params = SolverParams(iterations=40, workers=1).with_changes(ortools={"portfolio": portfolio})
     solution = solve(planted.problem, params)
+    assert ("portfolio = false" in caplog.text) is not portfolio
     report = validate(planted.problem, solution)
     assert report.ok, report.violations
     assert solution.served == 30  # the planted plan serves everyone
     # the same plan on every run: a work budget, numba searches seeded
     assert RoutePlan.of(solve(planted.problem, params)) == RoutePlan.of(solution)
+
+
+def test_insertion_under_a_time_budget_stops_and_leaves_the_rest_for_the_search() -> None:
+    problem = planted_instance(PlantedSpec(150, 6, seed=4, onboard_share=0.0)).problem
+    everyone = insertion_plan(problem, 100)
+    cut = insertion_plan(problem, 100, seconds=0.0)  # only the first chunk before the clock is read
+    assert everyone is not None and cut is not None
+    assert len(cut.served()) <= CHUNK < len(everyone.served())
+    # what it did insert is a plan the vehicles can drive
+    assert validate(problem, schedule_from_arrays(problem, cut)).ok
 
 
 def test_compiled_arrays_are_reused_for_the_same_problem_only() -> None:

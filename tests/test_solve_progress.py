@@ -1,0 +1,54 @@
+"""Progress of a running solve: what an operator sees while ``maas dispatch`` works through a batch."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import pytest
+
+from dispatch.plan import RoutePlan
+from dispatch.planted import PlantedSpec, planted_instance
+from dispatch.progress import SolveProgress
+from dispatch.solver import SolverParams, solve
+from maas_apps.solve_progress import SolveWatch
+
+pytestmark = pytest.mark.usefixtures("compiled_kernels")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_worker_reports_its_stages_and_the_plan_does_not_change(workers: int) -> None:
+    problem = planted_instance(PlantedSpec(20, 3, seed=5, onboard_share=0.1)).problem
+    params = SolverParams(iterations=20, workers=workers, seed=2)
+    events: list[SolveProgress] = []
+    watched = solve(problem, params, progress=events.append)
+    plain = solve(problem, params)
+    # reporting only reads the plans: the same iterations give the same plan with or without it
+    assert RoutePlan.of(watched) == RoutePlan.of(plain)
+    assert {e.worker for e in events} == set(range(workers))
+    for worker in range(workers):
+        own = [e for e in events if e.worker == worker]
+        assert own[0].stage == "first plan"
+        assert len(own) >= 2
+        assert [e.seconds for e in own] == sorted(e.seconds for e in own)
+        assert all(e.requests == len(problem.requests) and 0 <= e.served <= e.requests for e in own)
+    # the best stage plan reported is the plan returned
+    best = min(events, key=lambda e: (e.requests - e.served, e.distance))
+    assert best.served == watched.served
+    assert best.distance == pytest.approx(watched.distance, rel=1e-9)
+
+
+def test_the_watch_prints_stages_and_says_it_is_still_searching_when_quiet() -> None:
+    out = io.StringIO()
+    event = SolveProgress(worker=1, stage="first plan", seconds=0.4, served=9, requests=10, routes=2, distance=12.5)
+    with SolveWatch(time.perf_counter(), "limit 60 s", out=out, quiet_s=0.2) as watch:
+        watch(event)
+        deadline = time.perf_counter() + 5
+        while "still searching" not in out.getvalue() and time.perf_counter() < deadline:
+            time.sleep(0.1)
+    text = out.getvalue()
+    assert "worker 1, first plan: 9/10 served, 2 routes, 12.5 km" in text
+    assert "still searching (limit 60 s); best so far 9/10 served, 2 routes, 12.5 km" in text
+    # the ticker stops with the watch
+    assert not any(t.name == watch._ticker.name and t.is_alive() for t in threading.enumerate())
