@@ -1092,7 +1092,7 @@ def shorten_routes(
     usable = np.ones(len(lengths), np.bool_) if open_routes else lengths > 0
     c = compiled
     n_req = len(problem.requests)
-    related = np.argsort(relatedness, axis=1).astype(np.int64)
+    related = np.argsort(relatedness, axis=1).astype(np.int64, copy=False)
     max_removed = max(2, min(30, round(params.removed_share * n_req), n_req))
     distance = int(_total_distance(routes, lengths, c.distance, c.start))
     bank = _bank_of(routes, lengths, n_req)

@@ -142,11 +142,26 @@ def scaled_tables(
     unit; nothing from a location to itself."""
     loc = np.array(locations)
     service_scaled = np.ceil(np.array(service) * scale).astype(np.int64)
-    travel = np.ceil(problem.travel_time[np.ix_(loc, loc)] * scale).astype(np.int64)
-    distance = np.rint(problem.distance[np.ix_(loc, loc)] * scale).astype(np.int64)
+    travel = _scaled(problem.travel_time, loc, scale, np.ceil)
+    distance = _scaled(problem.distance, loc, scale, np.rint)
     np.fill_diagonal(travel, 0)
     np.fill_diagonal(distance, 0)
     return service_scaled, travel, distance
+
+
+def _scaled(matrix: np.ndarray, loc: np.ndarray, scale: int, rounding: np.ufunc) -> np.ndarray:
+    """``matrix`` between ``loc`` times ``scale``, rounded, as int64; a block of rows at a time, so that
+    a table of 10,000 stops needs no float copy of its own size besides the result."""
+    table = np.empty((len(loc), len(loc)), dtype=np.int64)
+    for first in range(0, len(loc), SCALE_BLOCK_ROWS):
+        rows = loc[first : first + SCALE_BLOCK_ROWS]
+        block = matrix[np.ix_(rows, loc)].astype(np.float64, copy=False)
+        block *= scale
+        table[first : first + len(rows)] = rounding(block, out=block)
+    return table
+
+
+SCALE_BLOCK_ROWS = 512
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,7 +122,7 @@ def _compile(problem: Problem, scale: int) -> CompiledFleetProblem | None:
         for k, r in enumerate(problem.requests)
     ]
     return CompiledFleetProblem(
-        transit=travel + service_scaled[:, None],
+        transit=_plus_service(travel, service_scaled),
         distance=distance,
         earliest=np.array(earliest, dtype=np.int64),
         latest=np.array(latest, dtype=np.int64),
@@ -138,6 +138,12 @@ def _compile(problem: Problem, scale: int) -> CompiledFleetProblem | None:
         vehicle_class=np.array(vehicle_class, dtype=np.int64),
         tied=np.array([-1 if r.vehicle is None else row[r.vehicle] for r in problem.requests], dtype=np.int64),
     )
+
+
+def _plus_service(travel: np.ndarray, service: np.ndarray) -> np.ndarray:
+    """Travel plus the service at the stop left, in place (``travel`` is the caller's own copy)."""
+    travel += service[:, None]
+    return travel
 
 
 # ---------------------------------------------------------------------------------------------

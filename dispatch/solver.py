@@ -40,6 +40,7 @@ import numpy as np
 from dispatch.array_schedule import schedule_from_arrays
 from dispatch.budget import Budget, Meter
 from dispatch.fleet_board import FleetBoard
+from dispatch.memory import available_bytes, bytes_per_worker, workers_that_fit
 from dispatch.model import DispatchError, Problem, Request, Solution, TimeWindow, Vehicle
 from dispatch.ortools_search import schedule, search
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
@@ -150,9 +151,34 @@ def solve(
             len(problem.requests),
         )
         params = params.with_changes(ortools={"portfolio": True})
+    params = _workers_in_memory(problem, params)
     if params.workers > 1 and initial is None and params.ortools.portfolio:
         return _solve_in_parallel(problem, params, progress)
     return _solve_one(problem, params, initial, report=StageReporter(problem, progress))
+
+
+def _workers_in_memory(problem: Problem, params: SolverParams) -> SolverParams:
+    """``params`` with as many workers as fit in the memory available (``dispatch.memory``); a
+    ``DispatchError`` saying what the batch needs where not even one does."""
+    available = available_bytes()
+    fit = workers_that_fit(problem, params.workers, available)
+    if fit == params.workers:
+        return params
+    need = bytes_per_worker(problem) / 1024**3
+    if fit == 0:
+        raise DispatchError(
+            f"{len(problem.requests)} requests need about {need:.1f} GB for the solver's tables and "
+            f"{(available or 0) / 1024**3:.1f} GB is available: split the batch (by time of day, or by "
+            "district) or run it on a machine with more memory"
+        )
+    log.warning(
+        "%d requests need about %.1f GB per solver worker: running %d worker(s) instead of %d",
+        len(problem.requests),
+        need,
+        fit,
+        params.workers,
+    )
+    return dataclasses.replace(params, workers=fit)
 
 
 def _solve_one(

@@ -616,9 +616,13 @@ def relatedness(problem: Problem) -> np.ndarray:
     earliest = np.array(
         [max(r.pickup_window.earliest, r.dropoff_window.earliest - t[r.pickup, r.dropoff]) for r in problem.requests]
     )
-    return np.asarray(
-        t[np.ix_(pickups, pickups)] + t[np.ix_(dropoffs, dropoffs)] + np.abs(earliest[:, None] - earliest[None, :])
-    )
+    # summed in place: on thousands of requests each term is hundreds of megabytes
+    apart = np.asarray(t[np.ix_(pickups, pickups)], dtype=np.float64)
+    apart += t[np.ix_(dropoffs, dropoffs)]
+    gap = earliest[:, None] - earliest[None, :]
+    np.abs(gap, out=gap)
+    apart += gap
+    return apart
 
 
 def _lateness_by_stop(problem: Problem, solution: Solution) -> list[tuple[str | None, float]]:

@@ -126,3 +126,29 @@ def test_maas_dispatch_with_a_work_budget_gives_the_same_plan_twice(
         plans.append(out.read_text())
     assert plans[0] == plans[1]
     assert '"validator": "valid' in plans[0]
+
+
+def test_a_batch_too_large_for_memory_is_refused_with_what_it_needs(
+    helsinki, tmp_path: Path, shared_data: Path, helsinki_cache: Path, monkeypatch, capsys, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    import dispatch.solver as solver
+    from dispatch.memory import bytes_per_worker
+    from maas_apps.cli import main
+
+    requests, fleet = _batch(helsinki, tmp_path, 40, 4)
+    common = ["dispatch", "--requests", str(requests), "--fleet", str(fleet), "--data-dir", str(shared_data)]
+    common += ["--cache-dir", str(helsinki_cache), "--solutions", "5", "--workers", "2"]
+    # a machine with too little memory for even one worker: a message, not the system killing the job
+    monkeypatch.setattr(solver, "available_bytes", lambda: 50 * 1024**2)
+    refused = tmp_path / "refused.json"
+    assert main([*common, "--out", str(refused)]) != 0
+    message = capsys.readouterr().err
+    assert "40 requests need about" in message and "GB is available: split the batch" in message
+    assert not refused.exists()
+    # room for one worker of the two asked for: one runs, and the log says so
+    problem = read_realworld(requests, fleet, helsinki)
+    monkeypatch.setattr(solver, "available_bytes", lambda: int(1.5 * bytes_per_worker(problem)))
+    planned = tmp_path / "planned.json"
+    assert main([*common, "--out", str(planned)]) == 0
+    assert "running 1 worker(s) instead of 2" in caplog.text
+    assert '"validator": "valid' in planned.read_text()
