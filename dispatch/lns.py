@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit
@@ -1067,9 +1068,11 @@ def shorten_routes(
     scale: int = 100,
     seed: int = 0,
     params: LnsParams | None = None,
+    on_best: Callable[[RoutePlan], None] | None = None,
 ) -> RoutePlan | None:
     """``plan``'s routes made shorter within ``budget`` (an iteration: ``params.steps_per_call`` steps),
-    or None if it does not apply.
+    or None if it does not apply. ``on_best``, if given, is shown the best plan when it has improved,
+    every ``REPORT_EVERY_S`` seconds at most (a long run is seen to move; the search does not change).
 
     Where vehicles count first (``Problem.minimize_vehicles``) no route is ever added; otherwise
     any vehicle of the fleet may be used. Riders ``plan`` leaves out wait in a bank: every step tries
@@ -1112,6 +1115,7 @@ def shorten_routes(
     relax_penalty = max(int(params.bank_relax * arc), 1) if params.bank_relax > 0 and not bank.any() else 0
     seed_numba(seed)
     steps = params.steps_per_call
+    shown = _Shown(on_best, best_cost)
     while not meter.exhausted():
         began = time.perf_counter()
         done = meter.fraction_used()
@@ -1142,7 +1146,30 @@ def shorten_routes(
         meter.charge(1)
         if budget.seconds is not None:
             steps = _timed_steps(steps, time.perf_counter() - began, params.steps_per_call)
+        if shown.due(best_cost):
+            shown.show(arrays_as_plan(problem, c, best_routes, best_lengths), best_cost)
     return arrays_as_plan(problem, c, best_routes, best_lengths)
+
+
+REPORT_EVERY_S = 10.0  # at most this often a long run shows its best plan (``on_best``)
+
+
+class _Shown:
+    """When ``shorten_routes`` last showed its best plan to ``on_best``, and at what cost."""
+
+    def __init__(self, on_best: Callable[[RoutePlan], None] | None, cost: float) -> None:
+        self._on_best = on_best
+        self._cost = cost
+        self._at = time.perf_counter()
+
+    def due(self, best_cost: float) -> bool:
+        return self._on_best is not None and best_cost < self._cost and time.perf_counter() - self._at >= REPORT_EVERY_S
+
+    def show(self, plan: RoutePlan, cost: float) -> None:
+        assert self._on_best is not None
+        self._on_best(plan)
+        self._cost = cost
+        self._at = time.perf_counter()
 
 
 # under a time budget, calls of the kernel last at most about this long: the clock is read between

@@ -264,7 +264,8 @@ def _staged(
         # distance alone (dial-a-ride): numba ruin and recreate first, OR-Tools then polishes (where its
         # model is worth building; otherwise the numba search has all the time)
         lns_share = params.shares.lns if ortools_applies(problem) else 1.0
-        plan = _run(shorten, problem, plan, meter, params, lns_share)
+        shown = functools.partial(report, "shortening routes (ruin and recreate)")
+        plan = _run(functools.partial(shorten, on_best=shown), problem, plan, meter, params, lns_share)
         report("routes shortened (ruin and recreate)", plan)
     if not ortools_applies(problem):
         return plan

@@ -232,7 +232,13 @@ def eject_routes_with_starts(
     return best, tuple(run for run in runs[1:] if run.rank(problem)[:2] == fleet)
 
 
-def shorten(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverParams) -> RoutePlan:
+def shorten(
+    problem: Problem,
+    plan: RoutePlan,
+    budget: Budget,
+    params: SolverParams,
+    on_best: Callable[[RoutePlan], None] | None = None,
+) -> RoutePlan:
     """Routes shortened by the numba ruin and recreate (``dispatch.lns``) within ``budget``, polished by OR-Tools.
 
     Parameters
@@ -245,6 +251,8 @@ def shorten(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverPar
         Seconds, or iterations (see the module docstring for what one is here).
     params
         The solver's parameters (scale, seed and this stage's table).
+    on_best
+        Shown the best plan now and then during a long run (``dispatch.lns.shorten_routes``).
 
     Returns
     -------
@@ -255,7 +263,7 @@ def shorten(problem: Problem, plan: RoutePlan, budget: Budget, params: SolverPar
 
     meter = budget.start()  # the relatedness table of thousands of requests takes a second
     related = relatedness(problem)
-    shorter = shorten_routes(problem, plan, meter.left(), related, params.scale, params.seed, params.lns)
+    shorter = shorten_routes(problem, plan, meter.left(), related, params.scale, params.seed, params.lns, on_best)
     return _polished(problem, shorter, plan, params)
 
 

@@ -52,3 +52,25 @@ def test_the_watch_prints_stages_and_says_it_is_still_searching_when_quiet() -> 
     assert "still searching (limit 60 s); best so far 9/10 served, 2 routes, 12.5 km" in text
     # the ticker stops with the watch
     assert not any(t.name == watch._ticker.name and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_long_lns_run_shows_its_best_plans_as_they_improve(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dispatch.lns as lns
+    from dispatch.budget import Budget
+    from dispatch.construct import insertion_plan
+    from dispatch.stages import relatedness
+
+    problem = planted_instance(PlantedSpec(60, 4, seed=3, onboard_share=0.0)).problem
+    start = insertion_plan(problem, 100)
+    assert start is not None
+    monkeypatch.setattr(lns, "REPORT_EVERY_S", 0.0)  # every improvement, for the test
+    shown: list[RoutePlan] = []
+    related = relatedness(problem)
+    best = lns.shorten_routes(problem, start, Budget(iterations=30), related, seed=1, on_best=shown.append)
+    assert best is not None and shown
+    ranks = [(len(p.unserved(problem)), p.distance(problem)) for p in shown]
+    assert ranks == sorted(ranks, reverse=True)  # each shown plan better than the one before
+    assert ranks[-1] == (len(best.unserved(problem)), best.distance(problem))
+    assert ranks[0] < (len(start.unserved(problem)), start.distance(problem))
+    # showing only reads: the same iterations give the same plan without it
+    assert lns.shorten_routes(problem, start, Budget(iterations=30), related, seed=1) == best
