@@ -366,13 +366,30 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         f"served {solution.served}/{len(problem.requests)}, {solution.distance:.2f} km, "
         f"ride time {solution.ride_time:.0f} min in all; validator: {report.summary()}"
     )
-    for u in solution.unserved:
-        print(f"  unserved {u.request}: {u.reason}")
+    for line in unserved_lines(solution.unserved, args.out):
+        print(line)
     plan["routes"] = routes
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(plan, handle, indent=1, ensure_ascii=False)
     print(f"written {args.out}")
     return 0 if report.ok else 1
+
+
+UNSERVED_LISTED = 20  # more riders left out than this are counted by reason instead of listed
+
+
+def unserved_lines(unserved: Sequence[Any], out: str | Path) -> list[str]:
+    """What ``maas dispatch`` prints about the riders left out: each with its reason where there are
+    few; otherwise how many for each reason (a list of thousands helps no one on a terminal), the
+    riders themselves being in the plan written to ``out``."""
+    if len(unserved) <= UNSERVED_LISTED:
+        return [f"  unserved {u.request}: {u.reason}" for u in unserved]
+    counts: dict[str, int] = {}
+    for u in unserved:
+        counts[u.reason] = counts.get(u.reason, 0) + 1
+    lines = [f"  {len(unserved):,} riders unserved (each with its reason in {out}):"]
+    lines += [f"  {n:>7,}  {reason}" for reason, n in sorted(counts.items(), key=lambda rc: (-rc[1], rc[0]))]
+    return lines
 
 
 def _shuttle_day(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -74,3 +74,18 @@ def test_a_long_lns_run_shows_its_best_plans_as_they_improve(monkeypatch: pytest
     assert ranks[0] < (len(start.unserved(problem)), start.distance(problem))
     # showing only reads: the same iterations give the same plan without it
     assert lns.shorten_routes(problem, start, Budget(iterations=30), related, seed=1) == best
+
+
+def test_thousands_of_riders_left_out_are_counted_by_reason_not_listed() -> None:
+    from dispatch.model import Unserved
+    from maas_apps.cli import UNSERVED_LISTED, unserved_lines
+
+    busy = "every vehicle with room is busy in its window"
+    hours = "outside the service hours"
+    few = [Unserved("r1", busy), Unserved("r2", hours)]
+    assert unserved_lines(few, "plan.json") == [f"  unserved r1: {busy}", f"  unserved r2: {hours}"]
+    many = [Unserved(f"r{k}", busy if k % 4 else hours) for k in range(3000)]
+    lines = unserved_lines(many, "plan.json")
+    assert len(lines) == 3 < UNSERVED_LISTED
+    assert lines[0] == "  3,000 riders unserved (each with its reason in plan.json):"
+    assert lines[1] == f"    2,250  {busy}" and lines[2] == f"      750  {hours}"
