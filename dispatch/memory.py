@@ -20,7 +20,7 @@ HEADROOM = 0.9  # of the memory available, at most this share is planned for
 
 def bytes_per_worker(problem: Problem) -> int:
     """About the most memory one solver process holds for ``problem`` (measured on Helsinki batches
-    of 5,000 requests: 2.25 GB against 2.3 estimated)."""
+    of 5,000 requests: 2.27 GB against 2.3 estimated)."""
     n = len(problem.requests)
     stops = 2 * n + 2 * len({v.kind() for v in problem.vehicles})
     return 16 * stops * stops + 16 * n * n + BASE_BYTES
