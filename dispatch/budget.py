@@ -83,3 +83,12 @@ class Meter:
         if left.iterations is not None:
             return Budget(iterations=max(1, min(iterations, left.iterations)))
         return Budget(seconds=min(seconds, left.seconds or 0.0))
+
+
+def steps_for_call(steps: int, seconds: float, most: int, call_s: float) -> int:
+    """Steps for a search's next kernel call, so that it lasts about ``call_s`` (``most`` at the most),
+    from the last call's ``steps`` and ``seconds``. A search reads the clock between calls only; where
+    one step takes long (routes of hundreds of stops) its calls must shrink to keep to a time budget. An
+    iteration budget never asks: its calls keep their fixed steps, the same on every machine."""
+    per_step = seconds / steps
+    return max(1, min(most, int(call_s / max(per_step, 1e-9))))

@@ -46,7 +46,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
-from dispatch.budget import Budget
+from dispatch.budget import Budget, steps_for_call
 from dispatch.model import Problem
 from dispatch.pdp_arrays import (
     BIG,
@@ -1145,7 +1145,7 @@ def shorten_routes(
                 late_calls = 0
         meter.charge(1)
         if budget.seconds is not None:
-            steps = _timed_steps(steps, time.perf_counter() - began, params.steps_per_call)
+            steps = steps_for_call(steps, time.perf_counter() - began, params.steps_per_call, LNS_CALL_S)
         if shown.due(best_cost):
             shown.show(arrays_as_plan(problem, c, best_routes, best_lengths), best_cost)
     return arrays_as_plan(problem, c, best_routes, best_lengths)
@@ -1175,11 +1175,3 @@ class _Shown:
 # under a time budget, calls of the kernel last at most about this long: the clock is read between
 # calls only, and a step on routes of hundreds of stops with a large bank takes tens of milliseconds
 LNS_CALL_S = 1.0
-
-
-def _timed_steps(steps: int, seconds: float, most: int) -> int:
-    """Steps for the next call so that it lasts about ``LNS_CALL_S`` at most (``most`` at the most),
-    from the last call's ``steps`` and ``seconds``. An iteration budget never comes here: its calls
-    keep ``steps_per_call`` steps, the same on every machine."""
-    per_step = seconds / steps
-    return max(1, min(most, int(LNS_CALL_S / max(per_step, 1e-9))))

@@ -38,7 +38,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
-from dispatch.budget import Budget
+from dispatch.budget import Budget, steps_for_call
 from dispatch.fleet_bound import fewest_routes_bound
 from dispatch.model import Problem
 from dispatch.pdp_arrays import (
@@ -537,8 +537,7 @@ def serve_left_out(
             # the clock is read between calls only: on routes of hundreds of stops one insertion with
             # ejections takes seconds, so calls shrink to about SERVE_CALL_S (an iteration budget keeps
             # SERVE_STEPS, the same on every machine)
-            per_step = (time.perf_counter() - began) / steps
-            steps = max(1, min(SERVE_STEPS, int(SERVE_CALL_S / max(per_step, 1e-9))))
+            steps = steps_for_call(steps, time.perf_counter() - began, SERVE_STEPS, SERVE_CALL_S)
         if stuck >= 0:
             aside.append(stuck)
         if pool_size + len(aside) < best_count:

@@ -112,7 +112,7 @@ def _large_batch_start(problem: Problem, params: SolverParams, budget: Budget) -
         plan = insertion_plan(problem, params.scale, budget.seconds)
         return [] if plan is None else [plan]
     piece = budget.share(0.25)
-    plan = insertion_plan(problem, params.scale, None if budget.seconds is None else budget.seconds * 0.75)
+    plan = insertion_plan(problem, params.scale, budget.share(0.75).seconds)  # the rest is the polish's
     if plan is None:
         return []
     if piece.seconds is not None:
