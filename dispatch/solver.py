@@ -9,7 +9,8 @@ The composition, for a problem of four requests or more:
    vehicles count first ``eject_routes`` (``EjectionParams.restarts`` runs of the ejection pool from the
    first plan, the fewest routes kept) then ``shorten_from_new_starts`` (``shorten`` from the
    pool's plan, from its other runs' plans with as few routes, and from new pool runs:
-   ``LnsParams.probes``, six by default, or ``restarts``; then
+   ``LnsParams.probes``, six by default, or ``restarts``; a new run that stops short of the fleet is
+   shortened and its shortest routes emptied into the LNS's bank; then
    children of the probes' plans by route exchange, ``LnsParams.exchanges``), otherwise ``shorten`` alone;
    parallel workers under a time budget post their pool runs' plans (``dispatch.fleet_board``), and a
    worker's probes go on from another's plans where those have fewer routes;

@@ -45,6 +45,11 @@ PROBE_SHARE = 0.4
 # route exchange after the probes (``LnsParams.exchanges`` > 0): the children's share of what the probes left
 EXCHANGE_SHARE = 0.5
 EXCHANGE_SERVE_SHARE = 0.2  # of a child's time, for placing the riders the exchange left out
+# a probe from a plan with more routes than the fleet (``_dropped_routes``): the first shortening's share,
+# then of each route taken away, the LNS with its riders in the bank, and the ejection pool and the LNS after it
+DROP_SHORTEN_SHARE = 0.3
+DROP_BANK_SHARE = 0.4
+DROP_SERVE_SHARE = 0.3
 CHILD_SEEDS = 1000  # the r-th child searches with the seed of new start CHILD_SEEDS + r: apart from the probes'
 
 
@@ -328,7 +333,8 @@ def _shorten_best_probe(
 ) -> RoutePlan:
     """``params.lns.probes`` short LNS runs (together ``PROBE_SHARE`` of what ``meter`` has left), the
     first from ``plan``, the next from ``starts`` (other plans with as few routes, at no cost), the
-    others from new ejection-pool runs from ``first`` that reach as few routes as ``plan``; then
+    others from new ejection-pool runs from ``first`` (a run that ends with more routes than ``plan``
+    goes on by ``_dropped_routes``: shortened, then routes emptied into the LNS's bank); then
     children of the probes' plans by route exchange (``_best_child``, where routes may change
     vehicle); then the rest of the budget shortens the best plan further. Before each probe, the
     exchanges and the last run, where ``board`` holds another worker's plans with fewer routes, the
@@ -361,11 +367,15 @@ def _shorten_best_probe(
             pool = piece.share(RESTART_EJECTION_SHARE)
             probing.charge(pool)
             start = eject_routes(problem, first, pool, _one_pool_run(reseeded))
-            if start.rank(problem)[:2] > fleet:
-                continue  # more routes (or riders left out): not a start worth the time
             piece = probing.left().share(1 / (probes - r))
         probing.charge(piece)
-        probe = shorten_routes(problem, start, piece, related, params.scale, reseeded.seed, params.lns)
+        if start.rank(problem)[:2] > fleet:
+            # more routes than the fleet: shortened first, then its shortest routes emptied by the LNS's bank
+            probe = _dropped_routes(problem, start, fleet[1], piece, related, reseeded)
+        else:
+            probe = shorten_routes(problem, start, piece, related, params.scale, reseeded.seed, params.lns)
+        if probe is not None and probe.rank(problem)[:2] > fleet:
+            continue  # not a plan at the fleet: nothing to go on from
         if probe is not None:
             log.debug("probe %d: %s", r, probe.rank(problem))
             ends.append(probe)
@@ -382,6 +392,53 @@ def _shorten_best_probe(
     final = _reseeded(params, probes)
     longer = shorten_routes(problem, best, meter.left(), related, final.scale, final.seed, final.lns)
     return _polished(problem, longer, best, final)
+
+
+def _dropped_routes(
+    problem: Problem, start: RoutePlan, routes: int, budget: Budget, related: np.ndarray, params: SolverParams
+) -> RoutePlan | None:
+    """``start`` (more than ``routes`` routes) shortened by the LNS, then, route by route, its route with
+    fewest riders taken out and those riders left to the LNS's bank, the ones it cannot place to the
+    ejection pool (which moves others out of their way), the plan shortened again; the plan at ``routes``
+    routes serving everyone, or None where a route could not go.
+
+    The ejection pool alone takes routes away from long plans and leaves them in a basin far above the
+    best known distance; emptying a route of an already short plan keeps most of its structure.
+    """
+    from dispatch.lns import shorten_routes
+    from dispatch.route_min import serve_left_out
+
+    meter = budget.start()
+    first = meter.left().share(DROP_SHORTEN_SHARE)
+    meter.charge(first)
+    plan = shorten_routes(problem, start, first, related, params.scale, params.seed, params.lns)
+    # the LNS may empty routes itself: as many as are still above the fleet, each with an equal share
+    while plan is not None and len(plan.routes) > routes:
+        if meter.exhausted():
+            return None
+        piece = meter.left().share(1 / (len(plan.routes) - routes))
+        meter.charge(piece)
+        smallest = min(plan.routes, key=lambda route: len(route.visits))
+        cut = RoutePlan(tuple(route for route in plan.routes if route is not smallest))
+        plan = shorten_routes(
+            problem, cut, piece.share(DROP_BANK_SHARE), related, params.scale, params.seed, params.lns
+        )
+        if plan is not None and plan.unserved(problem):
+            placed = serve_left_out(
+                problem,
+                plan,
+                piece.share(DROP_SERVE_SHARE),
+                params.scale,
+                params.seed,
+                params.ejection,
+                new_routes=False,
+            )
+            if placed is None or placed.unserved(problem):
+                return None
+            plan = shorten_routes(
+                problem, placed, piece.share(DROP_SERVE_SHARE), related, params.scale, params.seed, params.lns
+            )
+    return plan
 
 
 def _fewer_routes_elsewhere(problem: Problem, best: RoutePlan, board: FleetBoard | None) -> tuple[RoutePlan, ...]:

@@ -290,6 +290,53 @@ def test_probes_start_from_the_pools_other_runs_before_running_the_pool_again(
     assert validate(problem, schedule(problem, plan)).ok
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_probe_from_more_routes_empties_the_shortest_ones_and_serves_everyone(seed: int) -> None:
+    """A plan with more routes than the fleet the pool reached: ``_dropped_routes`` empties routes into the
+    LNS's bank (and the ejection pool) until the plan has that fleet, serves everyone, is valid, and the
+    same seed gives the same plan; where the fleet cannot be reached it gives None, never a plan leaving
+    riders out."""
+    from dispatch.stages import _dropped_routes
+
+    problem = random_problem(seed, n_requests=10)
+    first = one_route_each(problem)
+    params = work_budget(200, seed=seed)
+    fleet = len(eject_routes(problem, first, params.budget.share(0.3), params).routes)
+    assert fleet < len(first.routes)
+    related = relatedness(problem)
+    plan = _dropped_routes(problem, first, fleet, params.budget.share(0.5), related, params)
+    again = _dropped_routes(problem, first, fleet, params.budget.share(0.5), related, params)
+    assert plan is not None and plan == again
+    assert len(plan.routes) == fleet
+    assert not plan.unserved(problem)
+    assert validate(problem, schedule(problem, plan)).ok
+    assert _dropped_routes(problem, first, 0, params.budget.share(0.5), related, params) is None
+
+
+def test_a_probe_whose_pool_run_falls_short_goes_on_by_emptying_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probes whose new pool run ends with more routes than the fleet are not skipped: they go on from
+    that plan with ``_dropped_routes``, and the plan keeps the fleet."""
+    import dispatch.stages
+
+    problem = random_problem(0, n_requests=10)
+    first = one_route_each(problem)
+    params = work_budget(200, seed=0).with_changes(lns={"probes": 3, "exchanges": 0})
+    start = eject_routes(problem, first, params.budget.share(0.3), params)
+    calls = []
+    dropped = dispatch.stages._dropped_routes
+
+    def spy(*args: object, **kwargs: object) -> RoutePlan | None:
+        calls.append(args)
+        return dropped(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dispatch.stages, "eject_routes", lambda problem, plan, *rest: plan)  # no route goes
+    monkeypatch.setattr(dispatch.stages, "_dropped_routes", spy)
+    plan = shorten_from_new_starts(problem, start, params.budget.share(0.5), params, first=first)
+    assert len(calls) == 2  # the two probes after the first
+    assert len(plan.routes) == len(start.routes)
+    assert not plan.unserved(problem)
+
+
 def test_lns_parameters_name_every_bad_setting() -> None:
     with pytest.raises(DispatchError) as info:
         LnsParams(
