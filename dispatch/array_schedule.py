@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dispatch.model import DispatchError, Problem, Route, Solution, Stop, Unserved, Vehicle
+from dispatch.model import DispatchError, Problem, Route, Solution, Stop, Unserved, Vehicle, route_distance
 from dispatch.ortools_search import leave_depot_late, unserved_reason
 from dispatch.pdp_arrays import CompiledFleetProblem, compile_problem, schedule_feasible
 from dispatch.plan import PlannedRoute, RoutePlan
@@ -38,7 +38,7 @@ def schedule_from_arrays(problem: Problem, plan: RoutePlan, scale: int = 100) ->
                 routes.append(_route(problem, planned, problem.vehicles[row], index_of, begin / scale))
     served = {s.request for route in routes for s in route.stops if s.kind == "pickup"}
     unserved = tuple(Unserved(r.id, unserved_reason(problem, r, scale)) for r in problem.requests if r.id not in served)
-    distance = sum(_distance(problem, route) for route in routes)
+    distance = sum(route_distance(problem, route) for route in routes)
     ride_time = sum(_ride_times(route) for route in routes)
     return Solution(problem.name, tuple(routes), unserved, distance, ride_time, 0.0, round(distance * scale))
 
@@ -96,10 +96,6 @@ def _route(
         stops.append(Stop(node, kind, request, arrival, begin, begin + service, seats, chairs))
     leave_depot_late(problem, stops)
     return Route(vehicle.id, tuple(stops))
-
-
-def _distance(problem: Problem, route: Route) -> float:
-    return sum(float(problem.distance[a.node, b.node]) for a, b in zip(route.stops, route.stops[1:], strict=False))
 
 
 def _ride_times(route: Route) -> float:

@@ -184,6 +184,11 @@ class Route:
     stops: tuple[Stop, ...]
 
 
+def route_distance(problem: Problem, route: Route) -> float:
+    """A route's length from stop to stop, in the problem's unscaled distance units."""
+    return sum(float(problem.distance[a.node, b.node]) for a, b in zip(route.stops, route.stops[1:], strict=False))
+
+
 @dataclass(frozen=True, slots=True)
 class Unserved:
     request: str

@@ -312,6 +312,7 @@ def _solver_params(args: argparse.Namespace) -> SolverParams:
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
     """``maas dispatch``: plan the fleet for a batch of real requests; JSON out, validated."""
+    from dispatch.model import route_distance
     from dispatch.realworld import read_realworld
     from dispatch.solver import compile_kernels, solve
     from dispatch.validate import validate
@@ -340,7 +341,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     routes: list[dict[str, Any]] = []
     print(f"{'vehicle':<10}{'stops':>6}{'requests':>9}{'km':>8}{'start':>7}{'end':>7}")
     for route in solution.routes:
-        km = sum(float(problem.distance[a.node, b.node]) for a, b in zip(route.stops, route.stops[1:], strict=False))
+        km = route_distance(problem, route)
         n_req = sum(1 for s in route.stops if s.kind == "pickup")
         print(
             f"{route.vehicle:<10}{len(route.stops):>6}{n_req:>9}{km:>8.2f}{_hhmm(route.stops[0].departure):>7}"
