@@ -409,9 +409,9 @@ def _dropped_routes(
     from dispatch.route_min import serve_left_out
 
     meter = budget.start()
-    first = meter.left().share(DROP_SHORTEN_SHARE)
-    meter.charge(first)
-    plan = shorten_routes(problem, start, first, related, params.scale, params.seed, params.lns)
+    shortening = meter.left().share(DROP_SHORTEN_SHARE)
+    meter.charge(shortening)
+    plan = shorten_routes(problem, start, shortening, related, params.scale, params.seed, params.lns)
     # the LNS may empty routes itself: as many as are still above the fleet, each with an equal share
     while plan is not None and len(plan.routes) > routes:
         if meter.exhausted():
