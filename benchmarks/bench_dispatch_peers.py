@@ -13,7 +13,6 @@ so this comparison is on Li & Lim only. Prints a table and writes benchmarks/res
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.bench import best_known
-from dispatch.model import Problem, Route, Solution, Stop, Unserved
+from dispatch.model import Problem, Route, Solution, Stop, Unserved, route_distance
 from dispatch.readers import read_li_lim
 from dispatch.solver import SolverParams, compile_kernels, solve
 from dispatch.validate import validate
@@ -63,7 +62,7 @@ def schedule(problem: Problem, vehicle_index: int, visits: list[tuple[int, str]]
 
 def as_solution(problem: Problem, routes: list[Route], seconds: float) -> Solution:
     served = {s.request for r in routes for s in r.stops if s.request}
-    distance = sum(float(problem.distance[a.node, b.node]) for r in routes for a, b in itertools.pairwise(r.stops))
+    distance = sum(route_distance(problem, r) for r in routes)
     return Solution(
         problem.name,
         tuple(routes),

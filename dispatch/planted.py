@@ -16,13 +16,12 @@ wider than its planted route. Same spec and seed, same instance, on any machine.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from dispatch.model import DispatchError, Problem, Request, Route, Solution, Stop, TimeWindow, Vehicle
+from dispatch.model import DispatchError, Problem, Request, Route, Solution, Stop, TimeWindow, Vehicle, route_distance
 
 __all__ = [
     "PLANTED_SETS",
@@ -401,8 +400,8 @@ def _plan(problem: Problem, trips: list[_Trip]) -> Solution:
             if not is_pickup:
                 ride_total += start - rider.pickup_departure
         stops.append(Stop(trip.depot, "end", None, trip.end, trip.end, trip.end, 0, 0))
-        total += sum(float(problem.distance[a.node, b.node]) for a, b in itertools.pairwise(stops))
         routes.append(Route(vehicle.id, tuple(stops)))
+        total += route_distance(problem, routes[-1])
     return Solution(problem.name, tuple(routes), (), total, ride_total, 0.0, 0)
 
 

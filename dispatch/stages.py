@@ -408,10 +408,13 @@ def _dropped_routes(
     from dispatch.lns import shorten_routes
     from dispatch.route_min import serve_left_out
 
+    def shortened(plan: RoutePlan, piece: Budget) -> RoutePlan | None:
+        return shorten_routes(problem, plan, piece, related, params.scale, params.seed, params.lns)
+
     meter = budget.start()
     shortening = meter.left().share(DROP_SHORTEN_SHARE)
     meter.charge(shortening)
-    plan = shorten_routes(problem, start, shortening, related, params.scale, params.seed, params.lns)
+    plan = shortened(start, shortening)
     # the LNS may empty routes itself: as many as are still above the fleet, each with an equal share
     while plan is not None and len(plan.routes) > routes:
         if meter.exhausted():
@@ -420,9 +423,7 @@ def _dropped_routes(
         meter.charge(piece)
         smallest = min(plan.routes, key=lambda route: len(route.visits))
         cut = RoutePlan(tuple(route for route in plan.routes if route is not smallest))
-        plan = shorten_routes(
-            problem, cut, piece.share(DROP_BANK_SHARE), related, params.scale, params.seed, params.lns
-        )
+        plan = shortened(cut, piece.share(DROP_BANK_SHARE))
         if plan is not None and plan.unserved(problem):
             placed = serve_left_out(
                 problem,
@@ -435,9 +436,7 @@ def _dropped_routes(
             )
             if placed is None or placed.unserved(problem):
                 return None
-            plan = shorten_routes(
-                problem, placed, piece.share(DROP_SERVE_SHARE), related, params.scale, params.seed, params.lns
-            )
+            plan = shortened(placed, piece.share(DROP_SERVE_SHARE))
     return plan
 
 

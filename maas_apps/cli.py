@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -385,9 +386,7 @@ def unserved_lines(unserved: Sequence[Any], out: str | Path) -> list[str]:
     riders themselves being in the plan written to ``out``."""
     if len(unserved) <= UNSERVED_LISTED:
         return [f"  unserved {u.request}: {u.reason}" for u in unserved]
-    counts: dict[str, int] = {}
-    for u in unserved:
-        counts[u.reason] = counts.get(u.reason, 0) + 1
+    counts = Counter(u.reason for u in unserved)
     lines = [f"  {len(unserved):,} riders unserved (each with its reason in {out}):"]
     lines += [f"  {n:>7,}  {reason}" for reason, n in sorted(counts.items(), key=lambda rc: (-rc[1], rc[0]))]
     return lines
