@@ -95,9 +95,6 @@ WORKER_FLAVOURS: tuple[dict[str, Any], ...] = (
     {"ortools": {"metaheuristic": "TABU_SEARCH"}},
 )
 CONSTRUCTION_SHARE = 0.2  # of the whole budget, for the first plan
-# the same where vehicles count first and the ejection pool runs: the pool and ruin and recreate redo
-# most of what OR-Tools' search adds to a first plan, and the time is worth more to them
-POOL_CONSTRUCTION_SHARE = 0.08
 # fleet_first: share of what is left after construction for the first search, then the share of
 # what is left for route elimination
 FLEET_FIRST_SHARES = (0.15, 0.8)
@@ -291,7 +288,7 @@ def _construction_share(problem: Problem, params: SolverParams, pool_first: bool
         # cheapest insertion stops at this share and the LNS places the rest from its bank; the time
         # insertion does not use goes to the LNS
         return LARGE_BATCH_INSERTION_SHARE
-    return POOL_CONSTRUCTION_SHARE if pool_first else CONSTRUCTION_SHARE
+    return params.shares.pool_construction if pool_first else CONSTRUCTION_SHARE
 
 
 def _pool_stage(

@@ -255,9 +255,13 @@ class StageShares:
     ejection: float = 0.25  # vehicles first, identical vehicles: share of what is left for the ejection pool
     lns: float = 0.85  # distance only, identical vehicles: share of what is left for the numba LNS
     fleet_first: bool = False  # vehicles first: eliminate routes early and longest (FLEET_FIRST_* in solver)
+    # vehicles first, with the ejection pool: share of the whole budget for the first plan (the pool and the
+    # LNS redo most of what OR-Tools' search adds to it, and the time is worth more to them)
+    pool_construction: float = 0.08
 
     def __post_init__(self) -> None:
-        _raise("shares", _share_problems(self, ("route_elimination", "ejection", "lns")))
+        problems = _share_problems(self, ("route_elimination", "ejection", "lns"))
+        _raise("shares", problems + _share_problems(self, ("pool_construction",), low_open=True))
 
 
 _SUBTABLES: dict[str, type] = {

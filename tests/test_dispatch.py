@@ -258,6 +258,8 @@ def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
         assert word in str(info.value)
     with pytest.raises(DispatchError, match="route_elimination"):
         StageShares(route_elimination=1.5)
+    with pytest.raises(DispatchError, match="pool_construction"):
+        StageShares(pool_construction=0.0)  # no time for a first plan
     with pytest.raises(DispatchError, match="first_solution"):
         OrtoolsParams(first_solution="MAGIC")
     toml = tmp_path / "solver.toml"
@@ -277,6 +279,37 @@ def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
         SolverParams.from_toml(toml)
     for word in ("time_limt_s", "solver.ortools.portfolio", "split", "removed_share", "solver.ruin.enabled"):
         assert word in str(info.value)
+
+
+def test_a_first_plan_serves_riders_where_the_constructions_run_out_of_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dispatch.stages as stages
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 60, (41, 2))
+    matrix = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    requests = tuple(
+        Request(str(i), 1 + 2 * i, 2 + 2 * i, pickup_window=TimeWindow(15.0 * i, 15.0 * i + 90)) for i in range(20)
+    )
+    vehicles = tuple(Vehicle(str(v), 0, 0, 4, shift=TimeWindow(0, 2000)) for v in range(6))
+    problem = Problem("short-share", requests, vehicles, matrix, matrix.copy(), minimize_vehicles=True)
+    params = SolverParams(time_limit_s=1.0)
+    real_search = stages.search
+
+    def out_of_time(*args: object, **kwargs: object) -> Solution:
+        # what OR-Tools returns when its time ends before a construction does: a plan serving nobody
+        solution = real_search(*args, **kwargs)  # type: ignore[arg-type]
+        return dataclasses.replace(solution, routes=())
+
+    monkeypatch.setattr(stages, "search", out_of_time)
+    plan = stages.construct(problem, params, Budget(seconds=0.5))
+    assert plan.routes and not plan.unserved(problem)  # cheapest insertion's plan, not an empty one
+    assert validate(problem, schedule(problem, plan, params.scale)).ok
+
+    def failing(*args: object, **kwargs: object) -> Solution:
+        raise DispatchError("no solution")
+
+    monkeypatch.setattr(stages, "search", failing)
+    assert not stages.construct(problem, params, Budget(seconds=0.5)).unserved(problem)
 
 
 def test_problem_checks_itself() -> None:
