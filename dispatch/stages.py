@@ -95,8 +95,8 @@ def _constructions(problem: Problem, params: SolverParams, each: Budget, strateg
     every rider, numba's cheapest insertion in time order (``dispatch.construct``) too. A ``DispatchError``
     only where no plan at all comes from either.
 
-    OR-Tools' constructions that run out of time return a plan serving nobody (211 of lc1_4_1's riders
-    left out at 0.1 s each): on a short budget the insertion, which takes milliseconds, is then the start.
+    An OR-Tools construction that runs out of time returns a plan serving nobody: on a short budget
+    the insertion, which takes milliseconds, is then the start.
     """
     from dispatch.construct import insertion_plan
 
