@@ -208,6 +208,22 @@ def test_validator_catches_each_kind_of_violation(kind: str) -> None:
     assert kind in {v.kind for v in report.violations}, report.violations
 
 
+def random_vehicles_first(
+    seed: int, *, side: float, requests: int, every: float, width: float, seats: int, fleet: int, shift_end: float
+) -> Problem:
+    """Random points in a square of ``side`` (node 0 the depot), request i's pickup window opening at
+    ``every`` × i for ``width``; identical vehicles; vehicles count first."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, side, (2 * requests + 1, 2))
+    matrix = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    riders = tuple(
+        Request(str(i), 1 + 2 * i, 2 + 2 * i, pickup_window=TimeWindow(every * i, every * i + width))
+        for i in range(requests)
+    )
+    vehicles = tuple(Vehicle(str(v), 0, 0, seats, shift=TimeWindow(0, shift_end)) for v in range(fleet))
+    return Problem("vehicles-first", riders, vehicles, matrix, matrix.copy(), minimize_vehicles=True)
+
+
 def test_same_input_same_solution_under_an_iteration_budget() -> None:
     rng = np.random.default_rng(3)
     xy = rng.uniform(0, 50, (13, 2))
@@ -237,14 +253,7 @@ def test_parallel_workers_search_differently_and_stay_deterministic_where_vehicl
     first, second = _worker_settings(params, 0)[0], _worker_settings(params, 1)[0]
     assert first.ejection.retry_stuck and not second.ejection.retry_stuck
     assert first.seed != second.seed
-    rng = np.random.default_rng(8)
-    xy = rng.uniform(0, 40, (17, 2))
-    matrix = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-    requests = tuple(
-        Request(str(i), 1 + 2 * i, 2 + 2 * i, pickup_window=TimeWindow(10.0 * i, 10.0 * i + 60)) for i in range(8)
-    )
-    vehicles = tuple(Vehicle(str(v), 0, 0, 3, shift=TimeWindow(0, 400)) for v in range(4))
-    problem = Problem("vehicles-first", requests, vehicles, matrix, matrix.copy(), minimize_vehicles=True)
+    problem = random_vehicles_first(8, side=40, requests=8, every=10.0, width=60, seats=3, fleet=4, shift_end=400)
     parallel = dataclasses.replace(params, workers=2)
     one, other = solve(problem, parallel), solve(problem, parallel)
     assert one.routes == other.routes and one.distance == other.distance
@@ -284,14 +293,7 @@ def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
 def test_a_first_plan_serves_riders_where_the_constructions_run_out_of_time(monkeypatch: pytest.MonkeyPatch) -> None:
     import dispatch.stages as stages
 
-    rng = np.random.default_rng(5)
-    xy = rng.uniform(0, 60, (41, 2))
-    matrix = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-    requests = tuple(
-        Request(str(i), 1 + 2 * i, 2 + 2 * i, pickup_window=TimeWindow(15.0 * i, 15.0 * i + 90)) for i in range(20)
-    )
-    vehicles = tuple(Vehicle(str(v), 0, 0, 4, shift=TimeWindow(0, 2000)) for v in range(6))
-    problem = Problem("short-share", requests, vehicles, matrix, matrix.copy(), minimize_vehicles=True)
+    problem = random_vehicles_first(5, side=60, requests=20, every=15.0, width=90, seats=4, fleet=6, shift_end=2000)
     params = SolverParams(time_limit_s=1.0)
     real_search = stages.search
 
