@@ -387,13 +387,15 @@ def _shorten_best_probe(
             probe = _dropped_routes(problem, start, fleet[1], piece, related, reseeded)
         else:
             probe = shorten_routes(problem, start, piece, related, params.scale, reseeded.seed, params.lns)
-        if probe is not None and probe.rank(problem)[:2] > fleet:
+        if probe is None:
+            continue
+        probe_rank = probe.rank(problem)
+        if probe_rank[:2] > fleet:
             continue  # not a plan at the fleet: nothing to go on from
-        if probe is not None:
-            log.debug("probe %d: %s", r, probe.rank(problem))
-            ends.append(probe)
-            if probe.rank(problem) < best.rank(problem):
-                best = probe
+        log.debug("probe %d: %s", r, probe_rank)
+        ends.append(probe)
+        if probe_rank < best.rank(problem):
+            best = probe
     taken = _fewer_routes_elsewhere(problem, best, board)
     if taken:
         best, ends = taken[0], list(taken)
