@@ -5,7 +5,10 @@ it to, and on the hardest rows only one worker reaches the smallest. The other t
 a plan with a route too many, which the result never uses. Each worker posts the plans of its pool
 stage on a board the workers share; a worker checks it between its short LNS runs, and where another
 posted fewer routes it continues from those plans (with its own seed: a second search in the basin
-that counts).
+that counts), probing them from the other end of the list so that the two workers do not shorten the
+same start at the same time. Workers also post their probes' plans, and where another worker's plans
+have as many routes as one's own they are donors for one's route exchange (``dispatch.route_exchange``):
+children that mix the basins both cores found.
 
 Only under a time budget: under an iteration budget what a worker finds on the board would depend on
 the other's speed, and the same input must give the same plan.
@@ -39,14 +42,23 @@ class FleetBoard:
         ``RoutePlan.rank``'s first two), best first; () if none does."""
         found: tuple[RoutePlan, ...] = ()
         best = fleet
-        try:
-            posted = list(self._shared.items())
-        except (OSError, EOFError):
-            return ()  # the board cannot be reached: the worker goes on alone
-        for worker, plans in posted:
-            if worker == self._worker or not plans:
-                continue
+        for plans in self._others():
             rank = plans[0].rank(problem)[:2]
             if rank < best:
                 found, best = plans, rank
         return found
+
+    def same_fleet(self, problem: Problem, fleet: tuple[int, int]) -> tuple[RoutePlan, ...]:
+        """Every plan other workers posted that ranks equal to ``fleet`` (riders left out, then routes),
+        best first; () if none does."""
+        found = [plan for plans in self._others() for plan in plans if plan.rank(problem)[:2] == fleet]
+        return tuple(sorted(found, key=lambda plan: plan.rank(problem)))
+
+    def _others(self) -> list[tuple[RoutePlan, ...]]:
+        """Other workers' posts, each non-empty; none where the board cannot be reached (the worker goes
+        on alone)."""
+        try:
+            posted = list(self._shared.items())
+        except (OSError, EOFError):
+            return []
+        return [plans for worker, plans in posted if worker != self._worker and plans]

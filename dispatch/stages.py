@@ -351,7 +351,9 @@ def _shorten_best_probe(
     children of the probes' plans by route exchange (``_best_child``, where routes may change
     vehicle); then the rest of the budget shortens the best plan further. Before each probe, the
     exchanges and the last run, where ``board`` holds another worker's plans with fewer routes, the
-    search goes on from those (the probes' plans with more routes are dropped).
+    search goes on from those (the probes' plans with more routes are dropped), probing them last
+    first: the other worker probes its own from the first. Each probe's plan goes on ``board``, and
+    other workers' plans with as many routes are donors for the route exchange.
 
     Unlike rounds, each probe is short (the LNS settles within seconds in its start's basin) and the
     long search that can also empty a route runs once, from the best basin found.
@@ -367,11 +369,13 @@ def _shorten_best_probe(
     best = plan
     waiting = [plan, *starts]  # starts not probed yet
     ends: list[RoutePlan] = []  # each probe's plan, for route exchange
+    own_starts = True  # whether ``waiting`` holds this worker's starts (posted) or another's (not)
     for r in range(probes):
         taken = _fewer_routes_elsewhere(problem, best, board)
         if taken:
             log.debug("probe %d: another worker's %d routes taken", r, len(taken[0].routes))
-            fleet, best, waiting, ends = taken[0].rank(problem)[:2], taken[0], list(taken), []
+            fleet, best, waiting, ends = taken[0].rank(problem)[:2], taken[0], list(reversed(taken)), []
+            own_starts = False
         piece = probing.left().share(1 / (probes - r))
         reseeded = _reseeded(params, r)
         if waiting:
@@ -396,11 +400,17 @@ def _shorten_best_probe(
         ends.append(probe)
         if probe_rank < best.rank(problem):
             best = probe
+        if board is not None:
+            board.post(sorted([*ends, *(waiting if own_starts else [])], key=lambda plan: plan.rank(problem)))
     taken = _fewer_routes_elsewhere(problem, best, board)
     if taken:
         best, ends = taken[0], list(taken)
-    if params.lns.exchanges > 0 and len(ends) > 1 and exchanges_routes(problem):
-        best = _best_child(problem, best, ends, meter, params, related)
+    elsewhere = () if board is None else board.same_fleet(problem, best.rank(problem)[:2])
+    if elsewhere:
+        log.debug("route exchange: %d donors from another worker", len(elsewhere))
+    population = [*ends, *elsewhere]
+    if params.lns.exchanges > 0 and len(population) > 1 and exchanges_routes(problem):
+        best = _best_child(problem, best, population, meter, params, related)
     taken = _fewer_routes_elsewhere(problem, best, board)
     best = taken[0] if taken else best
     # ``shorten`` from the best plan (a probe's or a child's), with the relatedness already at hand

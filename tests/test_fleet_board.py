@@ -1,5 +1,6 @@
 """Plans shared between parallel workers (dispatch.fleet_board): a worker with more routes goes on from
-another's fewer; the solver's two workers under a time budget share them and return a valid plan."""
+another's fewer (probing them in the other order), workers at the same fleet exchange routes with each
+other's plans; the solver's two workers under a time budget share them and return a valid plan."""
 
 from __future__ import annotations
 
@@ -36,6 +37,77 @@ def test_the_board_offers_only_another_workers_plans_with_fewer_routes() -> None
     assert short_of_one.unserved(problem)
     other.post([short_of_one])
     assert mine.fewer_routes(problem, many.rank(problem)[:2]) == ()
+
+
+def test_the_board_offers_another_workers_plans_at_the_same_fleet() -> None:
+    problem = random_problem(2, 4)
+    many = one_route_each(problem)
+    fewer = eject_routes(problem, many, Budget(iterations=40), work_budget(40))
+    shared: dict[int, tuple[RoutePlan, ...]] = {}
+    mine, other = FleetBoard(shared, 0), FleetBoard(shared, 1)
+    mine.post([fewer, many])
+    assert mine.same_fleet(problem, fewer.rank(problem)[:2]) == ()  # its own plans are not news
+    assert other.same_fleet(problem, fewer.rank(problem)[:2]) == (fewer,)
+    assert other.same_fleet(problem, many.rank(problem)[:2]) == (many,)
+    assert other.same_fleet(problem, (0, len(fewer.routes) - 1)) == ()
+
+
+def _same_routes_reordered(plan: RoutePlan) -> RoutePlan:
+    """Another plan object with the same routes (the same rank)."""
+    return RoutePlan(tuple(reversed(plan.routes)))
+
+
+def test_a_worker_probes_another_workers_plans_from_the_last_and_posts_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dispatch.lns
+
+    problem = random_problem(0, n_requests=10)
+    first = one_route_each(problem)
+    params = work_budget(40, seed=0).with_changes(lns={"steps_per_call": 1, "probes": 2})
+    fewer = eject_routes(problem, first, Budget(iterations=200), params)
+    assert len(fewer.routes) < len(first.routes)
+    last = _same_routes_reordered(fewer)
+    shared: dict[int, tuple[RoutePlan, ...]] = {1: (fewer, last)}  # the other worker probes ``fewer`` first
+    starts: list[RoutePlan] = []
+    original = dispatch.lns.shorten_routes
+
+    def recorded(problem, plan, *rest):  # type: ignore[no-untyped-def]
+        starts.append(plan)
+        return original(problem, plan, *rest)
+
+    monkeypatch.setattr(dispatch.lns, "shorten_routes", recorded)
+    best = shorten_from_new_starts(
+        problem, first, Budget(iterations=3), params, first=first, board=FleetBoard(shared, 0)
+    )
+    assert starts[0] is last  # not the plan the other worker is shortening now
+    assert shared[0], "the worker posts its probes' plans"
+    assert all(plan.rank(problem)[:2] == fewer.rank(problem)[:2] for plan in shared[0])
+    assert best.rank(problem) <= fewer.rank(problem)
+    assert validate(problem, schedule(problem, best)).ok
+
+
+def test_route_exchange_takes_donors_from_another_worker_at_the_same_fleet(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dispatch.stages
+
+    problem = random_problem(1, n_requests=10)
+    first = one_route_each(problem)
+    params = work_budget(40, seed=1).with_changes(lns={"steps_per_call": 1, "probes": 2})
+    plan = eject_routes(problem, first, Budget(iterations=200), params)
+    elsewhere = _same_routes_reordered(plan)
+    populations: list[list[RoutePlan]] = []
+    original = dispatch.stages._best_child
+
+    def recorded(problem, best, ends, *rest):  # type: ignore[no-untyped-def]
+        populations.append(list(ends))
+        return original(problem, best, ends, *rest)
+
+    monkeypatch.setattr(dispatch.stages, "_best_child", recorded)
+    board = FleetBoard({1: (elsewhere,)}, 0)
+    best = shorten_from_new_starts(problem, plan, Budget(iterations=3), params, first=first, board=board)
+    assert populations and any(p is elsewhere for p in populations[0])
+    assert best.rank(problem) <= plan.rank(problem)
+    assert validate(problem, schedule(problem, best)).ok
 
 
 @pytest.mark.parametrize("seed", range(2))
