@@ -51,8 +51,9 @@ class FleetBoard:
     def same_fleet(self, problem: Problem, fleet: tuple[int, int]) -> tuple[RoutePlan, ...]:
         """Every plan other workers posted that ranks equal to ``fleet`` (riders left out, then routes),
         best first; () if none does."""
-        found = [plan for plans in self._others() for plan in plans if plan.rank(problem)[:2] == fleet]
-        return tuple(sorted(found, key=lambda plan: plan.rank(problem)))
+        ranked = [(plan.rank(problem), plan) for plans in self._others() for plan in plans]
+        found = sorted((item for item in ranked if item[0][:2] == fleet), key=lambda item: item[0])
+        return tuple(plan for _rank, plan in found)
 
     def _others(self) -> list[tuple[RoutePlan, ...]]:
         """Other workers' posts, each non-empty; none where the board cannot be reached (the worker goes
