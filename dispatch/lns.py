@@ -1056,6 +1056,17 @@ def _warp_applies(c: CompiledFleetProblem, lengths: np.ndarray, params: LnsParam
     joins do not model ride limits or route durations), and routes long enough on average."""
     if not params.time_warp or int(c.ride_limit.min()) < BIG or int(c.max_duration.min()) < BIG:
         return False
+    return _long_routes(lengths, params)
+
+
+def start_temperature(lengths: np.ndarray, params: LnsParams) -> float:
+    """The annealing's start temperature, in average arcs, for routes of ``lengths`` visits: hotter
+    where they are long (``_long_routes``)."""
+    return params.long_route_start_temperature if _long_routes(lengths, params) else params.start_temperature
+
+
+def _long_routes(lengths: np.ndarray, params: LnsParams) -> bool:
+    """Whether the routes in use hold at least ``params.warp_min_requests_per_route`` requests each on average."""
     used = int((lengths > 0).sum())
     return used > 0 and int(lengths.sum()) / 2 / used >= params.warp_min_requests_per_route
 
@@ -1106,7 +1117,7 @@ def shorten_routes(
     cost = float(distance + bank_penalty * int(bank.sum()))
     best_routes, best_lengths, best_cost = routes.copy(), lengths.copy(), cost
     arc = distance / max(int(lengths.sum()) + int((lengths > 0).sum()), 1)
-    hot, cold = params.start_temperature * arc, params.end_temperature * arc
+    hot, cold = start_temperature(lengths, params) * arc, params.end_temperature * arc
     # the share of the budget that may pass through late plans (0: none)
     warp_until = params.warp_share if _warp_applies(c, lengths, params) else 0.0
     warp_penalty = WARP_PENALTY_START if warp_until > 0 else 0.0

@@ -109,6 +109,9 @@ class LnsParams:
 
     removed_share: float = 0.3  # at most this share of the requests leaves per step (at least 2, at most 30)
     start_temperature: float = 2.0  # in average arcs (total distance / number of arcs)
+    # the start temperature where routes are long (``warp_min_requests_per_route`` requests each on
+    # average): there the search at 2 arcs settled in the basin of its start (solver-tuning.md)
+    long_route_start_temperature: float = 6.0
     end_temperature: float = 0.02  # in average arcs
     steps_per_call: int = 100  # steps between looks at the clock (one iteration)
     blink: float = 0.01  # recreate passes over a cheapest place with this probability (0: never)
@@ -140,9 +143,9 @@ class LnsParams:
     # the recreate is then greedy with time warp (not squeeze, regret or retried attempts)
     time_warp: bool = True
     warp_feasible_share: float = 0.3
-    # time warp only where the start's routes hold at least this many requests each on average: it moves
-    # long routes out of their basin but costs distance where routes are short (the Li & Lim families
-    # with 9-20 routes of 100 requests)
+    # routes are long where the start's routes hold at least this many requests each on average; only
+    # there time warp: it moves long routes out of their basin but costs distance where routes are
+    # short (the Li & Lim families with 9-20 routes of 100 requests)
     warp_min_requests_per_route: float = 15.0
     # the share of the LNS's budget with time warp; the rest searches on time only, from the best plan
     # and annealed anew (measurements for these three: benchmarks/results/solver-tuning.md)
@@ -185,6 +188,8 @@ class LnsParams:
             problems.append(f"blink must be in [0, 1), got {self.blink}")
         if not self.start_temperature >= self.end_temperature >= 0:
             problems.append("temperatures must satisfy start_temperature >= end_temperature >= 0")
+        if not self.long_route_start_temperature >= self.end_temperature:
+            problems.append("temperatures must satisfy long_route_start_temperature >= end_temperature")
         if self.steps_per_call < 1:
             problems.append(f"steps_per_call must be >= 1, got {self.steps_per_call}")
         _raise("LNS", problems)

@@ -17,7 +17,7 @@ from dispatch.model import DispatchError, Problem, Request, Route, Solution, Tim
 from dispatch.ortools_search import schedule
 from dispatch.plan import RoutePlan
 from dispatch.readers import read_cordeau, read_li_lim
-from dispatch.solver import OrtoolsParams, SolverParams, StageShares, solve
+from dispatch.solver import LnsParams, OrtoolsParams, SolverParams, StageShares, solve
 from dispatch.validate import validate
 
 # numba compiles before the clocks start: several tests give a search one second
@@ -271,6 +271,8 @@ def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
         StageShares(pool_construction=0.0)  # no time for a first plan
     with pytest.raises(DispatchError, match="first_solution"):
         OrtoolsParams(first_solution="MAGIC")
+    with pytest.raises(DispatchError, match="long_route_start_temperature"):
+        LnsParams(long_route_start_temperature=0.001)  # colder than the end
     toml = tmp_path / "solver.toml"
     toml.write_text(
         '[solver]\ntime_limit_s = 5\n[solver.ortools]\nmetaheuristic = "TABU_SEARCH"\n[solver.lns]\nremoved_share = 0.2\n',

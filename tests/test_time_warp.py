@@ -10,7 +10,7 @@ import pytest
 from test_dispatch import line_problem
 
 from dispatch.budget import Budget
-from dispatch.lns import _warp_applies, shorten_routes
+from dispatch.lns import _warp_applies, shorten_routes, start_temperature
 from dispatch.ortools_search import schedule
 from dispatch.pdp_arrays import BIG, compile_problem, insert_request, route_feasible, routes_as_arrays
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
@@ -211,7 +211,13 @@ def test_short_routes_get_the_search_without_time_warp() -> None:
             "plain": LnsParams(),
             "short": LnsParams(time_warp=True),  # 3 requests a route, under the default 15
             "warped": LnsParams(time_warp=True, warp_min_requests_per_route=3),
-            "none of the time": LnsParams(time_warp=True, warp_min_requests_per_route=3, warp_share=0.0),
+            # routes this long start hotter: as hot as the plain search, so only the warp share differs
+            "none of the time": LnsParams(
+                time_warp=True,
+                warp_min_requests_per_route=3,
+                warp_share=0.0,
+                long_route_start_temperature=LnsParams().start_temperature,
+            ),
         }.items()
     }
     assert runs["short"] == runs["plain"]
@@ -225,3 +231,12 @@ def test_short_routes_get_the_search_without_time_warp() -> None:
     assert _warp_applies(compiled, arrays[1], LnsParams(time_warp=True, warp_min_requests_per_route=3))
     assert not _warp_applies(compiled, arrays[1], LnsParams(time_warp=True))
     assert runs["warped"] is not None and validate(problem, schedule(problem, runs["warped"])).ok
+
+
+def test_long_routes_start_the_annealing_hotter() -> None:
+    """Routes of ``warp_min_requests_per_route`` requests or more on average start at
+    ``long_route_start_temperature``; shorter ones at ``start_temperature``; empty routes do not count."""
+    params = LnsParams(start_temperature=1.5, long_route_start_temperature=7.0, warp_min_requests_per_route=4)
+    assert start_temperature(np.array([8, 8, 0]), params) == 7.0  # 4 requests a route in use
+    assert start_temperature(np.array([8, 6, 0]), params) == 1.5  # 3.5
+    assert start_temperature(np.array([0, 0]), params) == 1.5
