@@ -25,7 +25,7 @@ from typing import Any
 
 from dispatch.budget import Budget
 from dispatch.model import DispatchError
-from maas.settings import load_table, table_problems
+from maas.settings import load_table, table_problems, well_typed
 
 FIRST_SOLUTION_STRATEGIES = (
     "PARALLEL_CHEAPEST_INSERTION",
@@ -356,13 +356,13 @@ class SolverParams:
             if not isinstance(table, dict):
                 problems.append(f"solver.{name} must be a table of settings")
                 continue
-            named = table_problems(table, kind, f"solver.{name}")
-            problems += named
-            if not named:  # names and types fit: the table's own checks report its values
-                try:
-                    stages[name] = kind(**table)
-                except DispatchError as exc:
-                    problems.append(str(exc))
+            problems += table_problems(table, kind, f"solver.{name}")
+            # the table's own checks report the values of the settings whose names and types fit, so a
+            # misspelt name and a bad value in one table are both named at once
+            try:
+                stages[name] = kind(**well_typed(table, kind))
+            except DispatchError as exc:
+                problems.append(str(exc))
         if problems:
             raise DispatchError(f"{path}: " + "; ".join(problems))
         try:

@@ -49,6 +49,15 @@ def table_problems(values: dict[str, Any], settings_class: type, table: str) -> 
     return problems
 
 
+def well_typed(values: dict[str, Any], settings_class: type) -> dict[str, Any]:
+    """The settings of ``values`` that ``settings_class`` has and whose values fit their field's type:
+    what its own checks can still be run on when ``table_problems`` has found others."""
+    hints = get_type_hints(settings_class)
+    return {
+        name: value for name, value in values.items() if name in hints and _type_problem(value, hints[name]) is None
+    }
+
+
 def _type_problem(value: Any, hint: Any) -> str | None:
     """Why ``value`` (as TOML gives it) does not fit the field type ``hint``; None when it does."""
     allowed = get_args(hint) if isinstance(hint, types.UnionType) else (hint,)

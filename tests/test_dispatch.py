@@ -290,6 +290,11 @@ def test_params_check_themselves_and_load_from_toml(tmp_path: Path) -> None:
         SolverParams.from_toml(toml)
     for word in ("time_limt_s", "solver.ortools.portfolio", "split", "removed_share", "solver.ruin.enabled"):
         assert word in str(info.value)
+    # a misspelt name and a bad value in the same table, both named
+    toml.write_text("[solver.lns]\nstart_temperatur = 3.0\nlong_route_start_temperature = -1.0\n", encoding="utf-8")
+    with pytest.raises(DispatchError) as info:
+        SolverParams.from_toml(toml)
+    assert "start_temperatur;" in str(info.value) and "long_route_start_temperature >=" in str(info.value)
 
 
 def test_a_first_plan_serves_riders_where_the_constructions_run_out_of_time(monkeypatch: pytest.MonkeyPatch) -> None:
