@@ -25,7 +25,7 @@ from typing import Any
 
 from dispatch.budget import Budget
 from dispatch.model import DispatchError
-from maas.settings import load_table, table_problems, well_typed
+from maas.settings import checked_table, load_table
 
 FIRST_SOLUTION_STRATEGIES = (
     "PARALLEL_CHEAPEST_INSERTION",
@@ -349,23 +349,18 @@ class SolverParams:
             The checked parameters; a ``DispatchError`` names every unknown or ill-typed setting.
         """
         values = load_table(path, "solver", DispatchError)
-        problems = table_problems({k: v for k, v in values.items() if k not in _SUBTABLES}, cls, "solver")
+        tables = {name: values.pop(name, {}) for name in _SUBTABLES}
+        stage_problems: list[str] = []
         stages: dict[str, Any] = {}
         for name, kind in _SUBTABLES.items():
-            table = values.pop(name, {})
-            if not isinstance(table, dict):
-                problems.append(f"solver.{name} must be a table of settings")
+            if not isinstance(tables[name], dict):
+                stage_problems.append(f"solver.{name} must be a table of settings")
                 continue
-            problems += table_problems(table, kind, f"solver.{name}")
-            # the table's own checks report the values of the settings whose names and types fit, so a
-            # misspelt name and a bad value in one table are both named at once
-            try:
-                stages[name] = kind(**well_typed(table, kind))
-            except DispatchError as exc:
-                problems.append(str(exc))
-        if problems:
-            raise DispatchError(f"{path}: " + "; ".join(problems))
-        try:
-            return cls(**values, **stages)
-        except DispatchError as exc:
-            raise DispatchError(f"{path}: {exc}") from exc
+            stage, found = checked_table(tables[name], kind, f"solver.{name}", DispatchError)
+            stage_problems += found
+            if stage is not None:
+                stages[name] = stage
+        params, problems = checked_table(values, cls, "solver", DispatchError, stages)
+        if params is None or stage_problems:
+            raise DispatchError(f"{path}: " + "; ".join([*problems, *stage_problems]))
+        return params

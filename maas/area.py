@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from maas.errors import ConfigError, DataNotFoundError
-from maas.settings import table_problems
+from maas.settings import checked_table
 
 T = TypeVar("T")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -258,14 +258,9 @@ def _number(
 
 def _settings(values: dict[str, Any], settings_class: type[T], table: str, problems: list[str]) -> T:
     """A checked settings object from a TOML table (its defaults where the table has problems, listed)."""
-    found = table_problems(values, settings_class, table)
-    if not found:
-        try:
-            return settings_class(**values)
-        except ConfigError as exc:
-            found = [str(exc)]
+    made, found = checked_table(values, settings_class, table, ConfigError)
     problems.extend(found)
-    return settings_class()
+    return settings_class() if made is None else made
 
 
 def _lonlat(value: Any) -> tuple[float, float] | None:

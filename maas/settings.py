@@ -7,9 +7,11 @@ import tomllib
 import types
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any, TypeVar, get_args, get_type_hints
 
 from maas.errors import MaasError
+
+T = TypeVar("T")
 
 
 def load_table(path: str | Path, table: str, error: type[MaasError]) -> dict[str, Any]:
@@ -40,22 +42,38 @@ def table_problems(values: dict[str, Any], settings_class: type, table: str) -> 
     problems = []
     if unknown:
         problems.append(f"unknown {table} settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    hints = get_type_hints(settings_class)
-    for name, value in values.items():
-        if name in hints:
-            problem = _type_problem(value, hints[name])
-            if problem:
-                problems.append(f"{table}.{name} {problem}")
+    problems += [
+        f"{table}.{name} {problem}" for name, problem in _type_problems(values, get_type_hints(settings_class)).items()
+    ]
     return problems
 
 
-def well_typed(values: dict[str, Any], settings_class: type) -> dict[str, Any]:
-    """The settings of ``values`` that ``settings_class`` has and whose values fit their field's type:
-    what its own checks can still be run on when ``table_problems`` has found others."""
+def _type_problems(values: dict[str, Any], hints: dict[str, Any]) -> dict[str, str]:
+    """Why each value of a known name does not fit its field's type (``_type_problem``), by name."""
+    found = {name: _type_problem(value, hints[name]) for name, value in values.items() if name in hints}
+    return {name: problem for name, problem in found.items() if problem is not None}
+
+
+def checked_table(
+    values: dict[str, Any],
+    settings_class: type[T],
+    table: str,
+    error: type[Exception],
+    parts: dict[str, Any] | None = None,
+) -> tuple[T | None, list[str]]:
+    """A settings object from a TOML table, and every problem of the table at once: unknown or ill-typed
+    names (``table_problems``), then what the class's own checks (raising ``error``) say of the settings
+    whose names and types fit, so a misspelt name does not hide a bad value. ``parts``: further
+    arguments for the class (tables of their own). The object is None where there are problems."""
+    problems = table_problems(values, settings_class, table)
     hints = get_type_hints(settings_class)
-    return {
-        name: value for name, value in values.items() if name in hints and _type_problem(value, hints[name]) is None
-    }
+    ill_typed = _type_problems(values, hints)
+    fitting = {name: value for name, value in values.items() if name in hints and name not in ill_typed}
+    try:
+        made = settings_class(**fitting, **(parts or {}))
+    except error as exc:
+        return None, [*problems, str(exc)]
+    return (None if problems else made), problems
 
 
 def _type_problem(value: Any, hint: Any) -> str | None:
