@@ -876,7 +876,8 @@ def _lns_steps(  # type: ignore[no-untyped-def]
         for x in range(picks):
             y = x + np.random.randint(n_banked - x)  # noqa: NPY002
             banked[x], banked[y] = banked[y], banked[x]
-        count = 0
+        # typed, not a literal 0: numba would compile every kernel it is passed to once more for a literal
+        count = np.int64(0)
         for x in range(picks):
             chosen[count] = banked[x]
             count += 1

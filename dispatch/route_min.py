@@ -100,7 +100,8 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
     """
     size = routes.shape[1]
     rows = np.empty(lengths.shape[0], np.int64)
-    n_rows = 0
+    # typed, not a literal 0: numba would compile every kernel it is passed to once more for a literal
+    n_rows = np.int64(0)
     for r in range(lengths.shape[0]):
         if usable[r]:
             rows[n_rows] = r

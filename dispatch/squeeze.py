@@ -216,7 +216,8 @@ def squeeze_in(  # type: ignore[no-untyped-def]
     # 1. the least infeasible place for v
     best_penalty = BIG
     target = -1
-    n_cur = 0
+    # typed, not a literal 0: numba would compile every kernel it is passed to once more for a literal
+    n_cur = np.int64(0)
     for row in range(n_rows):
         r = rows[row]
         n = lengths[r]
