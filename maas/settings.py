@@ -37,21 +37,26 @@ def read_table(path: str | Path, table: str, settings_class: type, error: type[M
 
 def table_problems(values: dict[str, Any], settings_class: type, table: str) -> list[str]:
     """Names ``settings_class`` lacks, and values whose type does not fit their field (as ``table.name``)."""
+    return _name_problems(values, settings_class, table)[0]
+
+
+def _name_problems(values: dict[str, Any], settings_class: type, table: str) -> tuple[list[str], dict[str, Any]]:
+    """``table_problems``, and the settings whose names and types fit (those the class's own checks can judge)."""
     known = {f.name for f in fields(settings_class)}
     unknown = sorted(set(values) - known)
     problems = []
     if unknown:
         problems.append(f"unknown {table} settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    problems += [
-        f"{table}.{name} {problem}" for name, problem in _type_problems(values, get_type_hints(settings_class)).items()
-    ]
-    return problems
-
-
-def _type_problems(values: dict[str, Any], hints: dict[str, Any]) -> dict[str, str]:
-    """Why each value of a known name does not fit its field's type (``_type_problem``), by name."""
-    found = {name: _type_problem(value, hints[name]) for name, value in values.items() if name in hints}
-    return {name: problem for name, problem in found.items() if problem is not None}
+    hints = get_type_hints(settings_class)
+    fitting = {}
+    for name, value in values.items():
+        if name in known:
+            problem = _type_problem(value, hints[name])
+            if problem:
+                problems.append(f"{table}.{name} {problem}")
+            else:
+                fitting[name] = value
+    return problems, fitting
 
 
 def checked_table(
@@ -65,10 +70,7 @@ def checked_table(
     names (``table_problems``), then what the class's own checks (raising ``error``) say of the settings
     whose names and types fit, so a misspelt name does not hide a bad value. ``parts``: further
     arguments for the class (tables of their own). The object is None where there are problems."""
-    problems = table_problems(values, settings_class, table)
-    hints = get_type_hints(settings_class)
-    ill_typed = _type_problems(values, hints)
-    fitting = {name: value for name, value in values.items() if name in hints and name not in ill_typed}
+    problems, fitting = _name_problems(values, settings_class, table)
     try:
         made = settings_class(**fitting, **(parts or {}))
     except error as exc:
