@@ -87,11 +87,18 @@ __all__ = [
 
 # What parallel workers change, worker by worker (``SolverParams.diversify``): OR-Tools' LNS operators
 # (remove and reinsert requests), then tabu search; each escapes basins the other stays in. Worker 0
-# also goes for the smaller fleet first (``fleet_first``, and its ejection pool does not give a route
-# up while time is left; no effect where vehicles do not count), worker 1 keeps time for distance;
-# the better of the two is better than either (benchmarks/results/solver-tuning.md).
+# also goes for the smaller fleet first (``fleet_first``; its ejection pool puts a rider that fits nowhere
+# back in the pool instead of giving the route up, and runs three times, each with a third of the stage and
+# half of that as patience:
+# where a fleet one smaller than the first runs reach needs a long run, eight short runs never get there;
+# no effect where vehicles do not count), worker 1 keeps time for distance and its eight short runs give
+# the probes their starts; the better of the two is better than either (benchmarks/results/solver-tuning.md).
 WORKER_FLAVOURS: tuple[dict[str, Any], ...] = (
-    {"ortools": {"lns_operators": True}, "shares": {"fleet_first": True}, "ejection": {"retry_stuck": True}},
+    {
+        "ortools": {"lns_operators": True},
+        "shares": {"fleet_first": True},
+        "ejection": {"retry_stuck": True, "restarts": 3, "patience": 0.5},
+    },
     {"ortools": {"metaheuristic": "TABU_SEARCH"}},
 )
 CONSTRUCTION_SHARE = 0.2  # of the whole budget, for the first plan

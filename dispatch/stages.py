@@ -404,11 +404,13 @@ def _shorten_best_probe(
             board.post(sorted([*ends, *(waiting if own_starts else [])], key=lambda plan: plan.rank(problem)))
     taken = _fewer_routes_elsewhere(problem, best, board)
     if taken:
-        best, ends = taken[0], list(taken)
+        # another worker emptied a route after this one's probes ended: this worker's probes all have a
+        # route too many, so it probes the other's plans with its own seeds
+        best, ends = _probe_taken(problem, taken, meter, params, related)
     elsewhere = () if board is None else board.same_fleet(problem, best.rank(problem)[:2])
     if elsewhere:
         log.debug("route exchange: %d donors from another worker", len(elsewhere))
-    population = [*ends, *elsewhere]
+    population = _distinct(problem, [*ends, *elsewhere])
     if params.lns.exchanges > 0 and len(population) > 1 and exchanges_routes(problem):
         best = _best_child(problem, best, population, meter, params, related)
     taken = _fewer_routes_elsewhere(problem, best, board)
@@ -469,6 +471,50 @@ def _fewer_routes_elsewhere(problem: Problem, best: RoutePlan, board: FleetBoard
     """Another worker's plans on ``board`` with fewer routes than ``best`` (a probe may have emptied one), best
     first; () without a board."""
     return () if board is None else board.fewer_routes(problem, best.rank(problem)[:2])
+
+
+def _probe_taken(
+    problem: Problem, taken: tuple[RoutePlan, ...], meter: Meter, params: SolverParams, related: np.ndarray
+) -> tuple[RoutePlan, list[RoutePlan]]:
+    """Half of ``params.lns.probes`` short LNS runs (together ``PROBE_SHARE`` of what ``meter`` has left) from
+    another worker's plans ``taken`` (best first, in turn), with seeds no probe of this worker used: the
+    best plan and every plan at hand (``taken`` and the probes'). The LNS settles in one of a few basins
+    of a start, which one by its seed, so a second worker's runs from the same start find others."""
+    from dispatch.lns import shorten_routes
+
+    probes = max(1, params.lns.probes // 2)
+    budget = meter.left().share(PROBE_SHARE)
+    meter.charge(budget)
+    probing = budget.start()
+    best, ends = taken[0], list(taken)
+    for r in range(probes):
+        if probing.exhausted():
+            break
+        start = taken[r % len(taken)]
+        piece = probing.left().share(1 / (probes - r))
+        probing.charge(piece)
+        seed = _reseeded(params, params.lns.probes + 1 + r).seed
+        probe = shorten_routes(problem, start, piece, related, params.scale, seed, params.lns)
+        if probe is None or probe.rank(problem)[:2] > start.rank(problem)[:2]:
+            continue
+        log.debug("probe of another worker's plan %d: %s", r, probe.rank(problem))
+        ends.append(probe)
+        if probe.rank(problem) < best.rank(problem):
+            best = probe
+    return best, ends
+
+
+def _distinct(problem: Problem, plans: list[RoutePlan]) -> list[RoutePlan]:
+    """``plans`` without repeats (the same plan reaches a worker from its own probes and from the board):
+    the route exchange of a plan with itself gives the plan again."""
+    seen: set[tuple[int, int, float]] = set()
+    kept = []
+    for plan in plans:
+        rank = plan.rank(problem)
+        if rank not in seen:
+            seen.add(rank)
+            kept.append(plan)
+    return kept
 
 
 def _best_child(

@@ -252,6 +252,8 @@ def test_parallel_workers_search_differently_and_stay_deterministic_where_vehicl
     params = dataclasses.replace(work_budget(120), workers=1)
     first, second = _worker_settings(params, 0)[0], _worker_settings(params, 1)[0]
     assert first.ejection.retry_stuck and not second.ejection.retry_stuck
+    # the first makes fewer, longer pool runs (a fleet one smaller can need a long run), the second many short ones
+    assert first.ejection.restarts < second.ejection.restarts
     assert first.seed != second.seed
     problem = random_vehicles_first(8, side=40, requests=8, every=10.0, width=60, seats=3, fleet=4, shift_end=400)
     parallel = dataclasses.replace(params, workers=2)

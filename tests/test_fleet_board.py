@@ -10,6 +10,7 @@ from test_route_min import one_route_each, random_problem
 
 from dispatch.budget import Budget
 from dispatch.fleet_board import FleetBoard
+from dispatch.model import Problem
 from dispatch.ortools_search import schedule
 from dispatch.plan import RoutePlan
 from dispatch.route_min import pool_runs
@@ -57,16 +58,23 @@ def _same_routes_reordered(plan: RoutePlan) -> RoutePlan:
     return RoutePlan(tuple(reversed(plan.routes)))
 
 
+def _fewer_routes_than_first(probes: int) -> tuple[Problem, RoutePlan, SolverParams, RoutePlan]:
+    """A ten-request problem, its first plan (a route per request), settings with ``probes`` probes of one
+    step each, and the ejection pool's plan with fewer routes (another worker's, in the tests below)."""
+    problem = random_problem(0, n_requests=10)
+    first = one_route_each(problem)
+    params = work_budget(40, seed=0).with_changes(lns={"steps_per_call": 1, "probes": probes})
+    fewer = eject_routes(problem, first, Budget(iterations=200), params)
+    assert len(fewer.routes) < len(first.routes)
+    return problem, first, params, fewer
+
+
 def test_a_worker_probes_another_workers_plans_from_the_last_and_posts_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import dispatch.lns
 
-    problem = random_problem(0, n_requests=10)
-    first = one_route_each(problem)
-    params = work_budget(40, seed=0).with_changes(lns={"steps_per_call": 1, "probes": 2})
-    fewer = eject_routes(problem, first, Budget(iterations=200), params)
-    assert len(fewer.routes) < len(first.routes)
+    problem, first, params, fewer = _fewer_routes_than_first(probes=2)
     last = _same_routes_reordered(fewer)
     shared: dict[int, tuple[RoutePlan, ...]] = {1: (fewer, last)}  # the other worker probes ``fewer`` first
     starts: list[RoutePlan] = []
@@ -135,6 +143,44 @@ def test_probes_go_on_from_another_workers_fewer_routes(seed: int, monkeypatch: 
     assert shared.rank(problem) <= fewer.rank(problem)
     assert not shared.unserved(problem)
     assert validate(problem, schedule(problem, shared)).ok
+
+
+class _LateBoard(FleetBoard):
+    """Another worker's plans, seen only after ``hidden`` looks at the board (they are posted late)."""
+
+    def __init__(self, plans: tuple[RoutePlan, ...], hidden: int) -> None:
+        super().__init__({1: plans}, 0)
+        self.hidden = hidden
+
+    def fewer_routes(self, problem: Problem, fleet: tuple[int, int]) -> tuple[RoutePlan, ...]:
+        self.hidden -= 1
+        return () if self.hidden >= 0 else super().fewer_routes(problem, fleet)
+
+
+def test_fewer_routes_posted_after_a_workers_probes_are_probed_with_its_own_seeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dispatch.lns
+    import dispatch.stages
+
+    problem, first, params, fewer = _fewer_routes_than_first(probes=4)
+    monkeypatch.setattr(dispatch.stages, "eject_routes", lambda problem, plan, budget, params: plan)
+    runs: list[tuple[RoutePlan, int]] = []  # each LNS run's start and seed
+    original = dispatch.lns.shorten_routes
+
+    def recorded(problem, plan, budget, related, scale, seed, *rest):  # type: ignore[no-untyped-def]
+        runs.append((plan, seed))
+        return original(problem, plan, budget, related, scale, seed, *rest)
+
+    monkeypatch.setattr(dispatch.lns, "shorten_routes", recorded)
+    board = _LateBoard((fewer,), hidden=4)  # one look before each of the four probes
+    best = shorten_from_new_starts(problem, first, Budget(iterations=3), params, first=first, board=board)
+    own = {seed for plan, seed in runs if plan is not fewer}
+    late = [seed for plan, seed in runs if plan is fewer]
+    assert len(late) >= 2, "the other worker's plan is probed, not only shortened once more"
+    assert len(set(late)) == len(late) and not own & set(late)
+    assert len(best.routes) <= len(fewer.routes) and not best.unserved(problem)
+    assert validate(problem, schedule(problem, best)).ok
 
 
 def test_two_workers_on_a_time_budget_share_plans_and_return_a_valid_plan() -> None:

@@ -73,7 +73,8 @@ def test_probes_with_route_exchange_keep_every_rider_and_repeat(seed: int, caplo
     are made, and the plan is never worse than the start, serves every rider, is valid by the
     independent validator and is the same for the same seed."""
     caplog.set_level(logging.DEBUG, logger="dispatch.stages")
-    problem = random_problem(seed, n_requests=14)
+    # thirty requests: on fourteen every probe ends at one plan, and a plan is not bred with itself
+    problem = random_problem(seed, n_requests=30)
     first = one_route_each(problem)
     params = work_budget(400, seed=seed).with_changes(lns={"probes": 3, "exchanges": 4})
     start = eject_routes(problem, first, params.budget.share(0.3), params)
@@ -83,4 +84,21 @@ def test_probes_with_route_exchange_keep_every_rider_and_repeat(seed: int, caplo
     assert any("route exchange" in r.getMessage() for r in caplog.records)
     assert plan.rank(problem) <= start.rank(problem)
     assert not plan.unserved(problem)
+    assert validate(problem, schedule(problem, plan)).ok
+
+
+@pytest.mark.usefixtures("compiled_kernels")
+def test_probes_that_all_end_at_one_plan_breed_no_children(caplog: pytest.LogCaptureFixture) -> None:
+    """Fourteen requests: every probe ends at the same plan, and a plan bred with itself only gives itself
+    back, so the exchanges' time goes to the last run instead."""
+    caplog.set_level(logging.DEBUG, logger="dispatch.stages")
+    problem = random_problem(0, n_requests=14)
+    first = one_route_each(problem)
+    params = work_budget(400, seed=0).with_changes(lns={"probes": 3, "exchanges": 4})
+    start = eject_routes(problem, first, params.budget.share(0.3), params)
+    plan = shorten_from_new_starts(problem, start, params.budget.share(0.6), params, first=first)
+    probes = {r.getMessage().split(": ", 1)[1] for r in caplog.records if r.getMessage().startswith("probe ")}
+    assert len(probes) == 1
+    assert not any("route exchange" in r.getMessage() for r in caplog.records)
+    assert plan.rank(problem) <= start.rank(problem) and not plan.unserved(problem)
     assert validate(problem, schedule(problem, plan)).ok
