@@ -89,10 +89,10 @@ __all__ = [
 # (remove and reinsert requests), then tabu search; each escapes basins the other stays in. Worker 0
 # also goes for the smaller fleet first (``fleet_first``; its ejection pool puts a rider that fits nowhere
 # back in the pool instead of giving the route up, and runs three times, each with a third of the stage and
-# half of that as patience:
-# where a fleet one smaller than the first runs reach needs a long run, eight short runs never get there;
-# no effect where vehicles do not count), worker 1 keeps time for distance and its eight short runs give
-# the probes their starts; the better of the two is better than either (benchmarks/results/solver-tuning.md).
+# half of that as patience: where a fleet one smaller than the first runs reach needs a long run, eight short
+# runs never get there; no effect where vehicles do not count), worker 1 keeps time for distance and its
+# eight short runs give the probes their starts; the better of the two is better than either
+# (benchmarks/results/solver-tuning.md).
 WORKER_FLAVOURS: tuple[dict[str, Any], ...] = (
     {
         "ortools": {"lns_operators": True},

@@ -495,11 +495,14 @@ def _probe_taken(
         probing.charge(piece)
         seed = _reseeded(params, params.lns.probes + 1 + r).seed
         probe = shorten_routes(problem, start, piece, related, params.scale, seed, params.lns)
-        if probe is None or probe.rank(problem)[:2] > start.rank(problem)[:2]:
+        if probe is None:
             continue
-        log.debug("probe of another worker's plan %d: %s", r, probe.rank(problem))
+        probe_rank = probe.rank(problem)
+        if probe_rank[:2] > start.rank(problem)[:2]:
+            continue
+        log.debug("probe of another worker's plan %d: %s", r, probe_rank)
         ends.append(probe)
-        if probe.rank(problem) < best.rank(problem):
+        if probe_rank < best.rank(problem):
             best = probe
     return best, ends
 
