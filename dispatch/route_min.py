@@ -1,24 +1,23 @@
 """Route minimisation by an ejection pool, after Nagata & Bräysy (2009); the same pool serves riders left out.
 
-OR-Tools' local search moves one or two requests at a time and keeps every request served, so a
-solution with one route too many is a deep basin: emptying a route needs many coordinated moves.
-The ejection pool takes a route away and puts its requests in a pool; it then takes requests from
-the pool one at a time and inserts each where it fits. When a request fits nowhere, with
-``EjectionParams.squeeze`` it is first squeezed in (``dispatch.squeeze``); otherwise, or if that fails, it goes in
-anyway and up to ``max_ejected`` requests leave its route for the pool, chosen so that the sum of
-their *penalties* is least; a request's penalty grows every time it could not be inserted, so the
-requests that are hard to place are placed first and the easy ones make room. A request that does
-not fit even so ends the attempt, or with ``EjectionParams.retry_stuck`` goes back to the bottom of
-the pool, and the routes are shaken (random relocations) before it comes up again; the attempt is
-then given up when the pool has not reached a new smallest size for ``EjectionParams.patience`` of the
-budget (a fleet one smaller than feasible never empties its pool, and the time is better spent
-shortening routes), or when the budget runs out. A failed attempt leaves the routes as they were and
-the next smallest route is tried, up to ``EjectionParams.targets`` routes; then the fleet stays. When the
-pool is empty, the fleet is one smaller, and the next route goes, down to the fewest routes any plan can
-have (``dispatch.fleet_bound``): below that the pool could only spend its budget. ``fewest_routes`` runs the pool
-``EjectionParams.restarts`` times from the same plan with other seeds and keeps the fewest routes. Started
-with the riders a plan leaves out instead of a route's, the pool places them, moving others out of the way
-(``serve_left_out``).
+OR-Tools' local search moves one or two requests at a time and keeps every request served, so a solution with
+one route too many is a deep basin: emptying a route needs many coordinated moves. The ejection pool takes a
+route away and puts its requests in a pool; it then takes requests from the pool one at a time and inserts each
+where it fits. When a request fits nowhere, with ``EjectionParams.squeeze`` it is first squeezed in
+(``dispatch.squeeze``); otherwise, or if that fails, it goes in anyway and up to ``max_ejected`` requests leave
+its route for the pool, chosen so that the sum of their *penalties* is least; a request's penalty grows every
+time it could not be inserted, so the requests that are hard to place are placed first and the easy ones make
+room. A request that does not fit even so ends the attempt, or with ``EjectionParams.retry_stuck`` goes back to
+the bottom of the pool, and the routes are shaken (random relocations, and with
+``EjectionParams.perturb_exchanges`` exchanges) before it comes up again; the attempt is then given up when the
+pool has not reached a new smallest size for ``EjectionParams.patience`` of the budget (a fleet one smaller than
+feasible never empties its pool, and the time is better spent shortening routes), or when the budget runs out. A
+failed attempt leaves the routes as they were and the next smallest route is tried, up to
+``EjectionParams.targets`` routes; then the fleet stays. When the pool is empty, the fleet is one smaller, and
+the next route goes, down to the fewest routes any plan can have (``dispatch.fleet_bound``): below that the pool
+could only spend its budget. ``fewest_routes`` runs the pool ``EjectionParams.restarts`` times from the same
+plan with other seeds and keeps the fewest routes. Started with the riders a plan leaves out instead of a
+route's, the pool places them, moving others out of the way (``serve_left_out``).
 
 Mixed fleets work the same way: each route is its vehicle's (seats, wheelchair places, depots,
 shift), and a rider tied to a vehicle is only placed in that vehicle's route (a route holding one is
@@ -73,6 +72,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
     steps,
     max_ejected,
     perturb_moves,
+    exchange_share,
     retry_stuck,
     squeeze,
     weight,
@@ -257,57 +257,154 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                     if e >= 0:
                         pool[pool_size] = e
                         pool_size += 1
-            # 4. shake the routes a little (random feasible relocations) so that the next ejections differ
-            for _move in range(perturb_moves):
-                r1 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
-                r2 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
-                if r1 == r2 or lengths[r1] == 0:
-                    continue
-                k = routes[r1, np.random.randint(lengths[r1])] // 2  # noqa: NPY002 (numba has only the global RNG)
-                if tied[k] >= 0:
-                    continue
-                n_red = remove_requests(routes[r1], lengths[r1], reduced, k, -1, -1)
-                if not route_feasible(
-                    reduced,
-                    n_red,
-                    start[r1],
-                    transit,
-                    earliest,
-                    latest,
-                    seats,
-                    chairs,
-                    ride_limit,
-                    capacity[r1],
-                    max_duration[r1],
-                    pick_time,
-                ):
-                    continue
-                added, i, j = best_insertion(
-                    routes[r2],
-                    lengths[r2],
-                    k,
-                    start[r2],
-                    transit,
-                    distance,
-                    earliest,
-                    latest,
-                    seats,
-                    chairs,
-                    ride_limit,
-                    capacity[r2],
-                    max_duration[r2],
-                    prefix_time,
-                    prefix_s,
-                    prefix_c,
-                    suffix_latest,
-                    0.0,
-                )
-                if i < 0:
-                    continue
-                lengths[r2] = insert_request(routes[r2], lengths[r2], k, i, j)
-                routes[r1, :n_red] = reduced[:n_red]
-                lengths[r1] = n_red
+            # 4. shake the routes a little (random feasible relocations and exchanges) so that the next
+            # ejections differ
+            _shake(
+                routes,
+                lengths,
+                rows,
+                n_rows,
+                perturb_moves,
+                exchange_share,
+                start,
+                tied,
+                transit,
+                distance,
+                earliest,
+                latest,
+                seats,
+                chairs,
+                ride_limit,
+                capacity,
+                max_duration,
+                reduced,
+                best_seq,
+                pick_time,
+                prefix_time,
+                prefix_s,
+                prefix_c,
+                suffix_latest,
+            )
     return pool_size, -1
+
+
+@njit(cache=True)
+def _shake(  # type: ignore[no-untyped-def]
+    routes,
+    lengths,
+    rows,
+    n_rows,
+    moves,
+    exchange_share,
+    start,
+    tied,
+    transit,
+    distance,
+    earliest,
+    latest,
+    seats,
+    chairs,
+    ride_limit,
+    capacity,
+    max_duration,
+    first,
+    second,
+    pick_time,
+    prefix_time,
+    prefix_s,
+    prefix_c,
+    suffix_latest,
+):
+    """``moves`` random tries between two of the ``usable`` routes (``rows[:n_rows]``): a request of one
+    goes to its cheapest feasible place in the other or, with probability ``exchange_share``, two
+    requests trade routes (each at its cheapest place in the other's route, both feasible or neither);
+    ``first``/``second``: scratch sequences as long as a route plus two."""
+    for _move in range(moves):
+        r1 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
+        r2 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
+        if r1 == r2 or lengths[r1] == 0:
+            continue
+        k = routes[r1, np.random.randint(lengths[r1])] // 2  # noqa: NPY002 (numba has only the global RNG)
+        if tied[k] >= 0:
+            continue
+        # draw only when exchanges are asked for: without them a seed gives the relocations it always gave
+        exchange = exchange_share > 0.0 and np.random.random() < exchange_share  # noqa: NPY002
+        other = -1
+        if exchange:
+            if lengths[r2] == 0:
+                continue
+            other = routes[r2, np.random.randint(lengths[r2])] // 2  # noqa: NPY002
+            if tied[other] >= 0:
+                continue
+        n1 = remove_requests(routes[r1], lengths[r1], first, k, -1, -1)
+        n2 = remove_requests(routes[r2], lengths[r2], second, other, -1, -1)
+        if not route_feasible(
+            first,
+            n1,
+            start[r1],
+            transit,
+            earliest,
+            latest,
+            seats,
+            chairs,
+            ride_limit,
+            capacity[r1],
+            max_duration[r1],
+            pick_time,
+        ):
+            continue
+        if exchange and not route_feasible(
+            second,
+            n2,
+            start[r2],
+            transit,
+            earliest,
+            latest,
+            seats,
+            chairs,
+            ride_limit,
+            capacity[r2],
+            max_duration[r2],
+            pick_time,
+        ):
+            continue
+        placed = True
+        for into, length, moved, r in ((second, n2, k, r2), (first, n1, other, r1)):
+            if moved < 0:
+                continue
+            _added, i, j = best_insertion(
+                into,
+                length,
+                moved,
+                start[r],
+                transit,
+                distance,
+                earliest,
+                latest,
+                seats,
+                chairs,
+                ride_limit,
+                capacity[r],
+                max_duration[r],
+                prefix_time,
+                prefix_s,
+                prefix_c,
+                suffix_latest,
+                0.0,
+            )
+            if i < 0:
+                placed = False
+                break
+            if moved == k:
+                n2 = insert_request(into, length, moved, i, j)
+            else:
+                n1 = insert_request(into, length, moved, i, j)
+        if not placed:
+            continue
+        routes[r1, :n1] = first[:n1]
+        lengths[r1] = n1
+        routes[r2, :n2] = second[:n2]
+        lengths[r2] = n2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,6 +435,7 @@ def _steps(
         steps or params.steps_per_call,
         params.max_ejected,
         params.perturb_moves,
+        params.perturb_exchanges,
         retry_stuck,
         params.squeeze,
         weight,

@@ -204,6 +204,8 @@ class EjectionParams:
 
     max_ejected: int = 2  # requests one insertion may push out of its route (1..3)
     perturb_moves: int = 20  # random relocations tried after each ejection
+    # share of those tries that are exchanges instead (two requests of two routes trade places)
+    perturb_exchanges: float = 0.0
     steps_per_call: int = 500  # insertions between looks at the clock (one iteration)
     # a request that fits nowhere even with ejections: True puts it back in the pool and goes on (fewer
     # vehicles, less time left to shorten routes); False gives the route up
@@ -225,7 +227,7 @@ class EjectionParams:
     restarts: int = 8
 
     def __post_init__(self) -> None:
-        problems = _share_problems(self, ("patience",), low_open=True)
+        problems = _share_problems(self, ("patience",), low_open=True) + _share_problems(self, ("perturb_exchanges",))
         if not 1 <= self.targets <= 10:
             problems.append(f"targets must be in 1..10, got {self.targets}")
         if not 1 <= self.restarts <= 100:

@@ -14,10 +14,12 @@ from budgets import work_budget
 from dispatch.budget import Budget
 from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 from dispatch.ortools_search import schedule, search
+from dispatch.pdp_arrays import arrays_as_plan, routes_as_arrays, seed_numba
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.readers import read_li_lim
 from dispatch.route_min import (
     RESTART_SEED,
+    _shake,
     compile_problem,
     eliminate_routes_by_ejection,
     fewest_routes,
@@ -242,8 +244,18 @@ def test_mixed_fleets_compile_with_a_row_and_depot_per_kind_of_vehicle() -> None
     same = compile_problem(problem, 100)
     assert same is not None and same.uniform and set(same.start.tolist()) == {k}
     with pytest.raises(DispatchError) as info:
-        EjectionParams(max_ejected=4, perturb_moves=-1, steps_per_call=0, patience=0, targets=0, restarts=0)
-    for word in ("max_ejected", "perturb_moves", "steps_per_call", "patience", "targets", "restarts"):
+        EjectionParams(
+            max_ejected=4, perturb_moves=-1, perturb_exchanges=1.5, steps_per_call=0, patience=0, targets=0, restarts=0
+        )
+    for word in (
+        "max_ejected",
+        "perturb_moves",
+        "perturb_exchanges",
+        "steps_per_call",
+        "patience",
+        "targets",
+        "restarts",
+    ):
         assert word in str(info.value)
 
 
@@ -295,3 +307,38 @@ def test_placing_riders_on_long_routes_keeps_to_a_time_budget() -> None:
     assert time.perf_counter() - began < 2.0
     assert more is not None and len(more.served()) > len(plan.served())
     assert validate(problem, schedule(problem, more)).ok
+
+
+def _route_members(routes: np.ndarray, lengths: np.ndarray) -> list[set[int]]:
+    return [{int(x) // 2 for x in routes[r, : lengths[r]]} for r in range(len(lengths))]
+
+
+@pytest.mark.parametrize("seed", [0, 1])  # instances whose windows leave room for trades (seed 2's do not)
+def test_pool_exchanges_trade_requests_between_routes_and_keep_every_route_feasible(seed: int) -> None:
+    """The pool's shake with exchanges only: requests trade routes (each route keeps its number of
+    requests), every request stays served once, and the independent validator accepts the routes."""
+    problem = random_problem(seed, n_requests=12, seats=3)
+    start = eliminate_routes_by_ejection(problem, one_route_each(problem), Budget(iterations=200), seed=seed)
+    assert start is not None
+    c = compile_problem(problem, 100)
+    assert c is not None
+    arrays = routes_as_arrays(problem, c, start)
+    assert arrays is not None
+    routes, lengths = arrays
+    before = _route_members(routes, lengths)
+    rows = np.flatnonzero(lengths > 0)
+    width = routes.shape[1] + 2
+    scratch = [np.empty(width, np.int64) for _ in range(6)]
+    seed_numba(seed)
+    _shake(
+        routes, lengths, rows, len(rows), 300, 1.0, c.start, c.tied, *c.kernel_tables, scratch[0], scratch[1],
+        np.zeros(len(problem.requests), np.int64), *scratch[2:],
+    )  # fmt: skip
+    after = _route_members(routes, lengths)
+    assert [len(m) for m in after] == [len(m) for m in before]
+    assert after != before
+    assert sorted(k for m in after for k in m) == list(range(len(problem.requests)))
+    scheduled = schedule(problem, arrays_as_plan(problem, c, routes, lengths))
+    assert not scheduled.unserved
+    report = validate(problem, scheduled)
+    assert report.ok, report.violations
