@@ -161,6 +161,8 @@ def test_rider_flows_in_the_browser(server: str) -> None:
         booked = page.inner_text("body")
         # later: the search moves to 08:45 and plans again
         page.get_by_role("button", name="15 min later →").click()
+        # the rerun may start after settled() has looked (a loaded machine): wait for the new first option
+        page.wait_for_function("() => document.body.innerText.includes('08:45 →')", timeout=60_000)
         settled(page)
         later = page.inner_text("body")
         page.screenshot(path=str(ARTIFACTS / "flow-later.png"))
