@@ -368,43 +368,39 @@ def _shake(  # type: ignore[no-untyped-def]
             pick_time,
         ):
             continue
-        placed = True
-        for into, length, moved, r in ((second, n2, k, r2), (first, n1, other, r1)):
-            if moved < 0:
-                continue
-            _added, i, j = best_insertion(
-                into,
-                length,
-                moved,
-                start[r],
-                transit,
-                distance,
-                earliest,
-                latest,
-                seats,
-                chairs,
-                ride_limit,
-                capacity[r],
-                max_duration[r],
-                prefix_time,
-                prefix_s,
-                prefix_c,
-                suffix_latest,
-                0.0,
-            )
-            if i < 0:
-                placed = False
-                break
-            if moved == k:
-                n2 = insert_request(into, length, moved, i, j)
-            else:
-                n1 = insert_request(into, length, moved, i, j)
-        if not placed:
+        n2 = _insert_cheapest(
+            second, n2, k, r2, start, transit, distance, earliest, latest, seats, chairs, ride_limit, capacity,
+            max_duration, prefix_time, prefix_s, prefix_c, suffix_latest,
+        )  # fmt: skip
+        if n2 < 0:
             continue
+        if exchange:
+            n1 = _insert_cheapest(
+                first, n1, other, r1, start, transit, distance, earliest, latest, seats, chairs, ride_limit,
+                capacity, max_duration, prefix_time, prefix_s, prefix_c, suffix_latest,
+            )  # fmt: skip
+            if n1 < 0:
+                continue
         routes[r1, :n1] = first[:n1]
         lengths[r1] = n1
         routes[r2, :n2] = second[:n2]
         lengths[r2] = n2
+
+
+@njit(cache=True)
+def _insert_cheapest(  # type: ignore[no-untyped-def]
+    seq, n, k, r, start, transit, distance, earliest, latest, seats, chairs, ride_limit, capacity, max_duration,
+    prefix_time, prefix_s, prefix_c, suffix_latest,
+):  # fmt: skip
+    """Request k put at its cheapest feasible place in seq[:n], the route of vehicle row r: the new length,
+    or -1 (seq unchanged) where it fits nowhere."""
+    _added, i, j = best_insertion(
+        seq, n, k, start[r], transit, distance, earliest, latest, seats, chairs, ride_limit, capacity[r],
+        max_duration[r], prefix_time, prefix_s, prefix_c, suffix_latest, 0.0,
+    )  # fmt: skip
+    if i < 0:
+        return -1
+    return insert_request(seq, n, k, i, j)
 
 
 # ---------------------------------------------------------------------------------------------
