@@ -391,16 +391,9 @@ def _shorten_best_probe(
             probe = _dropped_routes(problem, start, fleet[1], piece, related, reseeded)
         else:
             probe = shorten_routes(problem, start, piece, related, params.scale, reseeded.seed, params.lns)
-        if probe is None:
-            continue
-        probe_rank = probe.rank(problem)
-        if probe_rank[:2] > fleet:
-            continue  # not a plan at the fleet: nothing to go on from
-        log.debug("probe %d: %s", r, probe_rank)
-        ends.append(probe)
-        if probe_rank < best.rank(problem):
-            best = probe
-        if board is not None:
+        kept = len(ends)
+        best = _kept_probe(problem, probe, fleet, best, ends, f"probe {r}")
+        if board is not None and len(ends) > kept:
             board.post(sorted([*ends, *(waiting if own_starts else [])], key=lambda plan: plan.rank(problem)))
     taken = _fewer_routes_elsewhere(problem, best, board)
     if taken:
@@ -495,16 +488,29 @@ def _probe_taken(
         probing.charge(piece)
         seed = _reseeded(params, params.lns.probes + 1 + r).seed
         probe = shorten_routes(problem, start, piece, related, params.scale, seed, params.lns)
-        if probe is None:
-            continue
-        probe_rank = probe.rank(problem)
-        if probe_rank[:2] > start.rank(problem)[:2]:
-            continue
-        log.debug("probe of another worker's plan %d: %s", r, probe_rank)
-        ends.append(probe)
-        if probe_rank < best.rank(problem):
-            best = probe
+        best = _kept_probe(problem, probe, start.rank(problem)[:2], best, ends, f"probe of another worker's plan {r}")
     return best, ends
+
+
+def _kept_probe(
+    problem: Problem,
+    probe: RoutePlan | None,
+    fleet: tuple[int, int],
+    best: RoutePlan,
+    ends: list[RoutePlan],
+    label: str,
+) -> RoutePlan:
+    """The better of ``best`` and ``probe``; ``probe`` joins ``ends`` (the plans for route exchange) when its
+    unserved and routes rank no worse than ``fleet`` (a rank's first two): a plan with more routes is
+    nothing to go on from."""
+    if probe is None:
+        return best
+    probe_rank = probe.rank(problem)
+    if probe_rank[:2] > fleet:
+        return best
+    log.debug("%s: %s", label, probe_rank)
+    ends.append(probe)
+    return probe if probe_rank < best.rank(problem) else best
 
 
 def _distinct(problem: Problem, plans: list[RoutePlan]) -> list[RoutePlan]:

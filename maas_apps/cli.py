@@ -569,11 +569,34 @@ def _require_day(db: str) -> None:
         raise MaasError(f"--db {db} does not exist; make a day with 'maas simulate --db {db} --until 08:00'")
 
 
+def _require_free_port(address: str, port: int) -> None:
+    """A port another program holds (or an address this machine does not have) is said before any data loads,
+    naming the option to change, rather than after minutes of loading by the server's own message."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise MaasError(f"cannot listen on address {address!r}: {exc.strerror or exc}") from None
+    family, kind, proto, _, where = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # as the servers do, so that a port left in TIME_WAIT by the last run is not taken for busy
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(where)
+        except OSError as exc:
+            raise MaasError(
+                f"cannot listen on {address}:{port}: {exc.strerror or exc} "
+                "(another program, or another maas, holds it: choose another with --port)"
+            ) from None
+
+
 def cmd_serve_rt(args: argparse.Namespace) -> int:
     """``maas serve-rt``: the shuttle day as GTFS-Realtime VehiclePositions and TripUpdates over HTTP."""
     from dispatch.gtfs_rt_out import PublishedDay, serve
 
     _require_day(args.db)
+    _require_free_port(args.host, args.port)
     data, network = _shuttle_day(args)
     day = PublishedDay(network, data.area.service_date, data.area.timezone or None)
     server = serve(args.db, day, args.host, args.port)
@@ -643,6 +666,9 @@ def cmd_app(args: argparse.Namespace) -> int:
     from maas.area import PROJECT_ROOT, load_area
     from planner.area_data import load_area_data
 
+    if args.db:
+        _require_day(args.db)
+    _require_free_port(args.address, args.port)
     area = load_area(args.area, args.data_dir)
     say = progress_printer(time.perf_counter())
     data = load_area_data(area, cache=args.cache_dir, progress=say)  # build caches first
@@ -653,7 +679,6 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.cache_dir:
         env["MAAS_CACHE_DIR"] = str(Path(args.cache_dir).resolve())
     if args.db:
-        _require_day(args.db)
         env["MAAS_APP_LIVE_DB"] = str(Path(args.db).resolve())
     if args.realtime:
         is_url = args.realtime.startswith(("http://", "https://"))
@@ -999,7 +1024,7 @@ def _add_service_day_commands(sub: Any) -> None:
     add_area_arguments(serve_rt)
     serve_rt.add_argument("--db", required=True, help="the service day (maas simulate --db, or the app's live day)")
     serve_rt.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    serve_rt.add_argument("--port", type=int, default=8765)
+    serve_rt.add_argument("--port", type=number_arg(int, 1, 65535, "a port"), default=8765)
     serve_rt.set_defaults(func=cmd_serve_rt)
 
     flex = sub.add_parser("export-flex", help="write the shuttle service as a static GTFS-Flex feed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -106,11 +107,40 @@ def test_app_db_option_hands_the_live_day_to_the_app(
     monkeypatch.setattr(cli, "_exec", lambda command, env: seen.update(env, command=" ".join(command)) or 0)
     db = tmp_path / "live.sqlite"
     db.write_bytes(b"")
-    assert cli.main(["app", "--db", str(db)]) == 0
+    with socket.socket() as spare:  # a port nobody holds, whatever else runs on this machine
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    assert cli.main(["app", "--db", str(db), "--port", str(port)]) == 0
     assert seen["MAAS_APP_LIVE_DB"] == str(db.resolve())
     assert "--server.address 127.0.0.1" in seen["command"]  # this machine only, unless --address says otherwise
     assert cli.main(["app", "--db", str(tmp_path / "none.sqlite")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["app"], ["serve-rt", "--db", "DAY"]])
+def test_a_taken_port_is_named_before_any_data_loads(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`maas app` / `maas serve-rt` on a port another program listens on: one message naming the port and
+    --port, at once (not the server's own message after the area's data has loaded)."""
+    import planner.area_data
+
+    def must_not_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the area's data was loaded although the port is taken")
+
+    monkeypatch.setattr(planner.area_data, "load_area_data", must_not_load)
+    monkeypatch.setattr(cli, "_shuttle_day", must_not_load)
+    day = tmp_path / "day.sqlite"
+    day.write_bytes(b"")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        argv = [str(day) if part == "DAY" else part for part in command] + ["--port", str(port)]
+        assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "--port" in err, err
+    assert "Traceback" not in err
 
 
 def test_bookings_status_choices_are_the_service_statuses() -> None:
