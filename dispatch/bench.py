@@ -95,11 +95,16 @@ def run_benchmark(
     only: list[str] | None = None,
     out_dir: Path | None = None,
     progress: Callable[[BenchRow], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> list[BenchRow]:
     """Solve every instance of a set with ``params``, validate each solution independently and compare it
     with the best known; returns one result row per instance (and writes solutions to ``out`` if given).
+    ``progress`` is told each row as it is made; ``on_start`` the number of instances once every name in
+    ``only`` is found, before any is solved.
     """
     instances = _instances(dispatch_dir, set_name, only)
+    if on_start:
+        on_start(len(instances))
     compile_kernels()  # before the clock: the first compilation takes seconds
     rows = []
     for load, known in instances:
@@ -192,10 +197,35 @@ def _bench_row(row: dict[str, str]) -> BenchRow:
     )
 
 
+class BenchTable:
+    """A benchmark table on disk that grows a row at a time, each row flushed as it is added: a run stopped
+    after an hour keeps the rows it finished. A context manager; the file is made when it is opened."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._handle = path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.DictWriter(self._handle, fieldnames=list(BenchRow.__dataclass_fields__))
+        self._writer.writeheader()
+        self._handle.flush()
+
+    def add(self, row: BenchRow) -> None:
+        self._writer.writerow(asdict(row))
+        self._handle.flush()
+        self.rows += 1
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> BenchTable:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def write_csv(rows: list[BenchRow], path: Path) -> None:
-    """Write benchmark rows as CSV (the directory is created)."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(BenchRow.__dataclass_fields__))
-        writer.writeheader()
+    """Write benchmark rows as CSV (``read_csv`` reads them)."""
+    with BenchTable(path) as table:
         for row in rows:
-            writer.writerow(asdict(row))
+            table.add(row)

@@ -37,6 +37,16 @@ def _first_bad_line(data: bytes, error: UnicodeDecodeError) -> int:
     return data[: error.start].count(b"\n") + 1
 
 
+def _other_separator(columns: list[str]) -> str | None:
+    """The separator a one-column header shows it was written with instead of commas, if any."""
+    if len(columns) != 1:
+        return None
+    for separator, said in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+        if separator in columns[0]:
+            return said
+    return None
+
+
 def read_csv_bytes(data: bytes, name: str, *, header_only_ok: bool = False) -> TableText:
     """Parse CSV bytes (UTF-8, an optional BOM) into a table of strings.
 
@@ -67,6 +77,13 @@ def read_csv_bytes(data: bytes, name: str, *, header_only_ok: bool = False) -> T
         return TableText(name, None, (InputProblem(name, None, "is empty (expected a header line and rows)"),))
     header_line, header = numbered[0]
     columns = [c.strip() for c in header]
+    separator = _other_separator(columns)
+    if separator:
+        # every later problem (one column, rows too long, columns missing) would follow from this one
+        message = f"separates its fields with {separator}, not commas: save it as comma-separated CSV"
+        if separator == "';'":
+            message += " (a spreadsheet set to decimal commas writes ';': numbers need decimal points)"
+        return TableText(name, None, (InputProblem(name, None, message, (header_line,)),))
     problems: list[InputProblem] = []
     if any(not c for c in columns):
         problems.append(InputProblem(name, None, "the header has an empty column name", (header_line,)))

@@ -758,13 +758,27 @@ def benchmark_summary(rows: Sequence[Any]) -> str:
 
 def cmd_dispatch_bench(args: argparse.Namespace) -> int:
     """``maas dispatch-bench``: the dispatcher on a benchmark set against the best-known solutions."""
-    from dispatch.bench import run_benchmark, write_csv
+    import contextlib
+
+    from dispatch.bench import BenchTable, run_benchmark
     from maas.area import resolve_data_dir
 
     params = _solver_params(args)
     dispatch_dir = resolve_data_dir(args.data_dir) / "dispatch"
     header = f"{'instance':<15}{'cost':>10}{'best':>10}{'gap %':>8}{'veh':>5}{'bkv':>5}{'unserved':>9}{'s':>7}  verdict"
-    print(header)
+    csv_path = Path(args.csv) if args.csv else _new_results_file(f"dispatch-bench-{args.set}")
+    tables = contextlib.ExitStack()
+    table: BenchTable | None = None
+
+    def start(count: int) -> None:
+        # the table is opened once the instances are known (a wrong name leaves no empty file) and before
+        # any is solved (a path that cannot be written fails now, not after the run)
+        nonlocal table
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        table = tables.enter_context(BenchTable(csv_path))
+        budget = f"{params.iterations} iterations" if params.iterations is not None else f"{params.time_limit_s:g} s"
+        print(f"{args.set}: {count} instance(s), {budget} each; each row goes to {csv_path} as it is made")
+        print(header, flush=True)
 
     def show(row: Any) -> None:
         gap = "" if row.gap_pct is None else f"{row.gap_pct:.2f}"
@@ -775,13 +789,19 @@ def cmd_dispatch_bench(args: argparse.Namespace) -> int:
             f"{row.seconds:>7.1f}  {row.verdict}",
             flush=True,
         )
+        if table is not None:
+            table.add(row)
 
     only = [s.strip() for s in args.instances.split(",")] if args.instances else None
-    rows = run_benchmark(dispatch_dir, args.set, params, only, Path(args.out) if args.out else None, show)
+    out = Path(args.out) if args.out else None
+    with tables:
+        try:
+            rows = run_benchmark(dispatch_dir, args.set, params, only, out, show, start)
+        except KeyboardInterrupt:
+            if table is not None:
+                print(f"the {table.rows} finished row(s) are in {csv_path}", file=sys.stderr)
+            raise
     print(benchmark_summary(rows))
-    csv_path = Path(args.csv) if args.csv else _new_results_file(f"dispatch-bench-{args.set}")
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(rows, csv_path)
     print(f"written {csv_path}")
     return 0
 

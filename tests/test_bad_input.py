@@ -93,6 +93,26 @@ def test_points_csv(data: st.DataObject) -> None:
         check("points-csv", mutation, lambda: _points_meaning(read_points(path)), base)
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (POINTS.replace(",", ";").replace(".", ","), "with ';', not commas"),  # a decimal-comma spreadsheet's CSV
+        (POINTS.replace(",", "\t"), "with tabs, not commas"),
+    ],
+)
+def test_a_table_saved_with_another_separator_is_named_as_such(text: str, said: str, tmp_path: Path) -> None:
+    """A spreadsheet's export with semicolons or tabs gets one message saying so, not 'more fields than the
+    header's 1' or a list of missing columns."""
+    from planner.points import read_points
+
+    path = _write(tmp_path, "origins.csv", text.encode())
+    with pytest.raises(MaasError) as info:
+        read_points(path)
+    message = str(info.value)
+    assert "origins.csv" in message and said in message and "comma-separated" in message, message
+    assert "more fields" not in message and "missing" not in message, message
+
+
 GEOJSON = {
     "type": "FeatureCollection",
     "features": [

@@ -116,6 +116,39 @@ def test_dispatch_bench_without_csv_never_overwrites_a_result(capsys, tmp_path, 
     assert all(path.read_text().splitlines()[1].startswith("small-30x3,") for path in written)
 
 
+def test_dispatch_bench_keeps_each_row_as_it_is_made(capsys, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A long benchmark stopped part way (Ctrl-C) keeps the rows it finished in its CSV, and says where;
+    a wrong instance name is refused before anything is printed or written."""
+    import dispatch.bench
+    from dispatch.bench import read_csv
+    from maas_apps.cli import main
+
+    solved: list[str] = []
+    real_solve = dispatch.bench.solve
+
+    def solve_one_then_stop(problem, params):  # type: ignore[no-untyped-def]
+        if solved:
+            raise KeyboardInterrupt
+        solved.append(problem.name)
+        return real_solve(problem, params)
+
+    monkeypatch.setattr(dispatch.bench, "solve", solve_one_then_stop)
+    csv = tmp_path / "runs" / "planted.csv"
+    args = ["dispatch-bench", "--set", "planted-small", "--iterations", "5", "--workers", "1", "--csv", str(csv)]
+    assert main([*args, "--instances", "small-30x3,small-40x4"]) == 130
+    captured = capsys.readouterr()
+    assert "planted-small: 2 instance(s), 5 iterations each" in captured.out
+    assert f"the 1 finished row(s) are in {csv}" in captured.err
+    (row,) = read_csv(csv)
+    assert row.instance == "small-30x3" and row.verdict == "valid"
+
+    other = tmp_path / "other.csv"
+    assert main([*args[:-1], str(other), "--instances", "small-30x3,nope"]) == 2
+    captured = capsys.readouterr()
+    assert "not in planted-small: nope" in captured.err
+    assert captured.out == "" and not other.exists()
+
+
 def test_spec_fields_are_all_checked() -> None:
     """Each numeric field refuses NaN (a spec is a parameter object that checks itself)."""
     for field in ("service_min", "side_km", "speed_kmh", "first_shift_h", "shift_slack_min", "time_step"):
