@@ -459,14 +459,24 @@ def unserved_reason(problem: Problem, request: Request, scale: int) -> str:
         return f"no vehicle has room for it ({need})"
     if request.vehicle is not None and request.vehicle not in {v.id for v in roomy}:
         return f"it is tied to vehicle {request.vehicle}, which has no room for it"
-    in_shift = [
+    window = request.pickup_window
+    on_shift = [v for v in roomy if v.shift.earliest <= window.latest and window.earliest <= v.shift.latest]
+    if not on_shift:
+        return "outside the service hours: no vehicle with room is on shift at any time of its pickup window"
+    in_time = [
         v
-        for v in roomy
-        if v.shift.earliest + float(problem.travel_time[v.start, request.pickup]) <= request.pickup_window.latest
-        and request.pickup_window.earliest + request.pickup_service + direct <= v.shift.latest
+        for v in on_shift
+        if v.shift.earliest + float(problem.travel_time[v.start, request.pickup]) <= window.latest
+        and window.earliest
+        + request.pickup_service
+        + direct
+        + request.dropoff_service
+        + float(problem.travel_time[request.dropoff, v.end])
+        <= v.shift.latest
     ]
-    if not in_shift:
+    if not in_time:
         return (
-            "no vehicle with room is on shift, or can reach the pickup, within its window (outside the service hours?)"
+            "no vehicle with room on shift can reach the pickup within its window and still end its shift "
+            "on time (too close to a shift's start or end, or too far from the depots)"
         )
     return "every vehicle with room is busy in its window: the fleet is too small for the demand at that time"

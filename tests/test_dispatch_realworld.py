@@ -104,11 +104,17 @@ def test_unserved_riders_get_the_real_reason(helsinki, tmp_path: Path) -> None: 
     requests = (
         REQUESTS
         + "r4,60.1560,24.9180,60.1632,24.9155,21:00,21:10,1,0\nr5,60.1560,24.9180,60.1632,24.9155,08:00,08:10,9,0\n"
+        + "r6,60.1560,24.9180,60.1632,24.9155,18:58,18:59,1,0\n"
     )
     problem = read_realworld(*write(tmp_path, requests), helsinki)
     reasons = {u.request: u.reason for u in solve(problem, work_budget(50)).unserved}
-    assert reasons["r4"].startswith("no vehicle with room is on shift")  # the fleet works 07:00-19:00
+    assert reasons["r4"].startswith("outside the service hours")  # the fleet works 07:00-19:00
     assert reasons["r5"] == "no vehicle has room for it (9 seat(s))"
+    # on shift when it asks, but the ride would end after the shifts do
+    assert reasons["r6"].startswith(
+        "no vehicle with room on shift can reach the pickup within its window and still end"
+    )
+    assert set(reasons) == {"r4", "r5", "r6"}
 
 
 def test_maas_dispatch_with_a_work_budget_gives_the_same_plan_twice(
