@@ -210,11 +210,13 @@ class BenchTable:
         self._handle.flush()
 
     def add(self, row: BenchRow) -> None:
+        """Write ``row`` and flush it to disk."""
         self._writer.writerow(asdict(row))
         self._handle.flush()
         self.rows += 1
 
     def close(self) -> None:
+        """Close the file (every row added is already on disk)."""
         self._handle.close()
 
     def __enter__(self) -> BenchTable:
