@@ -324,6 +324,15 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     area = load_area(args.area, args.data_dir)
     data = load_area_data(area, cache=args.cache_dir, progress=progress_printer(time.perf_counter()))
     problem = read_realworld(args.requests, args.fleet, data)
+    same_place = [r.id for r in problem.requests if r.pickup == r.dropoff]
+    if same_place:
+        # not refused (the rider may still want the seat booked), but almost always a mistake in the file
+        named = ", ".join(same_place[:10]) + (f" and {len(same_place) - 10} more" if len(same_place) > 10 else "")
+        print(
+            f"warning: {len(same_place)} request(s) in {args.requests} start and end at the same street point "
+            f"(planned as a pickup and drop-off with no ride between): {named}",
+            file=sys.stderr,
+        )
     params = _solver_params(args)  # a bad settings file is refused before the solving starts
     budget = f"{args.iterations} iterations" if args.iterations else f"{args.time_limit:.0f} s"
     print(f"{len(problem.requests)} requests, {len(problem.vehicles)} vehicles; solving for {budget}", file=sys.stderr)

@@ -26,6 +26,23 @@ ez10-2,60.1560,24.9215,8,0
 """
 
 
+def test_maas_dispatch_warns_of_a_request_that_goes_nowhere(
+    helsinki, tmp_path: Path, shared_data: Path, helsinki_cache: Path, compiled_kernels, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """A row whose pickup and drop-off are the same street point is planned, and named in a warning."""
+    from maas_apps.cli import main
+
+    requests, fleet = write(tmp_path, REQUESTS + "r9,60.1560,24.9180,60.15601,24.91801,08:00,08:10,1,0\n")
+    out = tmp_path / "plan.json"
+    argv = ["dispatch", "--requests", str(requests), "--fleet", str(fleet), "--data-dir", str(shared_data)]
+    argv += ["--cache-dir", str(helsinki_cache), "--solutions", "5", "--workers", "1", "--out", str(out)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "warning: 1 request(s)" in err
+    assert "(planned as a pickup and drop-off with no ride between): r9" in err, err
+    assert '"validator": "valid' in out.read_text()
+
+
 def write(tmp_path: Path, requests: str, fleet: str = FLEET) -> tuple[Path, Path]:
     (tmp_path / "requests.csv").write_text(requests, encoding="utf-8")
     (tmp_path / "fleet.csv").write_text(fleet, encoding="utf-8")
