@@ -337,36 +337,17 @@ def _shake(  # type: ignore[no-untyped-def]
             if tied[other] >= 0:
                 continue
         n1 = remove_requests(routes[r1], lengths[r1], first, k, -1, -1)
-        n2 = remove_requests(routes[r2], lengths[r2], second, other, -1, -1)
-        if not route_feasible(
-            first,
-            n1,
-            start[r1],
-            transit,
-            earliest,
-            latest,
-            seats,
-            chairs,
-            ride_limit,
-            capacity[r1],
-            max_duration[r1],
+        if not _feasible(
+            first, n1, r1, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration,
             pick_time,
-        ):
+        ):  # fmt: skip
             continue
-        if exchange and not route_feasible(
-            second,
-            n2,
-            start[r2],
-            transit,
-            earliest,
-            latest,
-            seats,
-            chairs,
-            ride_limit,
-            capacity[r2],
-            max_duration[r2],
+        # the second route is copied only once the first is known to stay feasible without k
+        n2 = remove_requests(routes[r2], lengths[r2], second, other, -1, -1)
+        if exchange and not _feasible(
+            second, n2, r2, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration,
             pick_time,
-        ):
+        ):  # fmt: skip
             continue
         n2 = _insert_cheapest(
             second, n2, k, r2, start, transit, distance, earliest, latest, seats, chairs, ride_limit, capacity,
@@ -385,6 +366,17 @@ def _shake(  # type: ignore[no-untyped-def]
         lengths[r1] = n1
         routes[r2, :n2] = second[:n2]
         lengths[r2] = n2
+
+
+@njit(cache=True)
+def _feasible(  # type: ignore[no-untyped-def]
+    seq, n, r, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time
+):  # fmt: skip
+    """Whether seq[:n] is a feasible route for vehicle row r (``route_feasible`` with that row's tables)."""
+    return route_feasible(
+        seq, n, start[r], transit, earliest, latest, seats, chairs, ride_limit, capacity[r], max_duration[r],
+        pick_time,
+    )  # fmt: skip
 
 
 @njit(cache=True)
