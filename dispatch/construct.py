@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from dispatch.model import Problem
-from dispatch.pdp_arrays import arrays_as_plan, cheapest_route, compile_problem, insert_request
+from dispatch.pdp_arrays import arrays_as_plan, cheapest_route, compile_problem, insert_request, insertion_scratch
 from dispatch.plan import RoutePlan
 
 
@@ -45,6 +45,7 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
     prefix_s = np.empty(size + 2, np.int64)
     prefix_c = np.empty(size + 2, np.int64)
     suffix_latest = np.empty(size + 2, np.int64)
+    scratch = insertion_scratch(size, ride_limit, n_routes)
     for x in range(order.shape[0]):
         k = order[x]
         best_r, best_i, best_j = cheapest_route(
@@ -70,6 +71,7 @@ def _insert_in_order(  # type: ignore[no-untyped-def]
             prefix_c,
             suffix_latest,
             0.0,
+            scratch,
         )
         if best_r >= 0:
             lengths[best_r] = insert_request(routes[best_r], lengths[best_r], k, best_i, best_j)

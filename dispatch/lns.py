@@ -55,7 +55,9 @@ from dispatch.pdp_arrays import (
     best_insertion,
     cheapest_route_kept,
     compile_problem,
+    inner_kernel,
     insert_request,
+    insertion_scratch,
     route_feasible,
     route_open_to,
     routes_as_arrays,
@@ -89,7 +91,7 @@ RELAX_LOW, RELAX_HIGH = 0.1, 1000.0  # bounds of the relaxed bank's penalty, in 
 WARP_PATIENCE = 30  # calls in a row without a step on time, after which the search goes back to the best plan
 
 
-@njit(cache=True)
+@inner_kernel
 def _total_distance(routes, lengths, distance, start):  # type: ignore[no-untyped-def]
     total = 0
     for r in range(lengths.shape[0]):
@@ -104,7 +106,7 @@ def _total_distance(routes, lengths, distance, start):  # type: ignore[no-untype
     return total
 
 
-@njit(cache=True)
+@inner_kernel
 def _related_group(seed, q, related, chosen):  # type: ignore[no-untyped-def]
     """``q`` requests around ``seed`` into chosen[:q] (Shaw removal as in Ropke & Pisinger): each next one is
     drawn, with a strong bias to the nearest, from the requests nearest to one already taken; not
@@ -163,7 +165,7 @@ def _costliest_group(routes, lengths, distance, start, q, chosen, saving, order)
         left -= 1
 
 
-@njit(cache=True)
+@inner_kernel
 def _index_visits(routes, lengths, route_of, position_of):  # type: ignore[no-untyped-def]
     """route_of[node] and position_of[node]: the route serving each visit and its place there (route_of
     -1 for the visits of riders no route serves, whose position_of is left as it was)."""
@@ -174,7 +176,7 @@ def _index_visits(routes, lengths, route_of, position_of):  # type: ignore[no-un
             position_of[routes[r, p]] = p
 
 
-@njit(cache=True)
+@inner_kernel
 def _string_ruin(routes, lengths, seed, related, removed, route_of, position_of, ruined):  # type: ignore[no-untyped-def]
     """Strings of consecutive visits out of routes near ``seed`` (SISR's ruin): removed[k] set for each
     request with a visit in one; route_of, position_of and ruined are work arrays.
@@ -227,7 +229,7 @@ def _string_ruin(routes, lengths, seed, related, removed, route_of, position_of,
                 removed[routes[r, y] // 2] = True
 
 
-@njit(cache=True)
+@inner_kernel
 def _tail_cut(routes, lengths, usable, tied, related, removed, route_of, position_of):  # type: ignore[no-untyped-def]
     """A cut for swapping two routes' tails (2-opt*): returns (r1, p1, r2, p2), route r1 to go on after
     its first p1 visits with route r2's visits from p2 on, and r2 after its first p2 with r1's from p1
@@ -284,7 +286,7 @@ def _append_kept(seq, first, end, removed, out, m):  # type: ignore[no-untyped-d
     return m
 
 
-@njit(cache=True)
+@inner_kernel
 def _kept_visits(routes, lengths, removed, work, work_lengths, r1, p1, r2, p2):  # type: ignore[no-untyped-def]
     """work: the routes without the removed requests' visits, and with r1 >= 0 the tails of r1 (from
     p1) and r2 (from p2) swapped (see ``_tail_cut``)."""
@@ -302,7 +304,7 @@ def _kept_visits(routes, lengths, removed, work, work_lengths, r1, p1, r2, p2): 
         work_lengths[r] = m
 
 
-@njit(cache=True)
+@inner_kernel
 def _swapped_fit(  # type: ignore[no-untyped-def]
     work,
     work_lengths,
@@ -318,10 +320,11 @@ def _swapped_fit(  # type: ignore[no-untyped-def]
     ride_limit,
     capacity,
     max_duration,
-    pick_time,
+    scratch,
 ):
     """Whether routes r1 and r2 of ``work``, after a tail swap, may go to the recreate: feasible, or with
-    time warp (lateness priced, not forbidden) within their vehicles' seats and wheelchair places."""
+    time warp (lateness priced, not forbidden) within their vehicles' seats and wheelchair places
+    (``scratch``: ``pdp_arrays.insertion_scratch``'s)."""
     for r in (r1, r2):
         n = work_lengths[r]
         if warped:
@@ -334,13 +337,13 @@ def _swapped_fit(  # type: ignore[no-untyped-def]
                     return False
         elif not route_feasible(
             work[r], n, start[r], transit, earliest, latest, seats, chairs, ride_limit, capacity[r],
-            max_duration[r], pick_time,
+            max_duration[r], scratch,
         ):  # fmt: skip
             return False
     return True
 
 
-@njit(cache=True)
+@inner_kernel
 def _sort_by_deadline(chosen, count, latest):  # type: ignore[no-untyped-def]
     """chosen[:count] (requests) by their drop-off window's end, earliest first, in place."""
     for x in range(1, count):
@@ -352,7 +355,7 @@ def _sort_by_deadline(chosen, count, latest):  # type: ignore[no-untyped-def]
         chosen[y] = k
 
 
-@njit(cache=True)
+@inner_kernel
 def _regret_place(  # type: ignore[no-untyped-def]
     x,
     r,
@@ -377,6 +380,7 @@ def _regret_place(  # type: ignore[no-untyped-def]
     prefix_c,
     suffix_latest,
     blink,
+    scratch,
     added,
     at_i,
     at_j,
@@ -405,10 +409,11 @@ def _regret_place(  # type: ignore[no-untyped-def]
         prefix_c,
         suffix_latest,
         blink,
+        scratch,
     )
 
 
-@njit(cache=True)
+@inner_kernel
 def _open_to(r, k, work_lengths, usable, tied, representative):  # type: ignore[no-untyped-def]
     """Whether route r may take request k: usable, k's own vehicle if tied, and, if empty, the one
     empty route tried for its class of alike vehicles."""
@@ -445,6 +450,7 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
     stale,
     least_drop,
     blink,
+    scratch,
     squeeze,
     weight,
     relax,
@@ -453,7 +459,7 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
     request that fits nowhere is squeezed in first); one that fits nowhere goes to ``work_bank``.
     Returns (failures, index in ``chosen`` of the one that made them exceed ``picks``, else -1): past
     ``picks`` failures the step cannot be kept (the bank's penalty outweighs any distance), so it stops.
-    ``kept``, ``overloaded``, ``stale`` and ``least_drop``: see ``pdp_arrays.cheapest_route_kept``."""
+    ``kept``, ``overloaded``, ``stale``, ``least_drop`` and ``scratch``: see ``pdp_arrays.cheapest_route_kept``."""
     failures = 0
     stale[:] = True
     for x in range(count):
@@ -462,6 +468,7 @@ def _greedy_recreate(  # type: ignore[no-untyped-def]
         best_r, best_i, best_j = cheapest_route_kept(
             work, work_lengths, k, open_routes, usable, start, vehicle_class, tied, transit, distance, earliest,
             latest, seats, chairs, ride_limit, capacity, max_duration, kept, overloaded, stale, least_drop, blink,
+            scratch,
         )  # fmt: skip
         if best_r >= 0:
             work_lengths[best_r] = insert_request(work[best_r], work_lengths[best_r], k, best_i, best_j)
@@ -536,10 +543,10 @@ def _warp_recreate(  # type: ignore[no-untyped-def]
     made anew where ``stale``; ``least_drop`` a float work array as long as a route can be, plus 2."""
     failures = 0
     stale[:] = True
-    tried_empty = np.zeros(work_lengths.shape[0], np.bool_)
+    tried_empty = np.zeros(work_lengths.shape[0], np.int64)
     for x in range(count):
         k = chosen[x]
-        tried_empty[:] = False
+        tried_empty[:] = 0
         best, best_r, best_i, best_j = np.inf, -1, -1, -1
         for r in range(work_lengths.shape[0]):
             if not route_open_to(r, k, work_lengths, open_routes, usable, vehicle_class, tied, tried_empty):
@@ -596,6 +603,7 @@ def _regret_recreate(  # type: ignore[no-untyped-def]
     prefix_c,
     suffix_latest,
     blink,
+    scratch,
     added,
     at_i,
     at_j,
@@ -647,6 +655,7 @@ def _regret_recreate(  # type: ignore[no-untyped-def]
                 prefix_c,
                 suffix_latest,
                 blink,
+                scratch,
                 added,
                 at_i,
                 at_j,
@@ -728,6 +737,7 @@ def _regret_recreate(  # type: ignore[no-untyped-def]
                     prefix_c,
                     suffix_latest,
                     blink,
+                    scratch,
                     added,
                     at_i,
                     at_j,
@@ -800,7 +810,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
     overloaded = np.empty(n_routes, np.int64)
     stale = np.empty(n_routes, np.bool_)
     least_drop = np.empty(size + 2, np.int64)
-    pick_time = np.empty(n_req, np.int64)
+    scratch = insertion_scratch(size, ride_limit, n_routes)
     work_bank = np.empty(n_req, np.bool_)
     banked = np.empty(n_req, np.int64)
     saving = np.empty(n_req, np.float64)
@@ -902,7 +912,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 work_bank[banked[x]] = False
             if cut_r1 >= 0 and not _swapped_fit(
                 work, work_lengths, cut_r1, cut_r2, warped, start, transit, earliest, latest, seats, chairs,
-                ride_limit, capacity, max_duration, pick_time,
+                ride_limit, capacity, max_duration, scratch,
             ):  # fmt: skip
                 failures = n_req + 1  # the step is given up
                 break
@@ -952,6 +962,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                     prefix_c,
                     suffix_latest,
                     blink,
+                    scratch,
                     added,
                     at_i,
                     at_j,
@@ -987,6 +998,7 @@ def _lns_steps(  # type: ignore[no-untyped-def]
                 stale,
                 least_drop,
                 blink,
+                scratch,
                 squeeze,
                 weight,
                 relax_penalty > 0,

@@ -25,7 +25,9 @@ tied to a vehicle (a rider on board) goes only into that vehicle's row. Used by 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -34,6 +36,17 @@ from dispatch.model import Problem, scaled_tables
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 
 BIG = np.int64(1) << 60  # no limit (window end, ride time, route duration)
+
+
+def inner_kernel(function: Callable[..., Any]) -> Any:
+    """``function`` compiled by numba (cached) without reference counting, for the kernels the searches
+    call in their innermost loops. numba otherwise counts a reference to every array such a function is
+    handed, on entry and again at each exit, an atomic operation per array and call, wherever the
+    function calls another that is not inlined (its error status could mean an exception to unwind);
+    with a dozen tables per call that was a large part of the ejection pool's time. Such a kernel must
+    not allocate (numba needs its reference counting for that): work arrays come from the caller (see
+    ``insertion_scratch``), and what it calls is compiled the same way unless declared otherwise."""
+    return njit(cache=True, _nrt=False)(function)  # type: ignore[call-overload] # numba's option, not in its stubs
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +162,35 @@ def _plus_service(travel: np.ndarray, service: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # numba kernels: a route is seq[:n] of request nodes; the depots are implied at both ends
 
+# Rows of the scratch array (``insertion_scratch``) that the feasibility and insertion kernels work in.
+# The caller makes it once per search and hands it down: these kernels may not allocate (``inner_kernel``).
+SCRATCH_CANDIDATE = 0  # a route with one insertion made, for its exact schedule check
+SCRATCH_SCHEDULE = 1  # four rows from here: schedule_feasible's work
+SCRATCH_PICKS = 5  # per request: pickup times (route_feasible), then pickup positions (schedule_feasible)
+SCRATCH_TRIED = 6  # per class of alike vehicles: 1 once its empty route was tried (cheapest_route)
+SCRATCH_FLAGS = 7  # [0]: 1 where some request's ride is limited (insertions then check schedules exactly)
+SCRATCH_ROWS = 8
+
 
 @njit(cache=True)
+def insertion_scratch(route_size, ride_limit, n_routes):  # type: ignore[no-untyped-def]
+    """The scratch array (rows ``SCRATCH_*``) for routes of up to ``route_size`` visits, the requests'
+    ``ride_limit`` and ``n_routes`` vehicles; one per search, never shared between threads."""
+    width = max(route_size + 4, ride_limit.shape[0], n_routes)
+    scratch = np.zeros((SCRATCH_ROWS, width), np.int64)
+    for k in range(ride_limit.shape[0]):
+        if ride_limit[k] < BIG:
+            scratch[SCRATCH_FLAGS, 0] = 1
+    return scratch
+
+
+@inner_kernel
 def route_feasible(  # type: ignore[no-untyped-def]
-    seq, n, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time
+    seq, n, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, scratch
 ):
     """Whether the route seq[:n] from depot node ``start`` (capacity: its vehicle's row) is feasible: as
-    early as possible, or else with later starts (dial-a-ride)."""
+    early as possible, or else with later starts (dial-a-ride). ``scratch``: ``insertion_scratch``'s."""
+    pick_time = scratch[SCRATCH_PICKS]
     t = earliest[start]
     node = start
     load_s = 0
@@ -180,12 +215,12 @@ def route_feasible(  # type: ignore[no-untyped-def]
         return False
     if early_enough and t - earliest[start] <= max_duration:
         return True
-    work = np.empty((4, n + 2), np.int64)
-    pick_position = np.empty(ride_limit.shape[0], np.int64)
-    return schedule_feasible(seq, n, start, transit, earliest, latest, ride_limit, max_duration, work, pick_position)
+    # the pick times are spent: their row takes the pickup positions
+    work = scratch[SCRATCH_SCHEDULE : SCRATCH_SCHEDULE + 4]
+    return schedule_feasible(seq, n, start, transit, earliest, latest, ride_limit, max_duration, work, pick_time)
 
 
-@njit(cache=True)
+@inner_kernel
 def _forward(path, first, m, transit, earliest, arrive, begin):  # type: ignore[no-untyped-def]
     """Earliest arrival and start of service at path[first:m], after path[first - 1] served at begin[first - 1]."""
     for q in range(first, m):
@@ -193,7 +228,7 @@ def _forward(path, first, m, transit, earliest, arrive, begin):  # type: ignore[
         begin[q] = max(arrive[q], earliest[path[q]])
 
 
-@njit(cache=True)
+@inner_kernel
 def _forward_slack(i, path, m, latest, ride_limit, max_duration, arrive, begin, pick_position):  # type: ignore[no-untyped-def]
     """How far the start of service at position i can move later without breaking a window, the ride
     time of a passenger aboard since before i, or the route duration (Cordeau & Laporte's F_i)."""
@@ -214,7 +249,7 @@ def _forward_slack(i, path, m, latest, ride_limit, max_duration, arrive, begin, 
     return slack
 
 
-@njit(cache=True)
+@inner_kernel
 def schedule_feasible(seq, n, start, transit, earliest, latest, ride_limit, max_duration, work, pick_position):  # type: ignore[no-untyped-def]
     """Whether seq[:n] from depot node ``start`` has a schedule within windows, ride times and route
     duration (capacity not checked).
@@ -259,7 +294,7 @@ def schedule_feasible(seq, n, start, transit, earliest, latest, ride_limit, max_
     return _schedule_ok(path, m, latest, ride_limit, max_duration, begin, pick_position)
 
 
-@njit(cache=True)
+@inner_kernel
 def _schedule_ok(path, m, latest, ride_limit, max_duration, begin, pick_position):  # type: ignore[no-untyped-def]
     for q in range(m):
         if begin[q] > latest[path[q]]:
@@ -270,7 +305,7 @@ def _schedule_ok(path, m, latest, ride_limit, max_duration, begin, pick_position
     return begin[m - 1] - begin[0] <= max_duration
 
 
-@njit(cache=True)
+@inner_kernel
 def _fits(  # type: ignore[no-untyped-def]
     candidate, seq, n, i, j, p, d, start, transit, earliest, latest, ride_limit, max_duration, work, pick_position
 ):
@@ -292,7 +327,7 @@ def _fits(  # type: ignore[no-untyped-def]
     )
 
 
-@njit(cache=True)
+@inner_kernel
 def best_insertion(  # type: ignore[no-untyped-def]
     seq,
     n,
@@ -312,9 +347,11 @@ def best_insertion(  # type: ignore[no-untyped-def]
     prefix_c,
     suffix_latest,
     blink,
+    scratch,
 ):
     """Cheapest feasible insertion of request k into seq[:n] from depot node ``start`` (capacity and
-    max_duration: its vehicle's): (added distance, i, j), or (-1, -1, -1).
+    max_duration: its vehicle's): (added distance, i, j), or (-1, -1, -1). ``scratch``:
+    ``insertion_scratch``'s.
 
     The pickup goes before seq[i], the drop-off before seq[j] (j >= i; j == n: before the end depot).
     prefix_* and suffix_latest are work arrays of at least n + 1. ``blink`` > 0: each place that would be
@@ -345,7 +382,7 @@ def best_insertion(  # type: ignore[no-untyped-def]
     )
     return insertion_below(
         seq, n, k, start, transit, distance, earliest, latest, seats, chairs, ride_limit, capacity, max_duration,
-        prefix_time, prefix_s, prefix_c, suffix_latest, overloaded, blink, -1, False, prefix_time,
+        prefix_time, prefix_s, prefix_c, suffix_latest, overloaded, blink, -1, False, prefix_time, scratch,
     )  # fmt: skip
 
 
@@ -443,6 +480,7 @@ def insertion_below(  # type: ignore[no-untyped-def]
     bound,
     prune,
     least_drop,
+    scratch,
 ):
     """``best_insertion`` with the route's summary given (``route_summary``: the work arrays and
     ``overloaded``), among the places that add less than ``bound`` (< 0: no bound; the best place in the
@@ -454,12 +492,11 @@ def insertion_below(  # type: ignore[no-untyped-def]
     ruin has left room and many places fit (the LNS's recreate); where few fit (full routes, as in the
     ejection pool) the two extra passes cost more than they save. The same place either way but for
     ties and which places ``blink`` passes over. ``least_drop``: a work array of at least n + 2 (with
-    ``prune``)."""
-    exact = max_duration < BIG or ride_limit.min() < BIG
-    size = n + 4 if exact else 1  # work arrays for schedule_feasible
-    candidate = np.empty(size, np.int64)
-    work = np.empty((4, size), np.int64)
-    pick_position = np.empty(ride_limit.shape[0] if exact else 1, np.int64)
+    ``prune``); ``scratch``: ``insertion_scratch``'s."""
+    exact = max_duration < BIG or scratch[SCRATCH_FLAGS, 0] == 1
+    candidate = scratch[SCRATCH_CANDIDATE]
+    work = scratch[SCRATCH_SCHEDULE : SCRATCH_SCHEDULE + 4]
+    pick_position = scratch[SCRATCH_PICKS]
     end = start + 1
     p = 2 * k
     d = p + 1
@@ -558,7 +595,7 @@ def insertion_below(  # type: ignore[no-untyped-def]
     return best, best_i, best_j
 
 
-@njit(cache=True)
+@inner_kernel
 def route_open_to(r, k, lengths, open_routes, usable, vehicle_class, tied, tried_empty):  # type: ignore[no-untyped-def]
     """Whether request k may be tried in route r: a ``usable`` vehicle, k's own if tied, and if empty
     only where ``open_routes`` and the first of its class of alike vehicles (``tried_empty`` marks the
@@ -568,11 +605,11 @@ def route_open_to(r, k, lengths, open_routes, usable, vehicle_class, tied, tried
     if lengths[r] == 0:
         if not open_routes or tried_empty[vehicle_class[r]]:
             return False
-        tried_empty[vehicle_class[r]] = True
+        tried_empty[vehicle_class[r]] = 1
     return True
 
 
-@njit(cache=True)
+@inner_kernel
 def cheapest_route(  # type: ignore[no-untyped-def]
     routes,
     lengths,
@@ -596,18 +633,20 @@ def cheapest_route(  # type: ignore[no-untyped-def]
     prefix_c,
     suffix_latest,
     blink,
+    scratch,
 ):
     """The cheapest feasible insertion of request k over the ``usable`` routes (and, if tied, only its
     vehicle's): (route, i, j), route -1 if none.
 
     Empty routes are tried only where ``open_routes``, and then one per class of alike vehicles.
-    ``blink``: see ``best_insertion``.
+    ``blink`` and ``scratch``: see ``best_insertion``.
     """
     best = -1
     best_r = -1
     best_i = -1
     best_j = -1
-    tried_empty = np.zeros(lengths.shape[0], np.bool_)
+    tried_empty = scratch[SCRATCH_TRIED]
+    tried_empty[: lengths.shape[0]] = 0
     for r in range(lengths.shape[0]):
         if not route_open_to(r, k, lengths, open_routes, usable, vehicle_class, tied, tried_empty):
             continue
@@ -630,13 +669,14 @@ def cheapest_route(  # type: ignore[no-untyped-def]
             prefix_c,
             suffix_latest,
             blink,
+            scratch,
         )
         if i >= 0 and (best < 0 or added < best):
             best, best_r, best_i, best_j = added, r, i, j
     return best_r, best_i, best_j
 
 
-@njit(cache=True)
+@inner_kernel
 def cheapest_route_kept(  # type: ignore[no-untyped-def]
     routes,
     lengths,
@@ -660,16 +700,18 @@ def cheapest_route_kept(  # type: ignore[no-untyped-def]
     stale,
     least_drop,
     blink,
+    scratch,
 ):
     """``cheapest_route`` for a search that inserts request after request: each route's summary
     (``route_summary``) is kept in kept[:, r] and overloaded[r], and made anew only where stale[r]
     (the caller marks a route stale when it changes it; this clears the mark). ``least_drop``: a work array
-    as long as a route can be, plus 2."""
+    as long as a route can be, plus 2; ``scratch``: ``insertion_scratch``'s."""
     best = -1
     best_r = -1
     best_i = -1
     best_j = -1
-    tried_empty = np.zeros(lengths.shape[0], np.bool_)
+    tried_empty = scratch[SCRATCH_TRIED]
+    tried_empty[: lengths.shape[0]] = 0
     for r in range(lengths.shape[0]):
         if not route_open_to(r, k, lengths, open_routes, usable, vehicle_class, tied, tried_empty):
             continue
@@ -682,14 +724,14 @@ def cheapest_route_kept(  # type: ignore[no-untyped-def]
         added, i, j = insertion_below(
             routes[r], lengths[r], k, start[r], transit, distance, earliest, latest, seats, chairs, ride_limit,
             capacity[r], max_duration[r], kept[0, r], kept[1, r], kept[2, r], kept[3, r], overloaded[r], blink, best,
-            True, least_drop,
+            True, least_drop, scratch,
         )  # fmt: skip
         if i >= 0 and (best < 0 or added < best):
             best, best_r, best_i, best_j = added, r, i, j
     return best_r, best_i, best_j
 
 
-@njit(cache=True)
+@inner_kernel
 def insert_request(seq, n, k, i, j):  # type: ignore[no-untyped-def]
     """Put request k's pickup before seq[i] and drop-off before seq[j] (of the old sequence); new length."""
     for q in range(n - 1, j - 1, -1):
@@ -701,7 +743,7 @@ def insert_request(seq, n, k, i, j):  # type: ignore[no-untyped-def]
     return n + 2
 
 
-@njit(cache=True)
+@inner_kernel
 def remove_requests(seq, n, out, eject_a, eject_b, eject_c):  # type: ignore[no-untyped-def]
     """seq[:n] without the nodes of requests eject_a/b/c (-1: none) into ``out``; the new length."""
     m = 0
@@ -735,8 +777,8 @@ def routes_as_arrays(
         nodes = [2 * index_of[v.request] + v.dropoff for v in route.visits]
         routes[r, : len(nodes)] = nodes
         lengths[r] = len(nodes)
-    work = np.zeros(len(problem.requests), dtype=np.int64)
     c = compiled
+    scratch = insertion_scratch(routes.shape[1], c.ride_limit, len(lengths))
     for r in range(len(lengths)):
         if lengths[r] == 0:
             continue
@@ -753,7 +795,7 @@ def routes_as_arrays(
             c.ride_limit,
             c.capacity[r],
             c.max_duration[r],
-            work,
+            scratch,
         ):
             return None
     return routes, lengths

@@ -46,7 +46,9 @@ from dispatch.pdp_arrays import (
     best_insertion,
     cheapest_route,
     compile_problem,
+    inner_kernel,
     insert_request,
+    insertion_scratch,
     remove_requests,
     route_feasible,
     routes_as_arrays,
@@ -106,12 +108,11 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
         if usable[r]:
             rows[n_rows] = r
             n_rows += 1
-    n_req = ride_limit.shape[0]
     prefix_time = np.empty(size + 2, np.int64)
     prefix_s = np.empty(size + 2, np.int64)
     prefix_c = np.empty(size + 2, np.int64)
     suffix_latest = np.empty(size + 2, np.int64)
-    pick_time = np.zeros(n_req, np.int64)
+    scratch = insertion_scratch(size, ride_limit, lengths.shape[0])
     reduced = np.empty(size + 2, np.int64)
     best_seq = np.empty(size + 2, np.int64)
     members = np.empty(size, np.int64)
@@ -144,6 +145,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
             prefix_c,
             suffix_latest,
             0.0,
+            scratch,
         )
         if best_r >= 0:
             lengths[best_r] = insert_request(routes[best_r], lengths[best_r], v, best_i, best_j)
@@ -209,7 +211,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                                 ride_limit,
                                 capacity[r],
                                 max_duration[r],
-                                pick_time,
+                                scratch,
                             ):
                                 continue
                             added, i, j = best_insertion(
@@ -231,6 +233,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                                 prefix_c,
                                 suffix_latest,
                                 0.0,
+                                scratch,
                             )
                             if i < 0:
                                 continue
@@ -279,7 +282,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
                 max_duration,
                 reduced,
                 best_seq,
-                pick_time,
+                scratch,
                 prefix_time,
                 prefix_s,
                 prefix_c,
@@ -288,7 +291,7 @@ def _ejection_steps(  # type: ignore[no-untyped-def]
     return pool_size, -1
 
 
-@njit(cache=True)
+@inner_kernel
 def _shake(  # type: ignore[no-untyped-def]
     routes,
     lengths,
@@ -309,7 +312,7 @@ def _shake(  # type: ignore[no-untyped-def]
     max_duration,
     first,
     second,
-    pick_time,
+    scratch,
     prefix_time,
     prefix_s,
     prefix_c,
@@ -318,7 +321,7 @@ def _shake(  # type: ignore[no-untyped-def]
     """``moves`` random tries between two of the ``usable`` routes (``rows[:n_rows]``): a request of one
     goes to its cheapest feasible place in the other or, with probability ``exchange_share``, two
     requests trade routes (each at its cheapest place in the other's route, both feasible or neither);
-    ``first``/``second``: scratch sequences as long as a route plus two."""
+    ``first``/``second``: scratch sequences as long as a route plus two; ``scratch``: ``insertion_scratch``'s."""
     for _move in range(moves):
         r1 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
         r2 = rows[np.random.randint(n_rows)]  # noqa: NPY002 (numba has only the global RNG)
@@ -339,56 +342,60 @@ def _shake(  # type: ignore[no-untyped-def]
         n1 = remove_requests(routes[r1], lengths[r1], first, k, -1, -1)
         if not _feasible(
             first, n1, r1, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration,
-            pick_time,
+            scratch,
         ):  # fmt: skip
             continue
         # the second route is copied only once the first is known to stay feasible without k
         n2 = remove_requests(routes[r2], lengths[r2], second, other, -1, -1)
         if exchange and not _feasible(
             second, n2, r2, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration,
-            pick_time,
+            scratch,
         ):  # fmt: skip
             continue
         n2 = _insert_cheapest(
             second, n2, k, r2, start, transit, distance, earliest, latest, seats, chairs, ride_limit, capacity,
-            max_duration, prefix_time, prefix_s, prefix_c, suffix_latest,
+            max_duration, prefix_time, prefix_s, prefix_c, suffix_latest, scratch,
         )  # fmt: skip
         if n2 < 0:
             continue
         if exchange:
             n1 = _insert_cheapest(
                 first, n1, other, r1, start, transit, distance, earliest, latest, seats, chairs, ride_limit,
-                capacity, max_duration, prefix_time, prefix_s, prefix_c, suffix_latest,
+                capacity, max_duration, prefix_time, prefix_s, prefix_c, suffix_latest, scratch,
             )  # fmt: skip
             if n1 < 0:
                 continue
-        routes[r1, :n1] = first[:n1]
+        # element by element: a slice assignment may copy through a temporary array, which this kernel
+        # cannot allocate (``inner_kernel``)
+        for q in range(n1):
+            routes[r1, q] = first[q]
         lengths[r1] = n1
-        routes[r2, :n2] = second[:n2]
+        for q in range(n2):
+            routes[r2, q] = second[q]
         lengths[r2] = n2
 
 
-@njit(cache=True)
+@inner_kernel
 def _feasible(  # type: ignore[no-untyped-def]
-    seq, n, r, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, pick_time
+    seq, n, r, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, scratch
 ):  # fmt: skip
     """Whether seq[:n] is a feasible route for vehicle row r (``route_feasible`` with that row's tables)."""
     return route_feasible(
         seq, n, start[r], transit, earliest, latest, seats, chairs, ride_limit, capacity[r], max_duration[r],
-        pick_time,
+        scratch,
     )  # fmt: skip
 
 
-@njit(cache=True)
+@inner_kernel
 def _insert_cheapest(  # type: ignore[no-untyped-def]
     seq, n, k, r, start, transit, distance, earliest, latest, seats, chairs, ride_limit, capacity, max_duration,
-    prefix_time, prefix_s, prefix_c, suffix_latest,
+    prefix_time, prefix_s, prefix_c, suffix_latest, scratch,
 ):  # fmt: skip
     """Request k put at its cheapest feasible place in seq[:n], the route of vehicle row r: the new length,
     or -1 (seq unchanged) where it fits nowhere."""
     _added, i, j = best_insertion(
         seq, n, k, start[r], transit, distance, earliest, latest, seats, chairs, ride_limit, capacity[r],
-        max_duration[r], prefix_time, prefix_s, prefix_c, suffix_latest, 0.0,
+        max_duration[r], prefix_time, prefix_s, prefix_c, suffix_latest, 0.0, scratch,
     )  # fmt: skip
     if i < 0:
         return -1

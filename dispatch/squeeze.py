@@ -24,10 +24,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from dispatch.pdp_arrays import BIG, best_insertion, insert_request, remove_requests, route_feasible
+from dispatch.pdp_arrays import (
+    BIG,
+    best_insertion,
+    inner_kernel,
+    insert_request,
+    insertion_scratch,
+    remove_requests,
+    route_feasible,
+)
 
 
-@njit(cache=True)
+@inner_kernel
 def route_penalty(  # type: ignore[no-untyped-def]
     seq, n, start, transit, earliest, latest, seats, chairs, ride_limit, capacity, max_duration, load_weight, pick_time
 ):
@@ -61,7 +69,7 @@ def route_penalty(  # type: ignore[no-untyped-def]
     return warp + load_weight * over
 
 
-@njit(cache=True)
+@inner_kernel
 def _joined(first, second, travel):  # type: ignore[no-untyped-def]
     """Two stretches of a route one after the other, ``travel`` apart (last of the first to first of the
     second), each as (least duration, time warp, earliest start, latest start without more warp): the
@@ -74,12 +82,12 @@ def _joined(first, second, travel):  # type: ignore[no-untyped-def]
     return (d1 + d2 + travel + wait, w1 + w2 + warp, max(e2 - delta, e1) - wait, min(l2 - delta, l1) + warp)
 
 
-@njit(cache=True)
+@inner_kernel
 def _get(segments, side, q):  # type: ignore[no-untyped-def]
     return (segments[side, q, 0], segments[side, q, 1], segments[side, q, 2], segments[side, q, 3])
 
 
-@njit(cache=True)
+@inner_kernel
 def _put(segments, side, q, segment):  # type: ignore[no-untyped-def]
     segments[side, q, 0] = segment[0]
     segments[side, q, 1] = segment[1]
@@ -87,7 +95,7 @@ def _put(segments, side, q, segment):  # type: ignore[no-untyped-def]
     segments[side, q, 3] = segment[3]
 
 
-@njit(cache=True)
+@inner_kernel
 def least_penalty_place(  # type: ignore[no-untyped-def]
     seq,
     n,
@@ -204,6 +212,7 @@ def squeeze_in(  # type: ignore[no-untyped-def]
     size = routes.shape[1]
     n_req = ride_limit.shape[0]
     pick_time = np.zeros(n_req, np.int64)
+    scratch = insertion_scratch(size, ride_limit, routes.shape[0])
     current = np.empty(size, np.int64)
     segments = np.empty((2, size + 2, 4), np.int64)
     excess_before = np.empty(size + 2, np.int64)
@@ -279,7 +288,7 @@ def squeeze_in(  # type: ignore[no-untyped-def]
         ride_limit,
         capacity[target],
         max_duration[target],
-        pick_time,
+        scratch,
     ):
         move_penalty = penalty_now
         move_added = BIG
@@ -334,6 +343,7 @@ def squeeze_in(  # type: ignore[no-untyped-def]
                     prefix_c,
                     suffix_latest,
                     0.0,
+                    scratch,
                 )
                 if i < 0:
                     continue

@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from dispatch.pdp_arrays import least_drop_detours
+from dispatch.pdp_arrays import inner_kernel, least_drop_detours
 
 
-@njit(cache=True)
+@inner_kernel
 def join(d1, w1, e1, l1, travel, d2, w2, e2, l2):  # type: ignore[no-untyped-def]
     """Stretch 1 then stretch 2, ``travel`` from the last visit of 1 to the first of 2:
     (duration, time warp, earliest, latest)."""
@@ -33,7 +33,7 @@ def join(d1, w1, e1, l1, travel, d2, w2, e2, l2):  # type: ignore[no-untyped-def
     return d1 + d2 + travel + wait, w1 + w2 + warp, max(e2 - delta, e1) - wait, min(l2 - delta, l1) + warp
 
 
-@njit(cache=True)
+@inner_kernel
 def route_warp(seq, n, start, transit, earliest, latest):  # type: ignore[no-untyped-def]
     """Time warp of the route seq[:n] from depot node ``start`` to its end depot ``start + 1``."""
     d, w, e, lt = 0, 0, earliest[start], latest[start]

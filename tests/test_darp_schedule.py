@@ -22,6 +22,7 @@ from dispatch.pdp_arrays import (
     best_insertion,
     cheapest_route_kept,
     insert_request,
+    insertion_scratch,
     route_feasible,
     schedule_feasible,
 )
@@ -163,7 +164,7 @@ def test_route_feasible_uses_later_starts_and_checks_capacity() -> None:
     chairs = np.zeros(2, np.int64)
     seq = np.array([0, 1], np.int64)
     args = (transit, earliest, latest, seats, chairs, np.array([15], np.int64))
-    work = np.zeros(1, np.int64)
+    work = insertion_scratch(2, np.array([15], np.int64), 1)
     # leaving the depot at 0 makes the route 130 long; leaving at 90 makes it 40
     assert route_feasible(seq, 2, 2, *args, np.array([1, 0], np.int64), 40, work)
     assert not route_feasible(seq, 2, 2, *args, np.array([1, 0], np.int64), 39, work)
@@ -218,6 +219,7 @@ def test_best_insertion_finds_cheapest_feasible_place_with_ride_limits(seed: int
             np.empty(size, np.int64),
             np.empty(size, np.int64),
             0.0,
+            insertion_scratch(n + 2, ride_limit, 1),
         )
         assert got == best
         assert (i >= 0) == (best >= 0)
@@ -319,6 +321,7 @@ def test_best_insertion_without_ride_limits_matches_brute_force(seed: int) -> No
             int(BIG),
             *(np.empty(size, np.int64) for _ in range(4)),
             0.0,
+            insertion_scratch(n + 2, no_limit, 1),
         )
         assert got == best
         if best >= 0:
@@ -377,6 +380,7 @@ def test_the_lns_insertion_over_several_routes_matches_brute_force(seed: int) ->
                 routes, lengths, k, True, np.ones(n_routes, np.bool_), np.full(n_routes, start), np.zeros(n_routes, np.int64),
                 np.full(k_count, -1), transit, transit, earliest, latest, seats, chairs, no_limit, capacity,
                 np.full(n_routes, int(BIG)), kept, overloaded, stale, np.empty(2 * k_count + 2, np.int64), 0.0,
+                insertion_scratch(2 * k_count, no_limit, n_routes),
             )  # fmt: skip
             compared += 1
             if best < 0:

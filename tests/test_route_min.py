@@ -14,7 +14,7 @@ from budgets import work_budget
 from dispatch.budget import Budget
 from dispatch.model import DispatchError, Problem, Request, TimeWindow, Vehicle
 from dispatch.ortools_search import schedule, search
-from dispatch.pdp_arrays import arrays_as_plan, routes_as_arrays, seed_numba
+from dispatch.pdp_arrays import arrays_as_plan, insertion_scratch, routes_as_arrays, seed_numba
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.readers import read_li_lim
 from dispatch.route_min import (
@@ -328,11 +328,11 @@ def test_pool_exchanges_trade_requests_between_routes_and_keep_every_route_feasi
     before = _route_members(routes, lengths)
     rows = np.flatnonzero(lengths > 0)
     width = routes.shape[1] + 2
-    scratch = [np.empty(width, np.int64) for _ in range(6)]
+    work = [np.empty(width, np.int64) for _ in range(6)]
     seed_numba(seed)
     _shake(
-        routes, lengths, rows, len(rows), 300, 1.0, c.start, c.tied, *c.kernel_tables, scratch[0], scratch[1],
-        np.zeros(len(problem.requests), np.int64), *scratch[2:],
+        routes, lengths, rows, len(rows), 300, 1.0, c.start, c.tied, *c.kernel_tables, work[0], work[1],
+        insertion_scratch(routes.shape[1], c.ride_limit, len(lengths)), *work[2:],
     )  # fmt: skip
     after = _route_members(routes, lengths)
     assert [len(m) for m in after] == [len(m) for m in before]

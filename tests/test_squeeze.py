@@ -18,6 +18,7 @@ from dispatch.pdp_arrays import (
     best_insertion,
     compile_problem,
     insert_request,
+    insertion_scratch,
     remove_requests,
     route_feasible,
     routes_as_arrays,
@@ -45,6 +46,7 @@ def test_the_penalty_is_zero_exactly_when_the_route_is_feasible(seed: int) -> No
     c = compile_problem(problem, SCALE)
     assert c is not None
     work = np.zeros(3, np.int64)
+    scratch = insertion_scratch(6, c.ride_limit, 1)
     weight = load_weight(c.transit, 3)
     seen = {True: 0, False: 0}
     for order in itertools.permutations(range(6)):
@@ -52,7 +54,7 @@ def test_the_penalty_is_zero_exactly_when_the_route_is_feasible(seed: int) -> No
             continue  # a drop-off before its pickup
         seq = np.array(order, np.int64)
         penalty = route_penalty(seq, 6, c.start[0], *_tables(c, 0), weight, work)
-        feasible = route_feasible(seq, 6, c.start[0], *_tables(c, 0), work)
+        feasible = route_feasible(seq, 6, c.start[0], *_tables(c, 0), scratch)
         assert penalty >= 0
         assert (penalty == 0) == feasible, order
         seen[feasible] += 1
@@ -144,7 +146,8 @@ def test_a_squeeze_moves_a_rider_out_of_the_way_of_one_that_fits_nowhere() -> No
     # V fits nowhere as the routes stand (A is its only vehicle)
     transit, distance = c.transit, c.distance
     _, i, _ = best_insertion(
-        routes[0], lengths[0], 1, c.start[0], transit, distance, *_tables(c, 0)[1:], *work, 0.0
+        routes[0], lengths[0], 1, c.start[0], transit, distance, *_tables(c, 0)[1:], *work, 0.0,
+        insertion_scratch(len(routes[0]), c.ride_limit, len(routes)),
     )  # fmt: skip
     assert i < 0
     assert squeeze_in(routes, lengths, np.array([0, 1]), 2, 1, *rest)
@@ -178,7 +181,7 @@ def test_squeezing_a_routes_riders_into_the_others_never_breaks_a_route(seed: in
     riders = [int(x) // 2 for x in routes[emptied, : lengths[emptied]] if x % 2 == 0]
     lengths[emptied] = 0
     rows = np.flatnonzero(lengths > 0)
-    work = np.zeros(len(problem.requests), np.int64)
+    scratch = insertion_scratch(routes.shape[1], c.ride_limit, len(routes))
     placed = {int(x) // 2 for r in rows for x in routes[r, : lengths[r]]}
     outcomes = []
     for k in riders:
@@ -192,7 +195,7 @@ def test_squeezing_a_routes_riders_into_the_others_never_breaks_a_route(seed: in
         nodes = sorted(int(x) for r in rows for x in routes[r, : lengths[r]])
         assert nodes == sorted(x for j in placed for x in (2 * j, 2 * j + 1))
         for r in rows:
-            assert route_feasible(routes[r], lengths[r], c.start[r], *_tables(c, int(r)), work)
+            assert route_feasible(routes[r], lengths[r], c.start[r], *_tables(c, int(r)), scratch)
     # the emptied route's riders are left out of the plan; the rest is one OR-Tools accepts as it stands
     for k in set(riders) - placed:
         for r in rows:

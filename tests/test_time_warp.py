@@ -12,7 +12,14 @@ from test_dispatch import line_problem
 from dispatch.budget import Budget
 from dispatch.lns import _warp_applies, shorten_routes, start_temperature
 from dispatch.ortools_search import schedule
-from dispatch.pdp_arrays import BIG, compile_problem, insert_request, route_feasible, routes_as_arrays
+from dispatch.pdp_arrays import (
+    BIG,
+    compile_problem,
+    insert_request,
+    insertion_scratch,
+    route_feasible,
+    routes_as_arrays,
+)
 from dispatch.plan import PlannedRoute, RoutePlan, Visit
 from dispatch.solver import LnsParams
 from dispatch.stages import relatedness
@@ -77,7 +84,7 @@ def test_route_warp_is_the_lateness_of_a_forward_pass_and_zero_only_when_on_time
         assert warp == forward_lateness(seq, start, transit, earliest, latest)
         feasible = route_feasible(
             arr, len(seq), start, transit, earliest, latest, seats, chairs, ride, np.array([9, 9]), BIG,
-            np.empty(n_req, np.int64),
+            insertion_scratch(2 * n_req, ride, 1),
         )  # fmt: skip
         assert (warp == 0) == feasible
         on_time += feasible
