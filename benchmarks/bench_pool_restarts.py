@@ -33,23 +33,42 @@ COLUMNS = ("instance", "restarts", "seed", "first_routes", "routes", "best_known
 FIRST_PLAN_SECONDS = 4.8  # the construction's share of a 60 s run where the pool follows (8 %)
 
 
+def kept_first_plan(name: str, problem: Any) -> Any:
+    """The instance's first plan as the solver's construction makes it in a 60 s run, built once and kept
+    under ``STARTS`` so that every later run (and every version of the code) starts from the same plan."""
+    from dispatch.budget import Budget
+    from dispatch.solver import SolverParams
+    from dispatch.stages import construct
+
+    path = STARTS / f"{name}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    STARTS.mkdir(parents=True, exist_ok=True)
+    first = construct(problem, SolverParams(time_limit_s=60), Budget(seconds=FIRST_PLAN_SECONDS))
+    path.write_bytes(pickle.dumps(first))
+    return first
+
+
+def write_rows(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """``rows`` as a CSV with a header of ``columns`` (the folder made if missing); says where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"written {path}")
+
+
 def one_run(name: str, restarts: int, seed: int, seconds: float) -> dict[str, Any]:
     """The pool with ``restarts`` runs from the instance's kept first plan, ``seconds`` in all."""
     from dispatch.bench import best_known
     from dispatch.budget import Budget
     from dispatch.route_min import RESTART_SEED, eliminate_routes_by_ejection
-    from dispatch.solver import EjectionParams, SolverParams, compile_kernels
-    from dispatch.stages import construct
+    from dispatch.solver import EjectionParams, compile_kernels
 
     problem = _problem(name)
     compile_kernels()
-    STARTS.mkdir(parents=True, exist_ok=True)
-    path = STARTS / f"{name}.pkl"
-    if path.exists():
-        first = pickle.loads(path.read_bytes())
-    else:
-        first = construct(problem, SolverParams(time_limit_s=60), Budget(seconds=FIRST_PLAN_SECONDS))
-        path.write_bytes(pickle.dumps(first))
+    first = kept_first_plan(name, problem)
     params = EjectionParams(retry_stuck=True)
     started = time.perf_counter()
     routes, ended = len(first.routes), 0.0
@@ -105,12 +124,7 @@ def main() -> None:
                 raise SystemExit(f"a pool run failed (exit {proc.returncode})")
             rows.append(json.loads(out.strip().splitlines()[-1]))
             print(",".join(str(rows[-1][c]) for c in COLUMNS), flush=True)
-    args.csv.parent.mkdir(parents=True, exist_ok=True)
-    with args.csv.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"written {args.csv}")
+    write_rows(args.csv, COLUMNS, rows)
 
 
 if __name__ == "__main__":

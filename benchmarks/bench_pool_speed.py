@@ -20,13 +20,12 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import pickle
 import time
 from pathlib import Path
 from typing import Any
 
 from bench_lns_starts import _problem
-from bench_pool_restarts import FIRST_PLAN_SECONDS, STARTS
+from bench_pool_restarts import kept_first_plan, write_rows
 
 COLUMNS = ("label", "instance", "iterations", "seed", "first_routes", "routes", "seconds", "digest")
 
@@ -36,16 +35,9 @@ def one_instance(name: str, iterations: int, seed: int, label: str) -> dict[str,
     from dispatch.budget import Budget
     from dispatch.route_min import pool_runs
     from dispatch.solver import WORKER_FLAVOURS, SolverParams
-    from dispatch.stages import construct
 
     problem = _problem(name)
-    path = STARTS / f"{name}.pkl"
-    if path.exists():
-        first = pickle.loads(path.read_bytes())
-    else:
-        STARTS.mkdir(parents=True, exist_ok=True)
-        first = construct(problem, SolverParams(time_limit_s=60), Budget(seconds=FIRST_PLAN_SECONDS))
-        path.write_bytes(pickle.dumps(first))
+    first = kept_first_plan(name, problem)
     params = SolverParams().with_changes(**WORKER_FLAVOURS[0]).ejection
     started = time.perf_counter()
     runs = pool_runs(problem, first, Budget(iterations=iterations), 100, seed, params)
@@ -85,12 +77,7 @@ def main() -> None:
             flush=True,
         )
     print(f"{'total':10s} {'':6s} {sum(r['seconds'] for r in rows):8.2f}")
-    args.csv.parent.mkdir(parents=True, exist_ok=True)
-    with args.csv.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"written {args.csv}")
+    write_rows(args.csv, COLUMNS, rows)
     if args.compare:
         with args.compare.open(newline="") as f:
             other = {row["instance"]: row for row in csv.DictReader(f)}
